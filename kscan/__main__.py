@@ -1,0 +1,5 @@
+"""Allow ``python -m kscan``."""
+
+from kscan.cli import main
+
+main()

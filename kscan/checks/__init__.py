@@ -1,0 +1,119 @@
+"""Check templates: the code behind rules. A rule file names a template and gives its params.
+
+A template is a function registered with ``@template``; its scope decides what it is called with:
+``object`` (one KubeObject), ``document`` (one Document) or ``inventory`` (all objects of the scan).
+It yields Violations: where (a JSON pointer), what (a message), and for which container.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_snake
+
+from kscan.documents import Document, Pointer
+from kscan.objects import KubeObject
+from kscan.taxonomy import Severity
+
+Scope = Literal["object", "document", "inventory"]
+
+
+class Params(BaseModel):
+    """Base of template params: kebab-case keys in rule files, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        alias_generator=lambda name: name.replace("_", "-"), extra="forbid", frozen=True
+    )
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One problem found by a template, before rule metadata and file positions are attached."""
+
+    document: Document
+    pointer: Pointer
+    message: str
+    obj: KubeObject | None = None
+    container: str | None = None
+    severity: Severity | None = None
+    identity: tuple[str, str | None, str] | None = None
+    """(kind, namespace, name) when the finding is about something other than ``obj``."""
+
+
+@dataclass(frozen=True)
+class Template:
+    """A registered check template."""
+
+    name: str
+    scope: Scope
+    params: type[Params]
+    run: Callable[[Any, Any], Iterable[Violation]]
+    doc: str
+
+
+TEMPLATES: dict[str, Template] = {}
+
+
+def template(
+    name: str, scope: Scope, params: type[Params]
+) -> Callable[[Callable[[Any, Any], Iterable[Violation]]], Callable[[Any, Any], Iterable[Violation]]]:
+    """Register ``function(params, target)`` as the template ``name``."""
+
+    def register(
+        function: Callable[[Any, Any], Iterable[Violation]],
+    ) -> Callable[[Any, Any], Iterable[Violation]]:
+        TEMPLATES[name] = Template(name, scope, params, function, (function.__doc__ or "").strip())
+        return function
+
+    return register
+
+
+@lru_cache(maxsize=None)
+def snake_path(dotted: str) -> tuple[str, ...]:
+    """``seccompProfile.type`` -> ``("seccomp_profile", "type")``."""
+    return tuple(to_snake(part) for part in dotted.split("."))
+
+
+@lru_cache(maxsize=None)
+def has_field_path(model: type[BaseModel], attributes: tuple[str, ...]) -> bool:
+    """True if the nested models of ``model`` have the attribute path."""
+    current: type[BaseModel] | None = model
+    for attribute in attributes:
+        if current is None or attribute not in current.model_fields:
+            return False
+        current = _model_of(current.model_fields[attribute].annotation)
+    return True
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def get_path(model: Any, attributes: tuple[str, ...]) -> Any:
+    """Follow attribute names through nested models; None when any step is unset."""
+    for attribute in attributes:
+        if model is None:
+            return None
+        model = getattr(model, attribute)
+    return model
+
+
+def yaml_value(value: Any) -> str:
+    """A scalar as it would be written in YAML (``true``, ``0``, ``Unconfined``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def load_templates() -> dict[str, Template]:
+    """Import every template module so that all templates are registered."""
+    from kscan.checks import document, network, pod  # noqa: F401
+
+    return TEMPLATES

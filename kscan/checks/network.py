@@ -1,0 +1,53 @@
+"""Network isolation templates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+from kscan.checks import Params, Violation, template
+from kscan.inventory import Inventory
+from kscan.objects import KubeObject
+from kscan.objects.models import NetworkPolicy
+
+Direction = Literal["Ingress", "Egress"]
+
+
+class DefaultDenyParams(Params):
+    directions: list[Direction] = ["Ingress", "Egress"]
+
+
+def is_default_deny(policy: NetworkPolicy, direction: Direction) -> bool:
+    """True if the policy selects every pod of its namespace and allows nothing in ``direction``."""
+    spec = policy.spec
+    rules = spec.ingress if direction == "Ingress" else spec.egress
+    return spec.pod_selector.selects_all and direction in spec.effective_policy_types and not rules
+
+
+@template("namespace-default-deny", scope="inventory", params=DefaultDenyParams)
+def namespace_default_deny(params: DefaultDenyParams, inventory: Inventory) -> Iterator[Violation]:
+    """Every namespace that runs workloads needs, per direction, a NetworkPolicy with an empty
+    podSelector, that direction in its policyTypes, and no rules for it. Reported once per
+    namespace and direction, at the first workload of the namespace."""
+    for namespace, workloads in inventory.workloads_by_namespace.items():
+        policies = [
+            obj.model
+            for obj in inventory.of_kind("NetworkPolicy", namespace)
+            if isinstance(obj.model, NetworkPolicy)
+        ]
+        first: KubeObject = workloads[0]
+        for direction in params.directions:
+            if any(is_default_deny(policy, direction) for policy in policies):
+                continue
+            message = (
+                f"Namespace '{namespace}' runs workloads ({first.display} first) but no "
+                f"NetworkPolicy denies all {direction.lower()} by default (podSelector: {{}}, "
+                f"policyTypes including {direction}, no {direction.lower()} rules)."
+            )
+            yield Violation(
+                first.document,
+                (*first.pointer, "metadata", "namespace"),
+                message,
+                first,
+                identity=("Namespace", None, namespace),
+            )

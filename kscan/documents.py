@@ -1,0 +1,338 @@
+"""Parse YAML/JSON text into plain data that remembers where every key and item was written.
+
+The C-backed libyaml composer (through PyYAML) builds the node graph; ``_Builder`` turns nodes into
+``PosDict``/``PosList`` trees. Scalars are resolved as Kubernetes' YAML decoder does (YAML 1.1
+booleans, ints, floats, null); tags are never constructed as Python objects; a plain ``=`` stays a
+string; ``<<`` merge keys are applied; a duplicate key keeps its last value and is recorded.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import yaml
+
+from kscan.sources import InputError, Source
+
+MAX_EXPANDED_NODES = 2_000_000
+"""Upper bound on the nodes of one document after alias expansion (stops alias bombs)."""
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _MERGE = _TAG + "str", _TAG + "merge"
+_HELM_EXPRESSION = re.compile(
+    r"\{\{-?\s*(\.Values|\.Release|\.Chart|\.Capabilities|\.Files|include\b|template\b|tpl\b)"
+)
+
+
+class Span(NamedTuple):
+    """A region in a file: 1-based lines and columns, end column exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+class PosDict(dict[str, Any]):
+    """A mapping that also knows the span of each of its keys (``pos[key]``)."""
+
+    __slots__ = ("pos",)
+    pos: dict[str, Span]
+
+
+class PosList(list[Any]):
+    """A sequence that also knows the span of each of its items (``pos[index]``)."""
+
+    __slots__ = ("pos",)
+    pos: list[Span]
+
+
+Pointer = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class DuplicateKey:
+    """A key written twice in one mapping: the value at ``last`` wins."""
+
+    pointer: Pointer
+    first: Span
+    last: Span
+
+
+@dataclass
+class Document:
+    """One YAML document of a source file."""
+
+    source: Source
+    index: int
+    data: Any
+    span: Span
+    duplicates: list[DuplicateKey] = field(default_factory=list)
+
+    def locate(self, pointer: Pointer) -> tuple[Span, bool]:
+        """Span of the field at ``pointer``, or of its nearest existing parent; True if exact.
+
+        A mapping reached as a list item (a container) or as the document is shown by its first key.
+        """
+        node, span, at_item = self.data, self.span, True
+        for part in pointer:
+            if isinstance(node, PosDict) and part in node:
+                span, node, at_item = node.pos[part], node[part], False  # type: ignore[index]
+            elif isinstance(node, PosList) and isinstance(part, int) and 0 <= part < len(node):
+                span, node, at_item = node.pos[part], node[part], True
+            else:
+                return self._first_key(node, span, at_item), False
+        return self._first_key(node, span, at_item), True
+
+    @staticmethod
+    def _first_key(node: Any, span: Span, at_item: bool) -> Span:
+        if at_item and isinstance(node, PosDict) and node:
+            return node.pos[next(iter(node))]
+        return span
+
+
+class ParseError(Exception):
+    """A document that cannot be turned into data; positions are 1-based."""
+
+    def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
+        super().__init__(message)
+        self.line, self.column = line, column
+
+
+def parse(source: Source) -> tuple[list[Document], InputError | None]:
+    """All documents of a source, and the error that stopped parsing (documents before it kept)."""
+    text = source.text.replace("\t", " ") if source.is_json else source.text
+    documents: list[Document] = []
+    try:
+        for index, node in enumerate(_compose_all(text)):
+            if node is None:
+                continue
+            builder = _Builder()
+            data = builder.build(node)
+            span = _span(node, node)
+            duplicates = [
+                DuplicateKey(_pointer_to(data, mapping) + (key,), first, last)
+                for mapping, key, first, last in builder.duplicates
+            ]
+            documents.append(Document(source, index, data, span, duplicates))
+    except ParseError as exc:
+        message = str(exc)
+        if "{{" in source.text and "template" not in message:
+            message += " (the file looks like an unrendered Helm/Go template; render it first)"
+        return documents, InputError(source.path, message, exc.line, exc.column)
+    except yaml.MarkedYAMLError as exc:
+        return documents, _yaml_error(source, exc)
+    except yaml.YAMLError as exc:  # reader errors: bad characters
+        line, column = _position_of(text, getattr(exc, "position", 0))
+        return documents, InputError(source.path, _one_line(str(exc)), line, column)
+    except RecursionError:
+        return documents, InputError(source.path, "document is nested too deeply")
+    return documents, None
+
+
+def _compose_all(text: str) -> Iterator[Any]:
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            yield loader.get_node()
+    finally:
+        loader.dispose()
+
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml_error(source: Source, exc: yaml.MarkedYAMLError) -> InputError:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or "invalid YAML"
+    if exc.context:
+        problem = f"{exc.context}, {problem}"
+    if "{{" in source.text:
+        problem += " (the file looks like an unrendered Helm/Go template; render it first)"
+    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    return InputError(source.path, f"invalid YAML: {_one_line(problem)}", line, column)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _position_of(text: str, index: int) -> tuple[int, int]:
+    before = text[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
+
+
+def _span(start: Any, end: Any) -> Span:
+    s, e = start.start_mark, end.end_mark
+    return Span(s.line + 1, s.column + 1, e.line + 1, e.column + 1)
+
+
+def _pointer_to(root: Any, target: PosDict) -> Pointer:
+    """Find the path of one mapping object inside a tree (used only for rare duplicate keys)."""
+    stack: list[tuple[Any, Pointer]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        if node is target:
+            return path
+        if isinstance(node, dict):
+            stack.extend((value, (*path, key)) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, (*path, i)) for i, value in enumerate(node))
+    return ()
+
+
+class _Builder:
+    """Turns one document's node graph into PosDict/PosList data."""
+
+    def __init__(self) -> None:
+        self.nodes = 0
+        self.memo: dict[int, tuple[Any, int] | None] = {}
+        self.duplicates: list[tuple[PosDict, str, Span, Span]] = []
+
+    def build(self, node: Any) -> Any:
+        kind = node.id
+        if kind == "scalar":
+            self.nodes += 1
+            return _scalar(node)
+        key = id(node)
+        if key in self.memo:  # an alias: reuse what the anchor built, count its size again
+            done = self.memo[key]
+            if done is None:
+                raise ParseError("recursive alias", *_start(node))
+            value, size = done
+            self.nodes += size
+            self._check_budget(node)
+            return value
+        self.memo[key] = None
+        before = self.nodes
+        value = self._mapping(node) if kind == "mapping" else self._sequence(node)
+        self.memo[key] = (value, self.nodes - before)
+        self._check_budget(node)
+        return value
+
+    def _check_budget(self, node: Any) -> None:
+        if self.nodes > MAX_EXPANDED_NODES:
+            raise ParseError(
+                f"document expands to more than {MAX_EXPANDED_NODES:,} nodes "
+                "through aliases (a YAML alias bomb?)",
+                *_start(node),
+            )
+
+    def _sequence(self, node: Any) -> PosList:
+        items = PosList()
+        items.pos = spans = []
+        self.nodes += 1
+        for child in node.value:
+            items.append(self.build(child))
+            spans.append(_span(child, child) if child.id == "scalar" else _start_span(child))
+        return items
+
+    def _mapping(self, node: Any) -> PosDict:
+        mapping = PosDict()
+        mapping.pos = spans = {}
+        self.nodes += 1
+        merges = []
+        for key_node, value_node in node.value:
+            if key_node.id != "scalar":
+                raise ParseError(_complex_key_message(key_node), *_start(key_node))
+            if key_node.tag == _MERGE:
+                merges.append(value_node)
+                continue
+            key = key_node.value
+            span = _span(key_node, value_node if value_node.id == "scalar" else key_node)
+            if key in spans:
+                self.duplicates.append((mapping, key, spans[key], span))
+            mapping[key] = self.build(value_node)
+            spans[key] = span
+        for merge in merges:
+            self._merge(mapping, merge)
+        return mapping
+
+    def _merge(self, mapping: PosDict, merge: Any) -> None:
+        sources = merge.value if merge.id == "sequence" else [merge]
+        for source in sources:
+            merged = self.build(source)
+            if not isinstance(merged, PosDict):
+                raise ParseError("a '<<' merge key needs a mapping or a list of mappings", *_start(source))
+            for key, value in merged.items():
+                if key not in mapping:
+                    mapping[key] = value
+                    mapping.pos[key] = merged.pos[key]
+
+
+def _start(node: Any) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _start_span(node: Any) -> Span:
+    line, column = _start(node)
+    return Span(line, column, line, column + 1)
+
+
+def _complex_key_message(key_node: Any) -> str:
+    if key_node.id == "mapping" and key_node.flow_style:
+        return "unrendered template expression '{{ ... }}' used as a mapping key; render it first"
+    return "a mapping key must be a scalar (complex keys are not supported)"
+
+
+def _scalar(node: Any) -> Any:
+    tag, value = node.tag, node.value
+    if tag == _STR:
+        if "{{" in value and node.style not in ("|", ">") and _HELM_EXPRESSION.search(value):
+            raise ParseError(f"unrendered template expression in {value!r}", *_start(node))
+        return value
+    convert = _CONVERTERS.get(tag)
+    return value if convert is None else convert(value)
+
+
+def _to_bool(value: str) -> bool:
+    return value.lower() in ("yes", "true", "on")
+
+
+def _to_int(value: str) -> int:
+    text = value.replace("_", "")
+    sign = -1 if text.startswith("-") else 1
+    text = text.lstrip("+-")
+    if text == "0":
+        return 0
+    if text.startswith("0b"):
+        return sign * int(text[2:], 2)
+    if text.startswith("0x"):
+        return sign * int(text[2:], 16)
+    if text.startswith("0"):
+        return sign * int(text, 8)
+    if ":" in text:
+        return sign * _sexagesimal(text)
+    return sign * int(text)
+
+
+def _to_float(value: str) -> float:
+    text = value.replace("_", "").lower()
+    sign = -1.0 if text.startswith("-") else 1.0
+    text = text.lstrip("+-")
+    if text == ".inf":
+        return sign * math.inf
+    if text == ".nan":
+        return math.nan
+    if ":" in text:
+        return sign * _sexagesimal(text)
+    return sign * float(text)
+
+
+def _sexagesimal(text: str) -> Any:
+    total: Any = 0
+    for part in text.split(":"):
+        total = total * 60 + (float(part) if "." in part else int(part))
+    return total
+
+
+_CONVERTERS = {
+    _TAG + "null": lambda _value: None,
+    _TAG + "bool": _to_bool,
+    _TAG + "int": _to_int,
+    _TAG + "float": _to_float,
+}

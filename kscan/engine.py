@@ -1,0 +1,99 @@
+"""Run rules over inputs: read, parse, extract objects, check, and collect findings and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kscan.checks import Violation
+from kscan.documents import Document, parse
+from kscan.findings import Finding
+from kscan.inventory import Inventory
+from kscan.objects import InvalidObject, KubeObject, extract_objects
+from kscan.registry import Rule
+from kscan.sources import STDIN_DISPLAY, InputError, iter_paths, read_source
+
+
+@dataclass
+class ScanResult:
+    """Everything one scan found, with counts for the summary."""
+
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    files: int = 0
+    documents: int = 0
+    objects: int = 0
+
+
+def scan(paths: Iterable[str], rules: Iterable[Rule], stdin_name: str = STDIN_DISPLAY) -> ScanResult:
+    """Scan files, directories and ``-`` (stdin) with the given rules."""
+    by_scope: dict[str, list[Rule]] = {"document": [], "object": [], "inventory": []}
+    for rule in rules:
+        by_scope[rule.template.scope].append(rule)
+    result = ScanResult()
+    objects: list[KubeObject] = []
+    for path in iter_paths(paths):
+        if isinstance(path, InputError):
+            result.errors.append(path)
+            continue
+        source = read_source(path, stdin_name)
+        result.files += 1
+        if isinstance(source, InputError):
+            result.errors.append(source)
+            continue
+        documents, error = parse(source)
+        if error is not None:
+            result.errors.append(error)
+        for document in documents:
+            result.documents += 1
+            try:
+                _check_document(document, by_scope, result, objects)
+            except Exception as exc:  # a kscan bug must not stop the other documents
+                message = f"internal error while checking document {document.index + 1}: {exc!r}"
+                result.errors.append(InputError(document.source.path, message, document.span.line))
+    inventory = Inventory(objects)
+    for rule in by_scope["inventory"]:
+        for violation in rule.template.run(rule.params, inventory):
+            result.findings.append(_finding(rule, violation))
+    result.objects = len(objects)
+    result.findings.sort(key=Finding.sort_key)
+    return result
+
+
+def _check_document(
+    document: Document, by_scope: dict[str, list[Rule]], result: ScanResult, objects: list[KubeObject]
+) -> None:
+    for rule in by_scope["document"]:
+        for violation in rule.template.run(rule.params, document):
+            result.findings.append(_finding(rule, violation))
+    for obj in extract_objects(document):
+        if isinstance(obj, InvalidObject):
+            span = obj.span
+            result.errors.append(InputError(document.source.path, obj.message, span.line, span.column))
+            continue
+        objects.append(obj)
+        for rule in by_scope["object"]:
+            for violation in rule.template.run(rule.params, obj):
+                result.findings.append(_finding(rule, violation))
+
+
+def _finding(rule: Rule, violation: Violation) -> Finding:
+    span, _exact = violation.document.locate(violation.pointer)
+    if violation.identity is not None:
+        kind, namespace, name = violation.identity
+    elif violation.obj is not None:
+        kind, namespace, name = violation.obj.kind, violation.obj.namespace, violation.obj.name
+    else:
+        kind = namespace = name = None
+    return Finding(
+        rule=rule,
+        severity=violation.severity or rule.severity,
+        path=violation.document.source.path,
+        span=span,
+        pointer=violation.pointer,
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        container=violation.container,
+        message=violation.message,
+    )

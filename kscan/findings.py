@@ -1,0 +1,33 @@
+"""Findings: a rule's violation with its metadata and resolved file position."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kscan.documents import Pointer, Span
+from kscan.registry import Rule
+from kscan.taxonomy import Severity
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in one place, ready to report."""
+
+    rule: Rule
+    severity: Severity
+    path: str
+    span: Span
+    pointer: Pointer
+    kind: str | None
+    namespace: str | None
+    name: str | None
+    container: str | None
+    message: str
+
+    @property
+    def field_path(self) -> str:
+        """The JSON pointer of the offending field inside its document (``/spec/template/...``)."""
+        return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in self.pointer)
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.span.line, self.span.column, self.rule.id)

@@ -1,0 +1,5 @@
+"""Kubernetes objects found in documents: kind dispatch, List flattening, typed pod views."""
+
+from kscan.objects.extract import ContainerRef, InvalidObject, KubeObject, PodView, extract_objects
+
+__all__ = ["ContainerRef", "InvalidObject", "KubeObject", "PodView", "extract_objects"]

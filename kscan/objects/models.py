@@ -1,0 +1,147 @@
+"""Typed views (pydantic) of the Kubernetes fields kscan checks.
+
+Types are strict, as the API server's JSON decoding is: ``privileged: "true"`` is a wrong type, not
+``True``. Fields kscan does not check are ignored, so unrelated oddities never make an object invalid.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class KubeModel(BaseModel):
+    """Base: camelCase aliases, strict types, unknown fields ignored, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, strict=True, extra="ignore", frozen=True
+    )
+
+
+class ObjectMeta(KubeModel):
+    name: str | None = None
+    generate_name: str | None = None
+    namespace: str | None = None
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+
+
+class KubeObjectModel(KubeModel):
+    """The fields every object has."""
+
+    api_version: str | None = None
+    kind: str
+    metadata: ObjectMeta = ObjectMeta()
+
+
+class Capabilities(KubeModel):
+    add: list[str] = []
+    drop: list[str] = []
+
+
+class SeccompProfile(KubeModel):
+    type: str | None = None
+    localhost_profile: str | None = None
+
+
+class SELinuxOptions(KubeModel):
+    user: str | None = None
+    role: str | None = None
+    type: str | None = None
+    level: str | None = None
+
+
+class WindowsOptions(KubeModel):
+    host_process: bool | None = None
+
+
+class AppArmorProfile(KubeModel):
+    type: str | None = None
+    localhost_profile: str | None = None
+
+
+class SecurityContext(KubeModel):
+    """A container's securityContext."""
+
+    privileged: bool | None = None
+    allow_privilege_escalation: bool | None = None
+    run_as_non_root: bool | None = None
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    read_only_root_filesystem: bool | None = None
+    capabilities: Capabilities | None = None
+    seccomp_profile: SeccompProfile | None = None
+    se_linux_options: SELinuxOptions | None = None
+    windows_options: WindowsOptions | None = None
+    app_armor_profile: AppArmorProfile | None = None
+    proc_mount: str | None = None
+
+
+class PodSecurityContext(KubeModel):
+    """A pod's securityContext: defaults for the fields its containers do not set."""
+
+    run_as_non_root: bool | None = None
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    fs_group: int | None = None
+    supplemental_groups: list[int] = []
+    seccomp_profile: SeccompProfile | None = None
+    se_linux_options: SELinuxOptions | None = None
+    windows_options: WindowsOptions | None = None
+    app_armor_profile: AppArmorProfile | None = None
+
+
+class Container(KubeModel):
+    name: str = ""
+    image: str | None = None
+    security_context: SecurityContext | None = None
+
+
+class PodOS(KubeModel):
+    name: str | None = None
+
+
+class PodSpec(KubeModel):
+    containers: list[Container] = []
+    init_containers: list[Container] = []
+    ephemeral_containers: list[Container] = []
+    security_context: PodSecurityContext | None = None
+    os: PodOS | None = None
+    host_network: bool | None = None
+    host_pid: bool | None = Field(default=None, alias="hostPID")
+    host_ipc: bool | None = Field(default=None, alias="hostIPC")
+    service_account_name: str | None = None
+
+
+class LabelSelectorRequirement(KubeModel):
+    key: str
+    operator: str
+    values: list[str] = []
+
+
+class LabelSelector(KubeModel):
+    match_labels: dict[str, str] = {}
+    match_expressions: list[LabelSelectorRequirement] = []
+
+    @property
+    def selects_all(self) -> bool:
+        """An empty selector selects every pod of the namespace."""
+        return not self.match_labels and not self.match_expressions
+
+
+class NetworkPolicySpec(KubeModel):
+    pod_selector: LabelSelector = LabelSelector()
+    policy_types: list[str] | None = None
+    ingress: list[dict[str, object]] | None = None
+    egress: list[dict[str, object]] | None = None
+
+    @property
+    def effective_policy_types(self) -> frozenset[str]:
+        """Directions the policy isolates; without policyTypes, Ingress plus Egress if it has rules."""
+        if self.policy_types is not None:
+            return frozenset(self.policy_types)
+        return frozenset({"Ingress", "Egress"} if self.egress else {"Ingress"})
+
+
+class NetworkPolicy(KubeObjectModel):
+    spec: NetworkPolicySpec = NetworkPolicySpec()

@@ -1,0 +1,177 @@
+"""Load rule files, validate them (JSON Schema, template params, ATT&CK pairs) and bind templates."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from pydantic import ValidationError
+
+from kscan.checks import Params, Template, load_templates
+from kscan.documents import Document, parse
+from kscan.sources import InputError, Source, read_source
+from kscan.taxonomy import STRIDE, TACTICS, TECHNIQUES, Severity
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule: metadata from its file plus the bound template and validated params."""
+
+    id: str
+    name: str
+    title: str
+    severity: Severity
+    stride: str
+    tactic: str
+    technique: str
+    description: str
+    remediation: str
+    remediation_example: str
+    references: tuple[str, ...]
+    template: Template
+    params: Params
+    pss_profile: str | None = None
+    pss_control: str | None = None
+    enabled: bool = True
+    source: str = ""
+
+    @property
+    def stride_name(self) -> str:
+        return STRIDE[self.stride]
+
+    @property
+    def tactic_name(self) -> str:
+        return TACTICS[self.tactic]
+
+    @property
+    def technique_name(self) -> str:
+        return TECHNIQUES[self.technique][0]
+
+
+class RuleError(Exception):
+    """Rule files that cannot be loaded; ``problems`` holds one ``path:line:col: error:`` per line."""
+
+    def __init__(self, problems: list[InputError]) -> None:
+        super().__init__("\n".join(str(problem) for problem in problems))
+        self.problems = problems
+
+
+def builtin_rules_dir() -> Path:
+    """The rules shipped in the wheel (``kscan/rules``), or ``rules/`` of a source checkout."""
+    packaged = Path(__file__).parent / "rules"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "rules"
+
+
+@cache
+def _schema_validator() -> Draft202012Validator:
+    schema = json.loads((builtin_rules_dir() / "schema.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def load_rules(directory: Path | None = None) -> list[Rule]:
+    """Every rule under ``directory`` (default: the built-in rules), sorted by id."""
+    directory = directory or builtin_rules_dir()
+    templates = load_templates()
+    rules: list[Rule] = []
+    problems: list[InputError] = []
+    for path in sorted(directory.rglob("*.yaml")):
+        try:
+            rules.append(_load_rule(path, templates))
+        except _RuleFileError as exc:
+            problems.append(exc.problem)
+    problems.extend(_clashes(rules))
+    if problems:
+        raise RuleError(problems)
+    return sorted(rules, key=lambda rule: rule.id)
+
+
+class _RuleFileError(Exception):
+    def __init__(self, problem: InputError) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def _load_rule(path: Path, templates: dict[str, Template]) -> Rule:
+    source = read_source(str(path))
+    if isinstance(source, InputError):
+        raise _RuleFileError(source)
+    documents, error = parse(source)
+    if error is not None:
+        raise _RuleFileError(error)
+    if len(documents) != 1:
+        raise _RuleFileError(InputError(source.path, "a rule file holds exactly one YAML document"))
+    document = documents[0]
+    data = document.data
+
+    def fail(pointer: tuple[str | int, ...], message: str) -> _RuleFileError:
+        span, _ = document.locate(pointer)
+        return _RuleFileError(InputError(source.path, message, span.line, span.column))
+
+    errors = sorted(_schema_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
+    if errors:
+        where = tuple(errors[0].absolute_path)
+        field = ".".join(map(str, where)) or "rule"
+        raise fail(where, f"{field}: {errors[0].message}")
+    if path.stem != data["name"]:
+        raise fail(("name",), f"rule name '{data['name']}' must match its file name '{path.name}'")
+    template = templates.get(data["check"]["template"])
+    if template is None:
+        known = ", ".join(sorted(templates))
+        raise fail(("check", "template"), f"unknown template '{data['check']['template']}' (known: {known})")
+    try:
+        params = template.params.model_validate(data["check"].get("params") or {})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(part for part in error["loc"] if isinstance(part, (str, int)))
+        field = ".".join(map(str, ("check", "params", *loc)))
+        raise fail(("check", "params", *loc), f"{field}: {error['msg']}") from None
+    tactic, technique = data["mitre"]["tactic"], data["mitre"]["technique"]
+    if technique not in TECHNIQUES:
+        raise fail(("mitre", "technique"), f"{technique} is not a technique of the ATT&CK Containers matrix")
+    if tactic not in TECHNIQUES[technique][1]:
+        valid = ", ".join(TECHNIQUES[technique][1])
+        raise fail(("mitre", "tactic"), f"{technique} does not belong to tactic {tactic} (it belongs to {valid})")
+    _check_example(document, data, fail)
+    pss = data.get("pss") or {}
+    return Rule(
+        id=data["id"],
+        name=data["name"],
+        title=data["title"],
+        severity=Severity(data["severity"]),
+        stride=data["stride"],
+        tactic=tactic,
+        technique=technique,
+        description=data["description"].strip(),
+        remediation=data["remediation"]["text"].strip(),
+        remediation_example=data["remediation"]["example"].rstrip() + "\n",
+        references=tuple(data["references"]),
+        template=template,
+        params=params,
+        pss_profile=pss.get("profile"),
+        pss_control=pss.get("control"),
+        enabled=data.get("enabled", True),
+        source=source.path,
+    )
+
+
+def _check_example(document: Document, data: dict[str, Any], fail: Any) -> None:
+    example = data["remediation"]["example"]
+    _documents, error = parse(Source(document.source.path, example, len(example), False))
+    if error is not None:
+        raise fail(("remediation", "example"), f"remediation.example is not valid YAML: {error.message}")
+
+
+def _clashes(rules: list[Rule]) -> list[InputError]:
+    problems = []
+    seen: dict[str, Rule] = {}
+    for rule in rules:
+        for key in (rule.id, rule.name):
+            other = seen.get(key)
+            if other is not None:
+                problems.append(InputError(rule.source, f"rule {key} is already defined in {other.source}"))
+            seen[key] = rule
+    return problems

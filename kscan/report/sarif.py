@@ -1,0 +1,179 @@
+"""SARIF 2.1.0 for GitHub code scanning, built with sarif-om."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import attr
+import sarif_om as sarif
+
+from kscan import __version__
+from kscan.engine import ScanResult
+from kscan.findings import Finding
+from kscan.registry import Rule
+from kscan.report import ReportOptions
+from kscan.ruledoc import as_markdown, as_text
+from kscan.taxonomy import Severity
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/kscan-dev/kscan"
+LEVELS = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "2.0",
+    Severity.INFO: "0.5",
+}
+MAX_DESCRIPTION = 1024
+
+
+def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str:
+    """One run with every rule in ``tool.driver.rules`` and one result per finding."""
+    index = {rule.id: position for position, rule in enumerate(rules)}
+    run = sarif.Run(
+        tool=sarif.Tool(
+            driver=sarif.ToolComponent(
+                name="kscan",
+                semantic_version=__version__,
+                information_uri=INFORMATION_URI,
+                rules=[_descriptor(rule) for rule in rules],
+            )
+        ),
+        results=[_result(finding, index[finding.rule.id], options.base_dir) for finding in result.findings],
+        invocations=[_invocation(result)],
+        column_kind="unicodeCodePoints",
+    )
+    if options.sarif_category:
+        run.automation_details = sarif.RunAutomationDetails(id=options.sarif_category.rstrip("/") + "/")
+    log = sarif.SarifLog(version="2.1.0", schema_uri=SCHEMA_URI, runs=[run])
+    return json.dumps(to_json(log), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_json(value: Any) -> Any:
+    """sarif-om objects to JSON data, by schema property name, leaving out unset optionals."""
+    if attr.has(type(value)):
+        out = {}
+        for field in attr.fields(type(value)):
+            item = getattr(value, field.name)
+            if item is None or (item == field.default and field.default is not attr.NOTHING):
+                continue
+            out[field.metadata["schema_property_name"]] = to_json(item)
+        return out
+    if isinstance(value, list):
+        return [to_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
+    return value
+
+
+def _descriptor(rule: Rule) -> sarif.ReportingDescriptor:
+    tags = ["security", "kubernetes", f"stride/{rule.stride}"]
+    tags += [f"mitre-attack/{rule.tactic}", f"mitre-attack/{rule.technique}"]
+    if rule.pss_profile:
+        tags.append(f"pss/{rule.pss_profile}")
+    return sarif.ReportingDescriptor(
+        id=rule.id,
+        name="".join(part.capitalize() for part in rule.name.split("-")),
+        short_description=sarif.MultiformatMessageString(text=rule.title),
+        full_description=sarif.MultiformatMessageString(text=_shorten(rule.description)),
+        help=sarif.MultiformatMessageString(text=as_text(rule), markdown=as_markdown(rule)),
+        help_uri=rule.references[0],
+        default_configuration=sarif.ReportingConfiguration(level=LEVELS[rule.severity]),
+        properties={
+            "tags": tags,
+            "precision": "high",
+            "security-severity": SECURITY_SEVERITY[rule.severity],
+            "kscan/name": rule.name,
+        },
+    )
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= MAX_DESCRIPTION:
+        return text
+    cut = text[: MAX_DESCRIPTION - 1]
+    end = cut.rfind(". ")
+    return cut[: end + 1] if end > 0 else cut + "…"
+
+
+def _result(finding: Finding, rule_index: int, base_dir: str) -> sarif.Result:
+    span = finding.span
+    properties: dict[str, Any] = {"severity": finding.severity.value}
+    for key in ("kind", "namespace", "name", "container"):
+        if getattr(finding, key) is not None:
+            properties[key] = getattr(finding, key)
+    properties["field"] = finding.field_path
+    return sarif.Result(
+        rule_id=finding.rule.id,
+        rule_index=rule_index,
+        level=LEVELS[finding.severity],
+        message=sarif.Message(text=finding.message),
+        locations=[
+            sarif.Location(
+                physical_location=sarif.PhysicalLocation(
+                    artifact_location=artifact_location(finding.path, base_dir),
+                    region=sarif.Region(
+                        start_line=span.line,
+                        start_column=span.column,
+                        end_line=span.end_line,
+                        end_column=max(span.end_column, span.column + 1)
+                        if span.end_line == span.line
+                        else span.end_column,
+                    ),
+                )
+            )
+        ],
+        partial_fingerprints={"kscan/v1": fingerprint(finding)},
+        properties=properties,
+    )
+
+
+def artifact_location(path: str, base_dir: str) -> sarif.ArtifactLocation:
+    """Repository-relative POSIX URI under ``%SRCROOT%``; an absolute file URI outside it."""
+    absolute = Path(os.path.abspath(path))
+    base = Path(os.path.abspath(base_dir))
+    try:
+        relative = absolute.resolve().relative_to(base.resolve())
+    except ValueError:
+        return sarif.ArtifactLocation(uri=absolute.resolve().as_uri())
+    return sarif.ArtifactLocation(uri=quote(relative.as_posix()), uri_base_id="%SRCROOT%")
+
+
+def fingerprint(finding: Finding) -> str:
+    """A line-independent identity: rule, file, object, container and field."""
+    key = "\0".join(
+        str(part)
+        for part in (
+            finding.rule.id,
+            finding.path,
+            finding.kind,
+            finding.namespace,
+            finding.name,
+            finding.container,
+            finding.field_path,
+        )
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _invocation(result: ScanResult) -> sarif.Invocation:
+    notifications = [
+        sarif.Notification(message=sarif.Message(text=str(error)), level="error") for error in result.errors
+    ]
+    return sarif.Invocation(
+        execution_successful=not result.errors,
+        tool_execution_notifications=notifications or None,
+    )

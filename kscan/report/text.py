@@ -1,0 +1,77 @@
+"""Terminal output: one line per finding, grouped by file, then a summary line."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+
+from kscan.engine import ScanResult
+from kscan.findings import Finding
+from kscan.registry import Rule
+from kscan.report import ReportOptions
+from kscan.taxonomy import Severity
+
+_COLORS = {
+    Severity.CRITICAL: "magenta",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "blue",
+    Severity.INFO: "cyan",
+}
+
+
+def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str:
+    """Findings as ``path:line:col: SEVERITY id name message [STRIDE | tactic / technique]``."""
+    lines: list[str] = []
+    previous_path = None
+    for finding in result.findings:
+        if previous_path is not None and finding.path != previous_path:
+            lines.append("")
+        previous_path = finding.path
+        lines.append(format_finding(finding, options.color))
+    if lines:
+        lines.append("")
+    lines.append(summary(result))
+    return "\n".join(lines) + "\n"
+
+
+def format_finding(finding: Finding, color: bool) -> str:
+    """One finding on one line."""
+    rule = finding.rule
+
+    def style(text: str, **kwargs: object) -> str:
+        return click.style(text, **kwargs) if color else text  # type: ignore[arg-type]
+
+    where = style(f"{finding.path}:{finding.span.line}:{finding.span.column}:", bold=True)
+    severity = style(finding.severity.value.upper(), fg=_COLORS[finding.severity], bold=True)
+    threat = style(
+        f"[{rule.stride_name} | {rule.tactic} {rule.tactic_name} / {rule.technique} {rule.technique_name}]",
+        dim=True,
+    )
+    return f"{where} {severity} {rule.id} {rule.name} {finding.message} {threat}"
+
+
+def summary(result: ScanResult) -> str:
+    """``Found 3 findings (1 critical, 2 medium) in 1 of 2 files ...``."""
+    counts = Counter(finding.severity for finding in result.findings)
+    scanned = (
+        f"{_plural(result.files, 'file')}, {_plural(result.documents, 'document')}, "
+        f"{_plural(result.objects, 'object')}"
+    )
+    if result.findings:
+        by_severity = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
+        files_with = len({finding.path for finding in result.findings})
+        text = (
+            f"Found {_plural(len(result.findings), 'finding')} ({by_severity}) "
+            f"in {files_with} of {scanned}."
+        )
+    else:
+        text = f"No findings in {scanned}."
+    if result.errors:
+        text += f" {_plural(len(result.errors), 'input error')} (see above)."
+    return text
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

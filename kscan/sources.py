@@ -1,0 +1,111 @@
+"""Find input files and read them as text: paths and stdin in, Source objects or InputErrors out."""
+
+from __future__ import annotations
+
+import codecs
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+STDIN = "-"
+STDIN_DISPLAY = "<stdin>"
+MAX_FILE_BYTES = 64 * 1024 * 1024
+SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".tox"})
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """The text of one input, with the path to show users (as given on the command line)."""
+
+    path: str
+    text: str
+    size: int
+    is_json: bool
+
+
+@dataclass(frozen=True)
+class InputError:
+    """An input that could not be read or parsed; line and column are 1-based, 0 when unknown."""
+
+    path: str
+    message: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line:
+            where += f":{self.line}:{self.column or 1}"
+        return f"{where}: error: {self.message}"
+
+
+def iter_paths(paths: Iterable[str]) -> Iterator[str | InputError]:
+    """Expand directories recursively into manifest files, in a stable (sorted) order."""
+    for given in paths:
+        if given == STDIN:
+            yield STDIN
+            continue
+        if os.path.isdir(given):
+            yield from _walk(given)
+        elif os.path.exists(given):
+            yield given
+        else:
+            yield InputError(given, "no such file or directory")
+
+
+def _walk(top: str) -> Iterator[str]:
+    for root, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        for name in sorted(files):
+            if name.endswith(MANIFEST_SUFFIXES):
+                yield os.path.join(root, name)
+
+
+def read_source(path: str, stdin_name: str = STDIN_DISPLAY) -> Source | InputError:
+    """Read one file (or stdin for ``-``) and decode it; never raises for bad input."""
+    display = stdin_name if path == STDIN else path
+    try:
+        if path == STDIN:
+            data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return InputError(display, f"cannot read: {exc.strerror or exc}")
+    if len(data) > MAX_FILE_BYTES:
+        return InputError(display, f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    decoded = decode(data)
+    if isinstance(decoded, tuple):
+        line, column, message = decoded
+        return InputError(display, message, line, column)
+    return Source(display, decoded, len(data), display.lower().endswith(".json"))
+
+
+def decode(data: bytes) -> str | tuple[int, int, str]:
+    """Decode bytes as YAML allows (UTF-8, or UTF-16/32 with a BOM); on failure (line, col, msg)."""
+    encoding = "utf-8"
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            encoding = name
+            break
+    else:
+        if b"\x00" in data[:8192]:
+            return 1, 1, "binary file (contains NUL bytes), not YAML or JSON"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        good = data[: exc.start]
+        line = good.count(b"\n") + 1
+        column = len(good[good.rfind(b"\n") + 1 :].decode(encoding, "replace")) + 1
+        return line, column, f"not valid {encoding.upper()} text (byte 0x{data[exc.start]:02x})"
+
