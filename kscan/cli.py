@@ -90,7 +90,7 @@ def scan_command(
     if output:
         Path(output).write_text(report, encoding="utf-8")
     else:
-        click.echo(report, nl=False)
+        click.echo(report, nl=False, color=True)  # colour codes are present only if wanted
     sys.exit(exit_code(result, fail_on))
 
 

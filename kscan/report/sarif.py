@@ -37,6 +37,7 @@ SECURITY_SEVERITY = {
     Severity.INFO: "0.5",
 }
 MAX_DESCRIPTION = 1024
+_ALWAYS_WRITTEN = frozenset({"level"})  # the SARIF default, but readers should not have to know it
 
 
 def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str:
@@ -62,12 +63,12 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str
 
 
 def to_json(value: Any) -> Any:
-    """sarif-om objects to JSON data, by schema property name, leaving out unset optionals."""
+    """sarif-om objects to JSON data, by schema property name, leaving out unset and default values."""
     if attr.has(type(value)):
         out = {}
         for field in attr.fields(type(value)):
             item = getattr(value, field.name)
-            if item is None or (item == field.default and field.default is not attr.NOTHING):
+            if item is None or (item == field.default and field.name not in _ALWAYS_WRITTEN):
                 continue
             out[field.metadata["schema_property_name"]] = to_json(item)
         return out

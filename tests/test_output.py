@@ -1,0 +1,244 @@
+"""Reporters and the command line: formats, exit codes, SARIF validity, rule listing."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from kscan.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "insecure-deployment.yaml"
+HARDENED = REPO / "examples" / "hardened-deployment.yaml"
+SARIF_SCHEMA = REPO.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+TEXT_LINE = re.compile(
+    r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>CRITICAL|HIGH|MEDIUM|LOW|INFO) "
+    r"(?P<id>KS\d{3}) (?P<name>[a-z0-9-]+) (?P<message>.+\.) \[(?P<threat>.+)\]$"
+)
+
+
+def run(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def test_text_output_one_line_per_finding_with_threat_tags() -> None:
+    result = run(str(EXAMPLE))
+    assert result.exit_code == 1
+    lines = [line for line in result.stdout.splitlines() if line]
+    *findings, summary = lines
+    assert findings and all(TEXT_LINE.match(line) for line in findings), findings
+    privileged = next(line for line in findings if "privileged-container" in line)
+    assert privileged.startswith(f"{EXAMPLE}:26:13: CRITICAL KS101 privileged-container ")
+    assert "[Elevation of Privilege | TA0004 Privilege Escalation / T1611 Escape to Host]" in privileged
+    assert summary.startswith("Found 18 findings (1 critical, 2 high, 12 medium, 3 low)")
+    assert "\x1b[" not in result.stdout  # not a terminal: no colour
+
+
+def test_color_only_when_asked_or_on_a_tty() -> None:
+    assert "\x1b[" in run("--color", "always", str(EXAMPLE)).stdout
+    assert "\x1b[" not in run("--color", "never", str(EXAMPLE)).stdout
+
+
+def test_no_color_environment_is_honoured_on_a_tty(tmp_path: Path) -> None:
+    script = (
+        "import os, pty, sys\n"
+        "pid, fd = pty.fork()\n"
+        "if pid == 0:\n"
+        "    os.execv(sys.executable, [sys.executable, '-m', 'kscan', sys.argv[1]])\n"
+        "out = b''\n"
+        "while True:\n"
+        "    try:\n"
+        "        chunk = os.read(fd, 65536)\n"
+        "    except OSError:\n"
+        "        break\n"
+        "    if not chunk:\n"
+        "        break\n"
+        "    out += chunk\n"
+        "os.waitpid(pid, 0)\n"
+        "sys.stdout.write(repr(out))\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "NO_COLOR"}
+    colored = subprocess.run(
+        [sys.executable, "-c", script, str(EXAMPLE)], capture_output=True, text=True, env=env
+    ).stdout
+    plain = subprocess.run(
+        [sys.executable, "-c", script, str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        env={**env, "NO_COLOR": "1"},
+    ).stdout
+    assert "\\x1b[" in colored
+    assert "\\x1b[" not in plain and "privileged-container" in plain
+
+
+def test_json_output_fields() -> None:
+    result = run("--format", "json", str(EXAMPLE))
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert set(report) == {"findings", "errors", "summary"}
+    finding = next(f for f in report["findings"] if f["rule_name"] == "privileged-container")
+    assert finding == finding | {
+        "rule_id": "KS101",
+        "severity": "critical",
+        "stride": "Elevation of Privilege",
+        "mitre_tactic": "TA0004",
+        "mitre_technique": "T1611",
+        "path": str(EXAMPLE),
+        "line": 26,
+        "column": 13,
+        "kind": "Deployment",
+        "namespace": "shop",
+        "name": "web",
+        "container": "web",
+        "field": "/spec/template/spec/containers/0/securityContext/privileged",
+    }
+    assert "securityContext.privileged" in finding["message"]
+    assert report["summary"]["findings"] == len(report["findings"]) == 18
+    assert report["errors"] == []
+
+
+def test_hardened_example_is_clean() -> None:
+    result = run(str(HARDENED))
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout.startswith("No findings")
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "code"),
+    [("critical", 1), ("high", 1), ("low", 1), ("info", 1), ("never", 0)],
+)
+def test_fail_on_threshold(fail_on: str, code: int) -> None:
+    assert run("--fail-on", fail_on, str(EXAMPLE)).exit_code == code
+
+
+def test_fail_on_above_every_finding(tmp_path: Path) -> None:
+    manifest = tmp_path / "low.yaml"
+    manifest.write_text(
+        HARDENED.read_text().replace("readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false")
+    )
+    assert run(str(manifest)).exit_code == 1  # default threshold: low
+    assert run("--fail-on", "medium", str(manifest)).exit_code == 0
+
+
+def test_output_file(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = run("--format", "json", "--output", str(out), str(EXAMPLE))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert json.loads(out.read_text())["summary"]["findings"] == 18
+
+
+def sarif_for(*paths: Path, base_dir: Path = REPO) -> dict:  # type: ignore[type-arg]
+    result = run("--format", "sarif", "--base-dir", str(base_dir), *map(str, paths))
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_sarif_validates_against_the_official_schema() -> None:
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    log = sarif_for(EXAMPLE, HARDENED)
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
+
+
+def test_sarif_rules_results_and_locations() -> None:
+    log = sarif_for(EXAMPLE)
+    assert log["version"] == "2.1.0" and len(log["runs"]) == 1
+    run_ = log["runs"][0]
+    rules = run_["tool"]["driver"]["rules"]
+    assert len(rules) == len(run("rules").stdout.splitlines()) - 1
+    for rule in rules:
+        assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
+        assert rule["help"]["text"] and rule["help"]["markdown"]
+        assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
+        assert 0 < float(rule["properties"]["security-severity"]) <= 10
+        tags = rule["properties"]["tags"]
+        assert tags[0] == "security" and len(tags) <= 10
+        assert any(t.startswith("stride/") for t in tags)
+        assert sum(t.startswith("mitre-attack/") for t in tags) == 2
+        assert rule["name"] != rule["id"]
+    assert len(run_["results"]) == 18
+    for result in run_["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        location = result["locations"][0]["physicalLocation"]
+        assert location["artifactLocation"] == {
+            "uri": "examples/insecure-deployment.yaml",
+            "uriBaseId": "%SRCROOT%",
+        }
+        region = location["region"]
+        assert {"startLine", "startColumn", "endLine", "endColumn"} <= set(region)
+        assert result["message"]["text"].endswith(".")
+    privileged = next(r for r in run_["results"] if r["ruleId"] == "KS101")
+    assert privileged["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": 26,
+        "startColumn": 13,
+        "endLine": 26,
+        "endColumn": 29,
+    }
+    assert "automationDetails" not in run_
+
+
+def test_sarif_category_and_stable_fingerprints() -> None:
+    first = run("--format", "sarif", "--sarif-category", "k8s", str(EXAMPLE))
+    second = run("--format", "sarif", "--sarif-category", "k8s", str(EXAMPLE))
+    assert first.stdout == second.stdout
+    log = json.loads(first.stdout)
+    assert log["runs"][0]["automationDetails"] == {"id": "k8s/"}
+    prints = [r["partialFingerprints"]["kscan/v1"] for r in log["runs"][0]["results"]]
+    assert len(set(prints)) == len(prints)
+
+
+def test_sarif_path_outside_base_dir_is_an_absolute_file_uri(tmp_path: Path) -> None:
+    log = sarif_for(EXAMPLE, base_dir=tmp_path)
+    uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert uri == {"uri": EXAMPLE.resolve().as_uri()}
+
+
+def test_rules_command_lists_every_rule() -> None:
+    result = run("rules")
+    assert result.exit_code == 0
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["ID", "NAME", "SEVERITY", "STRIDE", "TACTIC", "TECHNIQUE"]
+    names = {row.split()[1] for row in rows}
+    assert {
+        "privileged-container",
+        "allow-privilege-escalation",
+        "run-as-non-root",
+        "seccomp-profile",
+        "read-only-root-filesystem",
+        "capabilities-drop-all",
+        "dangerous-capabilities",
+        "default-deny-network-policy",
+        "duplicate-key",
+    } <= names
+
+
+@pytest.mark.parametrize("key", ["KS101", "ks101", "privileged-container"])
+def test_explain(key: str) -> None:
+    result = run("explain", key)
+    assert result.exit_code == 0
+    assert result.stdout.startswith("KS101 privileged-container: Container runs in privileged mode")
+    assert "How to fix it:" in result.stdout and "privileged: false" in result.stdout
+
+
+def test_explain_unknown_rule_is_a_usage_error() -> None:
+    result = run("explain", "nope")
+    assert result.exit_code == 2 and "no rule 'nope'" in result.stderr
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run().exit_code == 2
+    assert run("--format", "xml", str(EXAMPLE)).exit_code == 2
+
+
+def test_python_dash_m_entry_point() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "kscan", "--fail-on", "never", str(HARDENED)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("No findings")

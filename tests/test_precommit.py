@@ -1,0 +1,116 @@
+"""The pre-commit hook, end to end: the real ``pre-commit try-repo`` against this checkout.
+
+``try-repo`` clones the tracked files of the checkout (with their uncommitted changes; untracked
+files are left out, so ``.pre-commit-hooks.yaml`` must be tracked or ``git add -N``-ed) and
+installs kscan into a pre-commit managed virtualenv with ``pip install .``, which needs the
+package index. Both tests share one ``PRE_COMMIT_HOME`` so that environment is built only once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 600  # seconds: the first run builds a virtualenv and installs kscan with pip
+
+INSECURE_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: debug
+  namespace: tools
+spec:
+  containers:
+    - name: shell
+      image: busybox:1.36
+      securityContext:
+        privileged: true
+"""
+
+README = "# deploy\n\nManifests for the shop. Not a Kubernetes manifest itself.\n"
+
+
+def _pre_commit() -> str | None:
+    beside = Path(sys.executable).parent / ("pre-commit.exe" if os.name == "nt" else "pre-commit")
+    return str(beside) if beside.is_file() else shutil.which("pre-commit")
+
+
+@pytest.fixture(scope="module")
+def pre_commit() -> str:
+    executable = _pre_commit()
+    if executable is None:
+        pytest.skip("pre-commit is not installed (pip install 'kscan[test]')")
+    return executable
+
+
+@pytest.fixture(scope="module")
+def hook_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """os.environ (pip needs its configuration to reach the index), one shared PRE_COMMIT_HOME."""
+    env = dict(os.environ)
+    env["PRE_COMMIT_HOME"] = str(tmp_path_factory.mktemp("pre-commit-home"))
+    env["NO_COLOR"] = "1"
+    for variable in ("PRE_COMMIT", "PRE_COMMIT_COLOR", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        env.pop(variable, None)  # when pytest itself runs inside a git hook
+    return env
+
+
+def _git_repo(path: Path, files: dict[str, str], env: dict[str, str]) -> Path:
+    path.mkdir()
+    for name, text in files.items():
+        (path / name).write_text(text, encoding="utf-8")
+    for args in (
+        ["init", "-q"],
+        ["config", "user.name", "kscan tests"],
+        ["config", "user.email", "kscan-tests@example.invalid"],
+        ["config", "commit.gpgsign", "false"],
+        ["add", "--", *files],
+    ):
+        subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
+    return path
+
+
+def _try_repo(pre_commit: str, repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [pre_commit, "try-repo", str(REPO_ROOT), "kscan", "--all-files"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+
+
+def _output(result: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+
+
+def test_hook_fails_on_insecure_manifest(
+    pre_commit: str, hook_env: dict[str, str], tmp_path: Path
+) -> None:
+    repo = _git_repo(tmp_path / "repo", {"debug-pod.yaml": INSECURE_POD}, hook_env)
+
+    result = _try_repo(pre_commit, repo, hook_env)
+
+    assert result.returncode != 0, _output(result)
+    assert "privileged-container" in result.stdout, _output(result)
+    assert "debug-pod.yaml" in result.stdout, _output(result)
+    assert "Failed" in result.stdout, _output(result)
+
+
+def test_hook_passes_hardened_manifest(
+    pre_commit: str, hook_env: dict[str, str], tmp_path: Path
+) -> None:
+    hardened = (REPO_ROOT / "examples" / "hardened-deployment.yaml").read_text(encoding="utf-8")
+    files = {"deployment.yaml": hardened, "README.md": README}
+    repo = _git_repo(tmp_path / "repo", files, hook_env)
+
+    result = _try_repo(pre_commit, repo, hook_env)
+
+    assert result.returncode == 0, _output(result)
+    assert "Passed" in result.stdout, _output(result)

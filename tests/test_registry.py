@@ -1,0 +1,113 @@
+"""Rule files: schema validation, clear load errors, taxonomy, and the packaged copy."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kscan.registry import RuleError, builtin_rules_dir, load_rules
+from kscan.taxonomy import STRIDE, TACTICS, TECHNIQUES
+
+REPO_RULES = Path(__file__).resolve().parents[1] / "rules"
+GOOD = (REPO_RULES / "pod" / "privileged-container.yaml").read_text()
+
+
+def load_one(tmp_path: Path, text: str, name: str = "privileged-container.yaml") -> str:
+    """Load a rules directory holding one rule file; return the error text."""
+    shutil.copy(REPO_RULES / "schema.json", tmp_path / "schema.json")
+    (tmp_path / name).write_text(text)
+    with pytest.raises(RuleError) as caught:
+        load_rules(tmp_path)
+    return str(caught.value)
+
+
+def test_repository_rules_are_the_ones_loaded() -> None:
+    """Tests must not run against a stale installed copy of the rules."""
+    installed = {(r.id, r.name, r.title, r.severity) for r in load_rules()}
+    repository = {(r.id, r.name, r.title, r.severity) for r in load_rules(REPO_RULES)}
+    assert installed == repository
+    assert (builtin_rules_dir() / "schema.json").is_file()
+
+
+def test_every_rule_is_complete_and_consistent() -> None:
+    rules = load_rules()
+    assert len({r.id for r in rules}) == len({r.name for r in rules}) == len(rules)
+    for rule in rules:
+        assert rule.stride in STRIDE and rule.tactic in TACTICS
+        assert rule.tactic in TECHNIQUES[rule.technique][1]
+        assert rule.description and rule.remediation and rule.remediation_example.strip()
+        assert rule.references
+
+
+@pytest.mark.parametrize(
+    "field", ["id", "name", "title", "severity", "stride", "mitre", "description", "references"]
+)
+def test_missing_field_fails_with_file_and_field(tmp_path: Path, field: str) -> None:
+    kept, skipping = [], False
+    for line in GOOD.splitlines():
+        if line.startswith(f"{field}:"):
+            skipping = True
+        elif skipping and not line.startswith(" "):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    text = "\n".join(kept)
+    error = load_one(tmp_path, text)
+    assert "privileged-container.yaml:1:1: error:" in error
+    assert f"'{field}' is a required property" in error
+
+
+def test_bad_value_points_at_its_line(tmp_path: Path) -> None:
+    error = load_one(tmp_path, GOOD.replace("severity: critical", "severity: severe"))
+    assert "privileged-container.yaml:4:1: error: severity: 'severe' is not one of" in error
+
+
+def test_technique_must_belong_to_the_tactic(tmp_path: Path) -> None:
+    error = load_one(tmp_path, GOOD.replace("tactic: TA0004", "tactic: TA0001"))
+    assert "T1611 does not belong to tactic TA0001" in error
+
+
+def test_technique_must_be_in_the_containers_matrix(tmp_path: Path) -> None:
+    error = load_one(tmp_path, GOOD.replace("technique: T1611", "technique: T1548.001"))
+    assert "T1548.001 is not a technique of the ATT&CK Containers matrix" in error
+
+
+def test_unknown_template_and_bad_params(tmp_path: Path) -> None:
+    error = load_one(tmp_path, GOOD.replace("template: security-context", "template: nope"))
+    assert "unknown template 'nope'" in error
+    error = load_one(tmp_path, GOOD.replace("field: privileged", "field: privilegd"))
+    assert "'privilegd' is not a container securityContext field" in error
+    error = load_one(tmp_path, GOOD.replace("conditions:", "conditionz:"))
+    assert "check.params.conditions" in error
+
+
+def test_file_name_must_match_rule_name(tmp_path: Path) -> None:
+    error = load_one(tmp_path, GOOD, name="other.yaml")
+    assert "must match its file name 'other.yaml'" in error
+
+
+def test_duplicate_ids_are_rejected(tmp_path: Path) -> None:
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "privileged-container-2.yaml").write_text(
+        GOOD.replace("name: privileged-container", "name: privileged-container-2")
+    )
+    error = load_one(tmp_path, GOOD)
+    assert "rule KS101 is already defined" in error
+
+
+def test_broken_yaml_in_a_rule_file(tmp_path: Path) -> None:
+    error = load_one(tmp_path, GOOD + "\n  bad: [unclosed\n")
+    assert "privileged-container.yaml:" in error and "invalid YAML" in error
+
+
+def test_remediation_example_must_be_yaml(tmp_path: Path) -> None:
+    broken = GOOD.replace("      privileged: false\n", "      privileged: [false\n", 1)
+    error = load_one(tmp_path, broken)
+    assert "remediation.example is not valid YAML" in error
+
+
+def test_techniques_table_is_consistent() -> None:
+    for technique, (name, tactics) in TECHNIQUES.items():
+        assert name and tactics and set(tactics) <= set(TACTICS), technique
