@@ -1,4 +1,4 @@
-"""Command line: ``kscan PATH...`` scans; ``kscan rules`` lists rules; ``kscan explain`` documents one.
+"""Command line: ``kscan PATH...`` scans, ``kscan rules`` lists rules, ``kscan explain`` shows one.
 
 Exit codes: 0 no finding at or above ``--fail-on``; 1 such findings; 2 usage error, bad rule files,
 or an input that could not be read, parsed or validated (the other inputs are still scanned).
@@ -49,8 +49,15 @@ def cli() -> None:
 
 @cli.command("scan")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the report to FILE.")
+@click.option(
+    "--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the report to FILE.",
+)
 @click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON_CHOICES),
@@ -58,14 +65,18 @@ def cli() -> None:
     show_default=True,
     help="Exit 1 when a finding has this severity or a higher one ('never': report only).",
 )
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.option(
+    "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True
+)
 @click.option(
     "--base-dir",
     type=click.Path(file_okay=False),
     help="Root for SARIF paths (default: the git top level, else the current directory).",
 )
 @click.option("--sarif-category", help="Write SARIF runs[].automationDetails.id = CATEGORY/.")
-@click.option("--stdin-filename", default=STDIN_DISPLAY, help="Name to report for input read from -.")
+@click.option(
+    "--stdin-filename", default=STDIN_DISPLAY, help="Name to report for input read from -."
+)
 def scan_command(
     paths: tuple[str, ...],
     output_format: str,
@@ -115,7 +126,9 @@ def rules_command() -> None:
     header = ("ID", "NAME", "SEVERITY", "STRIDE", "TACTIC", "TECHNIQUE")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
 
 
 @cli.command("explain")
@@ -144,11 +157,16 @@ def _guarded_scan(paths: tuple[str, ...], rules: list[Rule], stdin_filename: str
     except Exception as exc:  # a bug in kscan: one line for the user, the traceback on request
         if os.environ.get("KSCAN_DEBUG"):
             raise
-        click.echo(f"kscan: internal error: {type(exc).__name__}: {exc} (set KSCAN_DEBUG=1 for details)", err=True)
+        click.echo(
+            f"kscan: internal error: {type(exc).__name__}: {exc} (set KSCAN_DEBUG=1 for details)",
+            err=True,
+        )
         sys.exit(EXIT_ERROR)
 
 
-def _render(output_format: str, result: ScanResult, rules: list[Rule], options: ReportOptions) -> str:
+def _render(
+    output_format: str, result: ScanResult, rules: list[Rule], options: ReportOptions
+) -> str:
     if output_format == "json":
         from kscan.report import json as reporter
     elif output_format == "sarif":

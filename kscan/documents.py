@@ -1,6 +1,7 @@
 """Parse YAML/JSON text into plain data that remembers where every key and item was written.
 
-The C-backed libyaml composer (through PyYAML) builds the node graph; ``_Builder`` turns nodes into
+The C-backed libyaml composer (through PyYAML; ruamel.yaml's C parser where PyYAML was built
+without libyaml) builds the node graph; ``_Builder`` turns nodes into
 ``PosDict``/``PosList`` trees. Scalars are resolved as Kubernetes' YAML decoder does (YAML 1.1
 booleans, ints, floats, null); tags are never constructed as Python objects; a plain ``=`` stays a
 string; ``<<`` merge keys are applied; a duplicate key keeps its last value and is recorded.
@@ -109,13 +110,13 @@ def parse(source: Source) -> tuple[list[Document], InputError | None]:
     documents: list[Document] = []
     try:
         for index, node in enumerate(_compose_all(text)):
-            if node is None:
-                continue
             builder = _Builder()
             data = builder.build(node)
+            if data is None:  # an empty document: only comments, or nothing, between separators
+                continue
             span = _span(node, node)
             duplicates = [
-                DuplicateKey(_pointer_to(data, mapping) + (key,), first, last)
+                DuplicateKey((*_pointer_to(data, mapping), key), first, last)
                 for mapping, key, first, last in builder.duplicates
             ]
             documents.append(Document(source, index, data, span, duplicates))
@@ -124,18 +125,16 @@ def parse(source: Source) -> tuple[list[Document], InputError | None]:
         if "{{" in source.text and "template" not in message:
             message += " (the file looks like an unrendered Helm/Go template; render it first)"
         return documents, InputError(source.path, message, exc.line, exc.column)
-    except yaml.MarkedYAMLError as exc:
-        return documents, _yaml_error(source, exc)
-    except yaml.YAMLError as exc:  # reader errors: bad characters
-        line, column = _position_of(text, getattr(exc, "position", 0))
-        return documents, InputError(source.path, _one_line(str(exc)), line, column)
+    except _YAML_ERRORS as exc:
+        return documents, _yaml_error(source, text, exc)
     except RecursionError:
         return documents, InputError(source.path, "document is nested too deeply")
     return documents, None
 
 
-def _compose_all(text: str) -> Iterator[Any]:
-    loader = _Loader(text)
+def compose_with_libyaml(text: str) -> Iterator[Any]:
+    """Compose nodes with libyaml through PyYAML (the fast path)."""
+    loader = yaml.CSafeLoader(text)
     try:
         while loader.check_node():
             yield loader.get_node()
@@ -143,14 +142,38 @@ def _compose_all(text: str) -> Iterator[Any]:
         loader.dispose()
 
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def compose_with_ruamel(text: str) -> Iterator[Any]:
+    """Compose nodes with ruamel.yaml's C parser: the fallback when PyYAML lacks libyaml."""
+    from ruamel.yaml import YAML
+
+    loader = YAML(typ="safe", pure=False)
+    loader.version = (1, 1)  # resolve scalars as libyaml and Kubernetes do (yes/no are booleans)
+    yield from loader.compose_all(text)
 
 
-def _yaml_error(source: Source, exc: yaml.MarkedYAMLError) -> InputError:
-    mark = exc.problem_mark or exc.context_mark
-    problem = exc.problem or "invalid YAML"
-    if exc.context:
-        problem = f"{exc.context}, {problem}"
+_compose_all = compose_with_libyaml if yaml.__with_libyaml__ else compose_with_ruamel
+
+
+def _yaml_errors() -> tuple[type[Exception], ...]:
+    from ruamel.yaml.error import YAMLError as RuamelError
+
+    return (yaml.YAMLError, RuamelError)
+
+
+_YAML_ERRORS = _yaml_errors()
+
+
+def _yaml_error(source: Source, text: str, exc: Exception) -> InputError:
+    """One-line error from a PyYAML or ruamel.yaml exception (marked, or a reader error)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None)
+    if problem is None:  # reader errors (bad characters) carry a character position instead
+        line, column = _position_of(text, getattr(exc, "position", 0) or 0)
+        reason = _one_line(str(exc)).split(' in "')[0]
+        return InputError(source.path, f"invalid YAML: {reason}", line, column)
+    context = getattr(exc, "context", None)
+    if context:
+        problem = f"{context}, {problem}"
     if "{{" in source.text:
         problem += " (the file looks like an unrendered Helm/Go template; render it first)"
     line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -233,7 +256,8 @@ class _Builder:
 
     def _mapping(self, node: Any) -> PosDict:
         mapping = PosDict()
-        mapping.pos = spans = {}
+        spans: dict[str, Span] = {}
+        mapping.pos = spans
         self.nodes += 1
         merges = []
         for key_node, value_node in node.value:
@@ -243,7 +267,7 @@ class _Builder:
                 merges.append(value_node)
                 continue
             key = key_node.value
-            span = _span(key_node, value_node if value_node.id == "scalar" else key_node)
+            span = _span(key_node, value_node) if value_node.id == "scalar" else _key_span(key_node)
             if key in spans:
                 self.duplicates.append((mapping, key, spans[key], span))
             mapping[key] = self.build(value_node)
@@ -257,7 +281,9 @@ class _Builder:
         for source in sources:
             merged = self.build(source)
             if not isinstance(merged, PosDict):
-                raise ParseError("a '<<' merge key needs a mapping or a list of mappings", *_start(source))
+                raise ParseError(
+                    "a '<<' merge key needs a mapping or a list of mappings", *_start(source)
+                )
             for key, value in merged.items():
                 if key not in mapping:
                     mapping[key] = value
@@ -266,6 +292,15 @@ class _Builder:
 
 def _start(node: Any) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _key_span(node: Any) -> Span:
+    start, end = node.start_mark, node.end_mark
+    if end.line != start.line:  # some parsers end a key at the next line: measure it instead
+        return Span(
+            start.line + 1, start.column + 1, start.line + 1, start.column + 1 + len(node.value)
+        )
+    return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
 
 def _start_span(node: Any) -> Span:
@@ -306,7 +341,7 @@ def _to_int(value: str) -> int:
     if text.startswith("0"):
         return sign * int(text, 8)
     if ":" in text:
-        return sign * _sexagesimal(text)
+        return sign * int(_sexagesimal(text))
     return sign * int(text)
 
 
@@ -319,7 +354,7 @@ def _to_float(value: str) -> float:
     if text == ".nan":
         return math.nan
     if ":" in text:
-        return sign * _sexagesimal(text)
+        return sign * float(_sexagesimal(text))
     return sign * float(text)
 
 

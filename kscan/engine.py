@@ -25,7 +25,9 @@ class ScanResult:
     objects: int = 0
 
 
-def scan(paths: Iterable[str], rules: Iterable[Rule], stdin_name: str = STDIN_DISPLAY) -> ScanResult:
+def scan(
+    paths: Iterable[str], rules: Iterable[Rule], stdin_name: str = STDIN_DISPLAY
+) -> ScanResult:
     """Scan files, directories and ``-`` (stdin) with the given rules."""
     by_scope: dict[str, list[Rule]] = {"document": [], "object": [], "inventory": []}
     for rule in rules:
@@ -61,7 +63,10 @@ def scan(paths: Iterable[str], rules: Iterable[Rule], stdin_name: str = STDIN_DI
 
 
 def _check_document(
-    document: Document, by_scope: dict[str, list[Rule]], result: ScanResult, objects: list[KubeObject]
+    document: Document,
+    by_scope: dict[str, list[Rule]],
+    result: ScanResult,
+    objects: list[KubeObject],
 ) -> None:
     for rule in by_scope["document"]:
         for violation in rule.template.run(rule.params, document):
@@ -69,7 +74,9 @@ def _check_document(
     for obj in extract_objects(document):
         if isinstance(obj, InvalidObject):
             span = obj.span
-            result.errors.append(InputError(document.source.path, obj.message, span.line, span.column))
+            result.errors.append(
+                InputError(document.source.path, obj.message, span.line, span.column)
+            )
             continue
         objects.append(obj)
         for rule in by_scope["object"]:
@@ -79,6 +86,9 @@ def _check_document(
 
 def _finding(rule: Rule, violation: Violation) -> Finding:
     span, _exact = violation.document.locate(violation.pointer)
+    kind: str | None
+    namespace: str | None
+    name: str | None
     if violation.identity is not None:
         kind, namespace, name = violation.identity
     elif violation.obj is not None:

@@ -27,7 +27,9 @@ class Finding:
     @property
     def field_path(self) -> str:
         """The JSON pointer of the offending field inside its document (``/spec/template/...``)."""
-        return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in self.pointer)
+        return "".join(
+            "/" + str(part).replace("~", "~0").replace("/", "~1") for part in self.pointer
+        )
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.line, self.span.column, self.rule.id)

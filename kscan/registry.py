@@ -1,4 +1,4 @@
-"""Load rule files, validate them (JSON Schema, template params, ATT&CK pairs) and bind templates."""
+"""Load rule files, validate them (JSON Schema, params, ATT&CK pairs) and bind their templates."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ class Rule:
 
 
 class RuleError(Exception):
-    """Rule files that cannot be loaded; ``problems`` holds one ``path:line:col: error:`` per line."""
+    """Rule files that cannot be loaded: one ``path:line:col: error:`` problem per file."""
 
     def __init__(self, problems: list[InputError]) -> None:
         super().__init__("\n".join(str(problem) for problem in problems))
@@ -121,20 +121,29 @@ def _load_rule(path: Path, templates: dict[str, Template]) -> Rule:
     template = templates.get(data["check"]["template"])
     if template is None:
         known = ", ".join(sorted(templates))
-        raise fail(("check", "template"), f"unknown template '{data['check']['template']}' (known: {known})")
+        raise fail(
+            ("check", "template"),
+            f"unknown template '{data['check']['template']}' (known: {known})",
+        )
     try:
         params = template.params.model_validate(data["check"].get("params") or {})
     except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = tuple(part for part in error["loc"] if isinstance(part, (str, int)))
+        first = exc.errors()[0]
+        loc = tuple(part for part in first["loc"] if isinstance(part, (str, int)))
         field = ".".join(map(str, ("check", "params", *loc)))
-        raise fail(("check", "params", *loc), f"{field}: {error['msg']}") from None
+        raise fail(("check", "params", *loc), f"{field}: {first['msg']}") from None
     tactic, technique = data["mitre"]["tactic"], data["mitre"]["technique"]
     if technique not in TECHNIQUES:
-        raise fail(("mitre", "technique"), f"{technique} is not a technique of the ATT&CK Containers matrix")
+        raise fail(
+            ("mitre", "technique"),
+            f"{technique} is not a technique of the ATT&CK Containers matrix",
+        )
     if tactic not in TECHNIQUES[technique][1]:
         valid = ", ".join(TECHNIQUES[technique][1])
-        raise fail(("mitre", "tactic"), f"{technique} does not belong to tactic {tactic} (it belongs to {valid})")
+        raise fail(
+            ("mitre", "tactic"),
+            f"{technique} does not belong to tactic {tactic} (it belongs to {valid})",
+        )
     _check_example(document, data, fail)
     pss = data.get("pss") or {}
     return Rule(
@@ -162,7 +171,9 @@ def _check_example(document: Document, data: dict[str, Any], fail: Any) -> None:
     example = data["remediation"]["example"]
     _documents, error = parse(Source(document.source.path, example, len(example), False))
     if error is not None:
-        raise fail(("remediation", "example"), f"remediation.example is not valid YAML: {error.message}")
+        raise fail(
+            ("remediation", "example"), f"remediation.example is not valid YAML: {error.message}"
+        )
 
 
 def _clashes(rules: list[Rule]) -> list[InputError]:
@@ -172,6 +183,8 @@ def _clashes(rules: list[Rule]) -> list[InputError]:
         for key in (rule.id, rule.name):
             other = seen.get(key)
             if other is not None:
-                problems.append(InputError(rule.source, f"rule {key} is already defined in {other.source}"))
+                problems.append(
+                    InputError(rule.source, f"rule {key} is already defined in {other.source}")
+                )
             seen[key] = rule
     return problems

@@ -108,4 +108,3 @@ def decode(data: bytes) -> str | tuple[int, int, str]:
         line = good.count(b"\n") + 1
         column = len(good[good.rfind(b"\n") + 1 :].decode(encoding, "replace")) + 1
         return line, column, f"not valid {encoding.upper()} text (byte 0x{data[exc.start]:02x})"
-

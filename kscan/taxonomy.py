@@ -1,4 +1,4 @@
-"""Threat vocabularies: severities, STRIDE categories, and the MITRE ATT&CK Containers matrix (v18.1)."""
+"""Threat vocabularies: severity, STRIDE, and the MITRE ATT&CK Containers matrix (v18.1)."""
 
 from __future__ import annotations
 

@@ -36,7 +36,10 @@ def test_text_output_one_line_per_finding_with_threat_tags() -> None:
     assert findings and all(TEXT_LINE.match(line) for line in findings), findings
     privileged = next(line for line in findings if "privileged-container" in line)
     assert privileged.startswith(f"{EXAMPLE}:26:13: CRITICAL KS101 privileged-container ")
-    assert "[Elevation of Privilege | TA0004 Privilege Escalation / T1611 Escape to Host]" in privileged
+    assert (
+        "[Elevation of Privilege | TA0004 Privilege Escalation / T1611 Escape to Host]"
+        in privileged
+    )
     assert summary.startswith("Found 18 findings (1 critical, 2 high, 12 medium, 3 low)")
     assert "\x1b[" not in result.stdout  # not a terminal: no colour
 
@@ -121,7 +124,9 @@ def test_fail_on_threshold(fail_on: str, code: int) -> None:
 def test_fail_on_above_every_finding(tmp_path: Path) -> None:
     manifest = tmp_path / "low.yaml"
     manifest.write_text(
-        HARDENED.read_text().replace("readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false")
+        HARDENED.read_text().replace(
+            "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false"
+        )
     )
     assert run(str(manifest)).exit_code == 1  # default threshold: low
     assert run("--fail-on", "medium", str(manifest)).exit_code == 0

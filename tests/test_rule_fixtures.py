@@ -22,9 +22,7 @@ RULES = load_rules()
 
 def fixture_files(kind: str) -> list[tuple[Rule, Path]]:
     return [
-        (rule, path)
-        for rule in RULES
-        for path in sorted((FIXTURES / rule.name).glob(f"{kind}-*"))
+        (rule, path) for rule in RULES for path in sorted((FIXTURES / rule.name).glob(f"{kind}-*"))
     ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
@@ -60,7 +60,9 @@ TEMPLATES: dict[str, Template] = {}
 
 def template(
     name: str, scope: Scope, params: type[Params]
-) -> Callable[[Callable[[Any, Any], Iterable[Violation]]], Callable[[Any, Any], Iterable[Violation]]]:
+) -> Callable[
+    [Callable[[Any, Any], Iterable[Violation]]], Callable[[Any, Any], Iterable[Violation]]
+]:
     """Register ``function(params, target)`` as the template ``name``."""
 
     def register(
@@ -72,13 +74,13 @@ def template(
     return register
 
 
-@lru_cache(maxsize=None)
+@cache
 def snake_path(dotted: str) -> tuple[str, ...]:
     """``seccompProfile.type`` -> ``("seccomp_profile", "type")``."""
     return tuple(to_snake(part) for part in dotted.split("."))
 
 
-@lru_cache(maxsize=None)
+@cache
 def has_field_path(model: type[BaseModel], attributes: tuple[str, ...]) -> bool:
     """True if the nested models of ``model`` have the attribute path."""
     current: type[BaseModel] | None = model

@@ -14,7 +14,7 @@ Direction = Literal["Ingress", "Egress"]
 
 
 class DefaultDenyParams(Params):
-    directions: list[Direction] = ["Ingress", "Egress"]
+    directions: tuple[Direction, ...] = ("Ingress", "Egress")
 
 
 def is_default_deny(policy: NetworkPolicy, direction: Direction) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from kscan.checks import (
     Params,
@@ -108,7 +108,7 @@ def _expectation(condition: Condition) -> str:
 
 
 class CapabilitiesParams(Params):
-    list: Literal["add", "drop"]
+    which: Literal["add", "drop"] = Field(alias="list")
     must_include: list[str] | None = None
     allowed: list[str] | None = None
     forbidden: list[str] | None = None
@@ -130,12 +130,14 @@ def capabilities(params: CapabilitiesParams, obj: KubeObject) -> Iterator[Violat
         return
     for ref in pod.containers():
         caps = get_path(ref.container.security_context, ("capabilities",))
-        names = [normalize_capability(name) for name in getattr(caps, params.list, [])]
+        names = [normalize_capability(name) for name in getattr(caps, params.which, [])]
         subject = f"{ref.label} '{ref.name}' of {obj.display}"
-        list_pointer = (*ref.pointer, "securityContext", "capabilities", params.list)
-        field = f"securityContext.capabilities.{params.list}"
-        if params.list == "drop":
-            missing = [] if "ALL" in names else [c for c in params.must_include or [] if c not in names]
+        list_pointer = (*ref.pointer, "securityContext", "capabilities", params.which)
+        field = f"securityContext.capabilities.{params.which}"
+        if params.which == "drop":
+            missing = (
+                [] if "ALL" in names else [c for c in params.must_include or [] if c not in names]
+            )
             if missing:
                 message = f"{subject} does not drop {', '.join(missing)} in {field}."
                 yield Violation(obj.document, list_pointer, message, obj, ref.name)

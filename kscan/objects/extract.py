@@ -23,7 +23,10 @@ POD_SPEC_POINTERS: dict[str, Pointer] = {
     "Job": _TEMPLATE_SPEC,
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
-MODELS: dict[str, type[KubeObjectModel]] = {"NetworkPolicy": NetworkPolicy, "Namespace": KubeObjectModel}
+MODELS: dict[str, type[KubeObjectModel]] = {
+    "NetworkPolicy": NetworkPolicy,
+    "Namespace": KubeObjectModel,
+}
 CONTAINER_LISTS = (
     ("containers", "containers", "Container"),
     ("initContainers", "init_containers", "Init container"),
@@ -112,11 +115,13 @@ class InvalidObject:
 
 
 def extract_objects(document: Document) -> Iterator[KubeObject | InvalidObject]:
-    """Every object of a document, Lists flattened; documents without apiVersion/kind are skipped."""
+    """Every object of a document, Lists flattened; documents without a kind are skipped."""
     yield from _objects_at(document, document.data, ())
 
 
-def _objects_at(document: Document, data: Any, pointer: Pointer) -> Iterator[KubeObject | InvalidObject]:
+def _objects_at(
+    document: Document, data: Any, pointer: Pointer
+) -> Iterator[KubeObject | InvalidObject]:
     if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
         return
     kind = data["kind"]
@@ -147,7 +152,11 @@ def _pod_spec_pointer(kind: str, data: dict[str, Any]) -> Pointer | None:
 
 
 def _build(
-    document: Document, data: dict[str, Any], pointer: Pointer, kind: str, pod_pointer: Pointer | None
+    document: Document,
+    data: dict[str, Any],
+    pointer: Pointer,
+    kind: str,
+    pod_pointer: Pointer | None,
 ) -> KubeObject:
     model = MODELS.get(kind, KubeObjectModel).model_validate(data)
     pod = None
@@ -177,7 +186,7 @@ def _validate_at(model: type[BaseModel], data: dict[str, Any], pointer: Pointer)
 def _get(data: Any, pointer: Pointer) -> Any:
     for part in pointer:
         if isinstance(data, dict):
-            data = data.get(part)  # type: ignore[call-overload]
+            data = data.get(part)
         else:
             return None
     return data

@@ -1,7 +1,8 @@
 """Typed views (pydantic) of the Kubernetes fields kscan checks.
 
-Types are strict, as the API server's JSON decoding is: ``privileged: "true"`` is a wrong type, not
-``True``. Fields kscan does not check are ignored, so unrelated oddities never make an object invalid.
+Types are strict, as the API server's JSON decoding is: ``privileged: "true"`` is a wrong type,
+not ``True``. Fields kscan does not check are ignored, so unrelated oddities never make an object
+invalid.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ class NetworkPolicySpec(KubeModel):
 
     @property
     def effective_policy_types(self) -> frozenset[str]:
-        """Directions the policy isolates; without policyTypes, Ingress plus Egress if it has rules."""
+        """Directions it isolates; without policyTypes, Ingress plus Egress if it has rules."""
         if self.policy_types is not None:
             return frozenset(self.policy_types)
         return frozenset({"Ingress", "Egress"} if self.egress else {"Ingress"})

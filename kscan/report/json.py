@@ -19,7 +19,12 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str
     report = {
         "findings": [finding_dict(finding) for finding in result.findings],
         "errors": [
-            {"path": e.path, "line": e.line or None, "column": e.column or None, "message": e.message}
+            {
+                "path": e.path,
+                "line": e.line or None,
+                "column": e.column or None,
+                "message": e.message,
+            }
             for e in result.errors
         ],
         "summary": {

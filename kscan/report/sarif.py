@@ -52,18 +52,23 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str
                 rules=[_descriptor(rule) for rule in rules],
             )
         ),
-        results=[_result(finding, index[finding.rule.id], options.base_dir) for finding in result.findings],
+        results=[
+            _result(finding, index[finding.rule.id], options.base_dir)
+            for finding in result.findings
+        ],
         invocations=[_invocation(result)],
         column_kind="unicodeCodePoints",
     )
     if options.sarif_category:
-        run.automation_details = sarif.RunAutomationDetails(id=options.sarif_category.rstrip("/") + "/")
+        run.automation_details = sarif.RunAutomationDetails(
+            id=options.sarif_category.rstrip("/") + "/"
+        )
     log = sarif.SarifLog(version="2.1.0", schema_uri=SCHEMA_URI, runs=[run])
     return json.dumps(to_json(log), indent=2, ensure_ascii=False) + "\n"
 
 
 def to_json(value: Any) -> Any:
-    """sarif-om objects to JSON data, by schema property name, leaving out unset and default values."""
+    """sarif-om objects to JSON data by schema property name, without unset or default values."""
     if attr.has(type(value)):
         out = {}
         for field in attr.fields(type(value)):
@@ -172,7 +177,8 @@ def fingerprint(finding: Finding) -> str:
 
 def _invocation(result: ScanResult) -> sarif.Invocation:
     notifications = [
-        sarif.Notification(message=sarif.Message(text=str(error)), level="error") for error in result.errors
+        sarif.Notification(message=sarif.Message(text=str(error)), level="error")
+        for error in result.errors
     ]
     return sarif.Invocation(
         execution_successful=not result.errors,

@@ -45,10 +45,8 @@ def format_finding(finding: Finding, color: bool) -> str:
 
     where = style(f"{finding.path}:{finding.span.line}:{finding.span.column}:", bold=True)
     severity = style(finding.severity.value.upper(), fg=_COLORS[finding.severity], bold=True)
-    threat = style(
-        f"[{rule.stride_name} | {rule.tactic} {rule.tactic_name} / {rule.technique} {rule.technique_name}]",
-        dim=True,
-    )
+    attack = f"{rule.tactic} {rule.tactic_name} / {rule.technique} {rule.technique_name}"
+    threat = style(f"[{rule.stride_name} | {attack}]", dim=True)
     return f"{where} {severity} {rule.id} {rule.name} {finding.message} {threat}"
 
 

@@ -1,0 +1,149 @@
+"""The YAML/JSON loader: values as Kubernetes reads them, positions, duplicates, both backends."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from kscan import documents
+from kscan.documents import PosDict, PosList, Span, parse
+from kscan.sources import Source
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
+BACKENDS = [documents.compose_with_libyaml, documents.compose_with_ruamel]
+
+
+def load(text: str, name: str = "x.yaml"):  # type: ignore[no-untyped-def]
+    docs, error = parse(Source(name, text, len(text), name.endswith(".json")))
+    assert error is None, error
+    return docs
+
+
+@pytest.fixture(params=BACKENDS, ids=lambda f: f.__name__)
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(documents, "_compose_all", request.param)
+    return request.param
+
+
+def test_yaml_1_1_scalars(backend: object) -> None:
+    (doc,) = load(
+        "a: yes\nb: Off\nc: 0x1F\nd: 017\ne: 1_000\nf: .inf\ng: ~\nh: =\ni: '0'\nj: 1:30\n"
+        "k: -0.5\nl: 2024-01-02\nm: !!str 5\nn: !custom 7\n"
+    )
+    data = doc.data
+    assert data["a"] is True and data["b"] is False
+    assert data["c"] == 31 and data["d"] == 15 and data["e"] == 1000 and data["j"] == 90
+    assert data["f"] == math.inf and data["g"] is None and data["h"] == "="
+    assert data["i"] == "0" and data["k"] == -0.5 and data["l"] == "2024-01-02"
+    assert data["m"] == "5" and data["n"] == "7"
+
+
+def test_custom_tags_are_never_constructed(backend: object, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    (doc,) = load(f"x: !!python/object/apply:os.system ['touch {marker}']\ny: !Ref Thing\n")
+    assert doc.data == {"x": [f"touch {marker}"], "y": "Thing"}
+    assert not marker.exists()
+
+
+def test_positions_are_one_based_code_points(backend: object) -> None:
+    (doc,) = load(
+        "metadata:\n  name: \u00e9t\u00e9\n  labels: {app: web}\nlist:\n  - a\n  - {b: 1}\n"
+    )
+    data = doc.data
+    assert isinstance(data, PosDict) and isinstance(data["list"], PosList)
+    assert data["metadata"].pos["name"] == Span(2, 3, 2, 12)
+    assert data["metadata"]["labels"].pos["app"] == Span(3, 12, 3, 20)
+    assert doc.locate(("list", 0)) == (Span(5, 5, 5, 6), True)
+    assert doc.locate(("list", 1)) == (Span(6, 6, 6, 10), True)  # a mapping item: its first key
+
+
+def test_locate_falls_back_to_the_nearest_parent(backend: object) -> None:
+    (doc,) = load("spec:\n  containers:\n  - name: web\n    securityContext: {}\n")
+    span, exact = doc.locate(("spec", "containers", 0, "securityContext", "privileged"))
+    assert (span.line, span.column, exact) == (4, 5, False)
+    span, exact = doc.locate(("spec", "containers", 0, "resources", "limits"))
+    assert (span.line, span.column, exact) == (3, 5, False)  # the container's first key
+
+
+def test_duplicate_keys_keep_the_last_value(backend: object) -> None:
+    (doc,) = load("a: 1\nb:\n  c: 1\n  c: 2\na: 3\n")
+    assert doc.data == {"a": 3, "b": {"c": 2}}
+    found = {(d.pointer, d.first.line, d.last.line) for d in doc.duplicates}
+    assert found == {(("a",), 1, 5), (("b", "c"), 3, 4)}
+
+
+def test_merge_keys(backend: object) -> None:
+    (doc,) = load("base: &b {x: 1, y: 2}\nother: &o {z: 3}\nm:\n  <<: [*b, *o]\n  y: 9\n")
+    assert doc.data["m"] == {"x": 1, "y": 9, "z": 3}
+    assert doc.data["m"].pos["x"].line == 1  # a merged key points where it is written
+
+
+def test_json_with_tab_indentation_and_duplicates(backend: object) -> None:
+    text = '{\n\t"kind": "Pod",\n\t"metadata": {\n\t\t"name": "a",\n\t\t"name": "b"\n\t}\n}\n'
+    (doc,) = load(text, "pod.json")
+    assert doc.data == {"kind": "Pod", "metadata": {"name": "b"}}
+    assert doc.data["metadata"].pos["name"] == Span(5, 3, 5, 14)
+    assert [(d.first.line, d.last.line) for d in doc.duplicates] == [(4, 5)]
+
+
+def test_empty_documents_are_skipped(backend: object) -> None:
+    docs = load("---\n# only a comment\n---\na: 1\n---\n")
+    assert [d.data for d in docs] == [{"a": 1}]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("a: [1\n", 2, "did not find expected"),
+        ("a: b: c\n", 1, "mapping values are not allowed"),
+        ("a: \x07\n", 1, "unacceptable character"),
+        ("name: {{ .Values.name }}\n", 1, "template"),
+        ("image: 'repo/{{ .Values.image }}'\n", 1, "template"),
+        ("a: &a [*a]\n", 1, "alias"),
+    ],
+)
+def test_parse_errors_have_positions(backend: object, text: str, line: int, words: str) -> None:
+    _docs, error = parse(Source("bad.yaml", text, len(text), False))
+    assert error is not None and error.line == line and words in error.message
+    assert "\n" not in str(error)
+
+
+def test_template_text_in_block_scalars_is_data(backend: object) -> None:
+    (doc,) = load("data:\n  tpl: |\n    {{ .Values.x }}\n  alert: '{{ $labels.instance }} down'\n")
+    assert doc.data["data"]["alert"] == "{{ $labels.instance }} down"
+
+
+def test_alias_bomb_is_stopped(backend: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    _docs, error = parse(Source("bomb.yaml", "\n".join(lines), 1, False))
+    assert error is not None and "alias bomb" in error.message
+
+
+def test_backends_agree_on_the_real_corpus() -> None:
+    if not CORPUS.is_dir():
+        pytest.skip(f"{CORPUS} is missing")
+    files = sorted(CORPUS.glob("kubernetes__examples/**/*.y*ml"))[:150]
+    files += sorted(CORPUS.glob("istio__istio/**/*.yaml"))[:50]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        source = Source(str(path), text, len(text), False)
+        results = []
+        for compose in BACKENDS:
+            documents._compose_all = compose
+            try:
+                docs, error = parse(source)
+            finally:
+                documents._compose_all = BACKENDS[0]
+            results.append(([(d.data, _positions(d.data), d.duplicates) for d in docs], error))
+        assert results[0] == results[1], path
+
+
+def _positions(node: object) -> object:
+    if isinstance(node, PosDict):
+        return {key: (node.pos[key], _positions(value)) for key, value in node.items()}
+    if isinstance(node, PosList):
+        return [(span, _positions(value)) for span, value in zip(node.pos, node, strict=True)]
+    return None
