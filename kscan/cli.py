@@ -86,10 +86,11 @@ def scan_command(
     base_dir: str | None,
     sarif_category: str | None,
     stdin_filename: str,
+    context: tuple[str, ...],
 ) -> None:
     """Scan PATHS (files, directories, - for stdin) and report findings."""
     rules = _rules_or_exit()
-    result = _guarded_scan(paths, rules, stdin_filename)
+    result = _guarded_scan(paths, rules, stdin_filename, context)
     options = ReportOptions(
         color=_use_color(color, output),
         base_dir=base_dir or str(_repository_root()),
@@ -151,9 +152,11 @@ def _rules_or_exit() -> list[Rule]:
         sys.exit(EXIT_ERROR)
 
 
-def _guarded_scan(paths: tuple[str, ...], rules: list[Rule], stdin_filename: str) -> ScanResult:
+def _guarded_scan(
+    paths: tuple[str, ...], rules: list[Rule], stdin_filename: str, context: tuple[str, ...]
+) -> ScanResult:
     try:
-        return scan(paths, rules, stdin_filename)
+        return scan(paths, rules, stdin_filename, context)
     except Exception as exc:  # a bug in kscan: one line for the user, the traceback on request
         if os.environ.get("KSCAN_DEBUG"):
             raise

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from kscan.checks import Violation
@@ -11,7 +12,7 @@ from kscan.findings import Finding
 from kscan.inventory import Inventory
 from kscan.objects import InvalidObject, KubeObject, extract_objects
 from kscan.registry import Rule
-from kscan.sources import STDIN_DISPLAY, InputError, iter_paths, read_source
+from kscan.sources import STDIN, STDIN_DISPLAY, InputError, iter_paths, read_source
 
 
 @dataclass
@@ -26,18 +27,27 @@ class ScanResult:
 
 
 def scan(
-    paths: Iterable[str], rules: Iterable[Rule], stdin_name: str = STDIN_DISPLAY
+    paths: Iterable[str],
+    rules: Iterable[Rule],
+    stdin_name: str = STDIN_DISPLAY,
+    context: Iterable[str] = (),
 ) -> ScanResult:
-    """Scan files, directories and ``-`` (stdin) with the given rules."""
+    """Scan files, directories and ``-`` (stdin) with the given rules.
+
+    ``context`` paths are read only to complete the picture for cross-object rules (a commit that
+    touches a Deployment but not its namespace's NetworkPolicy); nothing is reported in them.
+    """
     by_scope: dict[str, list[Rule]] = {"document": [], "object": [], "inventory": []}
     for rule in rules:
         by_scope[rule.template.scope].append(rule)
     result = ScanResult()
     objects: list[KubeObject] = []
+    scanned: set[str] = set()
     for path in iter_paths(paths):
         if isinstance(path, InputError):
             result.errors.append(path)
             continue
+        scanned.add(os.path.realpath(path))
         source = read_source(path, stdin_name)
         result.files += 1
         if isinstance(source, InputError):
@@ -53,13 +63,30 @@ def scan(
             except Exception as exc:  # a kscan bug must not stop the other documents
                 message = f"internal error while checking document {document.index + 1}: {exc!r}"
                 result.errors.append(InputError(document.source.path, message, document.span.line))
-    inventory = Inventory(objects)
+    result.objects = len(objects)
+    context_objects = list(_context_objects(context, scanned))
+    context_documents = {id(obj.document) for obj in context_objects}
+    inventory = Inventory([*objects, *context_objects])
     for rule in by_scope["inventory"]:
         for violation in rule.template.run(rule.params, inventory):
-            result.findings.append(_finding(rule, violation))
-    result.objects = len(objects)
+            if id(violation.document) not in context_documents:
+                result.findings.append(_finding(rule, violation))
     result.findings.sort(key=Finding.sort_key)
     return result
+
+
+def _context_objects(paths: Iterable[str], scanned: set[str]) -> Iterator[KubeObject]:
+    """Valid objects of context files not scanned already; errors in them are not reported."""
+    for path in iter_paths(paths):
+        if isinstance(path, InputError) or path == STDIN or os.path.realpath(path) in scanned:
+            continue
+        source = read_source(path)
+        if isinstance(source, InputError):
+            continue
+        for document in parse(source)[0]:
+            for obj in extract_objects(document):
+                if isinstance(obj, KubeObject):
+                    yield obj
 
 
 def _check_document(

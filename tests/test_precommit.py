@@ -1,9 +1,11 @@
 """The pre-commit hook, end to end: the real ``pre-commit try-repo`` against this checkout.
 
-``try-repo`` clones the tracked files of the checkout (with their uncommitted changes; untracked
-files are left out, so ``.pre-commit-hooks.yaml`` must be tracked or ``git add -N``-ed) and
-installs kscan into a pre-commit managed virtualenv with ``pip install .``, which needs the
-package index. Both tests share one ``PRE_COMMIT_HOME`` so that environment is built only once.
+``try-repo`` clones the committed files of the checkout plus staged files and changes to tracked
+files; untracked files (an unstaged ``.pre-commit-hooks.yaml``, or one only ``git add -N``-ed) are
+left out. It then installs kscan into a virtualenv with ``pip install .``, which needs the package
+index. ``try-repo`` always builds that virtualenv in a throwaway store of its own, so each test
+builds it (fast once pip's wheel cache is warm); ``PRE_COMMIT_HOME`` only keeps pre-commit's log
+and store away from the user's cache.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 600  # seconds: the first run builds a virtualenv and installs kscan with pip
+TIMEOUT = 600  # seconds: each run builds a virtualenv and installs kscan with pip
+# Set when pytest itself runs inside a git hook; they would point git at the wrong repository.
+_HOOK_VARIABLES = ("PRE_COMMIT", "PRE_COMMIT_COLOR", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")
 
 INSECURE_POD = """\
 apiVersion: v1
@@ -33,6 +37,7 @@ spec:
         privileged: true
 """
 
+HOOK_NAME = "kscan (Kubernetes manifest security scan)"
 README = "# deploy\n\nManifests for the shop. Not a Kubernetes manifest itself.\n"
 
 
@@ -51,17 +56,17 @@ def pre_commit() -> str:
 
 @pytest.fixture(scope="module")
 def hook_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """os.environ (pip needs its configuration to reach the index), one shared PRE_COMMIT_HOME."""
+    """os.environ (pip needs its configuration to reach the index), a private PRE_COMMIT_HOME."""
     env = dict(os.environ)
     env["PRE_COMMIT_HOME"] = str(tmp_path_factory.mktemp("pre-commit-home"))
     env["NO_COLOR"] = "1"
-    for variable in ("PRE_COMMIT", "PRE_COMMIT_COLOR", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        env.pop(variable, None)  # when pytest itself runs inside a git hook
+    for variable in _HOOK_VARIABLES:
+        env.pop(variable, None)
     return env
 
 
 def _git_repo(path: Path, files: dict[str, str], env: dict[str, str]) -> Path:
-    path.mkdir()
+    path.mkdir(exist_ok=True)
     for name, text in files.items():
         (path / name).write_text(text, encoding="utf-8")
     for args in (
@@ -75,15 +80,26 @@ def _git_repo(path: Path, files: dict[str, str], env: dict[str, str]) -> Path:
     return path
 
 
-def _try_repo(pre_commit: str, repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _try_repo(
+    pre_commit: str, repo: Path, env: dict[str, str], *files: str
+) -> subprocess.CompletedProcess[str]:
+    selection = ["--files", *files] if files else ["--all-files"]
     return subprocess.run(
-        [pre_commit, "try-repo", str(REPO_ROOT), "kscan", "--all-files"],
+        [pre_commit, "try-repo", str(REPO_ROOT), "kscan", *selection],
         cwd=repo,
         env=env,
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
     )
+
+
+def _hook_status(result: subprocess.CompletedProcess[str]) -> str | None:
+    """Passed, Failed or Skipped: the end of the hook's ``name....status`` line."""
+    for line in result.stdout.splitlines():
+        if line.startswith(HOOK_NAME + "."):
+            return line.rstrip(".").rsplit(".", 1)[-1]
+    return None
 
 
 def _output(result: subprocess.CompletedProcess[str]) -> str:
@@ -97,10 +113,10 @@ def test_hook_fails_on_insecure_manifest(
 
     result = _try_repo(pre_commit, repo, hook_env)
 
-    assert result.returncode != 0, _output(result)
+    assert result.returncode == 1, _output(result)  # 1: a hook failed (3 would be a setup error)
+    assert _hook_status(result) == "Failed", _output(result)
     assert "privileged-container" in result.stdout, _output(result)
     assert "debug-pod.yaml" in result.stdout, _output(result)
-    assert "Failed" in result.stdout, _output(result)
 
 
 def test_hook_passes_hardened_manifest(
@@ -114,3 +130,21 @@ def test_hook_passes_hardened_manifest(
 
     assert result.returncode == 0, _output(result)
     assert "Passed" in result.stdout, _output(result)
+    assert _hook_status(result) == "Passed", _output(result)  # not Skipped: deployment.yaml ran
+
+
+def test_hook_sees_policies_in_files_it_was_not_given(
+    pre_commit: str, hook_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A commit touching only the Deployment must not be blamed for a missing default-deny
+    NetworkPolicy that lives in another file of the repository."""
+    hardened = (REPO_ROOT / "examples" / "hardened-deployment.yaml").read_text(encoding="utf-8")
+    deployment, policy = hardened.split("\n---\n")
+    files = {"deployment.yaml": deployment + "\n", "policies/default-deny.yaml": policy}
+    (tmp_path / "repo" / "policies").mkdir(parents=True)
+    repo = _git_repo(tmp_path / "repo", files, hook_env)
+
+    result = _try_repo(pre_commit, repo, hook_env, "deployment.yaml")
+
+    assert result.returncode == 0, _output(result)
+    assert _hook_status(result) == "Passed", _output(result)

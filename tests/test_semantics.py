@@ -1,0 +1,199 @@
+"""Kubernetes semantics the rules must respect, each shown by a small scan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kscan.engine import ScanResult, scan
+from kscan.registry import Rule
+
+Scan = Callable[..., ScanResult]
+
+
+def hits(result: ScanResult, rule: str) -> list[tuple[int, str | None]]:
+    assert not result.errors, result.errors
+    return sorted((f.span.line, f.container) for f in result.findings if f.rule.name == rule)
+
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {{name: p, namespace: ns}}
+spec:
+  securityContext: {pod}
+  initContainers: [{{name: init, image: i:1, securityContext: {container}}}]
+  containers: [{{name: main, image: m:1, securityContext: {container}}}]
+  ephemeralContainers: [{{name: debug, image: d:1, securityContext: {container}}}]
+"""
+
+
+def pod(pod_context: str = "{}", container_context: str = "{}") -> str:
+    return POD.format(pod=pod_context, container=container_context)
+
+
+@pytest.mark.parametrize(
+    ("rule", "pod_context"),
+    [
+        ("run-as-non-root", "{runAsNonRoot: true}"),
+        ("seccomp-profile", "{seccompProfile: {type: RuntimeDefault}}"),
+    ],
+)
+def test_pod_level_settings_are_inherited_by_every_container(
+    scan_text: Scan, rule: str, pod_context: str
+) -> None:
+    assert len(hits(scan_text(pod()), rule)) == 3
+    assert hits(scan_text(pod(pod_context)), rule) == []
+
+
+def test_container_setting_overrides_the_pod(scan_text: Scan) -> None:
+    result = scan_text(pod("{runAsNonRoot: false}", "{runAsNonRoot: true}"))
+    assert hits(result, "run-as-non-root") == []
+    result = scan_text(pod("{runAsNonRoot: true}", "{runAsNonRoot: false}"))
+    assert [c for _, c in hits(result, "run-as-non-root")] == ["init", "main", "debug"]
+
+
+def test_container_only_fields_are_not_inherited(scan_text: Scan) -> None:
+    """``readOnlyRootFilesystem`` and ``allowPrivilegeEscalation`` exist only on containers."""
+    result = scan_text(pod("{readOnlyRootFilesystem: true, allowPrivilegeEscalation: false}"))
+    assert len(hits(result, "read-only-root-filesystem")) == 3
+    assert len(hits(result, "allow-privilege-escalation")) == 3
+
+
+def test_init_and_ephemeral_containers_are_checked_and_named(scan_text: Scan) -> None:
+    result = scan_text(pod(container_context="{privileged: true}"))
+    assert [c for _, c in hits(result, "privileged-container")] == ["init", "main", "debug"]
+    messages = sorted(f.message for f in result.findings if f.rule.name == "privileged-container")
+    assert messages[0].startswith("Container 'main' of Pod 'ns/p'")
+    assert messages[1].startswith("Ephemeral container 'debug'")
+    assert messages[2].startswith("Init container 'init'")
+
+
+def test_drop_all_then_add_net_bind_service_passes(scan_text: Scan) -> None:
+    caps = "{capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}}"
+    result = scan_text(pod(container_context=caps))
+    assert hits(result, "capabilities-drop-all") == []
+    assert hits(result, "dangerous-capabilities") == []
+
+
+def test_windows_pods_are_exempt_from_linux_only_controls(scan_text: Scan) -> None:
+    text = pod().replace("spec:\n", "spec:\n  os: {name: windows}\n")
+    result = scan_text(text)
+    for rule in ("allow-privilege-escalation", "seccomp-profile", "capabilities-drop-all"):
+        assert hits(result, rule) == [], rule
+    assert len(hits(result, "run-as-non-root")) == 3
+
+
+def namespace_scan(scan_text: Scan, *policies: str) -> list[str]:
+    workload = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns}\nspec: {}\n"
+    docs = [workload]
+    for spec in policies:
+        docs.append(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+            f"metadata: {{name: np{len(docs)}, namespace: ns}}\nspec: {spec}\n"
+        )
+    result = scan_text("---\n".join(docs))
+    assert not result.errors, result.errors
+    return sorted(
+        "Ingress" if "ingress" in f.message else "Egress"
+        for f in result.findings
+        if f.rule.name == "default-deny-network-policy"
+    )
+
+
+@pytest.mark.parametrize(
+    ("policies", "missing"),
+    [
+        ((), ["Egress", "Ingress"]),
+        (("{podSelector: {}, policyTypes: [Ingress, Egress]}",), []),
+        (("{podSelector: {}}",), ["Egress"]),  # no policyTypes: Ingress only
+        (("{podSelector: {}, egress: []}",), ["Egress"]),  # empty egress list: still Ingress only
+        (("{podSelector: {}, policyTypes: [Egress]}",), ["Ingress"]),
+        (
+            ("{podSelector: {matchLabels: {app: a}}, policyTypes: [Ingress, Egress]}",),
+            ["Egress", "Ingress"],
+        ),
+        (("{podSelector: {}, policyTypes: [Ingress, Egress], ingress: [{}]}",), ["Ingress"]),
+        (("{podSelector: {}}", "{podSelector: {}, policyTypes: [Egress]}"), []),
+    ],
+)
+def test_default_deny_per_direction(
+    scan_text: Scan, policies: tuple[str, ...], missing: list[str]
+) -> None:
+    assert namespace_scan(scan_text, *policies) == missing
+
+
+def test_default_deny_is_one_finding_per_namespace_and_direction(scan_text: Scan) -> None:
+    docs = [
+        f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: {ns}}}\nspec: {{}}\n"
+        for i, ns in enumerate(["a", "a", "b"])
+    ]
+    docs.append("apiVersion: v1\nkind: Pod\nmetadata: {name: nons}\nspec: {}\n")
+    result = scan_text("---\n".join(docs))
+    found = sorted(
+        (f.name, f.kind) for f in result.findings if f.rule.name == "default-deny-network-policy"
+    )
+    assert (
+        found
+        == [("a", "Namespace")] * 2 + [("b", "Namespace")] * 2 + [("default", "Namespace")] * 2
+    )
+    first_a = [
+        f for f in result.findings if f.name == "a" and f.rule.name == "default-deny-network-policy"
+    ]
+    assert {f.span.line for f in first_a} == {3}  # at the first workload of the namespace
+
+
+def test_policy_in_another_file_counts(tmp_path: Path, rules: list[Rule]) -> None:
+    (tmp_path / "app.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {}\n")
+    (tmp_path / "policy.yaml").write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: d}\n"
+        "spec: {podSelector: {}, policyTypes: [Ingress, Egress]}\n"
+    )
+    result = scan([str(tmp_path)], rules)
+    assert [f for f in result.findings if f.rule.name == "default-deny-network-policy"] == []
+
+
+def test_invalid_object_is_reported_and_others_still_scanned(scan_text: Scan) -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec:\n  containers: web\n---\n"
+        + pod(container_context="{privileged: true}")
+    )
+    result = scan_text(text)
+    assert len(result.errors) == 1
+    error = result.errors[0]
+    assert (error.line, error.column) == (5, 3)
+    assert "Pod 'bad' is invalid: spec.containers" in error.message
+    assert len([f for f in result.findings if f.rule.name == "privileged-container"]) == 3
+
+
+def test_context_files_complete_cross_object_rules_without_being_reported(
+    tmp_path: Path, rules: list[Rule]
+) -> None:
+    """What a pre-commit run on one changed file needs: policies elsewhere in the repo count."""
+    (tmp_path / "app.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {}\n")
+    (tmp_path / "policy.yaml").write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: d}\n"
+        "spec: {podSelector: {}, policyTypes: [Ingress]}\n"
+    )
+    (tmp_path / "other.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: q, namespace: elsewhere}\n"
+        "spec: {containers: [{name: c, securityContext: {privileged: true}}]}\n"
+    )
+    (tmp_path / "broken.yaml").write_text("a: [\n")
+
+    alone = scan([str(tmp_path / "app.yaml")], rules)
+    with_context = scan([str(tmp_path / "app.yaml")], rules, context=[str(tmp_path)])
+
+    def default_deny(result: ScanResult) -> list[str]:
+        return sorted(
+            "Ingress" if "ingress" in f.message else "Egress"
+            for f in result.findings
+            if f.rule.name == "default-deny-network-policy"
+        )
+
+    assert default_deny(alone) == ["Egress", "Ingress"]
+    assert default_deny(with_context) == ["Egress"]  # the policy in policy.yaml covers ingress
+    assert {f.path for f in with_context.findings} == {str(tmp_path / "app.yaml")}
+    assert with_context.errors == [] and with_context.files == 1
