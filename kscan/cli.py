@@ -77,6 +77,12 @@ def cli() -> None:
 @click.option(
     "--stdin-filename", default=STDIN_DISPLAY, help="Name to report for input read from -."
 )
+@click.option(
+    "--context",
+    multiple=True,
+    metavar="PATH",
+    help="Also read PATH for cross-object rules (NetworkPolicy coverage); report nothing in it.",
+)
 def scan_command(
     paths: tuple[str, ...],
     output_format: str,

@@ -247,3 +247,12 @@ def test_python_dash_m_entry_point() -> None:
         text=True,
     )
     assert proc.returncode == 0 and proc.stdout.startswith("No findings")
+
+
+def test_context_option(tmp_path: Path) -> None:
+    app = tmp_path / "app.yaml"
+    app.write_text(HARDENED.read_text().split("\n---\n")[0] + "\n")
+    (tmp_path / "policy.yaml").write_text(HARDENED.read_text().split("\n---\n")[1])
+    assert run(str(app)).exit_code == 1  # default-deny missing as far as app.yaml alone shows
+    result = run("--context", str(tmp_path), str(app))
+    assert result.exit_code == 0, result.stdout
