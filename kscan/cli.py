@@ -106,7 +106,11 @@ def scan_command(
     for error in result.errors:
         click.echo(str(error), err=True)
     if output:
-        Path(output).write_text(report, encoding="utf-8")
+        try:
+            Path(output).write_text(report, encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"kscan: error: cannot write {output}: {exc.strerror or exc}", err=True)
+            sys.exit(EXIT_ERROR)
     else:
         click.echo(report, nl=False, color=True)  # colour codes are present only if wanted
     sys.exit(exit_code(result, fail_on))

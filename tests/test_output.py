@@ -256,3 +256,11 @@ def test_context_option(tmp_path: Path) -> None:
     assert run(str(app)).exit_code == 1  # default-deny missing as far as app.yaml alone shows
     result = run("--context", str(tmp_path), str(app))
     assert result.exit_code == 0, result.stdout
+
+
+def test_unwritable_output_file_is_a_one_line_error(tmp_path: Path) -> None:
+    result = run("--output", str(tmp_path / "missing" / "r.json"), str(HARDENED))
+    assert result.exit_code == 2
+    assert (
+        result.stderr.startswith("kscan: error: cannot write ") and "Traceback" not in result.stderr
+    )
