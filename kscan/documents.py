@@ -25,7 +25,7 @@ MAX_EXPANDED_NODES = 2_000_000
 _TAG = "tag:yaml.org,2002:"
 _STR, _MERGE = _TAG + "str", _TAG + "merge"
 _HELM_EXPRESSION = re.compile(
-    r"\{\{-?\s*(\.Values|\.Release|\.Chart|\.Capabilities|\.Files|include\b|template\b|tpl\b)"
+    r"\{\{-?\s*(\.Values|\.Release|\.Chart|\.Capabilities|\.Files|include\b|tpl\b)"
 )
 
 
@@ -115,8 +115,9 @@ def parse(source: Source) -> tuple[list[Document], InputError | None]:
             if data is None:  # an empty document: only comments, or nothing, between separators
                 continue
             span = _span(node, node)
+            pointers = _pointers_to(data, {id(mapping) for mapping, *_ in builder.duplicates})
             duplicates = [
-                DuplicateKey((*_pointer_to(data, mapping), key), first, last)
+                DuplicateKey((*pointers[id(mapping)], key), first, last)
                 for mapping, key, first, last in builder.duplicates
             ]
             documents.append(Document(source, index, data, span, duplicates))
@@ -194,18 +195,24 @@ def _span(start: Any, end: Any) -> Span:
     return Span(s.line + 1, s.column + 1, e.line + 1, e.column + 1)
 
 
-def _pointer_to(root: Any, target: PosDict) -> Pointer:
-    """Find the path of one mapping object inside a tree (used only for rare duplicate keys)."""
+def _pointers_to(root: Any, targets: set[int]) -> dict[int, Pointer]:
+    """Paths of some mapping objects inside a tree, in one walk that visits each object once
+    (aliases share objects). Used only for the rare documents with duplicate keys."""
+    found: dict[int, Pointer] = {}
+    seen: set[int] = set()
     stack: list[tuple[Any, Pointer]] = [(root, ())]
-    while stack:
+    while stack and len(found) < len(targets):
         node, path = stack.pop()
-        if node is target:
-            return path
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if id(node) in targets:
+            found[id(node)] = path
         if isinstance(node, dict):
-            stack.extend((value, (*path, key)) for key, value in node.items())
+            stack.extend((value, (*path, key)) for key, value in reversed(node.items()))
         elif isinstance(node, list):
-            stack.extend((value, (*path, i)) for i, value in enumerate(node))
-    return ()
+            stack.extend((value, (*path, i)) for i, value in reversed(list(enumerate(node))))
+    return found
 
 
 class _Builder:
@@ -321,7 +328,12 @@ def _scalar(node: Any) -> Any:
             raise ParseError(f"unrendered template expression in {value!r}", *_start(node))
         return value
     convert = _CONVERTERS.get(tag)
-    return value if convert is None else convert(value)
+    if convert is None:
+        return value
+    try:
+        return convert(value)
+    except ValueError:  # "!!int abc", or "0x_" that the YAML 1.1 resolver calls an int
+        return value
 
 
 def _to_bool(value: str) -> bool:

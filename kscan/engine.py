@@ -53,7 +53,10 @@ def scan(
         if isinstance(source, InputError):
             result.errors.append(source)
             continue
-        documents, error = parse(source)
+        try:
+            documents, error = parse(source)
+        except Exception as exc:  # a kscan bug must not stop the other files
+            documents, error = [], InputError(source.path, f"internal error while parsing: {exc!r}")
         if error is not None:
             result.errors.append(error)
         for document in documents:

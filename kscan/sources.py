@@ -83,7 +83,7 @@ def read_source(path: str, stdin_name: str = STDIN_DISPLAY) -> Source | InputErr
     except OSError as exc:
         return InputError(display, f"cannot read: {exc.strerror or exc}")
     if len(data) > MAX_FILE_BYTES:
-        return InputError(display, f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        return InputError(display, f"file is larger than the {MAX_FILE_BYTES / 2**20:g} MiB limit")
     decoded = decode(data)
     if isinstance(decoded, tuple):
         line, column, message = decoded

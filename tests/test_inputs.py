@@ -1,0 +1,809 @@
+"""Bad and unusual inputs through the command line: one clean error line each, never a traceback.
+
+The contract: unparsable input (bad YAML, bad encoding, binary data, Helm templates, alias bombs,
+deep nesting, files over the size limit) gives ONE line ``path:line:col: error: ...`` on stderr
+(line and column where known), the other inputs are still scanned and reported, and the exit code
+is 2. Most tests run the CLI in-process with click's CliRunner; stdin and "no traceback from a
+real process" use a subprocess.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import kscan.sources
+from kscan import documents
+from kscan.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+GOOD_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: good
+spec:
+  containers:
+    - name: app
+      image: nginx
+      securityContext:
+        privileged: true
+"""
+GOOD_PRIVILEGED_LINE = 10  # the line of "privileged: true" above
+
+ERROR_LINE = re.compile(
+    r"^(?P<path>.+?)(?::(?P<line>\d+):(?P<column>\d+))?: error: (?P<message>\S.*)$"
+)
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _runner() -> CliRunner:
+    """A runner with stderr apart from stdout (the default from click 8.2 on)."""
+    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:  # click < 8.2
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    return CliRunner()
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def report(self) -> dict[str, Any]:
+        return json.loads(self.stdout)
+
+    def findings(self, rule: str | None = None, path: Path | str | None = None) -> list[dict]:
+        return [
+            f
+            for f in self.report["findings"]
+            if (rule is None or f["rule_name"] == rule) and (path is None or f["path"] == str(path))
+        ]
+
+    def errors(self, path: Path | str) -> list[dict]:
+        return [e for e in self.report["errors"] if e["path"] == str(path)]
+
+
+def scan(*args: str | Path, stdin: bytes | None = None) -> Run:
+    """``kscan --format json ARGS`` in-process."""
+    result = _runner().invoke(cli, ["--format", "json", *map(str, args)], input=stdin)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"kscan raised {result.exception!r}") from result.exception
+    run = Run(result.exit_code, result.stdout, result.stderr)
+    assert_no_traceback(run)
+    return run
+
+
+def scan_process(*args: str | Path, stdin: bytes | None = None, timeout: float = 60) -> Run:
+    """``python -m kscan --format json ARGS`` in a real process."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "kscan", "--format", "json", *map(str, args)],
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        cwd=REPO,
+        timeout=timeout,
+    )
+    run = Run(
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+    )
+    assert_no_traceback(run)
+    return run
+
+
+def assert_no_traceback(run: Run) -> None:
+    assert "Traceback" not in run.stderr, run.stderr
+    assert "Traceback" not in run.stdout
+    assert "internal error" not in run.stderr, run.stderr
+
+
+def assert_error_lines_well_formed(run: Run) -> None:
+    """Every stderr line is one ``path[:line:col]: error: message`` line."""
+    for line in run.stderr.splitlines():
+        assert ERROR_LINE.match(line), f"not a one-line error: {line!r}\n{run.stderr}"
+    for error in run.report["errors"]:
+        assert "\n" not in error["message"], error
+
+
+def assert_one_error(
+    run: Run,
+    path: Path | str,
+    line: int | tuple[int, ...] | None = None,
+    words: tuple[str, ...] = (),
+    line_required: bool = True,
+) -> dict:
+    """Exactly one error for ``path``, one line on stderr, at ``line`` (when given; a tuple: one
+    of these lines), exit 2."""
+    assert run.code == 2, (run.code, run.stderr)
+    assert_error_lines_well_formed(run)
+    stderr_lines = [
+        text for text in run.stderr.splitlines() if ERROR_LINE.match(text)["path"] == str(path)
+    ]
+    assert len(stderr_lines) == 1, run.stderr
+    match = ERROR_LINE.match(stderr_lines[0])
+    assert match is not None
+    (error,) = run.errors(path)
+    if line is not None and (line_required or error["line"] is not None):
+        lines = line if isinstance(line, tuple) else (line,)
+        assert error["line"] in lines, error
+        assert match["line"] == str(error["line"]), stderr_lines[0]
+        assert error["column"] and match["column"] == str(error["column"]), error
+    elif line is None:
+        assert error["line"] is None and match["line"] is None, error
+    message = error["message"].lower()
+    for word in words:
+        assert word.lower() in message, error
+    assert match["message"] == error["message"]
+    return error
+
+
+def assert_good_scanned(run: Run, good: Path) -> None:
+    """The good manifest passed alongside the bad input was still scanned and reported."""
+    found = run.findings("privileged-container", good)
+    assert [(f["line"], f["container"]) for f in found] == [(GOOD_PRIVILEGED_LINE, "app")], (
+        run.report["findings"]
+    )
+    assert run.errors(good) == []
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> Path:
+    path = tmp_path / "good.yaml"
+    path.write_text(GOOD_POD, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(params=["libyaml", "ruamel"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with each YAML composer kscan can use (libyaml via PyYAML, ruamel.yaml)."""
+    composer = getattr(documents, f"compose_with_{request.param}", None)
+    if composer is None:
+        pytest.skip(f"kscan.documents has no compose_with_{request.param}")
+    monkeypatch.setattr(documents, "_compose_all", composer)
+    return request.param
+
+
+def _billion_laughs() -> str:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    previous = "a"
+    for name in "bcdefghi":
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+        previous = name
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# malformed inputs: one case each
+
+
+@dataclass(frozen=True)
+class Bad:
+    name: str
+    data: bytes
+    line: (
+        int | tuple[int, ...] | None
+    )  # the line the error names (a tuple: one of them); None: none
+    words: tuple[str, ...] = ()
+    line_required: bool = True  # False: a backend may not know the line (then none is shown)
+
+
+MALFORMED = [
+    Bad(
+        "bad-indentation.yaml",
+        b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n bad: y\nspec: {}\n",
+        5,
+        ("invalid YAML",),
+    ),
+    Bad(
+        "unclosed-flow.yaml",
+        b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  labels: {a: b\nspec: {}\n",
+        6,
+        ("invalid YAML",),
+    ),
+    Bad(
+        "latin1.yaml",  # invalid UTF-8 in the middle of the file
+        b'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  labels:\n    a: "caf\xe9"\n',
+        6,
+        ("UTF-8",),
+    ),
+    Bad(
+        "image.yaml",  # binary data: a PNG header and NUL bytes
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06" + bytes(64),
+        1,
+        ("binary",),
+    ),
+    Bad(
+        "helm-value.yaml",
+        b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Values.name }}\n"
+        b"spec:\n  containers: []\n",
+        4,
+        ("template",),
+    ),
+    Bad(
+        "helm-quoted-value.yaml",
+        b'apiVersion: v1\nkind: Pod\nmetadata:\n  name: "{{ .Values.name }}"\n'
+        b"spec:\n  containers: []\n",
+        4,
+        ("template",),
+    ),
+    Bad(
+        "helm-if.yaml",
+        b"{{- if .Values.enabled }}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n"
+        b"spec:\n  containers: []\n{{- end }}\n",
+        1,
+        ("template",),
+    ),
+    Bad(
+        "helm-if-inside.yaml",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n{{- if .Values.enabled }}\n"
+        b"data:\n  a: b\n{{- end }}\n",
+        (5, 6),  # the template line, or the next one where libyaml looked for the ':'
+        ("template",),
+    ),
+    Bad(
+        "nested.yaml",  # a 10,000-level nested flow sequence
+        b"[" * 10_000 + b"]" * 10_000 + b"\n",
+        1,
+        ("nest",),
+        line_required=False,
+    ),
+    Bad("billion-laughs.yaml", _billion_laughs().encode(), 6, ("alias",)),
+    Bad("recursive-alias.yaml", b"a: &a [1, *a]\n", 1, ("alias",), line_required=False),
+    Bad(
+        "control-char.yaml",
+        b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\x01y\n",
+        4,
+        ("character",),
+    ),
+]
+
+
+@pytest.mark.parametrize("bad", MALFORMED, ids=lambda bad: bad.name)
+def test_malformed_input_is_one_clean_error(
+    bad: Bad, backend: str, tmp_path: Path, good: Path
+) -> None:
+    path = tmp_path / bad.name
+    path.write_bytes(bad.data)
+    started = time.monotonic()
+    run = scan(path, good)
+    assert time.monotonic() - started < 10
+    assert_one_error(run, path, bad.line, bad.words, bad.line_required)
+    assert_good_scanned(run, good)
+    assert run.findings(path=path) == []
+
+
+def test_alias_bomb_fails_fast(tmp_path: Path, good: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(_billion_laughs() + "j: [*i, *i, *i, *i, *i, *i, *i, *i, *i]\n")
+    started = time.monotonic()
+    run = scan(path, good)
+    assert time.monotonic() - started < 10
+    assert_one_error(run, path, words=("alias",), line=6)
+    assert_good_scanned(run, good)
+
+
+def test_file_over_the_size_limit(
+    tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limit = 4096
+    monkeypatch.setattr(kscan.sources, "MAX_FILE_BYTES", limit)
+    big = tmp_path / "big.yaml"
+    big.write_text(GOOD_POD + "# padding\n" * 500)
+    assert big.stat().st_size > limit
+    at_limit = tmp_path / "at-limit.yaml"
+    text = GOOD_POD + "#" * (limit - len(GOOD_POD) - 1) + "\n"
+    at_limit.write_text(text)
+    assert at_limit.stat().st_size == limit
+
+    run = scan(big, good, at_limit)
+    assert_one_error(run, big, None, ("larger",))
+    assert run.findings(path=big) == []
+    assert_good_scanned(run, good)
+    assert run.errors(at_limit) == []
+    assert [f["line"] for f in run.findings("privileged-container", at_limit)] == [10]
+
+
+def test_missing_path(tmp_path: Path, good: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    run = scan(missing, good)
+    assert_one_error(run, missing, None, ("no such file",))
+    assert_good_scanned(run, good)
+
+
+# --------------------------------------------------------------------------------------------
+# objects with wrong types in the fields kscan checks
+
+GOOD_SAME_FILE = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: also-good
+spec:
+  containers:
+    - name: web
+      image: nginx
+      securityContext:
+        privileged: true
+"""
+
+WRONG_TYPES = {
+    "containers-string": (
+        'apiVersion: v1\nkind: Pod\nmetadata:\n  name: bad\nspec:\n  containers: "x"\n',
+        "containers:",
+        "spec.containers",
+    ),
+    "privileged-quoted": (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bad\nspec:\n  containers:\n"
+        '    - name: a\n      image: nginx\n      securityContext:\n        privileged: "yes"\n',
+        "privileged:",
+        "securityContext.privileged",
+    ),
+    "security-context-list": (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bad\nspec:\n  containers:\n"
+        "    - name: a\n      image: nginx\n      securityContext: []\n",
+        "securityContext:",
+        "spec.containers[0].securityContext",
+    ),
+    "deployment-security-context-list": (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\nspec:\n  template:\n"
+        "    spec:\n      containers:\n        - name: a\n          image: nginx\n"
+        "          securityContext: []\n",
+        "securityContext:",
+        "spec.template.spec.containers[0].securityContext",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_TYPES))
+def test_wrong_type_makes_only_that_object_invalid(case: str, tmp_path: Path, good: Path) -> None:
+    bad_text, marker, field = WRONG_TYPES[case]
+    text = bad_text + "---\n" + GOOD_SAME_FILE
+    path = tmp_path / "mixed.yaml"
+    path.write_text(text)
+    lines = text.splitlines()
+    bad_line = next(i for i, line in enumerate(lines, 1) if line.strip().startswith(marker))
+    good_line = next(i for i, line in enumerate(lines, 1) if "privileged: true" in line)
+
+    run = scan(path, good)
+    error = assert_one_error(run, path, bad_line, (field.lower(), "bad"))
+    assert "invalid" in error["message"]
+    found = run.findings("privileged-container", path)
+    assert [(f["line"], f["name"], f["container"]) for f in found] == [
+        (good_line, "also-good", "web")
+    ]
+    assert all(f["name"] != "bad" for f in run.findings(path=path))
+    assert_good_scanned(run, good)
+
+
+# --------------------------------------------------------------------------------------------
+# inputs that are fine
+
+
+def test_unknown_kinds_and_documents_without_kind_are_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "other.yaml"
+    path.write_text(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"
+        'spec: {containers: "x", securityContext: []}\n'
+        "---\napiVersion: v1\nmetadata: {name: no-kind}\n"
+        "spec:\n  containers:\n    - {name: a, image: x, securityContext: {privileged: true}}\n"
+        "---\njust: data\n"
+        "---\n- a\n- b\n"
+        "---\nplain scalar\n"
+        "---\nkind: 5\napiVersion: v1\n"
+    )
+    run = scan(path)
+    assert run.code == 0, run.stderr
+    assert run.stderr == ""
+    assert run.report["errors"] == []
+    assert run.report["findings"] == []
+
+
+def test_duplicate_key_is_reported_and_last_value_wins(tmp_path: Path) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: dup\nspec:\n  containers:\n"
+        "    - name: app\n      image: nginx\n      securityContext:\n"
+        "        privileged: false\n        privileged: true\n"
+    )
+    run = scan(path)
+    assert run.code == 1
+    assert run.report["errors"] == []
+    (dup,) = run.findings("duplicate-key")
+    assert dup["line"] == 11
+    assert "10" in dup["message"] and "11" in dup["message"]
+    (privileged,) = run.findings("privileged-container")
+    assert (privileged["line"], privileged["container"]) == (11, "app")
+
+
+def test_duplicate_key_in_json(tmp_path: Path) -> None:
+    path = tmp_path / "dup.json"
+    path.write_text('{\n  "apiVersion": "v1",\n  "kind": "Namespace",\n  "apiVersion": "v1"\n}\n')
+    run = scan(path)
+    (dup,) = run.findings("duplicate-key")
+    assert dup["line"] == 4 and "2" in dup["message"] and "4" in dup["message"]
+
+
+def test_list_kinds_are_flattened_with_item_lines(tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_text(
+        """\
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata:
+      name: one
+    spec:
+      containers:
+        - name: a
+          image: nginx
+          securityContext:
+            privileged: true
+  - apiVersion: apps/v1
+    kind: DeploymentList
+    items:
+      - apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: two
+        spec:
+          template:
+            spec:
+              containers:
+                - name: b
+                  image: nginx
+                  securityContext:
+                    privileged: true
+---
+apiVersion: v1
+kind: PodList
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata:
+      name: three
+    spec:
+      containers:
+        - name: c
+          image: nginx
+          securityContext:
+            privileged: true
+"""
+    )
+    run = scan(path)
+    assert run.code == 1
+    assert run.report["errors"] == []
+    found = run.findings("privileged-container")
+    assert [(f["line"], f["column"], f["kind"], f["name"], f["container"]) for f in found] == [
+        (13, 13, "Pod", "one", "a"),
+        (28, 21, "Deployment", "two", "b"),
+        (42, 13, "Pod", "three", "c"),
+    ]
+    assert run.report["summary"]["objects"] == 3
+
+
+def test_merge_keys_are_applied(tmp_path: Path) -> None:
+    path = tmp_path / "merge.yaml"
+    path.write_text(
+        """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: merged
+spec:
+  containers:
+    - &base
+      name: base
+      image: nginx
+      securityContext:
+        privileged: true
+    - <<: *base
+      name: child
+    - <<: [*base]
+      name: overridden
+      securityContext:
+        privileged: false
+"""
+    )
+    run = scan(path)
+    assert run.code == 1
+    assert run.report["errors"] == []
+    found = run.findings("privileged-container")
+    assert sorted(f["container"] for f in found) == ["base", "child"]
+
+
+def test_merge_key_from_defaults_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "defaults.yaml"
+    path.write_text(
+        """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: defaults
+spec:
+  securityContext: &defaults
+    runAsNonRoot: true
+  containers:
+    - name: app
+      image: nginx
+      securityContext:
+        <<: *defaults
+        privileged: true
+"""
+    )
+    run = scan(path)
+    assert run.report["errors"] == []
+    assert [f["container"] for f in run.findings("privileged-container")] == ["app"]
+    assert run.findings("run-as-non-root") == []
+
+
+def test_equals_sign_scalar_is_a_string(tmp_path: Path) -> None:
+    path = tmp_path / "equals.yaml"
+    path.write_text(GOOD_POD.replace("name: good", "name: =\n  labels:\n    op: ="))
+    run = scan(path)
+    assert run.code == 1
+    assert run.report["errors"] == []  # labels must be strings: "=" is one
+    assert [f["name"] for f in run.findings("privileged-container")] == ["="]
+
+
+def test_custom_tags_are_never_constructed(tmp_path: Path) -> None:
+    touched = tmp_path / "pwned-system"
+    opened = tmp_path / "pwned-open"
+    path = tmp_path / "tags.yaml"
+    path.write_text(
+        f"""\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: !Ref web
+  labels:
+    app: !GetAtt Web.Name
+spec:
+  x-run: !!python/object/apply:os.system ["touch {touched}"]
+  x-open: !!python/object/apply:builtins.open ["{opened}", "w"]
+  x-name: !!python/name:os.system
+  containers:
+    - name: app
+      image: nginx
+      securityContext:
+        privileged: true
+--- !!python/object/apply:os.system
+- touch {touched}
+"""
+    )
+    run = scan(path)
+    assert not touched.exists()
+    assert not opened.exists()
+    assert run.report["errors"] == []
+    assert run.code == 1
+    assert [f["name"] for f in run.findings("privileged-container")] == ["web"]
+
+
+def test_json_with_tabs_has_correct_lines(tmp_path: Path) -> None:
+    path = tmp_path / "pod.json"
+    path.write_text(
+        '{\n\t"apiVersion": "v1",\n\t"kind": "Pod",\n\t"metadata": {\n\t\t"name": "j"\n\t},\n'
+        '\t"spec": {\n\t\t"containers": [\n\t\t\t{\n\t\t\t\t"name": "c",\n'
+        '\t\t\t\t"image": "nginx",\n\t\t\t\t"securityContext": {\n'
+        '\t\t\t\t\t"privileged": true\n\t\t\t\t}\n\t\t\t}\n\t\t]\n\t}\n}\n'
+    )
+    run = scan(path)
+    assert run.code == 1
+    assert run.report["errors"] == []
+    (found,) = run.findings("privileged-container")
+    assert (found["line"], found["column"], found["container"]) == (13, 6, "c")
+
+
+def test_multi_document_file_with_empty_documents_and_comments(tmp_path: Path) -> None:
+    path = tmp_path / "multi.yaml"
+    text = "# leading comment\n---\n---\n# only a comment\n---\n" + GOOD_POD + "---\n\n...\n---\n"
+    text += "# trailing comment\n---\n" + GOOD_POD.replace("name: good", "name: second")
+    path.write_text(text)
+    run = scan(path)
+    assert run.code == 1
+    assert run.report["errors"] == []
+    found = run.findings("privileged-container")
+    assert [(f["line"], f["name"]) for f in found] == [(15, "good"), (31, "second")]
+
+
+@pytest.mark.parametrize(
+    "encoding",
+    [
+        pytest.param(lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"), id="utf-8-bom"),
+        pytest.param(lambda text: b"\xff\xfe" + text.encode("utf-16-le"), id="utf-16-le-bom"),
+        pytest.param(lambda text: b"\xfe\xff" + text.encode("utf-16-be"), id="utf-16-be-bom"),
+    ],
+)
+def test_byte_order_marks_are_decoded(encoding: Any, tmp_path: Path) -> None:
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(encoding(GOOD_POD.replace("name: good", "name: caf\u00e9")))
+    run = scan(path)
+    assert run.code == 1
+    assert run.report["errors"] == []
+    (found,) = run.findings("privileged-container")
+    assert (found["line"], found["column"], found["name"]) == (10, 9, "caf\u00e9")
+
+
+def test_directory_is_walked_recursively(tmp_path: Path) -> None:
+    top = tmp_path / "manifests"
+    (top / "a" / "b").mkdir(parents=True)
+    (top / "c").mkdir()
+    (top / "top.yaml").write_text(GOOD_POD)
+    (top / "a" / "b" / "deep.yml").write_text(GOOD_POD.replace("name: good", "name: deep"))
+    (top / "c" / "pod.json").write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "json"},
+                "spec": {
+                    "containers": [
+                        {"name": "j", "image": "x", "securityContext": {"privileged": True}}
+                    ]
+                },
+            },
+            indent=2,
+        )
+    )
+    (top / "notes.txt").write_text("{{ .Values.broken }}\n: not: yaml: [\n")
+    (top / "a" / "README.md").write_text("# readme\n")
+    (top / "a" / "b" / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(32))
+
+    run = scan(top)
+    assert run.code == 1
+    assert run.stderr == ""
+    assert run.report["errors"] == []
+    assert run.report["summary"]["files"] == 3
+    found = run.findings("privileged-container")
+    assert sorted((Path(f["path"]).name, f["name"]) for f in found) == [
+        ("deep.yml", "deep"),
+        ("pod.json", "json"),
+        ("top.yaml", "good"),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# real processes: stdin, and no traceback whatever the input
+
+
+def test_stdin_with_stdin_filename(good: Path) -> None:
+    run = scan_process("--stdin-filename", "piped.yaml", "-", good, stdin=GOOD_POD.encode())
+    assert run.code == 1
+    assert run.report["errors"] == []
+    found = run.findings("privileged-container")
+    assert sorted((f["path"], f["line"]) for f in found) == sorted(
+        [("piped.yaml", 10), (str(good), 10)]
+    )
+
+
+def test_stdin_default_name() -> None:
+    run = scan_process("-", stdin=GOOD_POD.encode())
+    assert run.code == 1
+    assert [f["path"] for f in run.findings("privileged-container")] == ["<stdin>"]
+
+
+def test_stdin_json_with_tabs() -> None:
+    text = '{\n\t"apiVersion": "v1",\n\t"kind": "Pod",\n\t"metadata": {"name": "j"},\n'
+    text += '\t"spec": {"containers": [{"name": "c", "image": "x",\n'
+    text += '\t\t"securityContext": {"privileged": true}}]}\n}\n'
+    run = scan_process("--stdin-filename", "pod.json", "-", stdin=text.encode())
+    assert run.report["errors"] == []
+    assert [(f["path"], f["line"]) for f in run.findings("privileged-container")] == [
+        ("pod.json", 6)
+    ]
+
+
+def test_bad_stdin_names_the_stdin_filename(good: Path) -> None:
+    helm = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Values.name }}\n"
+    run = scan_process("--stdin-filename", "chart/pod.yaml", "-", good, stdin=helm)
+    assert_one_error(run, "chart/pod.yaml", 4, ("template",))
+    assert_good_scanned(run, good)
+
+
+def test_binary_stdin(good: Path) -> None:
+    run = scan_process("-", good, stdin=b"\x89PNG\r\n\x1a\n" + bytes(100))
+    assert_one_error(run, "<stdin>", 1)
+    assert_good_scanned(run, good)
+
+
+def test_all_bad_inputs_in_one_process(tmp_path: Path, good: Path) -> None:
+    """Every malformed input at once in a real process: one error line each, exit 2."""
+    paths = []
+    for bad in MALFORMED:
+        path = tmp_path / bad.name
+        path.write_bytes(bad.data)
+        paths.append(path)
+    missing = tmp_path / "missing.yaml"
+    started = time.monotonic()
+    run = scan_process(*paths, missing, good)
+    assert time.monotonic() - started < 30
+    assert run.code == 2
+    assert_error_lines_well_formed(run)
+    named = sorted(ERROR_LINE.match(line)["path"] for line in run.stderr.splitlines())
+    assert named == sorted(map(str, [*paths, missing]))
+    assert_good_scanned(run, good)
+
+
+# --------------------------------------------------------------------------------------------
+# regressions for problems found while writing these tests
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("!!int abc", id="explicit-int"),
+        pytest.param("!!float abc", id="explicit-float"),
+        pytest.param("!!int 1.5", id="explicit-int-float"),
+        pytest.param("0x_", id="implicit-hex-no-digits"),
+        pytest.param("0b_", id="implicit-binary-no-digits"),
+    ],
+)
+def test_unconvertible_scalar_does_not_abort_the_scan(
+    value: str, tmp_path: Path, good: Path
+) -> None:
+    """A scalar that resolves to int/float but does not convert is read as its string (a wrong
+    type only if a checked field holds it), never a crash that stops the other inputs."""
+    path = tmp_path / "scalar.yaml"
+    path.write_text(f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: s\nx-extra: {value}\n")
+    run = scan(path, good)
+    assert_good_scanned(run, good)
+    assert run.code == 1 and run.errors(path) == []
+
+
+def test_duplicate_keys_next_to_large_alias_expansion_are_fast(tmp_path: Path) -> None:
+    """Duplicate keys are located without walking the alias-expanded tree once per duplicate."""
+    lines = ["dups:"] + [f"  m{i}: {{k: 1, k: 2}}" for i in range(300)]
+    lines.append('a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]')
+    previous = "a"
+    for name in "bcdef":  # 9**6 (about 530,000) leaves: under the alias budget
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+        previous = name
+    lines.append("g: [*f, *f]")
+    path = tmp_path / "dups.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    try:
+        run = scan_process(path, timeout=15)
+    except subprocess.TimeoutExpired:
+        pytest.fail("kscan took more than 15 s on a 20 kB file with 300 duplicate keys")
+    assert run.report["errors"] == []
+    assert len(run.findings("duplicate-key")) == 300
+
+
+def test_go_template_text_in_rendered_manifest_is_not_an_error(tmp_path: Path) -> None:
+    """Alertmanager (and other Go-template users) write ``{{ template "name" . }}`` in strings of
+    perfectly valid, rendered manifests; only Helm-specific expressions mean "unrendered chart"."""
+    path = tmp_path / "alertmanagerconfig.yaml"
+    path.write_text(
+        """\
+apiVersion: monitoring.coreos.com/v1alpha1
+kind: AlertmanagerConfig
+metadata:
+  name: slack
+spec:
+  receivers:
+    - name: slack
+      slackConfigs:
+        - title: '{{ template "slack.default.title" . }}'
+          text: "{{ range .Alerts }}{{ .Annotations.description }}{{ end }}"
+"""
+    )
+    run = scan(path)
+    assert run.report["errors"] == [], run.stderr
+    assert run.code == 0
