@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from kscan.registry import Rule
+from kscan.taxonomy import tactic_url, technique_url
 
 
 def threat_line(rule: Rule) -> str:
@@ -50,7 +51,11 @@ def as_text(rule: Rule) -> str:
 
 def as_markdown(rule: Rule, heading: str = "##") -> str:
     """Markdown documentation, used for SARIF ``help.markdown`` and the rule reference."""
-    meta = [f"**Severity:** {rule.severity.value}", f"**Threat:** {threat_line(rule)}"]
+    attack = (
+        f"[{rule.tactic} {rule.tactic_name}]({tactic_url(rule.tactic)}) · "
+        f"[{rule.technique} {rule.technique_name}]({technique_url(rule.technique)})"
+    )
+    meta = [f"**Severity:** {rule.severity.value}", f"**Threat:** {rule.stride_name} · {attack}"]
     if pss := pss_line(rule):
         meta.append(f"**{pss.split(':')[0]}:** {pss.split(': ', 1)[1]}")
     if not rule.enabled:

@@ -52,7 +52,6 @@ class Template:
     scope: Scope
     params: type[Params]
     run: Callable[[Any, Any], Iterable[Violation]]
-    doc: str
 
 
 TEMPLATES: dict[str, Template] = {}
@@ -68,7 +67,7 @@ def template(
     def register(
         function: Callable[[Any, Any], Iterable[Violation]],
     ) -> Callable[[Any, Any], Iterable[Violation]]:
-        TEMPLATES[name] = Template(name, scope, params, function, (function.__doc__ or "").strip())
+        TEMPLATES[name] = Template(name, scope, params, function)
         return function
 
     return register

@@ -99,10 +99,6 @@ class KubeObject:
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
         return f"{self.kind} '{where}'"
 
-    def locate(self, pointer: Pointer) -> tuple[Span, bool]:
-        """Span of a field given relative to the document."""
-        return self.document.locate(pointer)
-
 
 @dataclass(frozen=True)
 class InvalidObject:

@@ -7,7 +7,7 @@ invalid.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 
@@ -23,8 +23,6 @@ class ObjectMeta(KubeModel):
     name: str | None = None
     generate_name: str | None = None
     namespace: str | None = None
-    labels: dict[str, str] = {}
-    annotations: dict[str, str] = {}
 
 
 class KubeObjectModel(KubeModel):
@@ -42,23 +40,6 @@ class Capabilities(KubeModel):
 
 class SeccompProfile(KubeModel):
     type: str | None = None
-    localhost_profile: str | None = None
-
-
-class SELinuxOptions(KubeModel):
-    user: str | None = None
-    role: str | None = None
-    type: str | None = None
-    level: str | None = None
-
-
-class WindowsOptions(KubeModel):
-    host_process: bool | None = None
-
-
-class AppArmorProfile(KubeModel):
-    type: str | None = None
-    localhost_profile: str | None = None
 
 
 class SecurityContext(KubeModel):
@@ -68,14 +49,9 @@ class SecurityContext(KubeModel):
     allow_privilege_escalation: bool | None = None
     run_as_non_root: bool | None = None
     run_as_user: int | None = None
-    run_as_group: int | None = None
     read_only_root_filesystem: bool | None = None
     capabilities: Capabilities | None = None
     seccomp_profile: SeccompProfile | None = None
-    se_linux_options: SELinuxOptions | None = None
-    windows_options: WindowsOptions | None = None
-    app_armor_profile: AppArmorProfile | None = None
-    proc_mount: str | None = None
 
 
 class PodSecurityContext(KubeModel):
@@ -83,18 +59,11 @@ class PodSecurityContext(KubeModel):
 
     run_as_non_root: bool | None = None
     run_as_user: int | None = None
-    run_as_group: int | None = None
-    fs_group: int | None = None
-    supplemental_groups: list[int] = []
     seccomp_profile: SeccompProfile | None = None
-    se_linux_options: SELinuxOptions | None = None
-    windows_options: WindowsOptions | None = None
-    app_armor_profile: AppArmorProfile | None = None
 
 
 class Container(KubeModel):
     name: str = ""
-    image: str | None = None
     security_context: SecurityContext | None = None
 
 
@@ -108,10 +77,6 @@ class PodSpec(KubeModel):
     ephemeral_containers: list[Container] = []
     security_context: PodSecurityContext | None = None
     os: PodOS | None = None
-    host_network: bool | None = None
-    host_pid: bool | None = Field(default=None, alias="hostPID")
-    host_ipc: bool | None = Field(default=None, alias="hostIPC")
-    service_account_name: str | None = None
 
 
 class LabelSelectorRequirement(KubeModel):
