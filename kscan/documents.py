@@ -126,7 +126,7 @@ def parse(source: Source) -> tuple[list[Document], InputError | None]:
         if "{{" in source.text and "template" not in message:
             message += " (the file looks like an unrendered Helm/Go template; render it first)"
         return documents, InputError(source.path, message, exc.line, exc.column)
-    except _YAML_ERRORS as exc:
+    except yaml.YAMLError as exc:
         return documents, _yaml_error(source, text, exc)
     except RecursionError:
         return documents, InputError(source.path, "document is nested too deeply")
@@ -146,22 +146,24 @@ def compose_with_libyaml(text: str) -> Iterator[Any]:
 def compose_with_ruamel(text: str) -> Iterator[Any]:
     """Compose nodes with ruamel.yaml's C parser: the fallback when PyYAML lacks libyaml."""
     from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.reader import ReaderError
 
     loader = YAML(typ="safe", pure=False)
     loader.version = (1, 1)  # resolve scalars as libyaml and Kubernetes do (yes/no are booleans)
-    yield from loader.compose_all(text)
+    try:
+        yield from loader.compose_all(text)
+    except MarkedYAMLError as exc:  # the same report as PyYAML's, so one handler serves both
+        raise yaml.MarkedYAMLError(
+            exc.context, exc.context_mark, exc.problem, exc.problem_mark
+        ) from None
+    except ReaderError as exc:
+        raise yaml.reader.ReaderError(
+            exc.name, exc.position, exc.character, exc.encoding, exc.reason
+        ) from None
 
 
 _compose_all = compose_with_libyaml if yaml.__with_libyaml__ else compose_with_ruamel
-
-
-def _yaml_errors() -> tuple[type[Exception], ...]:
-    from ruamel.yaml.error import YAMLError as RuamelError
-
-    return (yaml.YAMLError, RuamelError)
-
-
-_YAML_ERRORS = _yaml_errors()
 
 
 def _yaml_error(source: Source, text: str, exc: Exception) -> InputError:

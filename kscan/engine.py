@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from kscan.checks import Violation
@@ -37,6 +39,26 @@ def scan(
     ``context`` paths are read only to complete the picture for cross-object rules (a commit that
     touches a Deployment but not its namespace's NetworkPolicy); nothing is reported in them.
     """
+    with _collector_paused():
+        return _scan(paths, rules, stdin_name, context)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a scan allocates millions of acyclic objects that
+    reference counting frees, and repeated full collections over them doubled the scan time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _scan(
+    paths: Iterable[str], rules: Iterable[Rule], stdin_name: str, context: Iterable[str]
+) -> ScanResult:
     by_scope: dict[str, list[Rule]] = {"document": [], "object": [], "inventory": []}
     for rule in rules:
         by_scope[rule.template.scope].append(rule)

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Startup cost a pre-commit user feels: wall time of one `python -m kscan FILE` process, next to
+# a bare interpreter, then the 15 imports with the largest cumulative import time.
+# Usage: bench/startup.sh [FILE]   (env: PYTHON=python3, RUNS=10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+FILE=${1:-examples/hardened-deployment.yaml}
+RUNS=${RUNS:-10}
+
+wall() {  # wall() LABEL CMD...: RUNS runs after one warm-up; min / median / max in ms
+  local label=$1 t0 t1 i
+  shift
+  "$@" >/dev/null 2>&1 || true
+  local times=()
+  for ((i = 0; i < RUNS; i++)); do
+    t0=$(date +%s%N)
+    "$@" >/dev/null 2>&1 || true
+    t1=$(date +%s%N)
+    times+=($(((t1 - t0) / 1000)))
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk -v label="$label" -v n="$RUNS" \
+    '{ t[NR] = $1 } END { printf "%-50s min %6.1f ms  median %6.1f ms  max %6.1f ms  (%d runs)\n",
+       label, t[1] / 1000, t[int((n + 1) / 2)] / 1000, t[n] / 1000, n }'
+}
+
+if command -v hyperfine >/dev/null; then
+  hyperfine --warmup 2 --runs "$RUNS" --ignore-failure \
+    "$PY -c pass" "$PY -m kscan $FILE"
+else
+  echo "hyperfine not installed: timing $RUNS runs in a loop (date +%s%N)"
+  wall "python -c pass" "$PY" -c pass
+  wall "python -m kscan $FILE" "$PY" -m kscan "$FILE"
+fi
+
+echo
+echo "-X importtime, top 15 by cumulative time (us): self | cumulative | package"
+"$PY" -X importtime -m kscan "$FILE" 2>&1 >/dev/null | sort -t'|' -k2 -n | tail -15
+
+echo
+echo "in one fresh process: where the time goes (ms)"
+"$PY" - "$FILE" <<'PY'
+import sys, time
+t = [time.perf_counter()]
+from kscan.cli import cli  # everything `python -m kscan` imports
+from kscan.engine import scan
+from kscan.registry import load_rules
+from kscan.report import ReportOptions, text
+t.append(time.perf_counter())
+rules = load_rules()
+t.append(time.perf_counter())
+result = scan(sys.argv[1:], rules)
+t.append(time.perf_counter())
+text.render(result, rules, ReportOptions())
+t.append(time.perf_counter())
+steps = ("import kscan.cli", "load_rules()", "scan()", "text report")
+for name, a, b in zip(steps, t, t[1:]):
+    print(f"  {name:18} {(b - a) * 1000:7.1f}")
+PY
