@@ -147,3 +147,10 @@ def _positions(node: object) -> object:
     if isinstance(node, PosList):
         return [(span, _positions(value)) for span, value in zip(node.pos, node, strict=True)]
     return None
+
+
+def test_ruamel_fallback_uses_its_c_parser() -> None:
+    """The fallback is only worth having when it is C-backed (a declared dependency on CPython)."""
+    from ruamel.yaml import YAML
+
+    assert YAML(typ="safe", pure=False).Parser.__name__ == "CParser"
