@@ -74,6 +74,18 @@ class Document:
     span: Span
     duplicates: list[DuplicateKey] = field(default_factory=list)
 
+    def get(self, pointer: Pointer) -> Any:
+        """The value at ``pointer``, or None where the path does not exist."""
+        node = self.data
+        for part in pointer:
+            if isinstance(node, dict):
+                node = node.get(part)
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node = node[part]
+            else:
+                return None
+        return node
+
     def locate(self, pointer: Pointer) -> tuple[Span, bool]:
         """Span of the field at ``pointer``, or of its nearest existing parent; True if exact.
 

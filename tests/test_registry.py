@@ -75,10 +75,14 @@ def test_technique_must_be_in_the_containers_matrix(tmp_path: Path) -> None:
 
 
 def test_unknown_template_and_bad_params(tmp_path: Path) -> None:
-    error = load_one(tmp_path, GOOD.replace("template: security-context", "template: nope"))
+    error = load_one(tmp_path, GOOD.replace("template: field", "template: nope"))
     assert "unknown template 'nope'" in error
-    error = load_one(tmp_path, GOOD.replace("field: privileged", "field: privilegd"))
-    assert "'privilegd' is not a container securityContext field" in error
+    error = load_one(tmp_path, GOOD.replace("target: container", "target: containr"))
+    assert "check.params.target: Input should be 'object', 'pod'" in error
+    error = load_one(tmp_path, GOOD.replace("forbidden: [true]", "forbiden: [true]"))
+    assert "check.params.conditions.0.forbiden: Extra inputs are not permitted" in error
+    error = load_one(tmp_path, GOOD.replace("forbidden: [true]", "pattern: '('"))
+    assert "check.params.conditions.0.pattern" in error
     error = load_one(tmp_path, GOOD.replace("conditions:", "conditionz:"))
     assert "check.params.conditions" in error
 

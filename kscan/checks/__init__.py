@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_snake
 
 from kscan.documents import Document, Pointer
 from kscan.objects import KubeObject
@@ -73,39 +71,6 @@ def template(
     return register
 
 
-@cache
-def snake_path(dotted: str) -> tuple[str, ...]:
-    """``seccompProfile.type`` -> ``("seccomp_profile", "type")``."""
-    return tuple(to_snake(part) for part in dotted.split("."))
-
-
-@cache
-def has_field_path(model: type[BaseModel], attributes: tuple[str, ...]) -> bool:
-    """True if the nested models of ``model`` have the attribute path."""
-    current: type[BaseModel] | None = model
-    for attribute in attributes:
-        if current is None or attribute not in current.model_fields:
-            return False
-        current = _model_of(current.model_fields[attribute].annotation)
-    return True
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    for candidate in (annotation, *get_args(annotation)):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
-
-
-def get_path(model: Any, attributes: tuple[str, ...]) -> Any:
-    """Follow attribute names through nested models; None when any step is unset."""
-    for attribute in attributes:
-        if model is None:
-            return None
-        model = getattr(model, attribute)
-    return model
-
-
 def yaml_value(value: Any) -> str:
     """A scalar as it would be written in YAML (``true``, ``0``, ``Unconfined``)."""
     if isinstance(value, bool):
@@ -115,6 +80,6 @@ def yaml_value(value: Any) -> str:
 
 def load_templates() -> dict[str, Template]:
     """Import every template module so that all templates are registered."""
-    from kscan.checks import document, network, pod  # noqa: F401
+    from kscan.checks import capabilities, document, fields, network  # noqa: F401
 
     return TEMPLATES

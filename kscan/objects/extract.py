@@ -1,4 +1,8 @@
-"""Turn parsed documents into KubeObjects with typed models and pod views."""
+"""Turn parsed documents into KubeObjects with typed models and pod views.
+
+Every document with a ``kind`` becomes an object (Lists are flattened); rules decide which kinds
+they look at, so kinds no rule knows are skipped without a word.
+"""
 
 from __future__ import annotations
 
@@ -54,6 +58,7 @@ class PodView:
     spec: PodSpec
     pointer: Pointer
     metadata: ObjectMeta
+    metadata_pointer: Pointer
 
     @property
     def is_windows(self) -> bool:
@@ -94,6 +99,11 @@ class KubeObject:
         return self.namespace or "default"
 
     @property
+    def data(self) -> dict[str, Any]:
+        """The object as parsed (plain data), for templates that walk field paths."""
+        return self.document.get(self.pointer)  # type: ignore[no-any-return]
+
+    @property
     def display(self) -> str:
         """``Deployment 'shop/web'`` or ``ClusterRole 'admin'``."""
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
@@ -127,8 +137,6 @@ def _objects_at(
             yield from _objects_at(document, item, (*pointer, "items", index))
         return
     pod_pointer = _pod_spec_pointer(kind, data)
-    if pod_pointer is None and kind not in MODELS:
-        return
     try:
         yield _build(document, data, pointer, kind, pod_pointer)
     except ValidationError as exc:
@@ -160,7 +168,7 @@ def _build(
         spec = _validate_at(PodSpec, data, pod_pointer)
         meta_pointer = (*pod_pointer[:-1], "metadata") if len(pod_pointer) > 1 else ("metadata",)
         metadata = _validate_at(ObjectMeta, data, meta_pointer)
-        pod = PodView(spec, (*pointer, *pod_pointer), metadata)
+        pod = PodView(spec, (*pointer, *pod_pointer), metadata, (*pointer, *meta_pointer))
     return KubeObject(document, pointer, model, pod)
 
 

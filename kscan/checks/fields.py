@@ -1,0 +1,128 @@
+"""The general template: conditions on field values of objects, pods, pod metadata or containers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import model_validator
+
+from kscan.checks import Params, Violation, template, yaml_value
+from kscan.checks.paths import MISSING, Condition, Match, dotted, select
+from kscan.documents import Pointer
+from kscan.objects import KubeObject
+
+Target = Literal["object", "pod", "pod-metadata", "container"]
+ContainerList = Literal["containers", "initContainers", "ephemeralContainers"]
+MESSAGE_FIELDS = ("subject", "field", "value", "problem", "origin", "expected")
+
+
+class FieldParams(Params):
+    """Where to look (``target``, ``kinds``, ``containers``) and what must hold there."""
+
+    target: Target = "object"
+    kinds: list[str] | None = None
+    containers: tuple[ContainerList, ...] = ("containers", "initContainers", "ephemeralContainers")
+    linux_only: bool = False
+    when: tuple[Condition, ...] = ()
+    conditions: list[Condition]
+    message: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FieldParams:
+        if any(c.inherit for c in self.conditions) and self.target != "container":
+            raise ValueError("'inherit' applies to the container target only")
+        if self.message is not None:
+            try:
+                self.message.format(**dict.fromkeys(MESSAGE_FIELDS, ""))
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(
+                    f"message: unknown placeholder {exc}; use {MESSAGE_FIELDS}"
+                ) from None
+        return self
+
+
+@template("field", scope="object", params=FieldParams)
+def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
+    """Each target (the object, its pod spec, its pod metadata, or each container) must meet every
+    condition; the first condition it fails is reported. A container condition with ``inherit``
+    falls back to the same path in the pod spec when the container does not set it."""
+    if params.kinds is not None and obj.kind not in params.kinds:
+        return
+    for base, subject, container in _targets(params, obj):
+        data = obj.document.get(base)
+        if not all(_holds(c, data, base) for c in params.when):
+            continue
+        for condition in params.conditions:
+            violation = _first_violation(params, condition, obj, base, data, subject, container)
+            if violation is not None:
+                yield violation
+                break
+
+
+def _targets(params: FieldParams, obj: KubeObject) -> Iterator[tuple[Pointer, str, str | None]]:
+    if params.target == "object":
+        yield obj.pointer, obj.display, None
+        return
+    pod = obj.pod
+    if pod is None or (params.linux_only and pod.is_windows):
+        return
+    if params.target == "pod":
+        yield pod.pointer, obj.display, None
+    elif params.target == "pod-metadata":
+        yield pod.metadata_pointer, obj.display, None
+    else:
+        for ref in pod.containers():
+            if ref.pointer[-2] in params.containers:
+                yield ref.pointer, f"{ref.label} '{ref.name}' of {obj.display}", ref.name
+
+
+def _holds(condition: Condition, data: Any, base: Pointer) -> bool:
+    matches = select(data, condition.path, base, condition.key_pattern)
+    return all(condition.problem(match) is None for match in matches)
+
+
+def _first_violation(
+    params: FieldParams,
+    condition: Condition,
+    obj: KubeObject,
+    base: Pointer,
+    data: Any,
+    subject: str,
+    container: str | None,
+) -> Violation | None:
+    for match in select(data, condition.path, base, condition.key_pattern):
+        origin = ""
+        if condition.inherit and not match.present:
+            inherited = _inherited(condition, obj)
+            if inherited is not None:
+                match, origin = inherited, " (inherited from the pod)"
+        problem = condition.problem(match)
+        if problem is None:
+            continue
+        field_name = dotted(match.pointer[len(base) :])
+        if origin:
+            field_name = dotted(match.pointer[len(obj.pod.pointer) :])  # type: ignore[union-attr]
+        if not match.present and condition.inherit:
+            problem += " on the container or the pod"
+        value = "" if match.value is MISSING else yaml_value(match.value)
+        template_text = params.message or "{subject}: {field} {problem}{origin}{expected}."
+        message = template_text.format(
+            subject=subject,
+            field=field_name,
+            value=value,
+            problem=problem,
+            origin=origin,
+            expected=condition.expectation(),
+        )
+        return Violation(obj.document, match.pointer, message, obj, container, condition.severity)
+    return None
+
+
+def _inherited(condition: Condition, obj: KubeObject) -> Match | None:
+    pod = obj.pod
+    assert pod is not None
+    for match in select(obj.document.get(pod.pointer), condition.path, pod.pointer):
+        if match.present:
+            return match
+    return None

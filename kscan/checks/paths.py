@@ -1,0 +1,163 @@
+"""Field paths into raw object data, and conditions on the values found there.
+
+A path is dotted (``securityContext.capabilities.add``) with three extras: ``*`` walks every item of
+a list (or value of a mapping), a number picks one list item, and ``a|b`` tries several keys
+(``livenessProbe|readinessProbe``). Selecting a path yields each value found, or, where the path
+stops early, the pointer of the missing field so that a ``required`` condition can point at it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from pydantic import field_validator, model_validator
+
+from kscan.checks import Params, yaml_value
+from kscan.documents import Pointer
+from kscan.taxonomy import Severity
+
+MISSING = object()
+"""The value of a field that is not there."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """One place a path leads to: its pointer, and its value (``MISSING`` when absent)."""
+
+    pointer: Pointer
+    value: Any
+
+    @property
+    def present(self) -> bool:
+        return self.value is not MISSING
+
+
+@cache
+def parse_path(path: str) -> tuple[tuple[str, ...], ...]:
+    """``a.b|c.*.0`` -> ``(("a",), ("b", "c"), ("*",), ("0",))``."""
+    return tuple(tuple(segment.split("|")) for segment in path.split("."))
+
+
+def select(
+    data: Any, path: str, base: Pointer = (), key_pattern: str | None = None
+) -> Iterator[Match]:
+    """Every match of ``path`` in ``data``; ``key_pattern`` filters the keys a ``*`` walks."""
+    keys = re.compile(key_pattern) if key_pattern else None
+    yield from _walk(data, parse_path(path), base, keys)
+
+
+def _walk(
+    data: Any, segments: tuple[tuple[str, ...], ...], pointer: Pointer, keys: Any
+) -> Iterator[Match]:
+    if not segments:
+        yield Match(pointer, data)
+        return
+    head, rest = segments[0], segments[1:]
+    if head == ("*",):
+        if isinstance(data, list):
+            for index, item in enumerate(data):
+                yield from _walk(item, rest, (*pointer, index), keys)
+        elif isinstance(data, dict):
+            for key, item in data.items():
+                if keys is None or keys.search(str(key)):
+                    yield from _walk(item, rest, (*pointer, key), keys)
+        return
+    found = False
+    for name in head:
+        if isinstance(data, dict) and name in data:
+            found = True
+            yield from _walk(data[name], rest, (*pointer, name), keys)
+        elif isinstance(data, list) and name.isdigit() and int(name) < len(data):
+            found = True
+            yield from _walk(data[int(name)], rest, (*pointer, int(name)), keys)
+    if not found and len(head) == 1 and "*" not in (part for segment in rest for part in segment):
+        yield Match((*pointer, head[0], *(segment[0] for segment in rest)), MISSING)
+
+
+class Condition(Params):
+    """What the value at ``path`` must (not) be; the first condition a target fails is reported."""
+
+    path: str
+    required: bool = False
+    absent: bool = False
+    allowed: list[Any] | None = None
+    forbidden: list[Any] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    pattern: str | None = None
+    forbidden_pattern: str | None = None
+    key_pattern: str | None = None
+    inherit: bool = False
+    severity: Severity | None = None
+
+    @field_validator("pattern", "forbidden_pattern", "key_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Condition:
+        tests = (self.allowed, self.forbidden, self.minimum, self.maximum)
+        patterns = (self.pattern, self.forbidden_pattern)
+        if not (self.required or self.absent) and all(t is None for t in (*tests, *patterns)):
+            raise ValueError("a condition needs at least one test (required, absent, allowed, ...)")
+        return self
+
+    def problem(self, match: Match) -> str | None:
+        """Why the value at ``match`` fails this condition (``is not set``, ``is 0``), or None."""
+        if not match.present:
+            return "is not set" if self.required else None
+        if self.absent:
+            return "is set"
+        return f"is {yaml_value(match.value)}" if self._rejects(match.value) else None
+
+    def _rejects(self, value: Any) -> bool:
+        number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        text = value if isinstance(value, str) else None
+        return (
+            (self.forbidden is not None and one_of(value, self.forbidden))
+            or (self.allowed is not None and not one_of(value, self.allowed))
+            or (self.minimum is not None and number is not None and number < self.minimum)
+            or (self.maximum is not None and number is not None and number > self.maximum)
+            or (
+                self.pattern is not None
+                and not (text is not None and re.search(self.pattern, text))
+            )
+            or (
+                self.forbidden_pattern is not None
+                and text is not None
+                and re.search(self.forbidden_pattern, text) is not None
+            )
+        )
+
+    def expectation(self) -> str:
+        """``; expected true`` or empty."""
+        if self.allowed:
+            return "; expected " + " or ".join(yaml_value(v) for v in self.allowed)
+        if self.minimum is not None:
+            return f"; expected at least {self.minimum:g}"
+        if self.maximum is not None:
+            return f"; expected at most {self.maximum:g}"
+        return ""
+
+
+def one_of(value: Any, options: list[Any]) -> bool:
+    """Membership without Python's ``True == 1``: ``runAsUser: 1`` is not ``true``."""
+    return any(type(option) is type(value) and option == value for option in options)
+
+
+def dotted(pointer: Pointer) -> str:
+    """``("ports", 0, "hostPort")`` -> ``ports[0].hostPort``."""
+    text = ""
+    for part in pointer:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
