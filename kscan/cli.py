@@ -78,6 +78,12 @@ def cli() -> None:
     "--stdin-filename", default=STDIN_DISPLAY, help="Name to report for input read from -."
 )
 @click.option(
+    "--enable",
+    multiple=True,
+    metavar="RULE",
+    help="Also run RULE (id or name), one of the rules that are off by default; 'all' runs all.",
+)
+@click.option(
     "--context",
     multiple=True,
     metavar="PATH",
@@ -93,9 +99,10 @@ def scan_command(
     sarif_category: str | None,
     stdin_filename: str,
     context: tuple[str, ...],
+    enable: tuple[str, ...],
 ) -> None:
     """Scan PATHS (files, directories, - for stdin) and report findings."""
-    rules = _rules_or_exit()
+    rules = active_rules(_rules_or_exit(), enable)
     result = _guarded_scan(paths, rules, stdin_filename, context)
     options = ReportOptions(
         color=_use_color(color, output),
@@ -116,6 +123,18 @@ def scan_command(
     sys.exit(exit_code(result, fail_on))
 
 
+def active_rules(rules: list[Rule], enable: tuple[str, ...]) -> list[Rule]:
+    """The rules on by default, plus those named in ``--enable`` (or all of them)."""
+    known = {key for rule in rules for key in (rule.id, rule.name)}
+    unknown = [name for name in enable if name != "all" and name not in known]
+    if unknown:
+        raise click.BadParameter(f"no rule {', '.join(unknown)}", param_hint="--enable")
+    wanted = set(enable)
+    if "all" in wanted:
+        return rules
+    return [rule for rule in rules if rule.enabled or wanted & {rule.id, rule.name}]
+
+
 def exit_code(result: ScanResult, fail_on: str) -> int:
     """2 for input errors, else 1 if a finding reaches the threshold, else 0."""
     if result.errors:
@@ -129,12 +148,20 @@ def exit_code(result: ScanResult, fail_on: str) -> int:
 
 @cli.command("rules")
 def rules_command() -> None:
-    """List the rules: id, name, severity, STRIDE, ATT&CK tactic and technique."""
+    """List the rules: id, name, severity, STRIDE, ATT&CK tactic and technique, on by default."""
     rows = [
-        (rule.id, rule.name, rule.severity.value, rule.stride_name, rule.tactic, rule.technique)
+        (
+            rule.id,
+            rule.name,
+            rule.severity.value,
+            rule.stride_name,
+            rule.tactic,
+            rule.technique,
+            "yes" if rule.enabled else "no",
+        )
         for rule in _rules_or_exit()
     ]
-    header = ("ID", "NAME", "SEVERITY", "STRIDE", "TACTIC", "TECHNIQUE")
+    header = ("ID", "NAME", "SEVERITY", "STRIDE", "TACTIC", "TECHNIQUE", "DEFAULT")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         click.echo(

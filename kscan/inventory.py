@@ -24,6 +24,10 @@ class Inventory:
                 grouped[obj.effective_namespace].append(obj)
         return dict(grouped)
 
+    def of_kind_anywhere(self, kind: str) -> list[KubeObject]:
+        """Objects of one kind in every namespace (and cluster-scoped ones)."""
+        return [obj for obj in self.objects if obj.kind == kind]
+
     def of_kind(self, kind: str, namespace: str) -> list[KubeObject]:
         """Objects of one kind in one namespace."""
         return self._by_kind_and_namespace.get((kind, namespace), [])

@@ -80,6 +80,18 @@ def yaml_value(value: Any) -> str:
 
 def load_templates() -> dict[str, Template]:
     """Import every template module so that all templates are registered."""
-    from kscan.checks import capabilities, document, fields, network  # noqa: F401
+    from kscan.checks import (  # noqa: F401
+        capabilities,
+        control_plane,
+        document,
+        fields,
+        host,
+        identity,
+        images,
+        namespaces,
+        network,
+        rbac,
+        secrets,
+    )
 
     return TEMPLATES

@@ -17,6 +17,20 @@ class DefaultDenyParams(Params):
     directions: tuple[Direction, ...] = ("Ingress", "Egress")
 
 
+def isolates(policy: NetworkPolicy, direction: Direction, labels: dict[str, str]) -> bool:
+    """True if the policy selects pods with these labels and isolates them in ``direction``."""
+    spec = policy.spec
+    return direction in spec.effective_policy_types and spec.pod_selector.matches(labels)
+
+
+def _policies(inventory: Inventory, namespace: str) -> list[NetworkPolicy]:
+    return [
+        obj.model
+        for obj in inventory.of_kind("NetworkPolicy", namespace)
+        if isinstance(obj.model, NetworkPolicy)
+    ]
+
+
 def is_default_deny(policy: NetworkPolicy, direction: Direction) -> bool:
     """True if the policy selects every pod of its namespace and allows nothing in ``direction``."""
     spec = policy.spec
@@ -30,11 +44,7 @@ def namespace_default_deny(params: DefaultDenyParams, inventory: Inventory) -> I
     podSelector, that direction in its policyTypes, and no rules for it. Reported once per
     namespace and direction, at the first workload of the namespace."""
     for namespace, workloads in inventory.workloads_by_namespace.items():
-        policies = [
-            obj.model
-            for obj in inventory.of_kind("NetworkPolicy", namespace)
-            if isinstance(obj.model, NetworkPolicy)
-        ]
+        policies = _policies(inventory, namespace)
         first: KubeObject = workloads[0]
         for direction in params.directions:
             if any(is_default_deny(policy, direction) for policy in policies):
@@ -51,3 +61,31 @@ def namespace_default_deny(params: DefaultDenyParams, inventory: Inventory) -> I
                 first,
                 identity=("Namespace", None, namespace),
             )
+
+
+_EFFECT = {"Ingress": "any pod can connect to them", "Egress": "they can connect anywhere"}
+
+
+class PodIsolationParams(Params):
+    direction: Direction
+
+
+@template("pod-isolation", scope="inventory", params=PodIsolationParams)
+def pod_isolation(params: PodIsolationParams, inventory: Inventory) -> Iterator[Violation]:
+    """Each workload's pods (by their template labels) must be selected by a NetworkPolicy of
+    their namespace that isolates them in the given direction; otherwise any pod may reach them
+    (ingress) or they may reach anything (egress)."""
+    for namespace, workloads in inventory.workloads_by_namespace.items():
+        policies = _policies(inventory, namespace)
+        for obj in workloads:
+            assert obj.pod is not None
+            labels = obj.pod.metadata.labels
+            if any(isolates(policy, params.direction, labels) for policy in policies):
+                continue
+            effect = _EFFECT[params.direction]
+            message = (
+                f"The pods of {obj.display} are selected by no NetworkPolicy that isolates "
+                f"{params.direction.lower()}: {effect}."
+            )
+            pointer = (*obj.pod.metadata_pointer, "labels")
+            yield Violation(obj.document, pointer, message, obj)

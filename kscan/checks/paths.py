@@ -114,7 +114,7 @@ class Condition(Params):
 
     def problem(self, match: Match) -> str | None:
         """Why the value at ``match`` fails this condition (``is not set``, ``is 0``), or None."""
-        if not match.present:
+        if not match.present or _empty(match.value):
             return "is not set" if self.required else None
         if self.absent:
             return "is set"
@@ -148,6 +148,11 @@ class Condition(Params):
         if self.maximum is not None:
             return f"; expected at most {self.maximum:g}"
         return ""
+
+
+def _empty(value: Any) -> bool:
+    """``null``, ``""``, ``[]`` and ``{}`` say nothing: they count as not set."""
+    return value is None or (isinstance(value, (str, list, dict)) and not value)
 
 
 def one_of(value: Any, options: list[Any]) -> bool:

@@ -13,7 +13,15 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from kscan.documents import Document, Pointer, Span
-from kscan.objects.models import Container, KubeObjectModel, NetworkPolicy, ObjectMeta, PodSpec
+from kscan.objects.models import (
+    Container,
+    KubeObjectModel,
+    NetworkPolicy,
+    ObjectMeta,
+    PodSpec,
+    Role,
+    RoleBinding,
+)
 
 _TEMPLATE_SPEC: Pointer = ("spec", "template", "spec")
 POD_SPEC_POINTERS: dict[str, Pointer] = {
@@ -29,7 +37,10 @@ POD_SPEC_POINTERS: dict[str, Pointer] = {
 }
 MODELS: dict[str, type[KubeObjectModel]] = {
     "NetworkPolicy": NetworkPolicy,
-    "Namespace": KubeObjectModel,
+    "Role": Role,
+    "ClusterRole": Role,
+    "RoleBinding": RoleBinding,
+    "ClusterRoleBinding": RoleBinding,
 }
 CONTAINER_LISTS = (
     ("containers", "containers", "Container"),

@@ -7,7 +7,7 @@ invalid.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 
@@ -23,6 +23,7 @@ class ObjectMeta(KubeModel):
     name: str | None = None
     generate_name: str | None = None
     namespace: str | None = None
+    labels: dict[str, str] = {}
 
 
 class KubeObjectModel(KubeModel):
@@ -84,6 +85,17 @@ class LabelSelectorRequirement(KubeModel):
     operator: str
     values: list[str] = []
 
+    def matches(self, labels: dict[str, str]) -> bool:
+        """In, NotIn, Exists, DoesNotExist; an unknown operator selects nothing."""
+        present = self.key in labels
+        if self.operator == "In":
+            return present and labels[self.key] in self.values
+        if self.operator == "NotIn":
+            return not present or labels[self.key] not in self.values
+        if self.operator == "Exists":
+            return present
+        return self.operator == "DoesNotExist" and not present
+
 
 class LabelSelector(KubeModel):
     match_labels: dict[str, str] = {}
@@ -93,6 +105,12 @@ class LabelSelector(KubeModel):
     def selects_all(self) -> bool:
         """An empty selector selects every pod of the namespace."""
         return not self.match_labels and not self.match_expressions
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        """Label-selector semantics: every matchLabels pair and every expression must hold."""
+        if any(labels.get(key) != value for key, value in self.match_labels.items()):
+            return False
+        return all(requirement.matches(labels) for requirement in self.match_expressions)
 
 
 class NetworkPolicySpec(KubeModel):
@@ -111,3 +129,36 @@ class NetworkPolicySpec(KubeModel):
 
 class NetworkPolicy(KubeObjectModel):
     spec: NetworkPolicySpec = NetworkPolicySpec()
+
+
+class PolicyRule(KubeModel):
+    api_groups: list[str] = []
+    resources: list[str] = []
+    verbs: list[str] = []
+    resource_names: list[str] = []
+    non_resource_ur_ls: list[str] = Field(default=[], alias="nonResourceURLs")
+
+
+class Role(KubeObjectModel):
+    """A Role or a ClusterRole."""
+
+    rules: list[PolicyRule] | None = None
+
+
+class RoleRef(KubeModel):
+    api_group: str | None = None
+    kind: str = ""
+    name: str = ""
+
+
+class Subject(KubeModel):
+    kind: str = ""
+    name: str = ""
+    namespace: str | None = None
+
+
+class RoleBinding(KubeObjectModel):
+    """A RoleBinding or a ClusterRoleBinding."""
+
+    role_ref: RoleRef = RoleRef()
+    subjects: list[Subject] | None = None

@@ -1,0 +1,138 @@
+"""Control-plane and node components run as static pods: their command-line flags."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import model_validator
+
+from kscan.checks import Params, Violation, template
+from kscan.documents import Pointer
+from kscan.objects import ContainerRef, KubeObject
+
+
+class FlagParams(Params):
+    """One flag of the named components. A missing flag takes ``default``; then the value must
+    be ``allowed`` (not ``forbidden``), ``contains``/``not-contains`` an item of its comma list,
+    or be at least ``minimum``; ``required``/``absent`` test presence itself."""
+
+    components: list[str]
+    flag: str
+    default: str | None = None
+    required: bool = False
+    absent: bool = False
+    allowed: list[str] | None = None
+    forbidden: list[str] | None = None
+    contains: str | None = None
+    not_contains: str | None = None
+    minimum: int | None = None
+
+    @model_validator(mode="after")
+    def _says_something(self) -> FlagParams:
+        tests = (self.allowed, self.forbidden, self.contains, self.not_contains, self.minimum)
+        if not (self.required or self.absent) and all(test is None for test in tests):
+            raise ValueError("a flag check needs a test (required, absent, allowed, ...)")
+        if not self.flag.startswith("--"):
+            raise ValueError("flag must start with --")
+        return self
+
+
+def component_of(container: dict[str, Any], components: list[str]) -> str | None:
+    """The component a container runs: by its command, or by its image when it has none."""
+    command = container.get("command")
+    if isinstance(command, list) and command and isinstance(command[0], str):
+        words = [posixpath.basename(str(word)) for word in command[:2]]
+        if words[0] in components:
+            return words[0]
+        if words[0] == "hyperkube" and len(words) > 1 and words[1] in components:
+            return words[1]
+        return None
+    image = container.get("image")
+    if isinstance(image, str):
+        name = image.rsplit("/", 1)[-1].split("@")[0].split(":")[0]
+        return name if name in components else None
+    return None
+
+
+def parse_flags(container: dict[str, Any]) -> dict[str, tuple[Pointer, str]]:
+    """``--flag=value``, ``--flag value`` and bare ``--flag`` (true) from command and args;
+    each flag maps to where its last occurrence is written and its value."""
+    flags: dict[str, tuple[Pointer, str]] = {}
+    for key in ("command", "args"):
+        tokens = container.get(key)
+        if not isinstance(tokens, list):
+            continue
+        words = [str(token) for token in tokens]
+        for index, word in enumerate(words):
+            if not word.startswith("--"):
+                continue
+            name, has_value, value = word.partition("=")
+            if not has_value:
+                following = words[index + 1] if index + 1 < len(words) else None
+                value = (
+                    following if following is not None and not following.startswith("-") else "true"
+                )
+            flags[name] = ((key, index), value)
+    return flags
+
+
+@template("component-flag", scope="object", params=FlagParams)
+def component_flag(params: FlagParams, obj: KubeObject) -> Iterator[Violation]:
+    """A flag of kube-apiserver, kube-controller-manager, kube-scheduler, etcd or kubelet
+    containers, in both ``--flag=value`` and ``--flag value`` forms, from command and args."""
+    if obj.pod is None:
+        return
+    for ref in obj.pod.containers():
+        container = obj.document.get(ref.pointer)
+        if not isinstance(container, dict):
+            continue
+        component = component_of(container, params.components)
+        if component is None:
+            continue
+        flags = parse_flags(container)
+        problem = _problem(params, flags.get(params.flag))
+        if problem is not None:
+            yield _violation(params, obj, ref, component, flags, problem)
+
+
+def _problem(params: FlagParams, found: tuple[Pointer, str] | None) -> str | None:
+    if found is None:
+        if params.required:
+            return "is not set"
+        if params.default is None:
+            return None
+        value, suffix = params.default, " (the default when it is not set)"
+    else:
+        if params.absent:
+            return "is set"
+        value, suffix = found[1], ""
+    items = [item.strip() for item in value.split(",")]
+    if params.allowed is not None and value.lower() not in [a.lower() for a in params.allowed]:
+        return f"is {value}{suffix}; expected {' or '.join(params.allowed)}"
+    if params.forbidden is not None and value.lower() in [f.lower() for f in params.forbidden]:
+        return f"is {value}{suffix}"
+    if params.contains is not None and params.contains not in items:
+        return f"is {value or 'empty'}{suffix}, without {params.contains}"
+    if params.not_contains is not None and params.not_contains in items:
+        return f"is {value}{suffix}, which includes {params.not_contains}"
+    if params.minimum is not None and not (value.isdigit() and int(value) >= params.minimum):
+        return f"is {value}{suffix}; expected at least {params.minimum}"
+    return None
+
+
+def _violation(
+    params: FlagParams,
+    obj: KubeObject,
+    ref: ContainerRef,
+    component: str,
+    flags: dict[str, tuple[Pointer, str]],
+    problem: str,
+) -> Violation:
+    found = flags.get(params.flag)
+    where: Pointer = found[0] if found is not None else ("command",)
+    message = (
+        f"{ref.label} '{ref.name}' of {obj.display} runs {component}: {params.flag} {problem}."
+    )
+    return Violation(obj.document, (*ref.pointer, *where), message, obj, ref.name)

@@ -1,0 +1,88 @@
+"""hostPath volumes: any, writable, or exposing a sensitive path of the node."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+from typing import Any
+
+from kscan.checks import Params, Violation, template
+from kscan.objects import KubeObject
+
+
+class HostPathParams(Params):
+    """``paths``: node paths that must not be reachable (None: any hostPath). A volume reaches a
+    path when it mounts the path itself or a directory above it, or, with ``include-children``,
+    anything below it. ``writable-only``: only volumes some container mounts read-write."""
+
+    paths: list[str] | None = None
+    include_children: bool = False
+    writable_only: bool = False
+
+
+def normalize(path: str) -> str:
+    """``/var/run/`` and ``//var//run`` are ``/var/run``."""
+    return posixpath.normpath("/" + path.strip()).replace("//", "/")
+
+
+def reaches(mounted: str, sensitive: str, include_children: bool) -> bool:
+    """True when mounting ``mounted`` exposes ``sensitive`` (or, optionally, part of it)."""
+    if sensitive == "/":
+        return mounted == "/"
+    if mounted == sensitive or mounted == "/" or sensitive.startswith(mounted + "/"):
+        return True
+    return include_children and mounted.startswith(sensitive + "/")
+
+
+@template("host-path", scope="object", params=HostPathParams)
+def host_path(params: HostPathParams, obj: KubeObject) -> Iterator[Violation]:
+    """hostPath volumes of the pod that match the params, reported at their ``path``."""
+    pod = obj.pod
+    if pod is None:
+        return
+    spec = obj.document.get(pod.pointer)
+    volumes = spec.get("volumes") if isinstance(spec, dict) else None
+    if not isinstance(volumes, list):
+        return
+    writers = _writers(spec)
+    for index, volume in enumerate(volumes):
+        source = volume.get("hostPath") if isinstance(volume, dict) else None
+        if not isinstance(source, dict) or not isinstance(source.get("path"), str):
+            continue
+        mounted = normalize(source["path"])
+        name = volume.get("name")
+        writable_by = writers.get(name, [])
+        if params.writable_only and not writable_by:
+            continue
+        hit = None
+        if params.paths is not None:
+            hit = next(
+                (
+                    p
+                    for p in params.paths
+                    if reaches(mounted, normalize(p), params.include_children)
+                ),
+                None,
+            )
+            if hit is None:
+                continue
+        how = (
+            f"writable by {', '.join(repr(c) for c in writable_by)}" if writable_by else "read-only"
+        )
+        exposes = f", which exposes {hit}" if hit is not None and hit != mounted else ""
+        message = f"{obj.display} mounts host path {mounted}{exposes} (volume '{name}', {how})."
+        pointer = (*pod.pointer, "volumes", index, "hostPath", "path")
+        yield Violation(obj.document, pointer, message, obj)
+
+
+def _writers(spec: dict[str, Any]) -> dict[Any, list[str]]:
+    """Volume name -> the containers that mount it without ``readOnly: true``."""
+    writers: dict[Any, list[str]] = {}
+    for key in ("containers", "initContainers", "ephemeralContainers"):
+        containers = spec.get(key)
+        for container in containers if isinstance(containers, list) else []:
+            mounts = container.get("volumeMounts") if isinstance(container, dict) else None
+            for mount in mounts if isinstance(mounts, list) else []:
+                if isinstance(mount, dict) and mount.get("readOnly") is not True:
+                    writers.setdefault(mount.get("name"), []).append(str(container.get("name")))
+    return writers

@@ -1,0 +1,41 @@
+"""Service account tokens: does the pod get one it may not need?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kscan.checks import Params, Violation, template
+from kscan.inventory import Inventory
+
+
+class NoParams(Params):
+    pass
+
+
+@template("service-account-token", scope="inventory", params=NoParams)
+def service_account_token(params: NoParams, inventory: Inventory) -> Iterator[Violation]:
+    """A pod gets its service account's API token unless the pod, or the ServiceAccount (when it
+    is in the scanned set), sets ``automountServiceAccountToken: false``; the pod value wins."""
+    for namespace, workloads in inventory.workloads_by_namespace.items():
+        accounts = {obj.name: obj for obj in inventory.of_kind("ServiceAccount", namespace)}
+        for obj in workloads:
+            pod = obj.pod
+            assert pod is not None
+            spec = obj.document.get(pod.pointer) or {}
+            pod_value = spec.get("automountServiceAccountToken")
+            if pod_value is False:
+                continue
+            name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+            account = accounts.get(name)
+            account_value = account.data.get("automountServiceAccountToken") if account else None
+            if pod_value is None and account_value is False:
+                continue
+            if pod_value is True:
+                why = "sets automountServiceAccountToken: true"
+            elif account is not None:
+                why = f"and ServiceAccount '{name}' leave automountServiceAccountToken unset"
+            else:
+                why = "does not set automountServiceAccountToken: false"
+            message = f"{obj.display} {why}, so its containers get an API token for '{name}'."
+            pointer = (*pod.pointer, "automountServiceAccountToken")
+            yield Violation(obj.document, pointer, message, obj)

@@ -1,0 +1,43 @@
+"""Container images: where they come from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kscan.checks import Params, Violation, template
+from kscan.objects import KubeObject
+
+
+class RegistryParams(Params):
+    """``allowed``: image name prefixes (``registry.example.com/``, ``docker.io/library/``);
+    empty means no restriction, so the rule reports nothing until a team lists its registries."""
+
+    allowed: tuple[str, ...] = ()
+
+
+def full_name(image: str) -> str:
+    """``nginx:1`` -> ``docker.io/library/nginx:1``; ``ghcr.io/a/b`` stays as it is."""
+    first, _, rest = image.partition("/")
+    if not rest:
+        return f"docker.io/library/{image}"
+    if "." in first or ":" in first or first == "localhost":
+        return image
+    return f"docker.io/{image}"
+
+
+@template("image-registry", scope="object", params=RegistryParams)
+def image_registry(params: RegistryParams, obj: KubeObject) -> Iterator[Violation]:
+    """Every container image must come from one of the allowed registries (or repositories)."""
+    if obj.pod is None or not params.allowed:
+        return
+    for ref in obj.pod.containers():
+        image = (obj.document.get(ref.pointer) or {}).get("image")
+        if not isinstance(image, str) or not image:
+            continue
+        name = full_name(image)
+        if not any(name.startswith(prefix) for prefix in params.allowed):
+            message = (
+                f"{ref.label} '{ref.name}' of {obj.display} uses image {image}, which is not "
+                f"from an allowed registry ({', '.join(params.allowed)})."
+            )
+            yield Violation(obj.document, (*ref.pointer, "image"), message, obj, ref.name)

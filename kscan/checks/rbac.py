@@ -1,0 +1,94 @@
+"""RBAC: what a Role or ClusterRole grants, checked rule by rule, with the bindings that use it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kscan.checks import Params, Violation, template
+from kscan.inventory import Inventory
+from kscan.objects import KubeObject
+from kscan.objects.models import PolicyRule, Role, RoleBinding
+
+
+class RbacRuleParams(Params):
+    """A role is reported when one of its rules grants any of ``verbs`` on any of ``resources``
+    (``*`` in the role matches everything; ``pods/*`` matches ``pods/exec``) in ``api-groups``
+    (``*``: any group; ``""``: the core group). Rules limited by resourceNames are least
+    privilege and pass, unless ``resource-names`` lists names to look for; ``namespaces`` limits
+    Roles (not ClusterRoles, which may be bound anywhere) to those namespaces."""
+
+    verbs: list[str]
+    resources: list[str]
+    api_groups: tuple[str, ...] = ("*",)
+    resource_names: list[str] | None = None
+    namespaces: list[str] | None = None
+
+
+def _covers(granted: list[str], wanted: list[str]) -> list[str]:
+    """The wanted items a role's list grants (``*`` grants all, ``x/*`` grants ``x/y``)."""
+    if "*" in granted:
+        return wanted
+    return [
+        w
+        for w in wanted
+        if w in granted or any(g.endswith("/*") and w.startswith(g[:-1]) for g in granted)
+    ]
+
+
+def grants(rule: PolicyRule, params: RbacRuleParams) -> tuple[list[str], list[str]] | None:
+    """(verbs, resources) of ``params`` that ``rule`` grants, or None."""
+    verbs = _covers(rule.verbs, params.verbs)
+    resources = _covers(rule.resources, params.resources)
+    if not verbs or not resources:
+        return None
+    if "*" not in params.api_groups and not _covers(rule.api_groups, list(params.api_groups)):
+        return None
+    if rule.resource_names and (
+        params.resource_names is None or not set(rule.resource_names) & set(params.resource_names)
+    ):
+        return None
+    return verbs, resources
+
+
+@template("rbac-rule", scope="inventory", params=RbacRuleParams)
+def rbac_rule(params: RbacRuleParams, inventory: Inventory) -> Iterator[Violation]:
+    """Roles and ClusterRoles granting the permission, at the first rule that grants it; the
+    message names the subjects bound to the role in the scanned set."""
+    for obj in [*inventory.of_kind_anywhere("ClusterRole"), *inventory.of_kind_anywhere("Role")]:
+        role = obj.model
+        if not isinstance(role, Role) or not role.rules:
+            continue
+        if (
+            obj.kind == "Role"
+            and params.namespaces
+            and obj.effective_namespace not in params.namespaces
+        ):
+            continue
+        for index, rule in enumerate(role.rules):
+            granted = grants(rule, params)
+            if granted is None:
+                continue
+            verbs, resources = granted
+            message = (
+                f"{obj.display} grants {', '.join(verbs)} on {', '.join(resources)} "
+                f"(rules[{index}]){_bound_to(obj, inventory)}."
+            )
+            yield Violation(obj.document, (*obj.pointer, "rules", index, "verbs"), message, obj)
+            break
+
+
+def _bound_to(role: KubeObject, inventory: Inventory) -> str:
+    subjects = []
+    for kind in ("ClusterRoleBinding", "RoleBinding"):
+        for obj in inventory.of_kind_anywhere(kind):
+            binding = obj.model
+            if not isinstance(binding, RoleBinding) or binding.role_ref.kind != role.kind:
+                continue
+            if binding.role_ref.name != role.name:
+                continue
+            if role.kind == "Role" and obj.effective_namespace != role.effective_namespace:
+                continue
+            for subject in binding.subjects or []:
+                where = f"{subject.namespace}/" if subject.namespace else ""
+                subjects.append(f"{subject.kind} {where}{subject.name} via {obj.display}")
+    return f"; bound to {'; '.join(subjects)}" if subjects else ""

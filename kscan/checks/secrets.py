@@ -1,0 +1,120 @@
+"""Credentials written into manifests: secret-looking env values and ConfigMap data, repeated env.
+
+Values are matched but never reported: messages name the field and the kind of secret only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any, Literal, NamedTuple
+
+from kscan.checks import Params, Violation, template
+from kscan.documents import Pointer
+from kscan.objects import KubeObject
+
+SECRET_NAME = (
+    r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential)"
+)
+NOT_A_SECRET_NAME = (
+    r"(?i)(_file|_path|_dir|_url|_uri|_name|_ref|_id|_ttl|_timeout|_length|_size|_enabled|_type)$"
+)
+SECRET_VALUES = {
+    "a private key": r"-----BEGIN ([A-Z]+ )?PRIVATE KEY( BLOCK)?-----",
+    "an AWS access key": r"\b(AKIA|ASIA)[0-9A-Z]{16}\b",
+    "a GitHub token": r"\bgh[pousr]_[A-Za-z0-9]{36,}\b",
+    "a Slack token": r"\bxox[abprs]-[A-Za-z0-9-]{10,}",
+    "a Google API key": r"\bAIza[0-9A-Za-z_-]{35}\b",
+    "a JSON Web Token": r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    "a password assignment": (
+        r"(?i)\b(password|passwd|secret|token)[\"']?\s*[:=]\s*[\"']?(?![$<{%])[^\s\"',;]{8,}"
+    ),
+}
+
+
+class SecretLiteralParams(Params):
+    """``source``: container ``env`` values or ``configmap`` data."""
+
+    source: Literal["env", "configmap"]
+    min_length: int = 8
+
+
+def secret_kind(name: str, value: Any, min_length: int) -> str | None:
+    """What kind of secret a name/value pair looks like, or None."""
+    if not isinstance(value, str):
+        return None
+    for label, pattern in SECRET_VALUES.items():
+        if re.search(pattern, value):
+            return label
+    if (
+        re.search(SECRET_NAME, name)
+        and not re.search(NOT_A_SECRET_NAME, name)
+        and len(value) >= min_length
+        and not value.startswith(("/", "$(", "${"))
+        and "{{" not in value
+        and "\n" not in value
+    ):
+        return "a literal secret (by its name)"
+    return None
+
+
+@template("secret-literal", scope="object", params=SecretLiteralParams)
+def secret_literal(params: SecretLiteralParams, obj: KubeObject) -> Iterator[Violation]:
+    """Env values or ConfigMap data that look like credentials: known key and token formats
+    anywhere, or a long literal under a secret-sounding name."""
+    for candidate in _candidates(params, obj):
+        kind = secret_kind(candidate.name, candidate.value, params.min_length)
+        if kind is not None:
+            message = f"{candidate.subject} holds {kind} in '{candidate.name}'; value not shown."
+            yield Violation(obj.document, candidate.pointer, message, obj, candidate.container)
+
+
+class _Candidate(NamedTuple):
+    pointer: Pointer
+    name: str
+    value: Any
+    subject: str
+    container: str | None
+
+
+def _candidates(params: SecretLiteralParams, obj: KubeObject) -> Iterator[_Candidate]:
+    if params.source == "configmap":
+        data = obj.data.get("data") if obj.kind == "ConfigMap" else None
+        for key, value in data.items() if isinstance(data, dict) else []:
+            subject = f"{obj.display} data"
+            yield _Candidate((*obj.pointer, "data", key), str(key), value, subject, None)
+        return
+    for ref in obj.pod.containers() if obj.pod is not None else []:
+        env = (obj.document.get(ref.pointer) or {}).get("env")
+        for index, item in enumerate(env if isinstance(env, list) else []):
+            if isinstance(item, dict) and "value" in item:
+                pointer = (*ref.pointer, "env", index, "value")
+                subject = f"{ref.label} '{ref.name}' of {obj.display} env"
+                yield _Candidate(pointer, str(item.get("name")), item["value"], subject, ref.name)
+
+
+class NoParams(Params):
+    pass
+
+
+@template("duplicate-env", scope="object", params=NoParams)
+def duplicate_env(params: NoParams, obj: KubeObject) -> Iterator[Violation]:
+    """An env variable set twice in one container: the last one wins, which hides the first."""
+    if obj.pod is None:
+        return
+    for ref in obj.pod.containers():
+        env = (obj.document.get(ref.pointer) or {}).get("env")
+        seen: dict[str, int] = {}
+        for index, item in enumerate(env if isinstance(env, list) else []):
+            name = item.get("name") if isinstance(item, dict) else None
+            if not isinstance(name, str):
+                continue
+            if name in seen:
+                message = (
+                    f"{ref.label} '{ref.name}' of {obj.display} sets env '{name}' twice "
+                    f"(env[{seen[name]}] and env[{index}]); the last one wins."
+                )
+                yield Violation(
+                    obj.document, (*ref.pointer, "env", index, "name"), message, obj, ref.name
+                )
+            seen[name] = index
