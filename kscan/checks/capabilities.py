@@ -28,7 +28,7 @@ def normalize_capability(name: str) -> str:
 @template("capabilities", scope="object", params=CapabilitiesParams)
 def capabilities(params: CapabilitiesParams, obj: KubeObject) -> Iterator[Violation]:
     """``drop`` must include the listed capabilities (``ALL`` covers any); ``add`` may hold only
-    ``allowed`` ones and none of ``forbidden`` (adding ``ALL`` adds every forbidden one)."""
+    ``allowed`` ones and none of ``forbidden`` (``ALL`` is reported only where it is listed)."""
     pod = obj.pod
     if pod is None or (params.linux_only and pod.is_windows):
         return
@@ -58,4 +58,4 @@ def capabilities(params: CapabilitiesParams, obj: KubeObject) -> Iterator[Violat
 def _bad_addition(params: CapabilitiesParams, name: str) -> bool:
     if params.allowed is not None and name not in params.allowed:
         return True
-    return params.forbidden is not None and (name in params.forbidden or name == "ALL")
+    return params.forbidden is not None and name in params.forbidden

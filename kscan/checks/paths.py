@@ -1,8 +1,8 @@
 """Field paths into raw object data, and conditions on the values found there.
 
-A path is dotted (``securityContext.capabilities.add``) with three extras: ``*`` walks every item of
-a list (or value of a mapping), a number picks one list item, and ``a|b`` tries several keys
-(``livenessProbe|readinessProbe``). Selecting a path yields each value found, or, where the path
+A path is dotted (``securityContext.capabilities.add``) with four extras: ``*`` walks every item of
+a list (or value of a mapping), a number picks one list item, ``a|b`` tries several keys
+(``livenessProbe|readinessProbe``), and ``["a.b/c"]`` is one key that holds dots. Selecting a path yields each value found, or, where the path
 stops early, the pointer of the missing field so that a ``required`` condition can point at it.
 """
 
@@ -36,10 +36,17 @@ class Match:
         return self.value is not MISSING
 
 
+_SEGMENT = re.compile(r'\["([^"]+)"\]|([^.\[\]]+)')
+
+
 @cache
 def parse_path(path: str) -> tuple[tuple[str, ...], ...]:
-    """``a.b|c.*.0`` -> ``(("a",), ("b", "c"), ("*",), ("0",))``."""
-    return tuple(tuple(segment.split("|")) for segment in path.split("."))
+    """``a.b|c.*.0`` -> ``(("a",), ("b", "c"), ("*",), ("0",))``; a key holding dots is quoted
+    in brackets: ``metadata.labels["pod-security.kubernetes.io/enforce"]``."""
+    segments = []
+    for quoted, plain in _SEGMENT.findall(path):
+        segments.append((quoted,) if quoted else tuple(plain.split("|")))
+    return tuple(segments)
 
 
 def select(
