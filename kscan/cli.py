@@ -17,7 +17,7 @@ from kscan import __version__
 from kscan.engine import ScanResult, scan
 from kscan.registry import Rule, RuleError, load_rules
 from kscan.report import FORMATS, ReportOptions
-from kscan.ruledoc import as_text
+from kscan.ruledoc import as_text, reference
 from kscan.sources import STDIN_DISPLAY
 from kscan.taxonomy import Severity
 
@@ -147,8 +147,19 @@ def exit_code(result: ScanResult, fail_on: str) -> int:
 
 
 @cli.command("rules")
-def rules_command() -> None:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "markdown"]),
+    default="table",
+    show_default=True,
+    help="markdown: the full rule reference (docs/rules.md).",
+)
+def rules_command(output_format: str) -> None:
     """List the rules: id, name, severity, STRIDE, ATT&CK tactic and technique, on by default."""
+    if output_format == "markdown":
+        click.echo(reference(_rules_or_exit()), nl=False)
+        return
     rows = [
         (
             rule.id,

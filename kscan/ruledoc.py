@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
+
+import yaml
 
 from kscan.registry import Rule
 from kscan.taxonomy import tactic_url, technique_url
@@ -32,7 +35,7 @@ def as_text(rule: Rule) -> str:
     if pss := pss_line(rule):
         parts.append(pss)
     if not rule.enabled:
-        parts.append("Off by default: select it to run it.")
+        parts.append(f"Off by default: run it with --enable {rule.name}.")
     parts += [
         "",
         "What it finds and why it matters:",
@@ -49,8 +52,9 @@ def as_text(rule: Rule) -> str:
     return "\n".join(parts) + "\n"
 
 
-def as_markdown(rule: Rule, heading: str = "##") -> str:
-    """Markdown documentation, used for SARIF ``help.markdown`` and the rule reference."""
+def as_markdown(rule: Rule, heading: str = "##", with_check: bool = False) -> str:
+    """Markdown documentation, used for SARIF ``help.markdown`` and (``with_check``: plus the
+    template and params that implement it) the rule reference."""
     attack = (
         f"[{rule.tactic} {rule.tactic_name}]({tactic_url(rule.tactic)}) · "
         f"[{rule.technique} {rule.technique_name}]({technique_url(rule.technique)})"
@@ -59,7 +63,7 @@ def as_markdown(rule: Rule, heading: str = "##") -> str:
     if pss := pss_line(rule):
         meta.append(f"**{pss.split(':')[0]}:** {pss.split(': ', 1)[1]}")
     if not rule.enabled:
-        meta.append("**Off by default**: select it to run it.")
+        meta.append(f"**Off by default**: run it with `--enable {rule.name}`.")
     parts = [
         f"{heading} {rule.id} `{rule.name}`: {rule.title}",
         "",
@@ -75,4 +79,48 @@ def as_markdown(rule: Rule, heading: str = "##") -> str:
         "",
         "**References:** " + ", ".join(f"<{reference}>" for reference in rule.references),
     ]
+    if with_check:
+        params = rule.params.model_dump(by_alias=True, exclude_defaults=True, mode="json")
+        check = {"template": rule.template.name, **({"params": params} if params else {})}
+        parts += [
+            "",
+            "**Check:**",
+            "",
+            "```yaml",
+            yaml.safe_dump(check, sort_keys=False).rstrip(),
+            "```",
+        ]
     return "\n".join(parts) + "\n"
+
+
+def reference(rules: list[Rule]) -> str:
+    """The rule reference (docs/rules.md): an index by area, then every rule in full."""
+    areas: dict[str, list[Rule]] = {}
+    for rule in rules:
+        areas.setdefault(Path(rule.source).parent.name, []).append(rule)
+    lines = [
+        "# kscan rule reference",
+        "",
+        "Generated from the rule files in `rules/` (`kscan rules --format markdown`): do not edit.",
+        f"{len(rules)} rules, {sum(r.enabled for r in rules)} on by default.",
+        "",
+        "| ID | Name | Severity | STRIDE | ATT&CK | Default |",
+        "|---|---|---|---|---|---|",
+    ]
+    order = sorted(areas, key=lambda area: min(rule.id for rule in areas[area]))
+    for rule in (rule for area in order for rule in sorted(areas[area], key=lambda r: r.id)):
+        link = f"[{rule.id}](#{rule.id.lower()})"
+        attack = f"{rule.tactic} / {rule.technique}"
+        lines.append(
+            f"| {link} | `{rule.name}` | {rule.severity.value} | {rule.stride_name} | {attack} "
+            f"| {'on' if rule.enabled else 'off'} |"
+        )
+    for area in order:
+        lines += ["", f"## {area}", ""]
+        for rule in sorted(areas[area], key=lambda r: r.id):
+            lines += [
+                f'<a id="{rule.id.lower()}"></a>',
+                "",
+                as_markdown(rule, "###", with_check=True),
+            ]
+    return "\n".join(lines).rstrip() + "\n"

@@ -115,3 +115,13 @@ def test_remediation_example_must_be_yaml(tmp_path: Path) -> None:
 def test_techniques_table_is_consistent() -> None:
     for technique, (name, tactics) in TECHNIQUES.items():
         assert name and tactics and set(tactics) <= set(TACTICS), technique
+
+
+def test_rule_reference_is_fresh() -> None:
+    """docs/rules.md is generated from the rule files and must match them."""
+    from kscan.ruledoc import reference
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
+    assert docs.read_text(encoding="utf-8") == reference(load_rules(REPO_RULES)), (
+        "docs/rules.md is stale: run `kscan rules --format markdown > docs/rules.md`"
+    )

@@ -2,8 +2,9 @@
 
 A path is dotted (``securityContext.capabilities.add``) with four extras: ``*`` walks every item of
 a list (or value of a mapping), a number picks one list item, ``a|b`` tries several keys
-(``livenessProbe|readinessProbe``), and ``["a.b/c"]`` is one key that holds dots. Selecting a path yields each value found, or, where the path
-stops early, the pointer of the missing field so that a ``required`` condition can point at it.
+(``livenessProbe|readinessProbe``), and ``["a.b/c"]`` is one key that holds dots. Selecting a
+path yields each value found, or, where the path stops early, the pointer of the missing field,
+so that a ``required`` condition can point at it.
 """
 
 from __future__ import annotations

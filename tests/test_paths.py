@@ -1,0 +1,94 @@
+"""Field paths and conditions, the building blocks of the ``field`` template."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from kscan.checks.fields import FieldParams
+from kscan.checks.paths import MISSING, Condition, Match, dotted, parse_path, select
+
+DATA = {
+    "containers": [
+        {"name": "a", "ports": [{"containerPort": 80}, {"containerPort": 22, "hostPort": 2222}]},
+        {"name": "b", "livenessProbe": {"tcpSocket": {"host": "10.0.0.1"}}},
+    ],
+    "metadata": {"labels": {"app.kubernetes.io/name": "web", "tier": "front"}},
+}
+
+
+def found(path: str, key_pattern: str | None = None) -> list[tuple[tuple[object, ...], object]]:
+    return [(m.pointer, m.value) for m in select(DATA, path, (), key_pattern)]
+
+
+def test_parse_path() -> None:
+    assert parse_path('a.b|c.*.0["x.y/z"]') == (("a",), ("b", "c"), ("*",), ("0",), ("x.y/z",))
+
+
+def test_wildcards_indexes_and_alternatives() -> None:
+    assert found("containers.*.ports.*.containerPort") == [
+        (("containers", 0, "ports", 0, "containerPort"), 80),
+        (("containers", 0, "ports", 1, "containerPort"), 22),
+    ]
+    assert found("containers.1.livenessProbe|readinessProbe.tcpSocket|httpGet.host") == [
+        (("containers", 1, "livenessProbe", "tcpSocket", "host"), "10.0.0.1")
+    ]
+    assert found('metadata.labels["app.kubernetes.io/name"]') == [
+        (("metadata", "labels", "app.kubernetes.io/name"), "web")
+    ]
+    assert found("metadata.labels.*", key_pattern="^tier$") == [
+        (("metadata", "labels", "tier"), "front")
+    ]
+
+
+def test_missing_fields_point_where_they_belong() -> None:
+    assert found("containers.*.securityContext.privileged") == [
+        (("containers", 0, "securityContext", "privileged"), MISSING),
+        (("containers", 1, "securityContext", "privileged"), MISSING),
+    ]
+    assert found("spec.*.x") == []  # nothing to expand a wildcard over: no claim is made
+
+
+@pytest.mark.parametrize(
+    ("condition", "value", "problem"),
+    [
+        ({"required": True}, MISSING, "is not set"),
+        ({"required": True}, [], "is not set"),
+        ({"required": True}, 0, None),
+        ({"absent": True}, MISSING, None),
+        ({"absent": True}, {}, None),
+        ({"absent": True}, {"a": 1}, "is set"),
+        ({"allowed": [True]}, 1, "is 1"),  # strict: 1 is not true
+        ({"allowed": [True]}, True, None),
+        ({"forbidden": [0]}, False, None),  # strict: false is not 0
+        ({"forbidden": [0]}, 0, "is 0"),
+        ({"minimum": 10000}, 999, "is 999"),
+        ({"minimum": 10000}, "999", None),  # not a number: not compared
+        ({"maximum": 0}, 8080, "is 8080"),
+        ({"pattern": "@sha256:"}, "nginx:1", "is nginx:1"),
+        ({"forbidden-pattern": "^k8s\\.gcr\\.io/"}, "k8s.gcr.io/pause", "is k8s.gcr.io/pause"),
+        ({"forbidden-pattern": "x"}, 5, None),
+    ],
+)
+def test_conditions(condition: dict[str, object], value: object, problem: str | None) -> None:
+    check = Condition.model_validate({"path": "f", **condition})
+    assert check.problem(Match(("f",), value)) == problem
+
+
+def test_bad_conditions_and_params_are_rejected() -> None:
+    with pytest.raises(ValidationError, match="needs at least one test"):
+        Condition.model_validate({"path": "f"})
+    with pytest.raises(ValidationError, match="not a regular expression"):
+        Condition.model_validate({"path": "f", "pattern": "("})
+    with pytest.raises(ValidationError, match="unknown placeholder"):
+        FieldParams.model_validate(
+            {"conditions": [{"path": "f", "required": True}], "message": "{oops}"}
+        )
+    with pytest.raises(ValidationError, match="'inherit' applies to the container target only"):
+        FieldParams.model_validate(
+            {"target": "pod", "conditions": [{"path": "f", "required": True, "inherit": True}]}
+        )
+
+
+def test_dotted() -> None:
+    assert dotted(("ports", 0, "hostPort")) == "ports[0].hostPort"
