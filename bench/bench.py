@@ -203,9 +203,9 @@ def kscan_parse(corpus: Corpus) -> Outcome:
     """
     documents = errors = 0
     for source in corpus.sources:
-        parsed, error = parse(source)
+        parsed, parse_errors = parse(source)
         documents += len(parsed)
-        errors += error is not None
+        errors += len(parse_errors)
     return Outcome(documents, errors)
 
 

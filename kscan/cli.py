@@ -16,7 +16,7 @@ import click
 from kscan import __version__
 from kscan.engine import ScanResult, scan
 from kscan.registry import Rule, RuleError, load_rules
-from kscan.report import FORMATS, ReportOptions
+from kscan.report import FORMATS, ReportOptions, printable
 from kscan.ruledoc import as_text, reference
 from kscan.sources import STDIN_DISPLAY
 from kscan.taxonomy import Severity
@@ -111,7 +111,7 @@ def scan_command(
     )
     report = _render(output_format, result, rules, options)
     for error in result.errors:
-        click.echo(str(error), err=True)
+        click.echo(printable(str(error)), err=True)
     if output:
         try:
             Path(output).write_text(report, encoding="utf-8")
@@ -119,8 +119,21 @@ def scan_command(
             click.echo(f"kscan: error: cannot write {output}: {exc.strerror or exc}", err=True)
             sys.exit(EXIT_ERROR)
     else:
-        click.echo(report, nl=False, color=True)  # colour codes are present only if wanted
+        _write_stdout(report)
     sys.exit(exit_code(result, fail_on))
+
+
+def _write_stdout(report: str) -> None:
+    """Print the report; a closed pipe (``kscan ... | head``) ends quietly, a full disk clearly."""
+    try:
+        click.echo(report, nl=False, color=True)  # colour codes are present only if wanted
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_ERROR)
+    except OSError as exc:
+        click.echo(f"kscan: error: cannot write the report: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERROR)
 
 
 def active_rules(rules: list[Rule], enable: tuple[str, ...]) -> list[Rule]:

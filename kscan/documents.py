@@ -57,9 +57,10 @@ Pointer = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class DuplicateKey:
-    """A key written twice in one mapping: the value at ``last`` wins."""
+    """A key written twice in one mapping: the value at ``last`` wins. ``pointer`` is None when
+    the mapping itself was replaced later (by a duplicate of an enclosing key)."""
 
-    pointer: Pointer
+    pointer: Pointer | None
     first: Span
     last: Span
 
@@ -116,33 +117,54 @@ class ParseError(Exception):
         self.line, self.column = line, column
 
 
-def parse(source: Source) -> tuple[list[Document], InputError | None]:
-    """All documents of a source, and the error that stopped parsing (documents before it kept)."""
+def parse(source: Source) -> tuple[list[Document], list[InputError]]:
+    """All documents of a source, and the errors met. A document that cannot be turned into data
+    is reported and skipped; a YAML syntax error ends the stream (documents before it are kept)."""
     text = source.text.replace("\t", " ") if source.is_json else source.text
     documents: list[Document] = []
+    errors: list[InputError] = []
     try:
         for index, node in enumerate(_compose_all(text)):
-            builder = _Builder()
-            data = builder.build(node)
-            if data is None:  # an empty document: only comments, or nothing, between separators
+            try:
+                document = _document(source, index, node)
+            except ParseError as exc:
+                errors.append(_parse_error(source, exc))
                 continue
-            span = _span(node, node)
-            pointers = _pointers_to(data, {id(mapping) for mapping, *_ in builder.duplicates})
-            duplicates = [
-                DuplicateKey((*pointers[id(mapping)], key), first, last)
-                for mapping, key, first, last in builder.duplicates
-            ]
-            documents.append(Document(source, index, data, span, duplicates))
-    except ParseError as exc:
-        message = str(exc)
-        if "{{" in source.text and "template" not in message:
-            message += " (the file looks like an unrendered Helm/Go template; render it first)"
-        return documents, InputError(source.path, message, exc.line, exc.column)
+            except RecursionError:
+                line, column = _start(node)
+                errors.append(
+                    InputError(source.path, "document is nested too deeply", line, column)
+                )
+                continue
+            if document is not None:
+                documents.append(document)
     except yaml.YAMLError as exc:
-        return documents, _yaml_error(source, text, exc)
+        errors.append(_yaml_error(source, text, exc))
     except RecursionError:
-        return documents, InputError(source.path, "document is nested too deeply")
-    return documents, None
+        errors.append(InputError(source.path, "document is nested too deeply"))
+    return documents, errors
+
+
+def _document(source: Source, index: int, node: Any) -> Document | None:
+    builder = _Builder()
+    data = builder.build(node)
+    if data is None:  # an empty document: only comments, or nothing, between separators
+        return None
+    pointers = _pointers_to(data, {id(mapping) for mapping, *_ in builder.duplicates})
+    duplicates = [
+        DuplicateKey(
+            (*pointers[id(mapping)], key) if id(mapping) in pointers else None, first, last
+        )
+        for mapping, key, first, last in builder.duplicates
+    ]
+    return Document(source, index, data, _span(node, node), duplicates)
+
+
+def _parse_error(source: Source, exc: ParseError) -> InputError:
+    message = str(exc)
+    if "{{" in source.text and "template" not in message:
+        message += " (the file looks like an unrendered Helm/Go template; render it first)"
+    return InputError(source.path, message, exc.line, exc.column)
 
 
 def compose_with_libyaml(text: str) -> Iterator[Any]:
@@ -276,39 +298,39 @@ class _Builder:
         return items
 
     def _mapping(self, node: Any) -> PosDict:
+        """Keys in document order, as Kubernetes' YAML decoder (go-yaml v2) applies them: a
+        ``<<`` merge sets its keys at its place, so a later explicit key overrides it, and it
+        overrides an earlier one."""
         mapping = PosDict()
         spans: dict[str, Span] = {}
         mapping.pos = spans
         self.nodes += 1
-        merges = []
+        written: set[str] = set()
         for key_node, value_node in node.value:
             if key_node.id != "scalar":
                 raise ParseError(_complex_key_message(key_node), *_start(key_node))
             if key_node.tag == _MERGE:
-                merges.append(value_node)
+                self._merge(mapping, value_node)
                 continue
             key = key_node.value
             span = _span(key_node, value_node) if value_node.id == "scalar" else _key_span(key_node)
-            if key in spans:
+            if key in written:
                 self.duplicates.append((mapping, key, spans[key], span))
+            written.add(key)
             mapping[key] = self.build(value_node)
             spans[key] = span
-        for merge in merges:
-            self._merge(mapping, merge)
         return mapping
 
     def _merge(self, mapping: PosDict, merge: Any) -> None:
-        sources = merge.value if merge.id == "sequence" else [merge]
-        for source in sources:
+        sources = reversed(merge.value) if merge.id == "sequence" else [merge]
+        for source in sources:  # a list merges last-to-first: its first mapping wins
             merged = self.build(source)
             if not isinstance(merged, PosDict):
                 raise ParseError(
                     "a '<<' merge key needs a mapping or a list of mappings", *_start(source)
                 )
-            for key, value in merged.items():
-                if key not in mapping:
-                    mapping[key] = value
-                    mapping.pos[key] = merged.pos[key]
+            mapping.update(merged)
+            mapping.pos.update(merged.pos)
 
 
 def _start(node: Any) -> tuple[int, int]:
@@ -338,6 +360,8 @@ def _complex_key_message(key_node: Any) -> str:
 def _scalar(node: Any) -> Any:
     tag, value = node.tag, node.value
     if tag == _STR:
+        if value in _YAML11_SHORT_BOOLS and not node.style:
+            return _YAML11_SHORT_BOOLS[value]
         if "{{" in value and node.style not in ("|", ">") and _HELM_EXPRESSION.search(value):
             raise ParseError(f"unrendered template expression in {value!r}", *_start(node))
         return value
@@ -350,8 +374,12 @@ def _scalar(node: Any) -> Any:
         return value
 
 
+_YAML11_SHORT_BOOLS = {"y": True, "Y": True, "n": False, "N": False}
+"""Plain y/n: booleans to Kubernetes' decoder (go-yaml v2), strings to PyYAML's resolver."""
+
+
 def _to_bool(value: str) -> bool:
-    return value.lower() in ("yes", "true", "on")
+    return value.lower() in ("y", "yes", "true", "on")
 
 
 def _to_int(value: str) -> int:

@@ -14,7 +14,7 @@ from kscan.findings import Finding
 from kscan.inventory import Inventory
 from kscan.objects import InvalidObject, KubeObject, extract_objects
 from kscan.registry import Rule
-from kscan.sources import STDIN, STDIN_DISPLAY, InputError, iter_paths, read_source
+from kscan.sources import STDIN, STDIN_DISPLAY, InputError, Source, iter_paths, read_source
 
 
 @dataclass
@@ -75,12 +75,8 @@ def _scan(
         if isinstance(source, InputError):
             result.errors.append(source)
             continue
-        try:
-            documents, error = parse(source)
-        except Exception as exc:  # a kscan bug must not stop the other files
-            documents, error = [], InputError(source.path, f"internal error while parsing: {exc!r}")
-        if error is not None:
-            result.errors.append(error)
+        documents, errors = _parse_safely(source)
+        result.errors.extend(errors)
         for document in documents:
             result.documents += 1
             try:
@@ -89,7 +85,7 @@ def _scan(
                 message = f"internal error while checking document {document.index + 1}: {exc!r}"
                 result.errors.append(InputError(document.source.path, message, document.span.line))
     result.objects = len(objects)
-    context_objects = list(_context_objects(context, scanned))
+    context_objects = list(_context_objects(context, scanned, result))
     context_documents = {id(obj.document) for obj in context_objects}
     inventory = Inventory([*objects, *context_objects])
     for rule in by_scope["inventory"]:
@@ -100,15 +96,28 @@ def _scan(
     return result
 
 
-def _context_objects(paths: Iterable[str], scanned: set[str]) -> Iterator[KubeObject]:
-    """Valid objects of context files not scanned already; errors in them are not reported."""
+def _parse_safely(source: Source) -> tuple[list[Document], list[InputError]]:
+    try:
+        return parse(source)
+    except Exception as exc:  # a kscan bug must not stop the other files
+        return [], [InputError(source.path, f"internal error while parsing: {exc!r}")]
+
+
+def _context_objects(
+    paths: Iterable[str], scanned: set[str], result: ScanResult
+) -> Iterator[KubeObject]:
+    """Valid objects of context files not scanned already. A context path that does not exist is
+    an error; problems inside context files are not (they are not what was asked about)."""
     for path in iter_paths(paths):
-        if isinstance(path, InputError) or path == STDIN or os.path.realpath(path) in scanned:
+        if isinstance(path, InputError):
+            result.errors.append(path)
+            continue
+        if path == STDIN or os.path.realpath(path) in scanned:
             continue
         source = read_source(path)
         if isinstance(source, InputError):
             continue
-        for document in parse(source)[0]:
+        for document in _parse_safely(source)[0]:
             for obj in extract_objects(document):
                 if isinstance(obj, KubeObject):
                     yield obj
@@ -137,7 +146,7 @@ def _check_document(
 
 
 def _finding(rule: Rule, violation: Violation) -> Finding:
-    span, _exact = violation.document.locate(violation.pointer)
+    span = violation.span or violation.document.locate(violation.pointer)[0]
     kind: str | None
     namespace: str | None
     name: str | None
@@ -158,4 +167,5 @@ def _finding(rule: Rule, violation: Violation) -> Finding:
         name=name,
         container=violation.container,
         message=violation.message,
+        detail=violation.detail,
     )

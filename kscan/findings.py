@@ -23,6 +23,7 @@ class Finding:
     name: str | None
     container: str | None
     message: str
+    detail: str = ""
 
     @property
     def field_path(self) -> str:

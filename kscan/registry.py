@@ -99,9 +99,9 @@ def _load_rule(path: Path, templates: dict[str, Template]) -> Rule:
     source = read_source(str(path))
     if isinstance(source, InputError):
         raise _RuleFileError(source)
-    documents, error = parse(source)
-    if error is not None:
-        raise _RuleFileError(error)
+    documents, errors = parse(source)
+    if errors:
+        raise _RuleFileError(errors[0])
     if len(documents) != 1:
         raise _RuleFileError(InputError(source.path, "a rule file holds exactly one YAML document"))
     document = documents[0]
@@ -111,11 +111,11 @@ def _load_rule(path: Path, templates: dict[str, Template]) -> Rule:
         span, _ = document.locate(pointer)
         return _RuleFileError(InputError(source.path, message, span.line, span.column))
 
-    errors = sorted(_schema_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
-    if errors:
-        where = tuple(errors[0].absolute_path)
+    invalid = sorted(_schema_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
+    if invalid:
+        where = tuple(invalid[0].absolute_path)
         field = ".".join(map(str, where)) or "rule"
-        raise fail(where, f"{field}: {errors[0].message}")
+        raise fail(where, f"{field}: {invalid[0].message}")
     if path.stem != data["name"]:
         raise fail(("name",), f"rule name '{data['name']}' must match its file name '{path.name}'")
     template = templates.get(data["check"]["template"])
@@ -169,11 +169,10 @@ def _load_rule(path: Path, templates: dict[str, Template]) -> Rule:
 
 def _check_example(document: Document, data: dict[str, Any], fail: Any) -> None:
     example = data["remediation"]["example"]
-    _documents, error = parse(Source(document.source.path, example, len(example), False))
-    if error is not None:
-        raise fail(
-            ("remediation", "example"), f"remediation.example is not valid YAML: {error.message}"
-        )
+    _documents, errors = parse(Source(document.source.path, example, len(example), False))
+    if errors:
+        message = f"remediation.example is not valid YAML: {errors[0].message}"
+        raise fail(("remediation", "example"), message)
 
 
 def _clashes(rules: list[Rule]) -> list[InputError]:

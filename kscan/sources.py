@@ -50,25 +50,35 @@ class InputError:
 
 
 def iter_paths(paths: Iterable[str]) -> Iterator[str | InputError]:
-    """Expand directories recursively into manifest files, in a stable (sorted) order."""
+    """Expand directories recursively into manifest files, in a stable (sorted) order; a file
+    named twice (or reached twice) is read once."""
+    seen: set[str] = set()
     for given in paths:
         if given == STDIN:
             yield STDIN
             continue
         if os.path.isdir(given):
-            yield from _walk(given)
+            found: Iterable[str] = _walk(given)
         elif os.path.exists(given):
-            yield given
+            found = [given]  # named explicitly: read whatever it is (a FIFO from <(helm ...) too)
         else:
             yield InputError(given, "no such file or directory")
+            continue
+        for path in found:
+            real = os.path.realpath(path)
+            if real not in seen:
+                seen.add(real)
+                yield path
 
 
 def _walk(top: str) -> Iterator[str]:
+    """Regular files with a manifest suffix (any case); never FIFOs or devices, which block."""
     for root, dirs, files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
         for name in sorted(files):
-            if name.endswith(MANIFEST_SUFFIXES):
-                yield os.path.join(root, name)
+            path = os.path.join(root, name)
+            if name.lower().endswith(MANIFEST_SUFFIXES) and os.path.isfile(path):
+                yield path
 
 
 def read_source(path: str, stdin_name: str = STDIN_DISPLAY) -> Source | InputError:

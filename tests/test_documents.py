@@ -16,8 +16,8 @@ BACKENDS = [documents.compose_with_libyaml, documents.compose_with_ruamel]
 
 
 def load(text: str, name: str = "x.yaml"):  # type: ignore[no-untyped-def]
-    docs, error = parse(Source(name, text, len(text), name.endswith(".json")))
-    assert error is None, error
+    docs, errors = parse(Source(name, text, len(text), name.endswith(".json")))
+    assert errors == [], errors
     return docs
 
 
@@ -105,9 +105,10 @@ def test_empty_documents_are_skipped(backend: object) -> None:
     ],
 )
 def test_parse_errors_have_positions(backend: object, text: str, line: int, words: str) -> None:
-    _docs, error = parse(Source("bad.yaml", text, len(text), False))
-    assert error is not None and error.line == line and words in error.message
-    assert "\n" not in str(error)
+    _docs, errors = parse(Source("bad.yaml", text, len(text), False))
+    assert len(errors) == 1, errors
+    assert errors[0].line == line and words in errors[0].message
+    assert "\n" not in str(errors[0])
 
 
 def test_template_text_in_block_scalars_is_data(backend: object) -> None:
@@ -118,8 +119,8 @@ def test_template_text_in_block_scalars_is_data(backend: object) -> None:
 def test_alias_bomb_is_stopped(backend: object, monkeypatch: pytest.MonkeyPatch) -> None:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
-    _docs, error = parse(Source("bomb.yaml", "\n".join(lines), 1, False))
-    assert error is not None and "alias bomb" in error.message
+    _docs, errors = parse(Source("bomb.yaml", "\n".join(lines), 1, False))
+    assert len(errors) == 1 and "alias bomb" in errors[0].message
 
 
 def test_backends_agree_on_the_real_corpus() -> None:
@@ -134,10 +135,10 @@ def test_backends_agree_on_the_real_corpus() -> None:
         for compose in BACKENDS:
             documents._compose_all = compose
             try:
-                docs, error = parse(source)
+                docs, errors = parse(source)
             finally:
                 documents._compose_all = BACKENDS[0]
-            results.append(([(d.data, _positions(d.data), d.duplicates) for d in docs], error))
+            results.append(([(d.data, _positions(d.data), d.duplicates) for d in docs], errors))
         assert results[0] == results[1], path
 
 
@@ -154,3 +155,31 @@ def test_ruamel_fallback_uses_its_c_parser() -> None:
     from ruamel.yaml import YAML
 
     assert YAML(typ="safe", pure=False).Parser.__name__ == "CParser"
+
+
+def test_merge_keys_apply_in_document_order_like_kubernetes(backend: object) -> None:
+    """go-yaml v2 (Kubernetes' decoder) applies ``<<`` where it is written."""
+    (doc,) = load("a: {privileged: false, <<: {privileged: true}}\nb: {<<: {x: 1}, x: 2}\n")
+    assert doc.data == {"a": {"privileged": True}, "b": {"x": 2}}
+    assert doc.duplicates == []
+
+
+def test_plain_y_and_n_are_booleans_like_kubernetes(backend: object) -> None:
+    (doc,) = load("a: y\nb: N\nc: 'y'\n")
+    assert doc.data == {"a": True, "b": False, "c": "y"}
+
+
+def test_a_bad_document_does_not_hide_the_next_ones(backend: object) -> None:
+    text = "a: 1\n---\n? [x]\n: 1\n---\nb: '{{ .Values.x }}'\n---\nc: 3\n"
+    docs, errors = parse(Source("x.yaml", text, len(text), False))
+    assert [d.data for d in docs] == [{"a": 1}, {"c": 3}]
+    assert [e.line for e in errors] == [3, 6]
+
+
+def test_duplicate_inside_an_overwritten_mapping(backend: object) -> None:
+    (doc,) = load("spec: {a: 1, a: 2}\nspec: {b: 1}\n")
+    assert doc.data == {"spec": {"b": 1}}
+    assert [(d.pointer, d.first.line, d.last.line) for d in doc.duplicates] == [
+        (None, 1, 1),
+        (("spec",), 1, 2),
+    ]

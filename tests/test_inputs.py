@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
 import subprocess
 import sys
@@ -769,7 +770,8 @@ def test_unconvertible_scalar_does_not_abort_the_scan(
 
 def test_duplicate_keys_next_to_large_alias_expansion_are_fast(tmp_path: Path) -> None:
     """Duplicate keys are located without walking the alias-expanded tree once per duplicate."""
-    lines = ["dups:"] + [f"  m{i}: {{k: 1, k: 2}}" for i in range(300)]
+    lines = ["apiVersion: v1", "kind: ConfigMap", "dups:"]
+    lines += [f"  m{i}: {{k: 1, k: 2}}" for i in range(300)]
     lines.append('a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]')
     previous = "a"
     for name in "bcdef":  # 9**6 (about 530,000) leaves: under the alias budget
@@ -807,3 +809,13 @@ spec:
     run = scan(path)
     assert run.report["errors"] == [], run.stderr
     assert run.code == 0
+
+
+def test_fifos_in_directories_are_skipped_not_read(tmp_path: Path, good: Path) -> None:
+    """A FIFO found by walking a directory would block forever; named explicitly it is read."""
+    folder = tmp_path / "d"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.yaml")
+    (folder / "UPPER.YAML").write_text(good.read_text())
+    run = scan_process(folder, timeout=20)
+    assert run.report["summary"]["files"] == 1

@@ -265,3 +265,36 @@ def test_unwritable_output_file_is_a_one_line_error(tmp_path: Path) -> None:
     assert (
         result.stderr.startswith("kscan: error: cannot write ") and "Traceback" not in result.stderr
     )
+
+
+def test_sarif_fingerprints_are_stable_across_spellings_of_a_path(tmp_path: Path) -> None:
+    manifest = tmp_path / "deploy" / "app.yaml"
+    manifest.parent.mkdir()
+    manifest.write_text(EXAMPLE.read_text())
+
+    def prints(path: str, cwd: Path) -> list[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "kscan", "--format", "sarif", "--base-dir", str(tmp_path), path],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env={**__import__("os").environ, "PYTHONPATH": str(REPO)},
+        )
+        results = json.loads(proc.stdout)["runs"][0]["results"]
+        return [r["partialFingerprints"]["kscan/v1"] for r in results]
+
+    relative = prints("deploy/app.yaml", tmp_path)
+    assert relative == prints("./deploy/app.yaml", tmp_path) == prints(str(manifest), REPO)
+    assert relative == prints("app.yaml", manifest.parent)
+    assert len(set(relative)) == len(relative)  # ingress and egress default-deny differ too
+
+
+def test_control_characters_never_reach_the_terminal(tmp_path: Path) -> None:
+    manifest = tmp_path / "x.yaml"
+    manifest.write_text(
+        'apiVersion: v1\nkind: Pod\nmetadata: {name: "a\\nb\\x1b[31m"}\n'
+        "spec: {containers: [{name: c, securityContext: {privileged: true}}]}\n"
+    )
+    result = run("--color", "never", str(manifest))
+    line = next(line for line in result.stdout.splitlines() if "privileged-container" in line)
+    assert "\\x1b" in line and "a\\nb" in line and "\x1b" not in result.stdout

@@ -49,8 +49,12 @@ def test_pod_level_settings_are_inherited_by_every_container(
 
 
 def test_container_setting_overrides_the_pod(scan_text: Scan) -> None:
-    result = scan_text(pod("{runAsNonRoot: false}", "{runAsNonRoot: true}"))
+    result = scan_text(pod("{runAsNonRoot: true}", "{runAsNonRoot: true}"))
     assert hits(result, "run-as-non-root") == []
+    # A bad pod value is reported once, at the pod, even when every container overrides it:
+    # it still applies to any container added later (an ephemeral debug container).
+    result = scan_text(pod("{runAsNonRoot: false}", "{runAsNonRoot: true}"))
+    assert hits(result, "run-as-non-root") == [(5, None)]
     result = scan_text(pod("{runAsNonRoot: true}", "{runAsNonRoot: false}"))
     assert [c for _, c in hits(result, "run-as-non-root")] == ["init", "main", "debug"]
 
@@ -197,3 +201,35 @@ def test_context_files_complete_cross_object_rules_without_being_reported(
     assert default_deny(with_context) == ["Egress"]  # the policy in policy.yaml covers ingress
     assert {f.path for f in with_context.findings} == {str(tmp_path / "app.yaml")}
     assert with_context.errors == [] and with_context.files == 1
+
+
+def test_explicit_nulls_mean_unset(scan_text: Scan) -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: null}\nspec:\n"
+        "  initContainers: null\n  securityContext: null\n"
+        "  containers:\n"
+        "  - {name: c, securityContext: {privileged: true, capabilities: {add: null}}}\n"
+        "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: d}\n"
+        "spec: {podSelector: null, policyTypes: [Ingress, Egress]}\n"
+    )
+    result = scan_text(text)
+    assert hits(result, "privileged-container") == [(8, "c")]
+    assert hits(result, "default-deny-network-policy") == []  # a null selector selects all
+
+
+def test_empty_policy_types_default_to_ingress(scan_text: Scan) -> None:
+    assert namespace_scan(scan_text, "{podSelector: {}, policyTypes: []}") == ["Egress"]
+
+
+def test_duplicate_keys_outside_manifests_are_not_reported(scan_text: Scan) -> None:
+    result = scan_text("on: push\njobs:\n  a: {runs-on: x, runs-on: y}\n", name="ci.yml")
+    assert result.findings == [] and result.errors == []
+
+
+def test_duplicate_key_in_a_list_item_names_the_item(scan_text: Scan) -> None:
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n"
+        "  metadata: {name: a}\n  spec: {x: 1, x: 2}\n"
+    )
+    (finding,) = [f for f in scan_text(text).findings if f.rule.name == "duplicate-key"]
+    assert (finding.kind, finding.name, finding.span.line) == ("Pod", "a", 7)

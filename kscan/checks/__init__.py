@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from kscan.documents import Document, Pointer
+from kscan.documents import Document, Pointer, Span
 from kscan.objects import KubeObject
 from kscan.taxonomy import Severity
 
@@ -40,6 +40,10 @@ class Violation:
     severity: Severity | None = None
     identity: tuple[str, str | None, str] | None = None
     """(kind, namespace, name) when the finding is about something other than ``obj``."""
+    span: Span | None = None
+    """Where to report, when ``pointer`` cannot say (a key that was later overwritten)."""
+    detail: str = ""
+    """Tells apart findings of one rule on one field (Ingress and Egress), for fingerprints."""
 
 
 @dataclass(frozen=True)

@@ -28,28 +28,31 @@ def normalize_capability(name: str) -> str:
 @template("capabilities", scope="object", params=CapabilitiesParams)
 def capabilities(params: CapabilitiesParams, obj: KubeObject) -> Iterator[Violation]:
     """``drop`` must include the listed capabilities (``ALL`` covers any); ``add`` may hold only
-    ``allowed`` ones and none of ``forbidden`` (``ALL`` is reported only where it is listed)."""
+    ``allowed`` ones and none of ``forbidden`` (``ALL`` is reported only where it is listed).
+    ``must-include`` and ``allowed`` compare names exactly, as Pod Security admission does;
+    ``forbidden`` catches a capability however it is written (``cap_sys_admin``)."""
     pod = obj.pod
     if pod is None or (params.linux_only and pod.is_windows):
         return
     for ref in pod.containers():
         context = ref.container.security_context
         caps = context.capabilities if context is not None else None
-        names = [normalize_capability(name) for name in getattr(caps, params.which, [])]
+        written = list(getattr(caps, params.which, []))
         subject = f"{ref.label} '{ref.name}' of {obj.display}"
         list_pointer = (*ref.pointer, "securityContext", "capabilities", params.which)
         field = f"securityContext.capabilities.{params.which}"
         if params.which == "drop":
-            missing = (
-                [] if "ALL" in names else [c for c in params.must_include or [] if c not in names]
-            )
+            required = params.must_include or []
+            missing = [] if "ALL" in written else [c for c in required if c not in written]
             if missing:
-                message = f"{subject} does not drop {', '.join(missing)} in {field}."
+                near = {normalize_capability(c) for c in written} & set(missing)
+                hint = f" (write {', '.join(sorted(near))} exactly)" if near else ""
+                message = f"{subject} does not drop {', '.join(missing)} in {field}{hint}."
                 yield Violation(obj.document, list_pointer, message, obj, ref.name)
             continue
-        bad = [index for index, name in enumerate(names) if _bad_addition(params, name)]
+        bad = [index for index, name in enumerate(written) if _bad_addition(params, name)]
         if bad:
-            listed = ", ".join(names[index] for index in bad)
+            listed = ", ".join(written[index] for index in bad)
             allowed = f"; only {', '.join(params.allowed)} may be added" if params.allowed else ""
             message = f"{subject} adds {listed} in {field}{allowed}."
             yield Violation(obj.document, (*list_pointer, bad[0]), message, obj, ref.name)
@@ -58,4 +61,4 @@ def capabilities(params: CapabilitiesParams, obj: KubeObject) -> Iterator[Violat
 def _bad_addition(params: CapabilitiesParams, name: str) -> bool:
     if params.allowed is not None and name not in params.allowed:
         return True
-    return params.forbidden is not None and name in params.forbidden
+    return params.forbidden is not None and normalize_capability(name) in params.forbidden

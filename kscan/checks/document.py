@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from kscan.checks import Params, Violation, template
-from kscan.documents import Document
+from kscan.documents import Document, Pointer
 
 
 class NoParams(Params):
@@ -14,27 +15,36 @@ class NoParams(Params):
 
 @template("duplicate-key", scope="document", params=NoParams)
 def duplicate_key(params: NoParams, document: Document) -> Iterator[Violation]:
-    """A key written twice in one mapping: Kubernetes keeps the last value, while reviewers and
-    some tools read the first, so the two disagree about what is deployed."""
-    identity = _document_identity(document)
+    """A key written twice in one mapping of a Kubernetes manifest: Kubernetes keeps the last
+    value, while reviewers and some tools read the first, so the two disagree about what is
+    deployed. Documents without apiVersion and kind (CI files, Helm values) are not manifests."""
+    if not _is_manifest(document.data):
+        return
     for duplicate in document.duplicates:
-        field = ".".join(str(part) for part in duplicate.pointer)
+        pointer = duplicate.pointer or ()
+        field = ".".join(str(part) for part in pointer) if duplicate.pointer else "a key"
         message = (
             f"Key '{field}' is written twice (lines {duplicate.first.line} and "
             f"{duplicate.last.line}); the value on line {duplicate.last.line} is the one applied."
         )
-        yield Violation(document, duplicate.pointer, message, identity=identity)
+        identity = _identity(document, pointer)
+        yield Violation(document, pointer, message, identity=identity, span=duplicate.last)
 
 
-def _document_identity(document: Document) -> tuple[str, str | None, str] | None:
-    data = document.data
-    if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
-        return None
-    meta = data.get("metadata")
+def _is_manifest(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("kind"), str) and "apiVersion" in data
+
+
+def _identity(document: Document, pointer: Pointer) -> tuple[str, str | None, str]:
+    """(kind, namespace, name) of the innermost object (a List item, or the document itself)
+    that holds the pointer."""
+    holders = (document.get(pointer[:depth]) for depth in range(len(pointer) + 1))
+    best = [node for node in holders if _is_manifest(node)][-1]
+    meta = best.get("metadata")
     meta = meta if isinstance(meta, dict) else {}
     name, namespace = meta.get("name"), meta.get("namespace")
     return (
-        data["kind"],
+        best["kind"],
         namespace if isinstance(namespace, str) else None,
         name if isinstance(name, str) else "<unnamed>",
     )

@@ -46,10 +46,14 @@ class FieldParams(Params):
 def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
     """Each target (the object, its pod spec, its pod metadata, or each container) must meet every
     condition; the first condition it fails is reported. A container condition with ``inherit``
-    falls back to the same path in the pod spec when the container does not set it."""
+    falls back to the same path in the pod spec when the container does not set it; a bad pod
+    value is reported once, where it is written, not again for each container inheriting it."""
     if params.kinds is not None and obj.kind not in params.kinds:
         return
-    for base, subject, container in _targets(params, obj):
+    targets = list(_targets(params, obj))
+    if targets and params.target == "container":
+        yield from _pod_values(params, obj)
+    for base, subject, container in targets:
         data = obj.document.get(base)
         if not all(_holds(c, data, base) for c in params.when):
             continue
@@ -82,6 +86,24 @@ def _holds(condition: Condition, data: Any, base: Pointer) -> bool:
     return all(condition.problem(match) is None for match in matches)
 
 
+def _pod_values(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
+    """The pod-level values of inheritable fields: the first bad one, reported at the pod."""
+    pod = obj.pod
+    assert pod is not None
+    data = obj.document.get(pod.pointer)
+    for condition in params.conditions:
+        if not condition.inherit:
+            continue
+        for match in select(data, condition.path, pod.pointer, condition.key_pattern):
+            problem = condition.problem(match) if match.present else None
+            if problem is not None:
+                origin = " for the whole pod"
+                yield _violation(
+                    params, condition, obj, pod.pointer, match, obj.display, None, problem, origin
+                )
+                return
+
+
 def _first_violation(
     params: FieldParams,
     condition: Condition,
@@ -92,37 +114,42 @@ def _first_violation(
     container: str | None,
 ) -> Violation | None:
     for match in select(data, condition.path, base, condition.key_pattern):
-        origin = ""
-        if condition.inherit and not match.present:
-            inherited = _inherited(condition, obj)
-            if inherited is not None:
-                match, origin = inherited, " (inherited from the pod)"
+        if condition.inherit and not match.present and _inherited(condition, obj):
+            continue  # the pod's value applies: fine, or already reported at the pod
         problem = condition.problem(match)
         if problem is None:
             continue
-        field_name = dotted(match.pointer[len(base) :])
-        if origin:
-            field_name = dotted(match.pointer[len(obj.pod.pointer) :])  # type: ignore[union-attr]
         if not match.present and condition.inherit:
             problem += " on the container or the pod"
-        value = "" if match.value is MISSING else yaml_value(match.value)
-        template_text = params.message or "{subject}: {field} {problem}{origin}{expected}."
-        message = template_text.format(
-            subject=subject,
-            field=field_name,
-            value=value,
-            problem=problem,
-            origin=origin,
-            expected=condition.expectation(),
-        )
-        return Violation(obj.document, match.pointer, message, obj, container, condition.severity)
+        return _violation(params, condition, obj, base, match, subject, container, problem, "")
     return None
 
 
-def _inherited(condition: Condition, obj: KubeObject) -> Match | None:
+def _violation(
+    params: FieldParams,
+    condition: Condition,
+    obj: KubeObject,
+    base: Pointer,
+    match: Match,
+    subject: str,
+    container: str | None,
+    problem: str,
+    origin: str,
+) -> Violation:
+    message = (params.message or "{subject}: {field} {problem}{origin}{expected}.").format(
+        subject=subject,
+        field=dotted(match.pointer[len(base) :]),
+        value="" if match.value is MISSING else yaml_value(match.value),
+        problem=problem,
+        origin=origin,
+        expected=condition.expectation(),
+    )
+    return Violation(obj.document, match.pointer, message, obj, container, condition.severity)
+
+
+def _inherited(condition: Condition, obj: KubeObject) -> bool:
+    """True if the pod spec sets the condition's path (so a container without it inherits it)."""
     pod = obj.pod
     assert pod is not None
-    for match in select(obj.document.get(pod.pointer), condition.path, pod.pointer):
-        if match.present:
-            return match
-    return None
+    matches = select(obj.document.get(pod.pointer), condition.path, pod.pointer)
+    return any(match.present and match.value is not None for match in matches)

@@ -60,6 +60,7 @@ def namespace_default_deny(params: DefaultDenyParams, inventory: Inventory) -> I
                 message,
                 first,
                 identity=("Namespace", None, namespace),
+                detail=direction,
             )
 
 

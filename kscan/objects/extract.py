@@ -217,6 +217,7 @@ def _invalid(
     data = _get(document.data, pointer) or {}
     meta = data.get("metadata") if isinstance(data, dict) else None
     name = meta.get("name") if isinstance(meta, dict) else None
+    name = name if isinstance(name, str) else "<unnamed>"
     message = f"{data.get('kind')} '{name}' is invalid: {field}: {error['msg']}"
     extra = len(exc.errors()) - 1
     if extra:

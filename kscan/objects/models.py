@@ -7,16 +7,26 @@ invalid.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 
 class KubeModel(BaseModel):
-    """Base: camelCase aliases, strict types, unknown fields ignored, immutable."""
+    """Base: camelCase aliases, strict types, unknown fields ignored, immutable. An explicit
+    ``null`` (Helm's ``toYaml`` of nothing) means the field is unset, as it does to Kubernetes."""
 
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, strict=True, extra="ignore", frozen=True
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_unset(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 class ObjectMeta(KubeModel):
@@ -122,7 +132,7 @@ class NetworkPolicySpec(KubeModel):
     @property
     def effective_policy_types(self) -> frozenset[str]:
         """Directions it isolates; without policyTypes, Ingress plus Egress if it has rules."""
-        if self.policy_types is not None:
+        if self.policy_types:  # an empty list is defaulted like a missing one
             return frozenset(self.policy_types)
         return frozenset({"Ingress", "Egress"} if self.egress else {"Ingress"})
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 FORMATS = ("text", "json", "sarif")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text safe for one terminal line: control characters (newlines, ESC) shown as escapes, so
+    a manifest cannot break the one-line format or send codes to the terminal."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text.replace("\n", "\\n"))
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,7 @@ def _result(finding: Finding, rule_index: int, base_dir: str) -> sarif.Result:
         if getattr(finding, key) is not None:
             properties[key] = getattr(finding, key)
     properties["field"] = finding.field_path
+    location = artifact_location(finding.path, base_dir)
     return sarif.Result(
         rule_id=finding.rule.id,
         rule_index=rule_index,
@@ -130,7 +131,7 @@ def _result(finding: Finding, rule_index: int, base_dir: str) -> sarif.Result:
         locations=[
             sarif.Location(
                 physical_location=sarif.PhysicalLocation(
-                    artifact_location=artifact_location(finding.path, base_dir),
+                    artifact_location=location,
                     region=sarif.Region(
                         start_line=span.line,
                         start_column=span.column,
@@ -142,7 +143,7 @@ def _result(finding: Finding, rule_index: int, base_dir: str) -> sarif.Result:
                 )
             )
         ],
-        partial_fingerprints={"kscan/v1": fingerprint(finding)},
+        partial_fingerprints={"kscan/v1": fingerprint(finding, location.uri)},
         properties=properties,
     )
 
@@ -158,18 +159,20 @@ def artifact_location(path: str, base_dir: str) -> sarif.ArtifactLocation:
     return sarif.ArtifactLocation(uri=quote(relative.as_posix()), uri_base_id="%SRCROOT%")
 
 
-def fingerprint(finding: Finding) -> str:
-    """A line-independent identity: rule, file, object, container and field."""
+def fingerprint(finding: Finding, uri: str) -> str:
+    """A line-independent identity: rule, file (as its SARIF URI, so ``./a.yaml`` and ``a.yaml``
+    agree), object, container, field and the rule's own detail."""
     key = "\0".join(
         str(part)
         for part in (
             finding.rule.id,
-            finding.path,
+            uri,
             finding.kind,
             finding.namespace,
             finding.name,
             finding.container,
             finding.field_path,
+            finding.detail,
         )
     )
     return hashlib.sha256(key.encode()).hexdigest()[:32]

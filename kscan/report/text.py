@@ -9,7 +9,7 @@ import click
 from kscan.engine import ScanResult
 from kscan.findings import Finding
 from kscan.registry import Rule
-from kscan.report import ReportOptions
+from kscan.report import ReportOptions, printable
 from kscan.taxonomy import Severity
 
 _COLORS = {
@@ -43,11 +43,13 @@ def format_finding(finding: Finding, color: bool) -> str:
     def style(text: str, **kwargs: object) -> str:
         return click.style(text, **kwargs) if color else text  # type: ignore[arg-type]
 
-    where = style(f"{finding.path}:{finding.span.line}:{finding.span.column}:", bold=True)
+    where = style(
+        f"{printable(finding.path)}:{finding.span.line}:{finding.span.column}:", bold=True
+    )
     severity = style(finding.severity.value.upper(), fg=_COLORS[finding.severity], bold=True)
     attack = f"{rule.tactic} {rule.tactic_name} / {rule.technique} {rule.technique_name}"
     threat = style(f"[{rule.stride_name} | {attack}]", dim=True)
-    return f"{where} {severity} {rule.id} {rule.name} {finding.message} {threat}"
+    return f"{where} {severity} {rule.id} {rule.name} {printable(finding.message)} {threat}"
 
 
 def summary(result: ScanResult) -> str:
