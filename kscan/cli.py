@@ -17,6 +17,7 @@ from kscan import __version__
 from kscan.engine import ScanResult, scan
 from kscan.registry import Rule, RuleError, load_rules
 from kscan.report import FORMATS, ReportOptions, printable
+from kscan.report.sarif import is_under
 from kscan.ruledoc import as_text, reference
 from kscan.sources import STDIN_DISPLAY
 from kscan.taxonomy import Severity
@@ -112,6 +113,8 @@ def scan_command(
     report = _render(output_format, result, rules, options)
     for error in result.errors:
         click.echo(printable(str(error)), err=True)
+    if output_format == "sarif":
+        _warn_outside_base_dir(result, options.base_dir)
     if output:
         try:
             Path(output).write_text(report, encoding="utf-8")
@@ -226,6 +229,16 @@ def _guarded_scan(
             err=True,
         )
         sys.exit(EXIT_ERROR)
+
+
+def _warn_outside_base_dir(result: ScanResult, base_dir: str) -> None:
+    outside = sorted({f.path for f in result.findings if not is_under(f.path, base_dir)})
+    if outside:
+        click.echo(
+            f"kscan: warning: {len(outside)} file(s) outside --base-dir {base_dir} (first: "
+            f"{printable(outside[0])}) get absolute URIs, which GitHub code scanning rejects",
+            err=True,
+        )
 
 
 def _render(

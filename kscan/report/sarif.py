@@ -150,13 +150,17 @@ def _result(finding: Finding, rule_index: int, base_dir: str) -> sarif.Result:
 
 def artifact_location(path: str, base_dir: str) -> sarif.ArtifactLocation:
     """Repository-relative POSIX URI under ``%SRCROOT%``; an absolute file URI outside it."""
-    absolute = Path(os.path.abspath(path))
-    base = Path(os.path.abspath(base_dir))
-    try:
-        relative = absolute.resolve().relative_to(base.resolve())
-    except ValueError:
-        return sarif.ArtifactLocation(uri=absolute.resolve().as_uri())
+    absolute = Path(os.path.abspath(path)).resolve()
+    if not is_under(path, base_dir):
+        return sarif.ArtifactLocation(uri=absolute.as_uri())
+    relative = absolute.relative_to(Path(os.path.abspath(base_dir)).resolve())
     return sarif.ArtifactLocation(uri=quote(relative.as_posix()), uri_base_id="%SRCROOT%")
+
+
+def is_under(path: str, base_dir: str) -> bool:
+    """True if ``path`` (symlinks resolved) lies inside ``base_dir``."""
+    absolute = Path(os.path.abspath(path)).resolve()
+    return absolute.is_relative_to(Path(os.path.abspath(base_dir)).resolve())
 
 
 def fingerprint(finding: Finding, uri: str) -> str:
