@@ -59,9 +59,7 @@ def _collector_paused() -> Iterator[None]:
 def _scan(
     paths: Iterable[str], rules: Iterable[Rule], stdin_name: str, context: Iterable[str]
 ) -> ScanResult:
-    by_scope: dict[str, list[Rule]] = {"document": [], "object": [], "inventory": []}
-    for rule in rules:
-        by_scope[rule.template.scope].append(rule)
+    by_scope = _RulesByScope(rules)
     result = ScanResult()
     objects: list[KubeObject] = []
     scanned: set[str] = set()
@@ -88,7 +86,7 @@ def _scan(
     context_objects = list(_context_objects(context, scanned, result))
     context_documents = {id(obj.document) for obj in context_objects}
     inventory = Inventory([*objects, *context_objects])
-    for rule in by_scope["inventory"]:
+    for rule in by_scope.inventory:
         for violation in rule.template.run(rule.params, inventory):
             if id(violation.document) not in context_documents:
                 result.findings.append(_finding(rule, violation))
@@ -123,13 +121,32 @@ def _context_objects(
                     yield obj
 
 
+class _RulesByScope:
+    """The rules split by what their template looks at; object rules indexed by kind."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.document: list[Rule] = []
+        self.object: list[Rule] = []
+        self.inventory: list[Rule] = []
+        for rule in rules:
+            getattr(self, rule.template.scope).append(rule)
+        self._by_kind: dict[tuple[str, bool], list[Rule]] = {}
+
+    def for_object(self, obj: KubeObject) -> list[Rule]:
+        """The object rules that can report on this object's kind."""
+        key = (obj.kind, obj.pod is not None)
+        if key not in self._by_kind:
+            self._by_kind[key] = [r for r in self.object if r.params.applies_to(*key)]
+        return self._by_kind[key]
+
+
 def _check_document(
     document: Document,
-    by_scope: dict[str, list[Rule]],
+    by_scope: _RulesByScope,
     result: ScanResult,
     objects: list[KubeObject],
 ) -> None:
-    for rule in by_scope["document"]:
+    for rule in by_scope.document:
         for violation in rule.template.run(rule.params, document):
             result.findings.append(_finding(rule, violation))
     for obj in extract_objects(document):
@@ -140,7 +157,7 @@ def _check_document(
             )
             continue
         objects.append(obj)
-        for rule in by_scope["object"]:
+        for rule in by_scope.for_object(obj):
             for violation in rule.template.run(rule.params, obj):
                 result.findings.append(_finding(rule, violation))
 

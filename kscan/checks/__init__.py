@@ -27,6 +27,17 @@ class Params(BaseModel):
         alias_generator=lambda name: name.replace("_", "-"), extra="forbid", frozen=True
     )
 
+    def applies_to(self, kind: str, has_pod: bool) -> bool:
+        """Whether an object of this kind can be reported at all (lets the engine skip early)."""
+        return True
+
+
+class PodParams(Params):
+    """Params of templates that look only at pod-bearing objects."""
+
+    def applies_to(self, kind: str, has_pod: bool) -> bool:
+        return has_pod
+
 
 @dataclass(frozen=True)
 class Violation:

@@ -7,11 +7,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from kscan.checks import Params, Violation, template
+from kscan.checks import PodParams, Violation, template
 from kscan.objects import KubeObject
 
 
-class CapabilitiesParams(Params):
+class CapabilitiesParams(PodParams):
     which: Literal["add", "drop"] = Field(alias="list")
     must_include: list[str] | None = None
     allowed: list[str] | None = None

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterator
-from typing import Any
 
 from pydantic import model_validator
 
-from kscan.checks import Params, Violation, template
+from kscan.checks import PodParams, Violation, template
 from kscan.documents import Pointer
 from kscan.objects import ContainerRef, KubeObject
 
 
-class FlagParams(Params):
+class FlagParams(PodParams):
     """One flag of the named components. A missing flag takes ``default``; then the value must
     be ``allowed`` (not ``forbidden``), ``contains``/``not-contains`` an item of its comma list,
     or be at least ``minimum``; ``required``/``absent`` test presence itself."""
@@ -39,45 +37,6 @@ class FlagParams(Params):
         return self
 
 
-def component_of(container: dict[str, Any], components: list[str]) -> str | None:
-    """The component a container runs: by its command, or by its image when it has none."""
-    command = container.get("command")
-    if isinstance(command, list) and command and isinstance(command[0], str):
-        words = [posixpath.basename(str(word)) for word in command[:2]]
-        if words[0] in components:
-            return words[0]
-        if words[0] == "hyperkube" and len(words) > 1 and words[1] in components:
-            return words[1]
-        return None
-    image = container.get("image")
-    if isinstance(image, str):
-        name = image.rsplit("/", 1)[-1].split("@")[0].split(":")[0]
-        return name if name in components else None
-    return None
-
-
-def parse_flags(container: dict[str, Any]) -> dict[str, tuple[Pointer, str]]:
-    """``--flag=value``, ``--flag value`` and bare ``--flag`` (true) from command and args;
-    each flag maps to where its last occurrence is written and its value."""
-    flags: dict[str, tuple[Pointer, str]] = {}
-    for key in ("command", "args"):
-        tokens = container.get(key)
-        if not isinstance(tokens, list):
-            continue
-        words = [str(token) for token in tokens]
-        for index, word in enumerate(words):
-            if not word.startswith("--"):
-                continue
-            name, has_value, value = word.partition("=")
-            if not has_value:
-                following = words[index + 1] if index + 1 < len(words) else None
-                value = (
-                    following if following is not None and not following.startswith("-") else "true"
-                )
-            flags[name] = ((key, index), value)
-    return flags
-
-
 @template("component-flag", scope="object", params=FlagParams)
 def component_flag(params: FlagParams, obj: KubeObject) -> Iterator[Violation]:
     """A flag of kube-apiserver, kube-controller-manager, kube-scheduler, etcd or kubelet
@@ -85,13 +44,10 @@ def component_flag(params: FlagParams, obj: KubeObject) -> Iterator[Violation]:
     if obj.pod is None:
         return
     for ref in obj.pod.containers():
-        container = obj.document.get(ref.pointer)
-        if not isinstance(container, dict):
+        component = ref.program
+        if component not in params.components:
             continue
-        component = component_of(container, params.components)
-        if component is None:
-            continue
-        flags = parse_flags(container)
+        flags = ref.flags
         problem = _problem(params, flags.get(params.flag))
         if problem is not None:
             yield _violation(params, obj, ref, component, flags, problem)

@@ -28,6 +28,11 @@ class FieldParams(Params):
     conditions: list[Condition]
     message: str | None = None
 
+    def applies_to(self, kind: str, has_pod: bool) -> bool:
+        if self.kinds is not None and kind not in self.kinds:
+            return False
+        return self.target == "object" or has_pod
+
     @model_validator(mode="after")
     def _consistent(self) -> FieldParams:
         if any(c.inherit for c in self.conditions) and self.target != "container":
@@ -53,8 +58,7 @@ def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
     targets = list(_targets(params, obj))
     if targets and params.target == "container":
         yield from _pod_values(params, obj)
-    for base, subject, container in targets:
-        data = obj.document.get(base)
+    for base, data, subject, container in targets:
         if not all(_holds(c, data, base) for c in params.when):
             continue
         for condition in params.conditions:
@@ -64,21 +68,25 @@ def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
                 break
 
 
-def _targets(params: FieldParams, obj: KubeObject) -> Iterator[tuple[Pointer, str, str | None]]:
+def _targets(
+    params: FieldParams, obj: KubeObject
+) -> Iterator[tuple[Pointer, Any, str, str | None]]:
+    """(pointer, data, subject, container) of each place the conditions apply to."""
     if params.target == "object":
-        yield obj.pointer, obj.display, None
+        yield obj.pointer, obj.data, obj.display, None
         return
     pod = obj.pod
     if pod is None or (params.linux_only and pod.is_windows):
         return
     if params.target == "pod":
-        yield pod.pointer, obj.display, None
+        yield pod.pointer, pod.data, obj.display, None
     elif params.target == "pod-metadata":
-        yield pod.metadata_pointer, obj.display, None
+        yield pod.metadata_pointer, obj.document.get(pod.metadata_pointer), obj.display, None
     else:
         for ref in pod.containers():
             if ref.pointer[-2] in params.containers:
-                yield ref.pointer, f"{ref.label} '{ref.name}' of {obj.display}", ref.name
+                subject = f"{ref.label} '{ref.name}' of {obj.display}"
+                yield ref.pointer, ref.data, subject, ref.name
 
 
 def _holds(condition: Condition, data: Any, base: Pointer) -> bool:
@@ -90,7 +98,7 @@ def _pod_values(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
     """The pod-level values of inheritable fields: the first bad one, reported at the pod."""
     pod = obj.pod
     assert pod is not None
-    data = obj.document.get(pod.pointer)
+    data = pod.data
     for condition in params.conditions:
         if not condition.inherit:
             continue
@@ -151,5 +159,5 @@ def _inherited(condition: Condition, obj: KubeObject) -> bool:
     """True if the pod spec sets the condition's path (so a container without it inherits it)."""
     pod = obj.pod
     assert pod is not None
-    matches = select(obj.document.get(pod.pointer), condition.path, pod.pointer)
+    matches = select(pod.data, condition.path, pod.pointer)
     return any(match.present and match.value is not None for match in matches)

@@ -6,11 +6,11 @@ import posixpath
 from collections.abc import Iterator
 from typing import Any
 
-from kscan.checks import Params, Violation, template
+from kscan.checks import PodParams, Violation, template
 from kscan.objects import KubeObject
 
 
-class HostPathParams(Params):
+class HostPathParams(PodParams):
     """``paths``: node paths that must not be reachable (None: any hostPath). A volume reaches a
     path when it mounts the path itself or a directory above it, or, with ``include-children``,
     anything below it. ``writable-only``: only volumes some container mounts read-write."""
@@ -40,7 +40,7 @@ def host_path(params: HostPathParams, obj: KubeObject) -> Iterator[Violation]:
     pod = obj.pod
     if pod is None:
         return
-    spec = obj.document.get(pod.pointer)
+    spec = pod.data
     volumes = spec.get("volumes") if isinstance(spec, dict) else None
     if not isinstance(volumes, list):
         return

@@ -21,7 +21,7 @@ def service_account_token(params: NoParams, inventory: Inventory) -> Iterator[Vi
         for obj in workloads:
             pod = obj.pod
             assert pod is not None
-            spec = obj.document.get(pod.pointer) or {}
+            spec = pod.data
             pod_value = spec.get("automountServiceAccountToken")
             if pod_value is False:
                 continue

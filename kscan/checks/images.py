@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kscan.checks import Params, Violation, template
+from kscan.checks import PodParams, Violation, template
 from kscan.objects import KubeObject
 
 
-class RegistryParams(Params):
+class RegistryParams(PodParams):
     """``allowed``: image name prefixes (``registry.example.com/``, ``docker.io/library/``);
     empty means no restriction, so the rule reports nothing until a team lists its registries."""
 
@@ -31,7 +31,7 @@ def image_registry(params: RegistryParams, obj: KubeObject) -> Iterator[Violatio
     if obj.pod is None or not params.allowed:
         return
     for ref in obj.pod.containers():
-        image = (obj.document.get(ref.pointer) or {}).get("image")
+        image = ref.data.get("image")
         if not isinstance(image, str) or not image:
             continue
         name = full_name(image)

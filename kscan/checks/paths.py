@@ -54,8 +54,28 @@ def select(
     data: Any, path: str, base: Pointer = (), key_pattern: str | None = None
 ) -> Iterator[Match]:
     """Every match of ``path`` in ``data``; ``key_pattern`` filters the keys a ``*`` walks."""
+    names = _plain_names(path)
+    if names is not None:  # the common case, without wildcards or alternatives: no recursion
+        yield _lookup(data, names, base)
+        return
     keys = re.compile(key_pattern) if key_pattern else None
     yield from _walk(data, parse_path(path), base, keys)
+
+
+@cache
+def _plain_names(path: str) -> tuple[str, ...] | None:
+    segments = parse_path(path)
+    if any(len(names) > 1 or names[0] == "*" or names[0].isdigit() for names in segments):
+        return None
+    return tuple(names[0] for names in segments)
+
+
+def _lookup(data: Any, names: tuple[str, ...], base: Pointer) -> Match:
+    for name in names:
+        if not isinstance(data, dict) or name not in data:
+            return Match((*base, *names), MISSING)
+        data = data[name]
+    return Match((*base, *names), data)
 
 
 def _walk(

@@ -85,7 +85,7 @@ def _candidates(params: SecretLiteralParams, obj: KubeObject) -> Iterator[_Candi
             yield _Candidate((*obj.pointer, "data", key), str(key), value, subject, None)
         return
     for ref in obj.pod.containers() if obj.pod is not None else []:
-        env = (obj.document.get(ref.pointer) or {}).get("env")
+        env = ref.data.get("env")
         for index, item in enumerate(env if isinstance(env, list) else []):
             if isinstance(item, dict) and "value" in item:
                 pointer = (*ref.pointer, "env", index, "value")
@@ -103,7 +103,7 @@ def duplicate_env(params: NoParams, obj: KubeObject) -> Iterator[Violation]:
     if obj.pod is None:
         return
     for ref in obj.pod.containers():
-        env = (obj.document.get(ref.pointer) or {}).get("env")
+        env = ref.data.get("env")
         seen: dict[str, int] = {}
         for index, item in enumerate(env if isinstance(env, list) else []):
             name = item.get("name") if isinstance(item, dict) else None

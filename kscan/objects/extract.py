@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from kscan.documents import Document, Pointer, Span
+from kscan.objects import command_line
 from kscan.objects.models import (
     Container,
     KubeObjectModel,
@@ -56,10 +58,22 @@ class ContainerRef:
     container: Container
     pointer: Pointer
     label: str
+    data: dict[str, Any]
+    """The container as parsed (plain data), for templates that walk field paths."""
 
     @property
     def name(self) -> str:
         return self.container.name
+
+    @cached_property
+    def program(self) -> str | None:
+        """The program the container runs (see ``command_line.program``)."""
+        return command_line.program(self.data)
+
+    @cached_property
+    def flags(self) -> dict[str, tuple[Pointer, str]]:
+        """Its command-line flags: name -> (where, value)."""
+        return command_line.parse_flags(self.data)
 
 
 @dataclass(frozen=True)
@@ -70,16 +84,24 @@ class PodView:
     pointer: Pointer
     metadata: ObjectMeta
     metadata_pointer: Pointer
+    data: dict[str, Any]
+    """The pod spec as parsed (plain data)."""
 
     @property
     def is_windows(self) -> bool:
         return self.spec.os is not None and self.spec.os.name == "windows"
 
-    def containers(self) -> Iterator[ContainerRef]:
+    def containers(self) -> tuple[ContainerRef, ...]:
         """Every container, init container and ephemeral container, in that order."""
-        for field, attribute, label in CONTAINER_LISTS:
-            for index, container in enumerate(getattr(self.spec, attribute)):
-                yield ContainerRef(container, (*self.pointer, field, index), label)
+        return self._containers
+
+    @cached_property
+    def _containers(self) -> tuple[ContainerRef, ...]:
+        return tuple(
+            ContainerRef(container, (*self.pointer, field, index), label, self.data[field][index])
+            for field, attribute, label in CONTAINER_LISTS
+            for index, container in enumerate(getattr(self.spec, attribute))
+        )
 
 
 @dataclass(frozen=True)
@@ -109,12 +131,12 @@ class KubeObject:
         """The namespace the object lands in when applied without ``-n``."""
         return self.namespace or "default"
 
-    @property
+    @cached_property
     def data(self) -> dict[str, Any]:
         """The object as parsed (plain data), for templates that walk field paths."""
         return self.document.get(self.pointer)  # type: ignore[no-any-return]
 
-    @property
+    @cached_property
     def display(self) -> str:
         """``Deployment 'shop/web'`` or ``ClusterRole 'admin'``."""
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
@@ -179,7 +201,9 @@ def _build(
         spec = _validate_at(PodSpec, data, pod_pointer)
         meta_pointer = (*pod_pointer[:-1], "metadata") if len(pod_pointer) > 1 else ("metadata",)
         metadata = _validate_at(ObjectMeta, data, meta_pointer)
-        pod = PodView(spec, (*pointer, *pod_pointer), metadata, (*pointer, *meta_pointer))
+        pod_data = _get(data, pod_pointer) or {}
+        pointers = ((*pointer, *pod_pointer), (*pointer, *meta_pointer))
+        pod = PodView(spec, pointers[0], metadata, pointers[1], pod_data)
     return KubeObject(document, pointer, model, pod)
 
 
