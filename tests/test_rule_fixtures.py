@@ -1,16 +1,21 @@
 """Every rule has failing and passing fixtures; each fixture's findings match its markers.
 
 A failing fixture marks each expected finding on its line with ``# expect: <rule>[@<container>]``
-(several separated by commas); a passing fixture has no finding of its rule.
+(several separated by commas); a passing fixture has no finding of its rule. A ``params.yaml``
+beside the fixtures sets the rule's params for them (for rules that do nothing until a team
+configures them, such as a registry allow-list).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
+import yaml
 
 from kscan.engine import scan
 from kscan.registry import Rule, load_rules
@@ -18,6 +23,15 @@ from kscan.registry import Rule, load_rules
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MARKER = re.compile(r"#\s*expect:\s*(.+)$")
 RULES = load_rules()
+
+
+def configured(rule: Rule) -> list[Rule]:
+    """All rules, with ``rule`` taking the params its fixture folder sets, if any."""
+    params_file = FIXTURES / rule.name / "params.yaml"
+    if not params_file.exists():
+        return RULES
+    params = rule.template.params.model_validate(yaml.safe_load(params_file.read_text()))
+    return [replace(r, params=params) if r is rule else r for r in RULES]
 
 
 def fixture_files(kind: str) -> list[tuple[Rule, Path]]:
@@ -58,7 +72,7 @@ def test_every_fixture_folder_belongs_to_a_rule() -> None:
 def test_failing_fixture(rule: Rule, path: Path) -> None:
     expected = expected_markers(path, rule)
     assert expected, f"{path} has no '# expect: {rule.name}' marker"
-    result = scan([str(path)], RULES)
+    result = scan([str(path)], configured(rule))
     assert not result.errors, result.errors
     found = Counter((f.span.line, f.container) for f in result.findings if f.rule.name == rule.name)
     assert found == expected
@@ -69,6 +83,6 @@ def test_failing_fixture(rule: Rule, path: Path) -> None:
 )
 def test_passing_fixture(rule: Rule, path: Path) -> None:
     assert not MARKER.search(path.read_text(encoding="utf-8")), "passing fixtures carry no markers"
-    result = scan([str(path)], RULES)
+    result = scan([str(path)], configured(rule))
     assert not result.errors, result.errors
     assert [f.message for f in result.findings if f.rule.name == rule.name] == []

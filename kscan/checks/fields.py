@@ -22,6 +22,8 @@ class FieldParams(Params):
 
     target: Target = "object"
     kinds: list[str] | None = None
+    pod_bearing: bool = False
+    """With the object target: only objects that run pods (workloads, custom ones included)."""
     containers: tuple[ContainerList, ...] = ("containers", "initContainers", "ephemeralContainers")
     linux_only: bool = False
     when: tuple[Condition, ...] = ()
@@ -31,7 +33,7 @@ class FieldParams(Params):
     def applies_to(self, kind: str, has_pod: bool) -> bool:
         if self.kinds is not None and kind not in self.kinds:
             return False
-        return self.target == "object" or has_pod
+        return has_pod or (self.target == "object" and not self.pod_bearing)
 
     @model_validator(mode="after")
     def _consistent(self) -> FieldParams:
@@ -53,7 +55,7 @@ def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
     condition; the first condition it fails is reported. A container condition with ``inherit``
     falls back to the same path in the pod spec when the container does not set it; a bad pod
     value is reported once, where it is written, not again for each container inheriting it."""
-    if params.kinds is not None and obj.kind not in params.kinds:
+    if not params.applies_to(obj.kind, obj.pod is not None):
         return
     targets = list(_targets(params, obj))
     if targets and params.target == "container":

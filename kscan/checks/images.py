@@ -16,10 +16,13 @@ class RegistryParams(PodParams):
 
 
 def full_name(image: str) -> str:
-    """``nginx:1`` -> ``docker.io/library/nginx:1``; ``ghcr.io/a/b`` stays as it is."""
+    """``nginx:1`` and ``docker.io/nginx:1`` -> ``docker.io/library/nginx:1``; ``bitnami/redis``
+    -> ``docker.io/bitnami/redis``; ``ghcr.io/a/b`` stays as it is."""
     first, _, rest = image.partition("/")
     if not rest:
         return f"docker.io/library/{image}"
+    if first in ("docker.io", "index.docker.io"):
+        return full_name(rest) if "/" not in rest else f"docker.io/{rest}"
     if "." in first or ":" in first or first == "localhost":
         return image
     return f"docker.io/{image}"

@@ -189,8 +189,14 @@ def one_of(value: Any, options: list[Any]) -> bool:
 
 
 def dotted(pointer: Pointer) -> str:
-    """``("ports", 0, "hostPort")`` -> ``ports[0].hostPort``."""
+    """``("ports", 0, "hostPort")`` -> ``ports[0].hostPort``; a key holding dots is quoted as
+    in paths: ``data[".dockerconfigjson"]``."""
     text = ""
     for part in pointer:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif "." in part or "/" in part:
+            text += f'["{part}"]'
+        else:
+            text += f".{part}" if text else part
     return text

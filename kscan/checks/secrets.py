@@ -19,6 +19,7 @@ SECRET_NAME = (
 NOT_A_SECRET_NAME = (
     r"(?i)(_file|_path|_dir|_url|_uri|_name|_ref|_id|_ttl|_timeout|_length|_size|_enabled|_type)$"
 )
+PLACEHOLDER = r"(?i)^(insert|replace|change|your|example|dummy|placeholder|todo|<|xxx)"
 SECRET_VALUES = {
     "a private key": r"-----BEGIN ([A-Z]+ )?PRIVATE KEY( BLOCK)?-----",
     "an AWS access key": r"\b(AKIA|ASIA)[0-9A-Z]{16}\b",
@@ -51,6 +52,7 @@ def secret_kind(name: str, value: Any, min_length: int) -> str | None:
         and not re.search(NOT_A_SECRET_NAME, name)
         and len(value) >= min_length
         and not value.startswith(("/", "$(", "${"))
+        and not re.match(PLACEHOLDER, value)
         and "{{" not in value
         and "\n" not in value
     ):
