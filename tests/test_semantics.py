@@ -233,3 +233,12 @@ def test_duplicate_key_in_a_list_item_names_the_item(scan_text: Scan) -> None:
     )
     (finding,) = [f for f in scan_text(text).findings if f.rule.name == "duplicate-key"]
     assert (finding.kind, finding.name, finding.span.line) == ("Pod", "a", 7)
+
+
+def test_empty_container_values_inherit_from_the_pod(scan_text: Scan) -> None:
+    """``securityContext: {}`` or ``null`` on a container (Helm's toYaml of nothing) is unset."""
+    result = scan_text(pod("{runAsNonRoot: true}", "{}"))
+    assert hits(result, "run-as-non-root") == []
+    assert hits(result, "security-context-missing") == []
+    result = scan_text(pod("{}", "null"))
+    assert [c for _, c in hits(result, "security-context-missing")] == ["init", "main", "debug"]

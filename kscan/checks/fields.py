@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import model_validator
 
 from kscan.checks import Params, Violation, template, yaml_value
-from kscan.checks.paths import MISSING, Condition, Match, dotted, select
+from kscan.checks.paths import MISSING, Condition, Match, dotted, is_empty, select
 from kscan.documents import Pointer
 from kscan.objects import KubeObject
 
@@ -105,7 +105,8 @@ def _pod_values(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
         if not condition.inherit:
             continue
         for match in select(data, condition.path, pod.pointer, condition.key_pattern):
-            problem = condition.problem(match) if match.present else None
+            written = match.present and not is_empty(match.value)
+            problem = condition.problem(match) if written else None
             if problem is not None:
                 origin = " for the whole pod"
                 yield _violation(
@@ -124,12 +125,13 @@ def _first_violation(
     container: str | None,
 ) -> Violation | None:
     for match in select(data, condition.path, base, condition.key_pattern):
-        if condition.inherit and not match.present and _inherited(condition, obj):
+        unset = not match.present or is_empty(match.value)
+        if condition.inherit and unset and _inherited(condition, obj):
             continue  # the pod's value applies: fine, or already reported at the pod
         problem = condition.problem(match)
         if problem is None:
             continue
-        if not match.present and condition.inherit:
+        if unset and condition.inherit:
             problem += " on the container or the pod"
         return _violation(params, condition, obj, base, match, subject, container, problem, "")
     return None
@@ -162,4 +164,4 @@ def _inherited(condition: Condition, obj: KubeObject) -> bool:
     pod = obj.pod
     assert pod is not None
     matches = select(pod.data, condition.path, pod.pointer)
-    return any(match.present and match.value is not None for match in matches)
+    return any(match.present and not is_empty(match.value) for match in matches)

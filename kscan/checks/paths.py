@@ -142,7 +142,7 @@ class Condition(Params):
 
     def problem(self, match: Match) -> str | None:
         """Why the value at ``match`` fails this condition (``is not set``, ``is 0``), or None."""
-        if not match.present or _empty(match.value):
+        if not match.present or is_empty(match.value):
             return "is not set" if self.required else None
         if self.absent:
             return "is set"
@@ -178,7 +178,7 @@ class Condition(Params):
         return ""
 
 
-def _empty(value: Any) -> bool:
+def is_empty(value: Any) -> bool:
     """``null``, ``""``, ``[]`` and ``{}`` say nothing: they count as not set."""
     return value is None or (isinstance(value, (str, list, dict)) and not value)
 
