@@ -19,6 +19,9 @@ class FlagParams(PodParams):
     components: list[str]
     flag: str
     default: str | None = None
+    missing_ok_with: list[str] | None = None
+    """When the flag is missing and one of these flags is set (``--config``), the value comes
+    from a file kscan does not read: no default, no ``required``."""
     required: bool = False
     absent: bool = False
     allowed: list[str] | None = None
@@ -48,6 +51,8 @@ def component_flag(params: FlagParams, obj: KubeObject) -> Iterator[Violation]:
         if component not in params.components:
             continue
         flags = ref.flags
+        if params.flag not in flags and any(f in flags for f in params.missing_ok_with or ()):
+            continue
         problem = _problem(params, flags.get(params.flag))
         if problem is not None:
             yield _violation(params, obj, ref, component, flags, problem)
@@ -64,18 +69,37 @@ def _problem(params: FlagParams, found: tuple[Pointer, str] | None) -> str | Non
         if params.absent:
             return "is set"
         value, suffix = found[1], ""
-    items = [item.strip() for item in value.split(",")]
-    if params.allowed is not None and value.lower() not in [a.lower() for a in params.allowed]:
+    items = [_canonical(item.strip()) for item in value.split(",")]
+    canonical = _canonical(value).lower()
+    if params.allowed is not None and canonical not in [
+        _canonical(a).lower() for a in params.allowed
+    ]:
         return f"is {value}{suffix}; expected {' or '.join(params.allowed)}"
-    if params.forbidden is not None and value.lower() in [f.lower() for f in params.forbidden]:
+    if params.forbidden is not None and canonical in [
+        _canonical(f).lower() for f in params.forbidden
+    ]:
         return f"is {value}{suffix}"
-    if params.contains is not None and params.contains not in items:
+    if params.contains is not None and _canonical(params.contains) not in items:
         return f"is {value or 'empty'}{suffix}, without {params.contains}"
-    if params.not_contains is not None and params.not_contains in items:
+    if params.not_contains is not None and _canonical(params.not_contains) in items:
         return f"is {value}{suffix}, which includes {params.not_contains}"
     if params.minimum is not None and not (value.isdigit() and int(value) >= params.minimum):
         return f"is {value}{suffix}; expected at least {params.minimum}"
     return None
+
+
+_GO_TRUE = frozenset({"1", "t", "true"})
+_GO_FALSE = frozenset({"0", "f", "false"})
+
+
+def _canonical(value: str) -> str:
+    """Booleans as Go's flag parsing reads them: ``1``/``t``/``TRUE`` are ``true`` and
+    ``0``/``f`` are ``false``, as plain values and in ``Key=value`` items (``--feature-gates``)."""
+    key, equals, setting = value.rpartition("=")
+    lowered = setting.lower()
+    if lowered in _GO_TRUE or lowered in _GO_FALSE:
+        setting = "true" if lowered in _GO_TRUE else "false"
+    return f"{key}{equals}{setting}"
 
 
 def _violation(
