@@ -14,7 +14,8 @@ def static_pod(component: str, *flags: str) -> str:
     lines = "".join(f"    - {flag}\n" for flag in flags)
     return (
         f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {component}, namespace: kube-system}}\n"
-        f"spec:\n  containers:\n  - name: {component}\n    image: registry.k8s.io/{component}:v1.31.0\n"
+        f"spec:\n  containers:\n  - name: {component}\n"
+        f"    image: registry.k8s.io/{component}:v1.31.0\n"
         f"    command:\n    - {component}\n{lines}"
     )
 

@@ -40,7 +40,7 @@ def test_text_output_one_line_per_finding_with_threat_tags() -> None:
         "[Elevation of Privilege | TA0004 Privilege Escalation / T1611 Escape to Host]"
         in privileged
     )
-    assert summary.startswith("Found 18 findings (1 critical, 2 high, 12 medium, 3 low)")
+    assert summary.startswith("Found 33 findings (1 critical, 3 high, 17 medium, 12 low)")
     assert "\x1b[" not in result.stdout  # not a terminal: no colour
 
 
@@ -103,7 +103,7 @@ def test_json_output_fields() -> None:
         "field": "/spec/template/spec/containers/0/securityContext/privileged",
     }
     assert "securityContext.privileged" in finding["message"]
-    assert report["summary"]["findings"] == len(report["findings"]) == 18
+    assert report["summary"]["findings"] == len(report["findings"]) == 33
     assert report["errors"] == []
 
 
@@ -136,7 +136,7 @@ def test_output_file(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     result = run("--format", "json", "--output", str(out), str(EXAMPLE))
     assert result.exit_code == 1 and result.stdout == ""
-    assert json.loads(out.read_text())["summary"]["findings"] == 18
+    assert json.loads(out.read_text())["summary"]["findings"] == 33
 
 
 def sarif_for(*paths: Path, base_dir: Path = REPO) -> dict:  # type: ignore[type-arg]
@@ -167,7 +167,7 @@ def test_sarif_rules_results_and_locations() -> None:
         assert any(t.startswith("stride/") for t in tags)
         assert sum(t.startswith("mitre-attack/") for t in tags) == 2
         assert rule["name"] != rule["id"]
-    assert len(run_["results"]) == 18
+    assert len(run_["results"]) == 33
     for result in run_["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         location = result["locations"][0]["physicalLocation"]
@@ -252,8 +252,9 @@ def test_python_dash_m_entry_point() -> None:
 
 def test_context_option(tmp_path: Path) -> None:
     app = tmp_path / "app.yaml"
-    app.write_text(HARDENED.read_text().split("\n---\n")[0] + "\n")
-    (tmp_path / "policy.yaml").write_text(HARDENED.read_text().split("\n---\n")[1])
+    first, *others = HARDENED.read_text().split("\n---\n")
+    app.write_text(first + "\n")
+    (tmp_path / "namespace.yaml").write_text("\n---\n".join(others))
     assert run(str(app)).exit_code == 1  # default-deny missing as far as app.yaml alone shows
     result = run("--context", str(tmp_path), str(app))
     assert result.exit_code == 0, result.stdout
