@@ -12,7 +12,7 @@ from kscan.checks import Violation
 from kscan.documents import Document, parse
 from kscan.findings import Finding
 from kscan.inventory import Inventory
-from kscan.objects import InvalidObject, KubeObject, extract_objects
+from kscan.objects import InvalidObject, KubeObject, Shape, extract_objects
 from kscan.registry import Rule
 from kscan.sources import STDIN, STDIN_DISPLAY, InputError, Source, iter_paths, read_source
 
@@ -122,7 +122,7 @@ def _context_objects(
 
 
 class _RulesByScope:
-    """The rules split by what their template looks at; object rules indexed by kind."""
+    """The rules split by what their template looks at; object rules indexed by object shape."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.document: list[Rule] = []
@@ -130,14 +130,14 @@ class _RulesByScope:
         self.inventory: list[Rule] = []
         for rule in rules:
             getattr(self, rule.template.scope).append(rule)
-        self._by_kind: dict[tuple[str, bool], list[Rule]] = {}
+        self._by_shape: dict[Shape, list[Rule]] = {}
 
     def for_object(self, obj: KubeObject) -> list[Rule]:
-        """The object rules that can report on this object's kind."""
-        key = (obj.kind, obj.pod is not None)
-        if key not in self._by_kind:
-            self._by_kind[key] = [r for r in self.object if r.params.applies_to(*key)]
-        return self._by_kind[key]
+        """The object rules that can report on an object of this shape."""
+        shape = obj.shape
+        if shape not in self._by_shape:
+            self._by_shape[shape] = [r for r in self.object if r.params.applies_to(shape)]
+        return self._by_shape[shape]
 
 
 def _check_document(

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from kscan.documents import Document, Pointer, Span
-from kscan.objects import KubeObject
+from kscan.objects import KubeObject, Shape
 from kscan.taxonomy import Severity
 
 Scope = Literal["object", "document", "inventory"]
@@ -27,16 +27,16 @@ class Params(BaseModel):
         alias_generator=lambda name: name.replace("_", "-"), extra="forbid", frozen=True
     )
 
-    def applies_to(self, kind: str, has_pod: bool) -> bool:
-        """Whether an object of this kind can be reported at all (lets the engine skip early)."""
+    def applies_to(self, shape: Shape) -> bool:
+        """Whether an object of this shape can be reported at all (lets the engine skip early)."""
         return True
 
 
 class PodParams(Params):
     """Params of templates that look only at pod-bearing objects."""
 
-    def applies_to(self, kind: str, has_pod: bool) -> bool:
-        return has_pod
+    def applies_to(self, shape: Shape) -> bool:
+        return shape.has_pod
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pydantic import model_validator
 
 from kscan.checks import PodParams, Violation, template
 from kscan.documents import Pointer
-from kscan.objects import ContainerRef, KubeObject
+from kscan.objects import ContainerRef, KubeObject, Shape
 
 
 class FlagParams(PodParams):
@@ -29,6 +29,9 @@ class FlagParams(PodParams):
     contains: str | None = None
     not_contains: str | None = None
     minimum: int | None = None
+
+    def applies_to(self, shape: Shape) -> bool:
+        return not shape.programs.isdisjoint(self.components)
 
     @model_validator(mode="after")
     def _says_something(self) -> FlagParams:

@@ -10,7 +10,7 @@ from pydantic import model_validator
 from kscan.checks import Params, Violation, template, yaml_value
 from kscan.checks.paths import MISSING, Condition, Match, dotted, is_empty, select
 from kscan.documents import Pointer
-from kscan.objects import KubeObject
+from kscan.objects import KubeObject, Shape
 
 Target = Literal["object", "pod", "pod-metadata", "container"]
 ContainerList = Literal["containers", "initContainers", "ephemeralContainers"]
@@ -30,10 +30,10 @@ class FieldParams(Params):
     conditions: list[Condition]
     message: str | None = None
 
-    def applies_to(self, kind: str, has_pod: bool) -> bool:
-        if self.kinds is not None and kind not in self.kinds:
+    def applies_to(self, shape: Shape) -> bool:
+        if self.kinds is not None and shape.kind not in self.kinds:
             return False
-        return has_pod or (self.target == "object" and not self.pod_bearing)
+        return shape.has_pod or (self.target == "object" and not self.pod_bearing)
 
     @model_validator(mode="after")
     def _consistent(self) -> FieldParams:
@@ -55,7 +55,7 @@ def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
     condition; the first condition it fails is reported. A container condition with ``inherit``
     falls back to the same path in the pod spec when the container does not set it; a bad pod
     value is reported once, where it is written, not again for each container inheriting it."""
-    if not params.applies_to(obj.kind, obj.pod is not None):
+    if not params.applies_to(obj.shape):
         return
     targets = list(_targets(params, obj))
     if targets and params.target == "container":

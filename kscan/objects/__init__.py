@@ -1,5 +1,12 @@
 """Kubernetes objects found in documents: kind dispatch, List flattening, typed pod views."""
 
-from kscan.objects.extract import ContainerRef, InvalidObject, KubeObject, PodView, extract_objects
+from kscan.objects.extract import (
+    ContainerRef,
+    InvalidObject,
+    KubeObject,
+    PodView,
+    Shape,
+    extract_objects,
+)
 
-__all__ = ["ContainerRef", "InvalidObject", "KubeObject", "PodView", "extract_objects"]
+__all__ = ["ContainerRef", "InvalidObject", "KubeObject", "PodView", "Shape", "extract_objects"]

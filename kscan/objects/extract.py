@@ -105,6 +105,16 @@ class PodView:
 
 
 @dataclass(frozen=True)
+class Shape:
+    """What is known of an object before rules run, enough to skip the rules that cannot apply:
+    its kind, whether it runs pods, and the programs its containers run."""
+
+    kind: str
+    has_pod: bool
+    programs: frozenset[str]
+
+
+@dataclass(frozen=True)
 class KubeObject:
     """A Kubernetes object found at ``pointer`` inside a document."""
 
@@ -130,6 +140,12 @@ class KubeObject:
     def effective_namespace(self) -> str:
         """The namespace the object lands in when applied without ``-n``."""
         return self.namespace or "default"
+
+    @cached_property
+    def shape(self) -> Shape:
+        containers = self.pod.containers() if self.pod is not None else ()
+        programs = frozenset(ref.program for ref in containers if ref.program)
+        return Shape(self.kind, self.pod is not None, programs)
 
     @cached_property
     def data(self) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from kscan.taxonomy import Severity
 
 def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str:
     """The whole report as one JSON document, one finding or error per line (compact and fast:
-    Python's C encoder does each line; a fully indented dump took seconds on large scans)."""
+    Python's C encoder does each line; a fully indented dump took seconds on large scans).
+    Each finding is one flat object: its rule's fields, then its own."""
     counts = Counter(finding.severity for finding in result.findings)
     errors = [
         {"path": e.path, "line": e.line or None, "column": e.column or None, "message": e.message}
@@ -31,40 +32,56 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str
         "errors": len(result.errors),
         "rules": len(rules),
     }
+    fragments: dict[str, str] = {}
+    findings = (_finding_line(finding, fragments) for finding in result.findings)
     return (
         '{\n  "findings": '
-        + _lines(finding_dict(finding) for finding in result.findings)
+        + _lines(findings)
         + ',\n  "errors": '
-        + _lines(errors)
+        + _lines(map(_dump, errors))
         + ',\n  "summary": '
         + _dump(summary)
         + "\n}\n"
     )
 
 
+def _finding_line(finding: Finding, fragments: dict[str, str]) -> str:
+    """One finding's JSON; the rule's fields are encoded once per rule, not once per finding."""
+    rule = finding.rule
+    if rule.id not in fragments:
+        fragments[rule.id] = _dump(rule_fields(rule))[1:-1]
+    return "{" + fragments[rule.id] + ", " + _dump(finding_fields(finding))[1:]
+
+
 def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _lines(items: Iterable[Any]) -> str:
-    body = ",\n    ".join(map(_dump, items))
+def _lines(encoded: Iterable[str]) -> str:
+    body = ",\n    ".join(encoded)
     return f"[\n    {body}\n  ]" if body else "[]"
 
 
-def finding_dict(finding: Finding) -> dict[str, Any]:
-    """One finding as a flat JSON object."""
-    rule = finding.rule
+def rule_fields(rule: Rule) -> dict[str, Any]:
+    """The fields of a finding that come from its rule."""
     return {
         "rule_id": rule.id,
         "rule_name": rule.name,
         "title": rule.title,
-        "severity": finding.severity.value,
         "stride": rule.stride_name,
         "mitre_tactic": rule.tactic,
         "mitre_tactic_name": rule.tactic_name,
         "mitre_technique": rule.technique,
         "mitre_technique_name": rule.technique_name,
         "pss": f"{rule.pss_profile}/{rule.pss_control}" if rule.pss_profile else None,
+        "remediation": rule.remediation,
+    }
+
+
+def finding_fields(finding: Finding) -> dict[str, Any]:
+    """The fields of a finding that are its own."""
+    return {
+        "severity": finding.severity.value,
         "path": finding.path,
         "line": finding.span.line,
         "column": finding.span.column,
@@ -76,5 +93,4 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "name": finding.name,
         "container": finding.container,
         "message": finding.message,
-        "remediation": rule.remediation,
     }
