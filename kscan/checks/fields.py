@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import model_validator
@@ -29,6 +30,11 @@ class FieldParams(Params):
     when: tuple[Condition, ...] = ()
     conditions: list[Condition]
     message: str | None = None
+
+    @cached_property
+    def inherited(self) -> tuple[Condition, ...]:
+        """The conditions whose field a container inherits from the pod."""
+        return tuple(condition for condition in self.conditions if condition.inherit)
 
     def applies_to(self, shape: Shape) -> bool:
         if self.kinds is not None and shape.kind not in self.kinds:
@@ -58,7 +64,7 @@ def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
     if not params.applies_to(obj.shape):
         return
     targets = list(_targets(params, obj))
-    if targets and params.target == "container":
+    if targets and params.inherited:
         yield from _pod_values(params, obj)
     for base, data, subject, container in targets:
         if not all(_holds(c, data, base) for c in params.when):
@@ -101,9 +107,7 @@ def _pod_values(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
     pod = obj.pod
     assert pod is not None
     data = pod.data
-    for condition in params.conditions:
-        if not condition.inherit:
-            continue
+    for condition in params.inherited:
         for match in select(data, condition.path, pod.pointer, condition.key_pattern):
             written = match.present and not is_empty(match.value)
             problem = condition.problem(match) if written else None
