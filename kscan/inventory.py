@@ -26,7 +26,14 @@ class Inventory:
 
     def of_kind_anywhere(self, kind: str) -> list[KubeObject]:
         """Objects of one kind in every namespace (and cluster-scoped ones)."""
-        return [obj for obj in self.objects if obj.kind == kind]
+        return self._by_kind.get(kind, [])
+
+    @cached_property
+    def _by_kind(self) -> dict[str, list[KubeObject]]:
+        grouped: dict[str, list[KubeObject]] = defaultdict(list)
+        for obj in self.objects:
+            grouped[obj.kind].append(obj)
+        return dict(grouped)
 
     def of_kind(self, kind: str, namespace: str) -> list[KubeObject]:
         """Objects of one kind in one namespace."""
