@@ -137,11 +137,14 @@ def test_hook_sees_policies_in_files_it_was_not_given(
     pre_commit: str, hook_env: dict[str, str], tmp_path: Path
 ) -> None:
     """A commit touching only the Deployment must not be blamed for a missing default-deny
-    NetworkPolicy that lives in another file of the repository."""
+    NetworkPolicy (or LimitRange, ResourceQuota, ServiceAccount) that lives in another file."""
     hardened = (REPO_ROOT / "examples" / "hardened-deployment.yaml").read_text(encoding="utf-8")
-    deployment, policy = hardened.split("\n---\n")
-    files = {"deployment.yaml": deployment + "\n", "policies/default-deny.yaml": policy}
-    (tmp_path / "repo" / "policies").mkdir(parents=True)
+    deployment, *namespace_objects = hardened.split("\n---\n")
+    files = {
+        "deployment.yaml": deployment + "\n",
+        "namespace/shop.yaml": "\n---\n".join(namespace_objects),
+    }
+    (tmp_path / "repo" / "namespace").mkdir(parents=True)
     repo = _git_repo(tmp_path / "repo", files, hook_env)
 
     result = _try_repo(pre_commit, repo, hook_env, "deployment.yaml")
