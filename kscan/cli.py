@@ -15,9 +15,9 @@ import click
 
 from kscan import __version__
 from kscan.engine import ScanResult, scan
+from kscan.locations import is_under, repository_root
 from kscan.registry import Rule, RuleError, load_rules
 from kscan.report import FORMATS, ReportOptions, printable
-from kscan.report.sarif import is_under
 from kscan.ruledoc import as_text, reference
 from kscan.sources import STDIN_DISPLAY
 from kscan.taxonomy import Severity
@@ -107,7 +107,7 @@ def scan_command(
     result = _guarded_scan(paths, rules, stdin_filename, context)
     options = ReportOptions(
         color=_use_color(color, output),
-        base_dir=base_dir or str(_repository_root()),
+        base_dir=base_dir or str(repository_root()),
         sarif_category=sarif_category,
     )
     report = _render(output_format, result, rules, options)
@@ -257,15 +257,6 @@ def _use_color(choice: str, output: str | None) -> bool:
     if choice != "auto":
         return choice == "always"
     return output is None and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-
-
-def _repository_root() -> Path:
-    """The nearest directory upwards holding ``.git``, else the current directory."""
-    cwd = Path.cwd()
-    for directory in (cwd, *cwd.parents):
-        if (directory / ".git").exists():
-            return directory
-    return cwd
 
 
 def main(argv: list[str] | None = None) -> Any:

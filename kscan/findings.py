@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
 
 from kscan.documents import Pointer, Span
 from kscan.registry import Rule
 from kscan.taxonomy import Severity
+
+if TYPE_CHECKING:
+    from kscan.suppression import Suppression
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,17 @@ class Finding:
     container: str | None
     message: str
     detail: str = ""
+    suppression: Suppression | None = None
+    baseline_state: Literal["new", "unchanged"] | None = None
+    """Set when the scan is compared with a baseline."""
+
+    @property
+    def counts(self) -> bool:
+        """Whether it can fail the run: neither suppressed nor accepted in the baseline."""
+        return self.suppression is None and self.baseline_state != "unchanged"
+
+    def with_baseline_state(self, state: Literal["new", "unchanged"]) -> Finding:
+        return replace(self, baseline_state=state)
 
     @property
     def field_path(self) -> str:

@@ -1,7 +1,8 @@
 """Check templates: the code behind rules. A rule file names a template and gives its params.
 
 A template is a function registered with ``@template``; its scope decides what it is called with:
-``object`` (one KubeObject), ``document`` (one Document) or ``inventory`` (all objects of the scan).
+``object`` (one KubeObject), ``document`` (one Document), ``inventory`` (all objects of the scan)
+or ``suppressions`` (the scan's Suppressor, after every other rule).
 It yields Violations: where (a JSON pointer), what (a message), and for which container.
 """
 
@@ -17,7 +18,7 @@ from kscan.documents import Document, Pointer, Span
 from kscan.objects import KubeObject, Shape
 from kscan.taxonomy import Severity
 
-Scope = Literal["object", "document", "inventory"]
+Scope = Literal["object", "document", "inventory", "suppressions"]
 
 
 class Params(BaseModel):
@@ -107,6 +108,7 @@ def load_templates() -> dict[str, Template]:
         network,
         rbac,
         secrets,
+        suppressions,
     )
 
     return TEMPLATES

@@ -15,6 +15,7 @@ import sarif_om as sarif
 from kscan import __version__
 from kscan.engine import ScanResult
 from kscan.findings import Finding
+from kscan.locations import relative_to_base
 from kscan.registry import Rule
 from kscan.report import ReportOptions
 from kscan.ruledoc import as_markdown, as_text
@@ -150,17 +151,10 @@ def _result(finding: Finding, rule_index: int, base_dir: str) -> sarif.Result:
 
 def artifact_location(path: str, base_dir: str) -> sarif.ArtifactLocation:
     """Repository-relative POSIX URI under ``%SRCROOT%``; an absolute file URI outside it."""
-    absolute = Path(os.path.abspath(path)).resolve()
-    if not is_under(path, base_dir):
-        return sarif.ArtifactLocation(uri=absolute.as_uri())
-    relative = absolute.relative_to(Path(os.path.abspath(base_dir)).resolve())
-    return sarif.ArtifactLocation(uri=quote(relative.as_posix()), uri_base_id="%SRCROOT%")
-
-
-def is_under(path: str, base_dir: str) -> bool:
-    """True if ``path`` (symlinks resolved) lies inside ``base_dir``."""
-    absolute = Path(os.path.abspath(path)).resolve()
-    return absolute.is_relative_to(Path(os.path.abspath(base_dir)).resolve())
+    relative = relative_to_base(path, base_dir)
+    if relative is None:
+        return sarif.ArtifactLocation(uri=Path(os.path.abspath(path)).resolve().as_uri())
+    return sarif.ArtifactLocation(uri=quote(relative), uri_base_id="%SRCROOT%")
 
 
 def fingerprint(finding: Finding, uri: str) -> str:

@@ -1,0 +1,123 @@
+"""Baselines: accept today's findings, report only new ones.
+
+A finding is identified by rule, file (relative to the repository root), object, container,
+field and the rule's own detail, never by line: edits elsewhere in a file do not bring accepted
+findings back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kscan.findings import Finding
+from kscan.locations import relative_to_base
+
+VERSION = 1
+KEY_FIELDS = ("rule", "path", "kind", "namespace", "name", "container", "field", "detail")
+
+
+class BaselineError(Exception):
+    """A baseline file that cannot be read or written (one line)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One accepted finding, as stored."""
+
+    rule: str
+    path: str
+    kind: str | None
+    namespace: str | None
+    name: str | None
+    container: str | None
+    field: str
+    detail: str
+    message: str = ""
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in KEY_FIELDS)
+
+
+def entry(finding: Finding, base_dir: str) -> Entry:
+    """The baseline entry of a finding."""
+    path = relative_to_base(finding.path, base_dir) or finding.path
+    return Entry(
+        finding.rule.id,
+        path,
+        finding.kind,
+        finding.namespace,
+        finding.name,
+        finding.container,
+        finding.field_path,
+        finding.detail,
+        finding.message,
+    )
+
+
+def write(path: Path, findings: Iterable[Finding], base_dir: str) -> int:
+    """Record the findings (suppressed ones are already accepted, so they are left out)."""
+    entries = sorted(
+        (entry(f, base_dir) for f in findings if f.suppression is None),
+        key=lambda e: tuple(str(part) for part in e.key),
+    )
+    data = {
+        "version": VERSION,
+        "tool": "kscan",
+        "findings": [
+            {name: getattr(e, name) for name in (*KEY_FIELDS, "message")} for e in entries
+        ],
+    }
+    try:
+        path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise BaselineError(
+            f"{path}: error: cannot write the baseline: {exc.strerror or exc}"
+        ) from None
+    return len(entries)
+
+
+def load(path: Path) -> list[Entry]:
+    """The entries of a baseline file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != VERSION or not isinstance(data.get("findings"), list):
+            raise ValueError(f"not a kscan baseline (version {VERSION})")
+        return [
+            Entry(**{name: item.get(name) for name in (*KEY_FIELDS, "message")})
+            for item in data["findings"]
+        ]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"{path}: error: cannot read the baseline: {exc}") from None
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise BaselineError(f"{path}: error: invalid baseline: {exc}") from None
+
+
+def compare(
+    findings: list[Finding], entries: list[Entry], base_dir: str
+) -> tuple[list[Finding], list[Entry]]:
+    """Mark each finding ``new`` or ``unchanged``; return them with the entries no longer found
+    (``absent``: fixed since the baseline)."""
+    remaining = Counter(e.key for e in entries)
+    marked = []
+    for finding in findings:
+        if finding.suppression is not None:
+            marked.append(finding)
+            continue
+        key = entry(finding, base_dir).key
+        if remaining[key] > 0:
+            remaining[key] -= 1
+            marked.append(finding.with_baseline_state("unchanged"))
+        else:
+            marked.append(finding.with_baseline_state("new"))
+    absent = []
+    for e in entries:
+        if remaining[e.key] > 0:
+            remaining[e.key] -= 1
+            absent.append(e)
+    return marked, absent

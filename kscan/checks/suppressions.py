@@ -1,0 +1,28 @@
+"""Templates about suppressions themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kscan.checks import Params, Violation, template
+from kscan.documents import Span
+from kscan.suppression import Suppressor
+
+
+class NoParams(Params):
+    pass
+
+
+@template("suppression-reason", scope="suppressions", params=NoParams)
+def suppression_reason(params: NoParams, suppressor: Suppressor) -> Iterator[Violation]:
+    """Annotations and inline comments that suppress findings without saying why."""
+    for directive in suppressor.all_directives():
+        if directive.reason or directive.document is None:
+            continue
+        what = ", ".join(directive.rules) or "nothing"
+        message = (
+            f"The suppression of {what} gives no reason; write one after the rule list "
+            f'(`kscan.io/ignore: "RULE: reason"` or `# kscan: ignore[RULE] reason`).'
+        )
+        span = Span(directive.line, directive.column, directive.line, directive.column + 1)
+        yield Violation(directive.document, (), message, span=span)

@@ -1,0 +1,226 @@
+"""Configuration: ``.kscan.yaml`` or ``[tool.kscan]`` in ``pyproject.toml``, found upwards from the
+scanned paths (or named with ``--config``), validated with a JSON Schema, overridden by the
+command line. Every effective value remembers where it came from."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from kscan.documents import Pointer, parse
+from kscan.sources import InputError, Source, read_source
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+CONFIG_NAMES = (".kscan.yaml", ".kscan.yml")
+DEFAULTS: dict[str, Any] = {
+    "select": None,
+    "enable": [],
+    "ignore": [],
+    "fail-on": "low",
+    "severity": {},
+    "params": {},
+    "exclude": [],
+    "rules-dir": None,
+    "format": "text",
+    "output": None,
+    "base-dir": None,
+    "suppressions": [],
+}
+PATH_SETTINGS = ("rules-dir", "output", "base-dir")
+"""Settings holding a path, which is relative to the file that sets it."""
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; ``problem`` is one ``path:line:col: error:`` line."""
+
+    def __init__(self, problem: InputError) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """The settings one file sets, with the position of each (for messages)."""
+
+    path: Path
+    values: dict[str, Any]
+    locate: Any  # Callable[[Pointer], tuple[int, int]]
+
+    def where(self, pointer: Pointer) -> str:
+        line, _column = self.locate(pointer)
+        return f"{self.path}:{line}" if line else str(self.path)
+
+
+@dataclass
+class Config:
+    """Effective settings: ``values`` by key, ``origins`` saying where each came from."""
+
+    values: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS))
+    origins: dict[str, str] = field(default_factory=lambda: dict.fromkeys(DEFAULTS, "default"))
+    file: ConfigFile | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def root(self) -> Path:
+        """The directory relative paths in the file are resolved against."""
+        return self.file.path.parent if self.file else Path.cwd()
+
+    def override(self, key: str, value: Any) -> None:
+        """A command-line value, which wins over the file."""
+        self.values[key] = value
+        self.origins[key] = "command line"
+
+
+def discover(paths: tuple[str, ...] | list[str]) -> Path | None:
+    """The nearest ``.kscan.yaml`` or ``pyproject.toml`` with ``[tool.kscan]`` above the first
+    scanned path (the current directory for stdin), stopping at the repository root."""
+    first = next((p for p in paths if p != "-"), ".")
+    start = Path(os.path.abspath(first))
+    directory = start if start.is_dir() else start.parent
+    for candidate_dir in (directory, *directory.parents):
+        for name in CONFIG_NAMES:
+            if (candidate_dir / name).is_file():
+                return candidate_dir / name
+        pyproject = candidate_dir / "pyproject.toml"
+        if pyproject.is_file() and _has_tool_kscan(pyproject):
+            return pyproject
+        if (candidate_dir / ".git").exists():
+            return None
+    return None
+
+
+def _has_tool_kscan(path: Path) -> bool:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(data.get("tool"), dict) and "kscan" in data["tool"]
+
+
+def load(path: Path) -> ConfigFile:
+    """Read and validate one configuration file."""
+    if path.name == "pyproject.toml":
+        return _load_pyproject(path)
+    source = read_source(str(path))
+    if isinstance(source, InputError):
+        raise ConfigError(source)
+    documents, errors = parse(source)
+    if errors:
+        raise ConfigError(errors[0])
+    if not documents:
+        return ConfigFile(path, {}, lambda pointer: (1, 1))
+    document = documents[0]
+
+    def locate(pointer: Pointer) -> tuple[int, int]:
+        span, _exact = document.locate(pointer)
+        return span.line, span.column
+
+    return _validated(path, document.data, locate, source)
+
+
+def _load_pyproject(path: Path) -> ConfigFile:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(InputError(str(path), f"cannot read [tool.kscan]: {exc}")) from None
+    values = data.get("tool", {}).get("kscan", {})
+    return _validated(path, values, lambda pointer: (0, 0), None)
+
+
+def _validated(path: Path, data: Any, locate: Any, source: Source | None) -> ConfigFile:
+    if not isinstance(data, dict):
+        raise ConfigError(InputError(str(path), "the configuration must be a mapping of settings"))
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        error = errors[0]
+        where = tuple(error.absolute_path)
+        if error.validator == "additionalProperties":
+            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            where = (*where, unknown[0]) if unknown else where
+            message = f"unknown setting '{'.'.join(map(str, where))}'"
+        else:
+            message = f"{'.'.join(map(str, where)) or 'configuration'}: {error.message}"
+        line, column = locate(where)
+        prefix = "" if source else "[tool.kscan] "
+        raise ConfigError(InputError(str(path), prefix + message, line, column))
+    return ConfigFile(path, data, locate)
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads((Path(__file__).parent / "config_schema.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def resolve(config_file: ConfigFile | None) -> Config:
+    """Defaults, then the file's settings (paths made absolute), each with its origin."""
+    config = Config(file=config_file)
+    if config_file is None:
+        return config
+    for key, value in config_file.values.items():
+        if key in PATH_SETTINGS:
+            value = str((config_file.path.parent / value).resolve())
+        config.values[key] = value
+        config.origins[key] = config_file.where((key,))
+    return config
+
+
+def matches_selector(selector: str, rule_id: str, rule_name: str) -> bool:
+    """ruff-style selectors: an id or name, an id prefix (``KS2``), or a glob (``host-path-*``)."""
+    upper = selector.upper()
+    if upper == rule_id or selector == rule_name or selector == "all":
+        return True
+    if re.fullmatch(r"[A-Z]+[0-9]*", upper) and rule_id.startswith(upper):
+        return True
+    return fnmatch.fnmatchcase(rule_name, selector) or fnmatch.fnmatchcase(rule_id, upper)
+
+
+def glob_to_regex(pattern: str) -> re.Pattern[str]:
+    """A path glob: ``*`` within a directory, ``**`` across directories, ``?`` one character.
+    A pattern without ``/`` matches a file or directory name at any depth."""
+    if "/" not in pattern.rstrip("/"):
+        pattern = "**/" + pattern
+    regex = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            regex += "(?:.*/)?"
+            i += 3
+        elif pattern.startswith("**", i):
+            regex += ".*"
+            i += 2
+        elif pattern[i] == "*":
+            regex += "[^/]*"
+            i += 1
+        elif pattern[i] == "?":
+            regex += "[^/]"
+            i += 1
+        else:
+            regex += re.escape(pattern[i])
+            i += 1
+    return re.compile(regex.rstrip("/") + "(?:/.*)?$")
+
+
+def path_matches(path: str, pattern: str, root: Path) -> bool:
+    """True if ``path`` (as given) matches a glob written relative to ``root``."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        relative = absolute.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        relative = absolute.as_posix()
+    return glob_to_regex(pattern).match(relative) is not None

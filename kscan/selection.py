@@ -1,0 +1,74 @@
+"""Which rules run, and with what severity and params: the configuration applied to the rules."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import NoReturn
+
+from pydantic import ValidationError
+
+from kscan.checks import Params
+from kscan.config import Config, ConfigError, matches_selector
+from kscan.registry import Rule
+from kscan.sources import InputError
+from kscan.taxonomy import Severity
+
+
+def configure(rules: list[Rule], config: Config) -> list[Rule]:
+    """The rules to run: ``select`` (default: the rules on by default) plus ``enable``, minus
+    ``ignore``; then per-rule ``severity`` and ``params`` overrides."""
+
+    def matching(key: str) -> set[str]:
+        selectors = config[key] or []
+        for index, selector in enumerate(selectors):
+            if not any(matches_selector(selector, r.id, r.name) for r in rules):
+                _fail(config, key, (key, index), f"{key}: no rule matches '{selector}'")
+        return {r.id for r in rules for s in selectors if matches_selector(s, r.id, r.name)}
+
+    chosen = (
+        matching("select") if config["select"] is not None else {r.id for r in rules if r.enabled}
+    )
+    chosen = (chosen | matching("enable")) - matching("ignore")
+    by_key = {key: rule for rule in rules for key in (rule.id, rule.name)}
+    for key in (*config["severity"], *config["params"]):
+        if key not in by_key and key.upper() not in by_key:
+            setting = "severity" if key in config["severity"] else "params"
+            _fail(config, setting, (setting, key), f"{setting}: no rule '{key}'")
+    configured = []
+    for rule in rules:
+        if rule.id not in chosen:
+            continue
+        severity = _lookup(config["severity"], rule)
+        params = _lookup(config["params"], rule)
+        if severity is not None:
+            rule = replace(rule, severity=Severity(severity))
+        if params is not None:
+            rule = replace(rule, params=_merged_params(rule, params, config))
+        configured.append(rule)
+    return configured
+
+
+def _lookup(mapping: dict[str, object], rule: Rule) -> object | None:
+    for key, value in mapping.items():
+        if key.upper() == rule.id or key == rule.name:
+            return value
+    return None
+
+
+def _merged_params(rule: Rule, override: object, config: Config) -> Params:
+    base = rule.params.model_dump(by_alias=True, exclude_unset=True)
+    try:
+        return rule.template.params.model_validate({**base, **override})  # type: ignore[dict-item]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = ".".join(str(part) for part in error["loc"])
+        key = next(k for k in config["params"] if k.upper() == rule.id or k == rule.name)
+        _fail(config, "params", ("params", key), f"params.{key}.{loc}: {error['msg']}")
+
+
+def _fail(config: Config, setting: str, pointer: tuple[str | int, ...], message: str) -> NoReturn:
+    origin = config.origins.get(setting, "")
+    if config.file is not None and origin != "command line":
+        line, column = config.file.locate(pointer)
+        raise ConfigError(InputError(str(config.file.path), message, line, column))
+    raise ConfigError(InputError("command line", message))
