@@ -1,8 +1,8 @@
 """Baselines: accept today's findings, report only new ones.
 
-A finding is identified by rule, file (relative to the repository root), object, container,
-field and the rule's own detail, never by line: edits elsewhere in a file do not bring accepted
-findings back.
+A finding is identified by rule, severity (a finding that got worse is new), file (relative to
+the repository root), object, container, field and the rule's own detail, never by line: edits
+elsewhere in a file do not bring accepted findings back.
 """
 
 from __future__ import annotations
@@ -18,7 +18,17 @@ from kscan.findings import Finding
 from kscan.locations import relative_to_base
 
 VERSION = 1
-KEY_FIELDS = ("rule", "path", "kind", "namespace", "name", "container", "field", "detail")
+KEY_FIELDS = (
+    "rule",
+    "severity",
+    "path",
+    "kind",
+    "namespace",
+    "name",
+    "container",
+    "field",
+    "detail",
+)
 
 
 class BaselineError(Exception):
@@ -30,6 +40,7 @@ class Entry:
     """One accepted finding, as stored."""
 
     rule: str
+    severity: str
     path: str
     kind: str | None
     namespace: str | None
@@ -49,6 +60,7 @@ def entry(finding: Finding, base_dir: str) -> Entry:
     path = relative_to_base(finding.path, base_dir) or finding.path
     return Entry(
         finding.rule.id,
+        finding.severity.value,
         path,
         finding.kind,
         finding.namespace,

@@ -6,20 +6,27 @@ or an input that could not be read, parsed or validated (the other inputs are st
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from kscan import __version__
+from kscan import baseline as baseline_file
+from kscan.config import PATH_SETTINGS, Config, ConfigError, discover, load, path_matches, resolve
 from kscan.engine import ScanResult, scan
+from kscan.findings import Finding
 from kscan.locations import is_under, repository_root
 from kscan.registry import Rule, RuleError, load_rules
 from kscan.report import FORMATS, ReportOptions, printable
 from kscan.ruledoc import as_text, reference
-from kscan.sources import STDIN_DISPLAY
+from kscan.selection import configure
+from kscan.sources import STDIN_DISPLAY, InputError
+from kscan.suppression import Suppressor
 from kscan.taxonomy import Severity
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -50,9 +57,7 @@ def cli() -> None:
 
 @cli.command("scan")
 @click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True
-)
+@click.option("--format", "output_format", type=click.Choice(FORMATS), help="Report format [text].")
 @click.option(
     "-o",
     "--output",
@@ -62,9 +67,7 @@ def cli() -> None:
 @click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON_CHOICES),
-    default="low",
-    show_default=True,
-    help="Exit 1 when a finding has this severity or a higher one ('never': report only).",
+    help="Exit 1 when a finding has this severity or a higher one ('never': report only) [low].",
 )
 @click.option(
     "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True
@@ -72,17 +75,33 @@ def cli() -> None:
 @click.option(
     "--base-dir",
     type=click.Path(file_okay=False),
-    help="Root for SARIF paths (default: the git top level, else the current directory).",
+    help="Root for SARIF and baseline paths (default: the git top level, else the current dir).",
 )
 @click.option("--sarif-category", help="Write SARIF runs[].automationDetails.id = CATEGORY/.")
 @click.option(
     "--stdin-filename", default=STDIN_DISPLAY, help="Name to report for input read from -."
 )
 @click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="Use this configuration file."
+)
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="RULE",
+    help="Run only these rules (ids, names, prefixes, globs).",
+)
+@click.option(
     "--enable",
     multiple=True,
     metavar="RULE",
-    help="Also run RULE (id or name), one of the rules that are off by default; 'all' runs all.",
+    help="Also run RULE (for rules off by default); 'all' runs all.",
+)
+@click.option(
+    "--ignore", multiple=True, metavar="RULE", help="Do not run RULE (ids, names, prefixes, globs)."
+)
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB.")
+@click.option(
+    "--rules-dir", type=click.Path(file_okay=False), help="Also load custom rules from DIR."
 )
 @click.option(
     "--context",
@@ -90,40 +109,150 @@ def cli() -> None:
     metavar="PATH",
     help="Also read PATH for cross-object rules (NetworkPolicy coverage); report nothing in it.",
 )
+@click.option(
+    "--show-suppressed", is_flag=True, help="Also list suppressed findings (text output)."
+)
+@click.option(
+    "--warn-unused-suppressions",
+    is_flag=True,
+    help="Report suppressions that match no finding (exit 1).",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Report only findings not in FILE.",
+)
+@click.option(
+    "--write-baseline", type=click.Path(dir_okay=False), help="Record the current findings in FILE."
+)
 def scan_command(
     paths: tuple[str, ...],
-    output_format: str,
-    output: str | None,
-    fail_on: str,
     color: str,
-    base_dir: str | None,
     sarif_category: str | None,
     stdin_filename: str,
+    config_path: str | None,
     context: tuple[str, ...],
-    enable: tuple[str, ...],
+    show_suppressed: bool,
+    warn_unused_suppressions: bool,
+    baseline: str | None,
+    write_baseline: str | None,
+    **settings: Any,
 ) -> None:
     """Scan PATHS (files, directories, - for stdin) and report findings."""
-    rules = active_rules(_rules_or_exit(), enable)
-    result = _guarded_scan(paths, rules, stdin_filename, context)
+    config = _config_or_exit(paths, config_path, settings)
+    rules = _configured_rules_or_exit(config)
+    base_dir = config["base-dir"] or str(repository_root())
+    suppressor = Suppressor(config)
+    result = _guarded_scan(paths, rules, stdin_filename, context, suppressor, _exclusion(config))
+    if write_baseline:
+        _write_baseline_and_exit(Path(write_baseline), result, base_dir)
+    absent: list[baseline_file.Entry] = []
+    if baseline:
+        result.findings, absent = _compare_or_exit(Path(baseline), result, base_dir)
+    unused = suppressor.unused() if warn_unused_suppressions else []
     options = ReportOptions(
-        color=_use_color(color, output),
-        base_dir=base_dir or str(repository_root()),
+        color=_use_color(color, config["output"]),
+        base_dir=base_dir,
         sarif_category=sarif_category,
+        show_suppressed=show_suppressed,
+        absent=tuple(absent),
     )
-    report = _render(output_format, result, rules, options)
+    report = _render(config["format"], result, rules, options)
     for error in result.errors:
         click.echo(printable(str(error)), err=True)
-    if output_format == "sarif":
-        _warn_outside_base_dir(result, options.base_dir)
-    if output:
-        try:
-            Path(output).write_text(report, encoding="utf-8")
-        except OSError as exc:
-            click.echo(f"kscan: error: cannot write {output}: {exc.strerror or exc}", err=True)
-            sys.exit(EXIT_ERROR)
-    else:
+    for directive in unused:
+        what = ", ".join(directive.rules)
+        where = f"{directive.path}:{directive.line}:{directive.column}"
+        click.echo(
+            printable(f"{where}: warning: suppression of {what} matches no finding"), err=True
+        )
+    if config["format"] == "sarif":
+        _warn_outside_base_dir(result, base_dir)
+    _deliver(report, config["output"])
+    code = exit_code(result, config["fail-on"])
+    sys.exit(EXIT_FINDINGS if unused and code == EXIT_OK else code)
+
+
+SETTING_OPTIONS = {
+    "output_format": "format",
+    "output": "output",
+    "fail_on": "fail-on",
+    "base_dir": "base-dir",
+    "select": "select",
+    "enable": "enable",
+    "ignore": "ignore",
+    "exclude": "exclude",
+    "rules_dir": "rules-dir",
+}
+"""Command-line options that override a configuration setting when given."""
+
+
+def _config_or_exit(
+    paths: tuple[str, ...], config_path: str | None, options: dict[str, Any]
+) -> Config:
+    try:
+        found = Path(config_path) if config_path else discover(paths)
+        if config_path and not found.is_file():  # type: ignore[union-attr]
+            raise ConfigError(InputError(config_path, "no such configuration file"))
+        config = resolve(load(found) if found else None)
+    except ConfigError as exc:
+        click.echo(printable(str(exc.problem)), err=True)
+        sys.exit(EXIT_ERROR)
+    for option, key in SETTING_OPTIONS.items():
+        value = options.get(option)
+        if value not in (None, ()):
+            if key in PATH_SETTINGS:
+                value = str(Path(value).resolve())
+            config.override(key, list(value) if isinstance(value, tuple) else value)
+    return config
+
+
+def _configured_rules_or_exit(config: Config) -> list[Rule]:
+    rules_dir = config["rules-dir"]
+    rules = _rules_or_exit(Path(rules_dir) if rules_dir else None)
+    try:
+        return configure(rules, config)
+    except ConfigError as exc:
+        click.echo(printable(str(exc.problem)), err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _exclusion(config: Config) -> Callable[[str], bool]:
+    patterns = config["exclude"]
+    return lambda path: any(path_matches(path, pattern, config.root) for pattern in patterns)
+
+
+def _write_baseline_and_exit(path: Path, result: ScanResult, base_dir: str) -> None:
+    for error in result.errors:
+        click.echo(printable(str(error)), err=True)
+    try:
+        count = baseline_file.write(path, result.findings, base_dir)
+    except baseline_file.BaselineError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(f"Wrote {count} finding{'' if count == 1 else 's'} to the baseline {path}.")
+    sys.exit(EXIT_ERROR if result.errors else EXIT_OK)
+
+
+def _compare_or_exit(
+    path: Path, result: ScanResult, base_dir: str
+) -> tuple[list[Finding], list[baseline_file.Entry]]:
+    try:
+        return baseline_file.compare(result.findings, baseline_file.load(path), base_dir)
+    except baseline_file.BaselineError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _deliver(report: str, output: str | None) -> None:
+    if not output:
         _write_stdout(report)
-    sys.exit(exit_code(result, fail_on))
+        return
+    try:
+        Path(output).write_text(report, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"kscan: error: cannot write {output}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERROR)
 
 
 def _write_stdout(report: str) -> None:
@@ -139,26 +268,15 @@ def _write_stdout(report: str) -> None:
         sys.exit(EXIT_ERROR)
 
 
-def active_rules(rules: list[Rule], enable: tuple[str, ...]) -> list[Rule]:
-    """The rules on by default, plus those named in ``--enable`` (or all of them)."""
-    known = {key for rule in rules for key in (rule.id, rule.name)}
-    unknown = [name for name in enable if name != "all" and name not in known]
-    if unknown:
-        raise click.BadParameter(f"no rule {', '.join(unknown)}", param_hint="--enable")
-    wanted = set(enable)
-    if "all" in wanted:
-        return rules
-    return [rule for rule in rules if rule.enabled or wanted & {rule.id, rule.name}]
-
-
 def exit_code(result: ScanResult, fail_on: str) -> int:
-    """2 for input errors, else 1 if a finding reaches the threshold, else 0."""
+    """2 for input errors, else 1 if a finding reaches the threshold, else 0. Suppressed findings
+    and findings accepted in the baseline do not count."""
     if result.errors:
         return EXIT_ERROR
     if fail_on == "never":
         return EXIT_OK
     threshold = Severity(fail_on).rank
-    failing = any(finding.severity.rank >= threshold for finding in result.findings)
+    failing = any(f.counts and f.severity.rank >= threshold for f in result.findings)
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
@@ -171,10 +289,17 @@ def exit_code(result: ScanResult, fail_on: str) -> int:
     show_default=True,
     help="markdown: the full rule reference (docs/rules.md).",
 )
-def rules_command(output_format: str) -> None:
-    """List the rules: id, name, severity, STRIDE, ATT&CK tactic and technique, on by default."""
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="Use this configuration file."
+)
+@click.option(
+    "--rules-dir", type=click.Path(file_okay=False), help="Also load custom rules from DIR."
+)
+def rules_command(output_format: str, config_path: str | None, rules_dir: str | None) -> None:
+    """List the rules (built-in and custom): id, name, severity, STRIDE, ATT&CK, on by default."""
+    rules = _known_rules(config_path, rules_dir)
     if output_format == "markdown":
-        click.echo(reference(_rules_or_exit()), nl=False)
+        click.echo(reference(rules), nl=False)
         return
     rows = [
         (
@@ -186,7 +311,7 @@ def rules_command(output_format: str) -> None:
             rule.technique,
             "yes" if rule.enabled else "no",
         )
-        for rule in _rules_or_exit()
+        for rule in rules
     ]
     header = ("ID", "NAME", "SEVERITY", "STRIDE", "TACTIC", "TECHNIQUE", "DEFAULT")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
@@ -198,18 +323,50 @@ def rules_command(output_format: str) -> None:
 
 @cli.command("explain")
 @click.argument("rule")
-def explain_command(rule: str) -> None:
-    """Show the documentation of RULE (id or name)."""
-    for candidate in _rules_or_exit():
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="Use this configuration file."
+)
+@click.option(
+    "--rules-dir", type=click.Path(file_okay=False), help="Also load custom rules from DIR."
+)
+def explain_command(rule: str, config_path: str | None, rules_dir: str | None) -> None:
+    """Show the documentation of RULE (id or name), built-in or custom."""
+    for candidate in _known_rules(config_path, rules_dir):
         if rule in (candidate.id, candidate.name) or rule.upper() == candidate.id:
             click.echo(as_text(candidate), nl=False)
             return
     raise click.UsageError(f"no rule '{rule}'; 'kscan rules' lists them")
 
 
-def _rules_or_exit() -> list[Rule]:
+def _known_rules(config_path: str | None, rules_dir: str | None) -> list[Rule]:
+    """Built-in rules plus the custom ones named by --rules-dir or the configuration."""
+    config = _config_or_exit((), config_path, {"rules_dir": rules_dir})
+    custom = config["rules-dir"]
+    return _rules_or_exit(Path(custom) if custom else None)
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect kscan's configuration."""
+
+
+@config_group.command("show")
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="Use this configuration file."
+)
+def config_show(paths: tuple[str, ...], config_path: str | None) -> None:
+    """Print the effective configuration for PATHS, and where each value comes from."""
+    config = _config_or_exit(paths, config_path, {})
+    where = str(config.file.path) if config.file else "none found (defaults apply)"
+    click.echo(f"# configuration file: {where}")
+    for key, value in config.values.items():
+        click.echo(f"{key}: {json.dumps(value)}  # {config.origins[key]}")
+
+
+def _rules_or_exit(custom: Path | None = None) -> list[Rule]:
     try:
-        return load_rules()
+        return load_rules(custom=custom)
     except RuleError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
@@ -217,10 +374,15 @@ def _rules_or_exit() -> list[Rule]:
 
 
 def _guarded_scan(
-    paths: tuple[str, ...], rules: list[Rule], stdin_filename: str, context: tuple[str, ...]
+    paths: tuple[str, ...],
+    rules: list[Rule],
+    stdin_filename: str,
+    context: tuple[str, ...],
+    suppressor: Suppressor,
+    excluded: Callable[[str], bool],
 ) -> ScanResult:
     try:
-        return scan(paths, rules, stdin_filename, context)
+        return scan(paths, rules, stdin_filename, context, suppressor, excluded)
     except Exception as exc:  # a bug in kscan: one line for the user, the traceback on request
         if os.environ.get("KSCAN_DEBUG"):
             raise

@@ -72,17 +72,23 @@ def _schema_validator() -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
-def load_rules(directory: Path | None = None) -> list[Rule]:
-    """Every rule under ``directory`` (default: the built-in rules), sorted by id."""
-    directory = directory or builtin_rules_dir()
+def load_rules(directory: Path | None = None, custom: Path | None = None) -> list[Rule]:
+    """Every rule under ``directory`` (default: the built-in rules) and, when given, a team's
+    own ``custom`` directory (same format, same schema; an id or name already taken is an
+    error), sorted by id."""
+    directories = [directory or builtin_rules_dir(), *([custom] if custom else [])]
     templates = load_templates()
     rules: list[Rule] = []
     problems: list[InputError] = []
-    for path in sorted(directory.rglob("*.yaml")):
+    for path in (p for d in directories for p in sorted(d.rglob("*.y*ml"))):
+        if path.suffix not in (".yaml", ".yml"):
+            continue
         try:
             rules.append(_load_rule(path, templates))
         except _RuleFileError as exc:
             problems.append(exc.problem)
+    if custom is not None and not custom.is_dir():
+        problems.append(InputError(str(custom), "rules directory does not exist"))
     problems.extend(_clashes(rules))
     if problems:
         raise RuleError(problems)

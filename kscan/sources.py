@@ -76,7 +76,7 @@ def _walk(top: str) -> Iterator[str]:
     for root, dirs, files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
         for name in sorted(files):
-            path = os.path.join(root, name)
+            path = os.path.normpath(os.path.join(root, name))  # "./a.yaml" -> "a.yaml"
             if name.lower().endswith(MANIFEST_SUFFIXES) and os.path.isfile(path):
                 yield path
 

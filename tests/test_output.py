@@ -85,7 +85,7 @@ def test_json_output_fields() -> None:
     result = run("--format", "json", str(EXAMPLE))
     assert result.exit_code == 1
     report = json.loads(result.stdout)
-    assert set(report) == {"findings", "errors", "summary"}
+    assert set(report) == {"findings", "absent", "errors", "summary"}
     finding = next(f for f in report["findings"] if f["rule_name"] == "privileged-container")
     assert finding == finding | {
         "rule_id": "KS101",

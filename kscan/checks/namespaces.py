@@ -1,11 +1,14 @@
-"""Objects every namespace that runs workloads should have (a LimitRange, a ResourceQuota)."""
+"""Namespaces: objects each one that runs workloads should have (a LimitRange, a ResourceQuota),
+and kinds that must not be placed in some of them."""
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterator
 
 from kscan.checks import Params, Violation, template
 from kscan.inventory import Inventory
+from kscan.objects import KubeObject, Shape
 
 
 class RequiresKindParams(Params):
@@ -28,5 +31,29 @@ def namespace_requires_kind(
         )
         pointer = (*first.pointer, "metadata", "namespace")
         yield Violation(
-            first.document, pointer, message, first, identity=("Namespace", None, namespace)
+            first.document, pointer, message, first, identity=("Namespace", namespace, namespace)
         )
+
+
+class KindInNamespaceParams(Params):
+    """``kinds`` that may not be placed in ``namespaces`` (both accept ``*`` globs); an object
+    without a namespace counts as ``default``."""
+
+    kinds: list[str]
+    namespaces: list[str]
+
+    def applies_to(self, shape: Shape) -> bool:
+        return any(fnmatch.fnmatchcase(shape.kind, pattern) for pattern in self.kinds)
+
+
+@template("kind-in-namespace", scope="object", params=KindInNamespaceParams)
+def kind_in_namespace(params: KindInNamespaceParams, obj: KubeObject) -> Iterator[Violation]:
+    """Objects of a forbidden kind in a forbidden namespace (e.g. no workloads in default)."""
+    namespace = obj.effective_namespace
+    if not params.applies_to(obj.shape):
+        return
+    if any(fnmatch.fnmatchcase(namespace, pattern) for pattern in params.namespaces):
+        message = (
+            f"{obj.display} is a {obj.kind} in namespace '{namespace}', where it is not allowed."
+        )
+        yield Violation(obj.document, (*obj.pointer, "metadata", "namespace"), message, obj)

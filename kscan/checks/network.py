@@ -59,7 +59,7 @@ def namespace_default_deny(params: DefaultDenyParams, inventory: Inventory) -> I
                 (*first.pointer, "metadata", "namespace"),
                 message,
                 first,
-                identity=("Namespace", None, namespace),
+                identity=("Namespace", namespace, namespace),
                 detail=direction,
             )
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kscan.baseline import Entry
 
 FORMATS = ("text", "json", "sarif")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -22,3 +26,6 @@ class ReportOptions:
     color: bool = False
     base_dir: str = "."
     sarif_category: str | None = None
+    show_suppressed: bool = False
+    absent: tuple[Entry, ...] = ()
+    """Baseline entries no longer found (fixed since the baseline)."""

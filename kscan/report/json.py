@@ -18,7 +18,7 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str
     """The whole report as one JSON document, one finding or error per line (compact and fast:
     Python's C encoder does each line; a fully indented dump took seconds on large scans).
     Each finding is one flat object: its rule's fields, then its own."""
-    counts = Counter(finding.severity for finding in result.findings)
+    counts = Counter(finding.severity for finding in result.findings if finding.counts)
     errors = [
         {"path": e.path, "line": e.line or None, "column": e.column or None, "message": e.message}
         for e in result.errors
@@ -27,7 +27,10 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str
         "files": result.files,
         "documents": result.documents,
         "objects": result.objects,
-        "findings": len(result.findings),
+        "findings": sum(finding.counts for finding in result.findings),
+        "suppressed": sum(finding.suppression is not None for finding in result.findings),
+        "unchanged": sum(finding.baseline_state == "unchanged" for finding in result.findings),
+        "absent": len(options.absent),
         "by_severity": {severity.value: counts[severity] for severity in Severity},
         "errors": len(result.errors),
         "rules": len(rules),
@@ -37,6 +40,8 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str
     return (
         '{\n  "findings": '
         + _lines(findings)
+        + ',\n  "absent": '
+        + _lines(_dump(vars(entry)) for entry in options.absent)
         + ',\n  "errors": '
         + _lines(map(_dump, errors))
         + ',\n  "summary": '
@@ -93,4 +98,13 @@ def finding_fields(finding: Finding) -> dict[str, Any]:
         "name": finding.name,
         "container": finding.container,
         "message": finding.message,
+        "suppressed": _suppression(finding),
+        "baseline_state": finding.baseline_state,
     }
+
+
+def _suppression(finding: Finding) -> dict[str, str] | None:
+    suppression = finding.suppression
+    if suppression is None:
+        return None
+    return {"kind": suppression.kind, "reason": suppression.reason, "where": suppression.where}

@@ -13,6 +13,7 @@ import attr
 import sarif_om as sarif
 
 from kscan import __version__
+from kscan.baseline import Entry
 from kscan.engine import ScanResult
 from kscan.findings import Finding
 from kscan.locations import relative_to_base
@@ -54,8 +55,11 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str
             )
         ),
         results=[
-            _result(finding, index[finding.rule.id], options.base_dir)
-            for finding in result.findings
+            *(
+                _result(finding, index[finding.rule.id], options.base_dir)
+                for finding in result.findings
+            ),
+            *(_absent(entry, index) for entry in options.absent if entry.rule in index),
         ],
         invocations=[_invocation(result)],
         column_kind="unicodeCodePoints",
@@ -146,6 +150,41 @@ def _result(finding: Finding, rule_index: int, base_dir: str) -> sarif.Result:
         ],
         partial_fingerprints={"kscan/v1": fingerprint(finding, location.uri)},
         properties=properties,
+        suppressions=_suppressions(finding),
+        baseline_state=finding.baseline_state,
+    )
+
+
+def _suppressions(finding: Finding) -> list[sarif.Suppression] | None:
+    if finding.suppression is None:
+        return None
+    return [
+        sarif.Suppression(
+            kind=finding.suppression.kind,
+            justification=finding.suppression.reason or "no reason given",
+            location=None,
+        )
+    ]
+
+
+def _absent(entry: Entry, index: dict[str, int]) -> sarif.Result:
+    """A baseline finding no longer found: reported as ``absent`` at the top of its file."""
+    return sarif.Result(
+        rule_id=entry.rule,
+        rule_index=index[entry.rule],
+        level="none",
+        message=sarif.Message(text=f"Fixed since the baseline: {entry.message or entry.rule}"),
+        locations=[
+            sarif.Location(
+                physical_location=sarif.PhysicalLocation(
+                    artifact_location=sarif.ArtifactLocation(
+                        uri=quote(entry.path), uri_base_id="%SRCROOT%"
+                    ),
+                    region=sarif.Region(start_line=1, start_column=1, end_line=1, end_column=2),
+                )
+            )
+        ],
+        baseline_state="absent",
     )
 
 

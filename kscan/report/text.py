@@ -22,17 +22,21 @@ _COLORS = {
 
 
 def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str:
-    """Findings as ``path:line:col: SEVERITY id name message [STRIDE | tactic / technique]``."""
+    """Findings as ``path:line:col: SEVERITY id name message [STRIDE | tactic / technique]``;
+    suppressed ones only with ``show_suppressed``, findings accepted in a baseline never."""
     lines: list[str] = []
     previous_path = None
     for finding in result.findings:
+        shown = finding.counts or (options.show_suppressed and finding.suppression is not None)
+        if not shown:
+            continue
         if previous_path is not None and finding.path != previous_path:
             lines.append("")
         previous_path = finding.path
         lines.append(format_finding(finding, options.color))
     if lines:
         lines.append("")
-    lines.append(summary(result))
+    lines.append(summary(result, len(options.absent)))
     return "\n".join(lines) + "\n"
 
 
@@ -49,25 +53,39 @@ def format_finding(finding: Finding, color: bool) -> str:
     severity = style(finding.severity.value.upper(), fg=_COLORS[finding.severity], bold=True)
     attack = f"{rule.tactic} {rule.tactic_name} / {rule.technique} {rule.technique_name}"
     threat = style(f"[{rule.stride_name} | {attack}]", dim=True)
-    return f"{where} {severity} {rule.id} {rule.name} {printable(finding.message)} {threat}"
+    line = f"{where} {severity} {rule.id} {rule.name} {printable(finding.message)} {threat}"
+    if finding.suppression is not None:
+        reason = finding.suppression.reason or "no reason given"
+        line += style(
+            f" (suppressed at {finding.suppression.where}: {printable(reason)})", dim=True
+        )
+    return line
 
 
-def summary(result: ScanResult) -> str:
-    """``Found 3 findings (1 critical, 2 medium) in 1 of 2 files ...``."""
-    counts = Counter(finding.severity for finding in result.findings)
+def summary(result: ScanResult, fixed: int = 0) -> str:
+    """``Found 3 findings (1 critical, 2 medium) in 1 of 2 files ...``; suppressed findings and
+    findings accepted in a baseline are counted apart."""
+    counting = [finding for finding in result.findings if finding.counts]
+    counts = Counter(finding.severity for finding in counting)
     scanned = (
         f"{_plural(result.files, 'file')}, {_plural(result.documents, 'document')}, "
         f"{_plural(result.objects, 'object')}"
     )
-    if result.findings:
+    if counting:
         by_severity = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
-        files_with = len({finding.path for finding in result.findings})
+        files_with = len({finding.path for finding in counting})
         text = (
-            f"Found {_plural(len(result.findings), 'finding')} ({by_severity}) "
-            f"in {files_with} of {scanned}."
+            f"Found {_plural(len(counting), 'finding')} ({by_severity}) "
+            f"in {files_with} of {scanned}"
         )
     else:
-        text = f"No findings in {scanned}."
+        text = f"No findings in {scanned}"
+    suppressed = sum(finding.suppression is not None for finding in result.findings)
+    accepted = sum(finding.baseline_state == "unchanged" for finding in result.findings)
+    extras = [f"{suppressed} suppressed"] if suppressed else []
+    if accepted or fixed or any(f.baseline_state for f in result.findings):
+        extras.append(f"{accepted} accepted in the baseline, {fixed} fixed since")
+    text += f" ({'; '.join(extras)})." if extras else "."
     if result.errors:
         text += f" {_plural(len(result.errors), 'input error')} (see above)."
     return text

@@ -1,0 +1,412 @@
+"""Adoption controls: configuration, suppressions with reasons, baselines, and custom rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner, Result
+
+from kscan.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+SARIF_SCHEMA = REPO.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  namespace: shop
+  annotations: {annotations}
+spec:
+  containers:
+    - name: a
+      image: busybox:1.36
+      securityContext:
+        privileged: true{comment_a}
+    - name: b
+      image: busybox:1.36
+      securityContext:
+        privileged: true
+"""
+
+
+def pod(name: str = "p", annotations: str = "{}", comment_a: str = "") -> str:
+    return POD.format(name=name, annotations=annotations, comment_a=comment_a)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty repository (a .git folder) as the current directory."""
+    (tmp_path / ".git").mkdir()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def kscan(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def report(*args: str) -> dict:  # type: ignore[type-arg]
+    return json.loads(kscan("--format", "json", *args).stdout)  # type: ignore[no-any-return]
+
+
+def privileged(data: dict) -> list[tuple[str | None, str | None, str | None]]:  # type: ignore[type-arg]
+    """(name, container, suppression kind) of the privileged-container findings."""
+    return sorted(
+        (f["name"], f["container"], (f["suppressed"] or {}).get("kind"))
+        for f in data["findings"]
+        if f["rule_name"] == "privileged-container"
+    )
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+def test_config_is_discovered_upwards_and_cli_flags_win(repo: Path) -> None:
+    (repo / ".kscan.yaml").write_text("fail-on: critical\nselect: [KS1]\nignore: [cap-*]\n")
+    (repo / "deploy").mkdir()
+    (repo / "deploy" / "p.yaml").write_text(pod())
+    data = report("deploy/p.yaml")
+    assert {f["rule_id"][:3] for f in data["findings"]} == {"KS1"}
+    assert not any(f["rule_name"].startswith("cap-") for f in data["findings"])
+    assert kscan("deploy/p.yaml").exit_code == 1  # critical findings
+    assert kscan("--select", "read-only-root-filesystem", "deploy/p.yaml").exit_code == 0
+    assert (
+        kscan(
+            "--fail-on", "low", "--select", "read-only-root-filesystem", "deploy/p.yaml"
+        ).exit_code
+        == 1
+    )
+
+
+def test_pyproject_tool_section(repo: Path) -> None:
+    (repo / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.kscan]\nselect = ["privileged-container"]\n'
+    )
+    (repo / "p.yaml").write_text(pod())
+    data = report("p.yaml")
+    assert {f["rule_name"] for f in data["findings"]} == {"privileged-container"}
+    shown = kscan("config", "show").stdout
+    assert 'select: ["privileged-container"]  # ' in shown and "pyproject.toml" in shown
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fail-on: high\nselec: [KS1]\n", ".kscan.yaml:2:1: error: unknown setting 'selec'"),
+        ("fail-on: severe\n", ".kscan.yaml:1:1: error: fail-on: 'severe' is not one of"),
+        ("severity: {nope: high}\n", ".kscan.yaml:1:12: error: severity: no rule 'nope'"),
+        ("select: [zzz-*]\n", ".kscan.yaml:1:10: error: select: no rule matches 'zzz-*'"),
+        ("params: {host-path-etc: {paths: 3}}\n", "error: params.host-path-etc.paths"),
+        (
+            "suppressions: [{rules: [KS101]}]\n",
+            "error: suppressions.0: 'reason' is a required property",
+        ),
+    ],
+)
+def test_config_errors_name_file_key_and_line(repo: Path, text: str, expected: str) -> None:
+    (repo / ".kscan.yaml").write_text(text)
+    (repo / "p.yaml").write_text(pod())
+    result = kscan("p.yaml")
+    assert result.exit_code == 2
+    assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_config_show_names_the_origin_of_each_value(repo: Path) -> None:
+    (repo / ".kscan.yaml").write_text("format: json\nexclude: [vendor/**]\n")
+    shown = kscan("config", "show").stdout.splitlines()
+    assert shown[0].endswith(".kscan.yaml")
+    assert any(
+        line.startswith('format: "json"  # ') and line.endswith(".kscan.yaml:1") for line in shown
+    )
+    assert 'fail-on: "low"  # default' in shown
+
+
+def test_explicit_config_file_and_severity_and_params(repo: Path) -> None:
+    config = repo / "ci.yaml"
+    config.write_text(
+        "select: [privileged-container, image-registry-allowlist]\n"
+        "severity: {KS101: low}\n"
+        "params: {image-registry-allowlist: {allowed: [registry.example.com/]}}\n"
+    )
+    (repo / "p.yaml").write_text(pod())
+    data = report("--config", str(config), "p.yaml")
+    severities = {(f["rule_name"], f["severity"]) for f in data["findings"]}
+    assert severities == {("privileged-container", "low"), ("image-registry-allowlist", "medium")}
+    assert kscan("--config", "missing.yaml", "p.yaml").exit_code == 2
+
+
+def test_exclude_globs(repo: Path) -> None:
+    (repo / ".kscan.yaml").write_text("exclude: [vendor/**, '*.generated.yaml']\n")
+    for name in ("vendor/chart/a.yaml", "deploy/b.generated.yaml", "deploy/c.yaml"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(pod())
+    data = report(".")
+    assert {f["path"] for f in data["findings"]} == {"deploy/c.yaml"}
+    assert (
+        report("vendor/chart/a.yaml")["findings"] == []
+    )  # named explicitly (pre-commit): still excluded
+
+
+# --- suppressions --------------------------------------------------------------------------
+
+
+def test_object_annotation_suppresses_only_that_object(repo: Path) -> None:
+    annotated = pod("p", '{kscan.io/ignore: "privileged-container: lab cluster only"}')
+    (repo / "p.yaml").write_text(annotated + "---\n" + pod("q"))
+    assert privileged(report("p.yaml")) == [
+        ("p", "a", "inSource"),
+        ("p", "b", "inSource"),
+        ("q", "a", None),
+        ("q", "b", None),
+    ]
+
+
+def test_per_container_annotation_does_not_leak_to_other_containers(repo: Path) -> None:
+    (repo / "p.yaml").write_text(pod("p", '{kscan.io/ignore.a: "KS101: needs /dev/fuse"}'))
+    assert privileged(report("p.yaml")) == [("p", "a", "inSource"), ("p", "b", None)]
+
+
+def test_pod_template_annotation(repo: Path) -> None:
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n"
+        "    metadata:\n      annotations:\n"
+        '        kscan.io/ignore: "privileged-container, cap-*: vendor chart, tracked in SEC-9"\n'
+        "    spec:\n      containers:\n"
+        "        - {name: c, image: x, securityContext: {privileged: true}}\n"
+    )
+    (repo / "d.yaml").write_text(deployment)
+    data = report("d.yaml")
+    suppressed = {f["rule_name"] for f in data["findings"] if f["suppressed"]}
+    assert suppressed == {"privileged-container", "cap-net-raw"}
+    assert all(
+        f["suppressed"]["reason"] == "vendor chart, tracked in SEC-9"
+        for f in data["findings"]
+        if f["suppressed"]
+    )
+
+
+def test_inline_comment_on_the_line_or_the_line_above(repo: Path) -> None:
+    text = pod(comment_a="  # kscan: ignore[KS101] needs raw devices")
+    text = text.replace(
+        "      securityContext:\n        privileged: true\n",
+        "      securityContext:\n"
+        "        # kscan: ignore[privileged-container] build container\n"
+        "        privileged: true\n",
+    )
+    (repo / "p.yaml").write_text(text)
+    assert privileged(report("p.yaml")) == [("p", "a", "inSource"), ("p", "b", "inSource")]
+    # A trailing comment of another line above does not reach down.
+    (repo / "q.yaml").write_text(
+        pod().replace("  name: p\n", "  name: p  # kscan: ignore[KS101] x\n")
+    )
+    assert privileged(report("q.yaml")) == [("p", "a", None), ("p", "b", None)]
+
+
+def test_config_entries_match_rule_path_and_object(repo: Path) -> None:
+    (repo / ".kscan.yaml").write_text(
+        "suppressions:\n"
+        "  - rules: [privileged-container]\n"
+        "    path: 'vendor/**'\n"
+        "    name: p\n"
+        "    container: b\n"
+        "    reason: vendor chart we cannot change\n"
+    )
+    (repo / "vendor").mkdir()
+    (repo / "vendor" / "p.yaml").write_text(pod())
+    (repo / "mine.yaml").write_text(pod())
+    data = report(".")
+    rows = sorted(
+        (f["path"], f["container"], (f["suppressed"] or {}).get("kind"))
+        for f in data["findings"]
+        if f["rule_name"] == "privileged-container"
+    )
+    assert rows == [
+        ("mine.yaml", "a", None),
+        ("mine.yaml", "b", None),
+        ("vendor/p.yaml", "a", None),
+        ("vendor/p.yaml", "b", "external"),
+    ]
+
+
+def test_suppression_without_reason_is_reported_and_still_applies(repo: Path) -> None:
+    (repo / "p.yaml").write_text(pod("p", '{kscan.io/ignore: "privileged-container"}'))
+    data = report("p.yaml")
+    assert [
+        f["line"] for f in data["findings"] if f["rule_name"] == "suppression-without-reason"
+    ] == [6]
+    assert privileged(data) == [("p", "a", "inSource"), ("p", "b", "inSource")]
+
+
+def test_unused_suppressions_are_reported_on_request(repo: Path) -> None:
+    (repo / "p.yaml").write_text(pod("p", '{kscan.io/ignore: "host-network: not used"}'))
+    quiet = kscan("--select", "host-network", "p.yaml")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    loud = kscan("--select", "host-network", "--warn-unused-suppressions", "p.yaml")
+    assert loud.exit_code == 1
+    assert "p.yaml:6:17: warning: suppression of host-network matches no finding" in loud.stderr
+
+
+def test_suppressed_findings_do_not_fail_and_are_hidden_unless_asked(repo: Path) -> None:
+    (repo / "p.yaml").write_text(pod("p", '{kscan.io/ignore: "all: a lab"}'))
+    result = kscan("--select", "privileged-container", "p.yaml")
+    assert result.exit_code == 0 and "CRITICAL" not in result.stdout
+    assert "(2 suppressed)" in result.stdout
+    shown = kscan("--select", "privileged-container", "--show-suppressed", "p.yaml").stdout
+    assert shown.count("(suppressed at p.yaml:6: a lab)") == 2
+
+
+def test_sarif_carries_suppressions(repo: Path) -> None:
+    (repo / ".kscan.yaml").write_text(
+        "suppressions: [{rules: [KS101], container: b, reason: vetted}]\n"
+    )
+    (repo / "p.yaml").write_text(pod("p", '{kscan.io/ignore.a: "KS101: lab"}'))
+    log = json.loads(kscan("--format", "sarif", "--select", "KS101", "p.yaml").stdout)
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
+    kinds = sorted(
+        r["suppressions"][0]["kind"] + ":" + r["suppressions"][0]["justification"]
+        for r in log["runs"][0]["results"]
+    )
+    assert kinds == ["external:vetted", "inSource:lab"]
+
+
+# --- baseline ------------------------------------------------------------------------------
+
+
+def test_baseline_workflow(repo: Path) -> None:
+    manifest = repo / "p.yaml"
+    manifest.write_text(pod())
+    written = kscan("--write-baseline", "baseline.json", "p.yaml")
+    assert written.exit_code == 0 and "Wrote" in written.stdout
+    assert kscan("--baseline", "baseline.json", "p.yaml").exit_code == 0
+    # Edits elsewhere in the file (lines move) do not bring accepted findings back.
+    manifest.write_text("# a comment\n# another\n" + pod())
+    again = report("--baseline", "baseline.json", "p.yaml")
+    assert again["summary"]["findings"] == 0 and again["summary"]["unchanged"] > 0
+    # A new problem is reported; a fixed one is counted as absent.
+    manifest.write_text(
+        pod().replace(
+            "busybox:1.36\n      securityContext:\n        privileged: true\n    - name: b",
+            "busybox:1.36\n      securityContext:\n        privileged: false\n"
+            "        allowPrivilegeEscalation: true\n    - name: b",
+        )
+    )
+    changed = report("--baseline", "baseline.json", "p.yaml")
+    new = [
+        (f["rule_name"], f["container"])
+        for f in changed["findings"]
+        if f["baseline_state"] == "new"
+    ]
+    assert new == [("allow-privilege-escalation", "a")]
+    assert sorted(a["rule"] for a in changed["absent"]) == ["KS101", "KS102"]  # KS102 got worse
+    assert kscan("--baseline", "baseline.json", "p.yaml").exit_code == 1
+
+
+def test_baseline_in_sarif(repo: Path) -> None:
+    (repo / "p.yaml").write_text(pod())
+    kscan("--select", "KS101", "--write-baseline", "b.json", "p.yaml")
+    (repo / "p.yaml").write_text(
+        pod().replace(
+            "    - name: b\n      image: busybox:1.36\n"
+            "      securityContext:\n        privileged: true\n",
+            "",
+        )
+    )
+    (repo / "q.yaml").write_text(pod("q"))
+    log = json.loads(
+        kscan(
+            "--format", "sarif", "--select", "KS101", "--baseline", "b.json", "p.yaml", "q.yaml"
+        ).stdout
+    )
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
+    states = sorted(r["baselineState"] for r in log["runs"][0]["results"])
+    assert states == ["absent", "new", "new", "unchanged"]
+
+
+def test_bad_baseline_file(repo: Path) -> None:
+    (repo / "b.json").write_text("{}")
+    (repo / "p.yaml").write_text(pod())
+    result = kscan("--baseline", "b.json", "p.yaml")
+    assert result.exit_code == 2 and "b.json: error: invalid baseline" in result.stderr
+
+
+# --- custom rules --------------------------------------------------------------------------
+
+OWNER_RULE = """\
+id: ACME001
+name: owner-label
+title: Workload has no owner label
+severity: low
+stride: repudiation
+mitre: {tactic: TA0005, technique: T1070}
+check:
+  template: field
+  params:
+    target: object
+    pod-bearing: true
+    conditions:
+      - {path: 'metadata.labels["acme.io/owner"]', required: true}
+description: Every workload names the team that owns it, so incidents reach the right people.
+remediation:
+  text: Add the acme.io/owner label with your team's name.
+  example: |
+    metadata:
+      labels:
+        acme.io/owner: payments
+references: [https://wiki.example.com/labels]
+"""
+
+
+def test_custom_rules_dir(repo: Path) -> None:
+    (repo / "kscan-rules").mkdir()
+    (repo / "kscan-rules" / "owner-label.yaml").write_text(OWNER_RULE)
+    (repo / "kscan-rules" / "no-default-workloads.yaml").write_text(
+        OWNER_RULE.replace("ACME001", "ACME002")
+        .replace("owner-label", "no-default-workloads")
+        .replace(
+            "  template: field\n  params:\n    target: object\n    pod-bearing: true\n"
+            "    conditions:\n"
+            "      - {path: 'metadata.labels[\"acme.io/owner\"]', required: true}\n",
+            "  template: kind-in-namespace\n  params:\n    kinds: [Pod, Deployment]\n"
+            "    namespaces: [default, kube-*]\n",
+        )
+    )
+    (repo / ".kscan.yaml").write_text("rules-dir: kscan-rules\nselect: [ACME]\n")
+    (repo / "p.yaml").write_text(
+        pod() + "---\n" + pod("d").replace("namespace: shop", "namespace: default")
+    )
+    data = report("p.yaml")
+    assert sorted((f["rule_id"], f["name"]) for f in data["findings"]) == [
+        ("ACME001", "d"),
+        ("ACME001", "p"),
+        ("ACME002", "d"),
+    ]
+    explained = kscan("explain", "owner-label")
+    assert explained.exit_code == 0 and explained.stdout.startswith("ACME001 owner-label:")
+    assert "ACME001" in kscan("rules").stdout
+
+
+def test_custom_rule_errors_name_file_and_line(repo: Path) -> None:
+    rules = repo / "rules"
+    rules.mkdir()
+    (rules / "owner-label.yaml").write_text(OWNER_RULE.replace("required: true", "requird: true"))
+    result = kscan("rules", "--rules-dir", "rules")
+    assert result.exit_code == 2
+    assert (
+        "owner-label.yaml:13:52: error: check.params.conditions.0.requird" in result.stderr
+        and "requird" in result.stderr
+    )
+
+
+def test_custom_rule_clashing_with_a_builtin_is_an_error(repo: Path) -> None:
+    rules = repo / "rules"
+    rules.mkdir()
+    (rules / "owner-label.yaml").write_text(OWNER_RULE.replace("ACME001", "KS101"))
+    result = kscan("rules", "--rules-dir", "rules")
+    assert result.exit_code == 2 and "rule KS101 is already defined" in result.stderr
