@@ -202,7 +202,7 @@ def _config_or_exit(
         value = options.get(option)
         if value not in (None, ()):
             if key in PATH_SETTINGS:
-                value = str(Path(value).resolve())
+                value = os.path.abspath(value)
             config.override(key, list(value) if isinstance(value, tuple) else value)
     return config
 

@@ -174,7 +174,7 @@ def resolve(config_file: ConfigFile | None) -> Config:
         return config
     for key, value in config_file.values.items():
         if key in PATH_SETTINGS:
-            value = str((config_file.path.parent / value).resolve())
+            value = os.path.abspath(os.path.join(config_file.path.parent, value))
         config.values[key] = value
         config.origins[key] = config_file.where((key,))
     return config
