@@ -47,5 +47,19 @@ class Finding:
             "/" + str(part).replace("~", "~0").replace("/", "~1") for part in self.pointer
         )
 
+    @property
+    def identity(self) -> tuple[str | None, ...]:
+        """What the finding is about, independent of lines and file name: rule, object,
+        container, field and the rule's own detail (fingerprints and baselines add the file)."""
+        return (
+            self.rule.id,
+            self.kind,
+            self.namespace,
+            self.name,
+            self.container,
+            self.field_path,
+            self.detail,
+        )
+
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.line, self.span.column, self.rule.id)

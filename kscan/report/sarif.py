@@ -199,19 +199,7 @@ def artifact_location(path: str, base_dir: str) -> sarif.ArtifactLocation:
 def fingerprint(finding: Finding, uri: str) -> str:
     """A line-independent identity: rule, file (as its SARIF URI, so ``./a.yaml`` and ``a.yaml``
     agree), object, container, field and the rule's own detail."""
-    key = "\0".join(
-        str(part)
-        for part in (
-            finding.rule.id,
-            uri,
-            finding.kind,
-            finding.namespace,
-            finding.name,
-            finding.container,
-            finding.field_path,
-            finding.detail,
-        )
-    )
+    key = "\0".join(str(part) for part in (uri, *finding.identity))
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
