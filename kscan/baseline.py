@@ -1,8 +1,9 @@
 """Baselines: accept today's findings, report only new ones.
 
-A finding is identified by rule, severity (a finding that got worse is new), file (relative to
-the repository root), object, container, field and the rule's own detail, never by line: edits
-elsewhere in a file do not bring accepted findings back.
+A finding is identified by rule, file (relative to the repository root), object, container,
+field (list items named by content, not position) and the rule's own detail (such as "unset"
+versus "set to a bad value"), never by line: edits elsewhere in a file do not bring accepted
+findings back, while a field that goes from unset to a bad value is a new finding.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from kscan.locations import relative_to_base
 VERSION = 1
 KEY_FIELDS = (
     "rule",
-    "severity",
     "path",
     "kind",
     "namespace",
@@ -40,7 +40,6 @@ class Entry:
     """One accepted finding, as stored."""
 
     rule: str
-    severity: str
     path: str
     kind: str | None
     namespace: str | None
@@ -60,13 +59,12 @@ def entry(finding: Finding, base_dir: str) -> Entry:
     path = relative_to_base(finding.path, base_dir) or finding.path
     return Entry(
         finding.rule.id,
-        finding.severity.value,
         path,
         finding.kind,
         finding.namespace,
         finding.name,
         finding.container,
-        finding.field_path,
+        finding.stable_field,
         finding.detail,
         finding.message,
     )

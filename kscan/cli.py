@@ -149,7 +149,8 @@ def scan_command(
     absent: list[baseline_file.Entry] = []
     if baseline:
         result.findings, absent = _compare_or_exit(Path(baseline), result, base_dir)
-    unused = suppressor.unused() if warn_unused_suppressions else []
+    active = [(rule.id, rule.name) for rule in rules]
+    unused = suppressor.unused(active) if warn_unused_suppressions else []
     options = ReportOptions(
         color=_use_color(color, config["output"]),
         base_dir=base_dir,
@@ -160,12 +161,10 @@ def scan_command(
     report = _render(config["format"], result, rules, options)
     for error in result.errors:
         click.echo(printable(str(error)), err=True)
-    for directive in unused:
-        what = ", ".join(directive.rules)
+    for directive, selector in unused:
         where = f"{directive.path}:{directive.line}:{directive.column}"
-        click.echo(
-            printable(f"{where}: warning: suppression of {what} matches no finding"), err=True
-        )
+        warning = f"{where}: warning: suppression of {selector} matches no finding"
+        click.echo(printable(warning), err=True)
     if config["format"] == "sarif":
         _warn_outside_base_dir(result, base_dir)
     _deliver(report, config["output"])

@@ -87,6 +87,25 @@ class Document:
                 return None
         return node
 
+    def stable_path(self, pointer: Pointer) -> str:
+        """The pointer with list items named by content, not position: ``containers[web]``
+        for an item with a ``name``, ``add[SYS_ADMIN]`` for a scalar item, the index otherwise.
+        Inserting a container or volume elsewhere does not change it."""
+        node, text = self.data, ""
+        for part in pointer:
+            if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node = node[part]
+                name = node.get("name") if isinstance(node, dict) else node
+                text += (
+                    f"[{name}]"
+                    if isinstance(name, (str, int)) and not isinstance(name, bool)
+                    else f"[{part}]"
+                )
+            else:
+                node = node.get(part) if isinstance(node, dict) else None
+                text += f"/{part}"
+        return text
+
     def locate(self, pointer: Pointer) -> tuple[Span, bool]:
         """Span of the field at ``pointer``, or of its nearest existing parent; True if exact.
 

@@ -170,7 +170,7 @@ class _Scan:
             path,
             span,
             violation.document,
-            violation.obj,
+            violation.obj if violation.identity is None else None,
             (kind, namespace, name),
             violation.container,
         )
@@ -186,6 +186,7 @@ class _Scan:
             container=violation.container,
             message=violation.message,
             detail=violation.detail,
+            stable_field=violation.document.stable_path(violation.pointer),
             suppression=suppression,
         )
 

@@ -28,6 +28,8 @@ class Finding:
     container: str | None
     message: str
     detail: str = ""
+    stable_field: str = ""
+    """The field with list items named by content (see ``Document.stable_path``)."""
     suppression: Suppression | None = None
     baseline_state: Literal["new", "unchanged"] | None = None
     """Set when the scan is compared with a baseline."""
@@ -57,7 +59,7 @@ class Finding:
             self.namespace,
             self.name,
             self.container,
-            self.field_path,
+            self.stable_field,
             self.detail,
         )
 

@@ -12,14 +12,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from kscan.config import Config, matches_selector, path_matches
-from kscan.documents import Document, Span
+from kscan.documents import Document, PosDict, PosList, Span
 from kscan.objects import KubeObject
 from kscan.sources import Source
 
 ANNOTATION = "kscan.io/ignore"
+REASON_RULE = "suppression-without-reason"
 SCOPE_KEYS = ("path", "kind", "namespace", "name", "container")
 COMMENT = re.compile(r"(?:^|\s)#\s*kscan:\s*ignore\[([^\]]*)\]\s*([^#]*?)\s*(?:#.*)?$")
 """``# kscan: ignore[RULE, ...] reason``; the reason ends at a further ``#`` comment."""
@@ -47,10 +48,12 @@ class Directive:
     container: str | None = None
     document: Document | None = None
     scope: dict[str, str] = field(default_factory=dict)
-    used: int = 0
+    used: set[str] = field(default_factory=set)
+    """The selectors that matched a finding."""
 
-    def covers(self, rule_id: str, rule_name: str) -> bool:
-        return any(matches_selector(selector, rule_id, rule_name) for selector in self.rules)
+    def covering(self, rule_id: str, rule_name: str) -> list[str]:
+        """The selectors of this directive that name the rule."""
+        return [s for s in self.rules if matches_selector(s, rule_id, rule_name)]
 
     @property
     def suppression(self) -> Suppression:
@@ -89,11 +92,17 @@ def annotation_directives(obj: KubeObject) -> Iterator[Directive]:
 
 
 def comment_directives(document: Document) -> dict[int, Directive]:
-    """``# kscan: ignore[RULE, ...] reason`` comments of a file, by line number."""
+    """``# kscan: ignore[RULE, ...] reason`` comments in a document's lines, by line number;
+    text inside multi-line scalars (a shell script in a block scalar) is data, not a comment."""
     source = document.source
+    if "kscan:" not in source.text:
+        return {}
+    inside = _scalar_lines(document.data)
     found = {}
-    for number, line in enumerate(source.text.splitlines(), start=1):
-        if "kscan:" not in line:
+    lines = source.text.splitlines()
+    for number in range(document.span.line, min(document.span.end_line, len(lines)) + 1):
+        line = lines[number - 1]
+        if "kscan:" not in line or number in inside:
             continue
         match = COMMENT.search(line)
         if match:
@@ -105,6 +114,26 @@ def comment_directives(document: Document) -> dict[int, Directive]:
     return found
 
 
+def _scalar_lines(data: Any) -> set[int]:
+    """Lines after the first of every multi-line string value."""
+    lines: set[int] = set()
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, PosDict):
+            for key, value in node.items():
+                span = node.pos[key]
+                if isinstance(value, str) and span.end_line > span.line:
+                    lines.update(range(span.line + 1, span.end_line + 1))
+                stack.append(value)
+        elif isinstance(node, PosList):
+            for span, value in zip(node.pos, node, strict=True):
+                if isinstance(value, str) and span.end_line > span.line:
+                    lines.update(range(span.line + 1, span.end_line + 1))
+                stack.append(value)
+    return lines
+
+
 class Suppressor:
     """Decides, finding by finding, whether a suppression applies; remembers which were used.
     The engine shows it every scanned document and object first (``see``), so that unused
@@ -114,25 +143,33 @@ class Suppressor:
         self.root = config.root if config else Path.cwd()
         self.config: list[Directive] = []
         if config is not None:
-            where = str(config.file.path) if config.file else "command line"
+            where = _display(config.file.path) if config.file else "command line"
             for index, entry in enumerate(config["suppressions"]):
                 line, column = (
                     config.file.locate(("suppressions", index)) if config.file else (0, 0)
                 )
-                scope = {key: entry[key] for key in SCOPE_KEYS if key in entry}
-                rules = tuple(entry["rules"])
-                directive = Directive(rules, entry["reason"], "external", where, line, column or 1)
-                directive.scope = scope
+                directive = Directive(
+                    tuple(entry["rules"]), entry["reason"], "external", where, line, column or 1
+                )
+                directive.scope = {key: entry[key] for key in SCOPE_KEYS if key in entry}
                 self.config.append(directive)
         self._annotations: dict[int, list[Directive]] = {}
-        self._comments: dict[int, dict[int, Directive]] = {}
+        self._namespaces: dict[str, list[Directive]] = {}
+        self._comments: dict[str, dict[int, Directive]] = {}
+        self._paths: list[str] = []
 
     def see(self, document: Document, objects: list[KubeObject]) -> None:
         """Collect the suppressions written in a scanned document and its objects."""
-        if id(document.source) not in self._comments:
-            self._comments[id(document.source)] = comment_directives(document)
+        path = document.source.path
+        if path not in self._comments:
+            self._comments[path] = {}
+            self._paths.append(path)
+        self._comments[path].update(comment_directives(document))
         for obj in objects:
-            self._annotations[id(obj)] = list(annotation_directives(obj))
+            directives = list(annotation_directives(obj))
+            self._annotations[id(obj)] = directives
+            if obj.kind == "Namespace":
+                self._namespaces[obj.name] = directives
 
     def check(
         self,
@@ -145,27 +182,40 @@ class Suppressor:
         identity: tuple[str | None, str | None, str | None],
         container: str | None,
     ) -> Suppression | None:
-        """The suppression of this finding, if any (the first that applies)."""
-        for directive in self._candidates(document, obj, span, container):
-            if directive.covers(rule_id, rule_name):
-                directive.used += 1
-                return directive.suppression
+        """The suppression of this finding, if any: the first that applies. Every suppression
+        that covers it counts as used. ``obj`` is the object the finding is about (None for a
+        finding about a namespace, which takes the Namespace object's annotations)."""
         kind, namespace, name = identity
-        values = {"kind": kind, "namespace": namespace, "name": name, "container": container}
-        for directive in self.config:
-            if directive.covers(rule_id, rule_name) and self._in_scope(directive, path, values):
-                directive.used += 1
-                return directive.suppression
-        return None
+        values = {"kind": kind, "namespace": namespace or "default", "name": name}
+        values["container"] = container
+        candidates = list(self._candidates(document, obj, span, container, identity))
+        candidates += [d for d in self.config if self._in_scope(d, path, values)]
+        found = None
+        for directive in candidates:
+            if rule_name == REASON_RULE and not directive.reason:
+                continue  # a suppression without a reason cannot hide that very finding
+            selectors = directive.covering(rule_id, rule_name)
+            if selectors:
+                directive.used.update(selectors)
+                found = found or directive.suppression
+        return found
 
     def _candidates(
-        self, document: Document, obj: KubeObject | None, span: Span, container: str | None
+        self,
+        document: Document,
+        obj: KubeObject | None,
+        span: Span,
+        container: str | None,
+        identity: tuple[str | None, str | None, str | None],
     ) -> Iterator[Directive]:
-        for directive in self._annotations.get(id(obj), []) if obj is not None else []:
-            if directive.container is None or directive.container == container:
-                yield directive
+        if obj is not None:
+            for directive in self._annotations.get(id(obj), []):
+                if directive.container is None or directive.container == container:
+                    yield directive
+        elif identity[0] == "Namespace" and identity[2] is not None:
+            yield from self._namespaces.get(identity[2], [])
         source = document.source
-        comments = self._comments.get(id(source), {})
+        comments = self._comments.get(source.path, {})
         if span.line in comments:
             yield comments[span.line]
         above = comments.get(span.line - 1)
@@ -189,11 +239,30 @@ class Suppressor:
             yield from comments.values()
         yield from self.config
 
-    def unused(self) -> list[Directive]:
-        """Suppressions that matched no finding (annotations and comments of scanned objects)."""
-        return [d for d in self.all_directives() if d.used == 0]
+    def unused(self, active: list[tuple[str, str]]) -> list[tuple[Directive, str]]:
+        """(suppression, selector) pairs that matched no finding. Only judged where it can be:
+        a selector naming no rule that ran, or a configuration entry whose path matches no
+        scanned file, may be fine in another run (another selection, a full scan)."""
+        unused = []
+        for directive in self.all_directives():
+            scope = directive.scope.get("path")
+            if scope and not any(path_matches(p, scope, self.root) for p in self._paths):
+                continue
+            for selector in directive.rules:
+                ran = any(matches_selector(selector, rule_id, name) for rule_id, name in active)
+                if ran and selector not in directive.used:
+                    unused.append((directive, selector))
+        return unused
 
 
 def _comment_only(source: Source, line: int) -> bool:
     lines = source.text.splitlines()
     return 0 < line <= len(lines) and lines[line - 1].lstrip().startswith("#")
+
+
+def _display(path: Path) -> str:
+    """A path relative to the current directory where it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

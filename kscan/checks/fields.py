@@ -160,7 +160,10 @@ def _violation(
         origin=origin,
         expected=condition.expectation(),
     )
-    return Violation(obj.document, match.pointer, message, obj, container, condition.severity)
+    detail = "unset" if not match.present or is_empty(match.value) else "set"
+    return Violation(
+        obj.document, match.pointer, message, obj, container, condition.severity, detail=detail
+    )
 
 
 def _inherited(condition: Condition, obj: KubeObject) -> bool:
