@@ -96,29 +96,39 @@ def load(path: Path) -> list[Entry]:
     """The entries of a baseline file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("version") != VERSION or not isinstance(data.get("findings"), list):
-            raise ValueError(f"not a kscan baseline (version {VERSION})")
-        return [
-            Entry(**{name: item.get(name) for name in (*KEY_FIELDS, "message")})
-            for item in data["findings"]
-        ]
     except (OSError, UnicodeDecodeError) as exc:
         raise BaselineError(f"{path}: error: cannot read the baseline: {exc}") from None
-    except (ValueError, TypeError, AttributeError) as exc:
+    except ValueError as exc:
         raise BaselineError(f"{path}: error: invalid baseline: {exc}") from None
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        raise BaselineError(
+            f"{path}: error: invalid baseline: not a kscan baseline (version {VERSION})"
+        )
+    items = data.get("findings")
+    if not isinstance(items, list) or not all(_valid(item) for item in items):
+        raise BaselineError(
+            f"{path}: error: invalid baseline: 'findings' must be a list of entries"
+        )
+    return [Entry(**{name: item.get(name) for name in (*KEY_FIELDS, "message")}) for item in items]
+
+
+def _valid(item: object) -> bool:
+    if not isinstance(item, dict):
+        return False
+    required = all(isinstance(item.get(name), str) for name in ("rule", "path", "field"))
+    optional = all(isinstance(item.get(n), (str, type(None))) for n in (*KEY_FIELDS, "message"))
+    return required and optional
 
 
 def compare(
-    findings: list[Finding], entries: list[Entry], base_dir: str
+    findings: list[Finding], entries: list[Entry], base_dir: str, scope: Scope
 ) -> tuple[list[Finding], list[Entry]]:
     """Mark each finding ``new`` or ``unchanged``; return them with the entries no longer found
-    (``absent``: fixed since the baseline)."""
+    (``absent``: fixed since the baseline). Only entries of files that were scanned and rules
+    that ran can be absent: the rest were simply not looked at this time."""
     remaining = Counter(e.key for e in entries)
     marked = []
     for finding in findings:
-        if finding.suppression is not None:
-            marked.append(finding)
-            continue
         key = entry(finding, base_dir).key
         if remaining[key] > 0:
             remaining[key] -= 1
@@ -129,5 +139,14 @@ def compare(
     for e in entries:
         if remaining[e.key] > 0:
             remaining[e.key] -= 1
-            absent.append(e)
+            if e.rule in scope.rules and e.path in scope.paths:
+                absent.append(e)
     return marked, absent
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a scan looked at: rule ids, and files relative to the base directory."""
+
+    rules: frozenset[str]
+    paths: frozenset[str]

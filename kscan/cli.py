@@ -20,7 +20,7 @@ from kscan import baseline as baseline_file
 from kscan.config import PATH_SETTINGS, Config, ConfigError, discover, load, path_matches, resolve
 from kscan.engine import ScanResult, scan
 from kscan.findings import Finding
-from kscan.locations import is_under, repository_root
+from kscan.locations import is_under, relative_to_base, repository_root
 from kscan.registry import Rule, RuleError, load_rules
 from kscan.report import FORMATS, ReportOptions, printable
 from kscan.ruledoc import as_text, reference
@@ -141,14 +141,15 @@ def scan_command(
     """Scan PATHS (files, directories, - for stdin) and report findings."""
     config = _config_or_exit(paths, config_path, settings)
     rules = _configured_rules_or_exit(config)
-    base_dir = config["base-dir"] or str(repository_root())
+    base_dir = config["base-dir"] or str(repository_root(paths))
     suppressor = Suppressor(config)
-    result = _guarded_scan(paths, rules, stdin_filename, context, suppressor, _exclusion(config))
+    excluded = _exclusion(config, baseline, write_baseline)
+    result = _guarded_scan(paths, rules, stdin_filename, context, suppressor, excluded)
     if write_baseline:
         _write_baseline_and_exit(Path(write_baseline), result, base_dir)
     absent: list[baseline_file.Entry] = []
     if baseline:
-        result.findings, absent = _compare_or_exit(Path(baseline), result, base_dir)
+        result.findings, absent = _compare_or_exit(Path(baseline), result, rules, base_dir)
     active = [(rule.id, rule.name) for rule in rules]
     unused = suppressor.unused(active) if warn_unused_suppressions else []
     options = ReportOptions(
@@ -199,10 +200,19 @@ def _config_or_exit(
         sys.exit(EXIT_ERROR)
     for option, key in SETTING_OPTIONS.items():
         value = options.get(option)
-        if value not in (None, ()):
-            if key in PATH_SETTINGS:
-                value = os.path.abspath(value)
-            config.override(key, list(value) if isinstance(value, tuple) else value)
+        if value in (None, ()):
+            continue
+        if key in PATH_SETTINGS:
+            value = os.path.abspath(value)
+        if isinstance(value, tuple):  # lists: --select replaces, the others add to the file's
+            value = [item.strip() for text in value for item in text.split(",") if item.strip()]
+            if key == "exclude":
+                config.exclude_roots += [(pattern, Path.cwd()) for pattern in value]
+            if key != "select":
+                value = [*config[key], *value]
+        config.override(key, value)
+    if config["output"] == os.path.abspath("-"):
+        config.override("output", None)
     return config
 
 
@@ -216,9 +226,18 @@ def _configured_rules_or_exit(config: Config) -> list[Rule]:
         sys.exit(EXIT_ERROR)
 
 
-def _exclusion(config: Config) -> Callable[[str], bool]:
-    patterns = config["exclude"]
-    return lambda path: any(path_matches(path, pattern, config.root) for pattern in patterns)
+def _exclusion(config: Config, *own_files: str | None) -> Callable[[str], bool]:
+    """Paths to skip: the exclude globs (each relative to where it was written: the
+    configuration file's folder, or the current directory for --exclude), and kscan's own
+    configuration and baseline files, which are not manifests."""
+    own = {os.path.realpath(p) for p in (*own_files, config.file and str(config.file.path)) if p}
+
+    def excluded(path: str) -> bool:
+        if os.path.realpath(path) in own:
+            return True
+        return any(path_matches(path, pattern, root) for pattern, root in config.exclude_roots)
+
+    return excluded
 
 
 def _write_baseline_and_exit(path: Path, result: ScanResult, base_dir: str) -> None:
@@ -234,10 +253,14 @@ def _write_baseline_and_exit(path: Path, result: ScanResult, base_dir: str) -> N
 
 
 def _compare_or_exit(
-    path: Path, result: ScanResult, base_dir: str
+    path: Path, result: ScanResult, rules: list[Rule], base_dir: str
 ) -> tuple[list[Finding], list[baseline_file.Entry]]:
+    scope = baseline_file.Scope(
+        frozenset(rule.id for rule in rules),
+        frozenset(relative_to_base(p, base_dir) or p for p in result.paths),
+    )
     try:
-        return baseline_file.compare(result.findings, baseline_file.load(path), base_dir)
+        return baseline_file.compare(result.findings, baseline_file.load(path), base_dir, scope)
     except baseline_file.BaselineError as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_ERROR)

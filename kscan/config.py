@@ -71,6 +71,8 @@ class Config:
     values: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS))
     origins: dict[str, str] = field(default_factory=lambda: dict.fromkeys(DEFAULTS, "default"))
     file: ConfigFile | None = None
+    exclude_roots: list[tuple[str, Path]] = field(default_factory=list)
+    """Each exclude glob with the folder it is relative to."""
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -106,15 +108,18 @@ def discover(paths: tuple[str, ...] | list[str]) -> Path | None:
 
 def _has_tool_kscan(path: Path) -> bool:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError):
         return False
+    except tomllib.TOMLDecodeError:
+        return "[tool.kscan]" in text  # broken: say so when loading it rather than ignore it
     return isinstance(data.get("tool"), dict) and "kscan" in data["tool"]
 
 
 def load(path: Path) -> ConfigFile:
-    """Read and validate one configuration file."""
-    if path.name == "pyproject.toml":
+    """Read and validate one configuration file (YAML, or TOML: ``[tool.kscan]`` or top level)."""
+    if path.suffix == ".toml":
         return _load_pyproject(path)
     source = read_source(str(path))
     if isinstance(source, InputError):
@@ -138,8 +143,24 @@ def _load_pyproject(path: Path) -> ConfigFile:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(InputError(str(path), f"cannot read [tool.kscan]: {exc}")) from None
-    values = data.get("tool", {}).get("kscan", {})
-    return _validated(path, values, lambda pointer: (0, 0), None)
+    tool = data.get("tool")
+    values = tool.get("kscan", {}) if isinstance(tool, dict) and "kscan" in tool else data
+    if path.name == "pyproject.toml" and values is data:
+        values = {}
+    text = path.read_text(encoding="utf-8")
+    return _validated(path, values, lambda pointer: _toml_line(text, pointer), None)
+
+
+def _toml_line(text: str, pointer: Pointer) -> tuple[int, int]:
+    """TOML parsers give no positions: the line of the pointer's last key, searched for."""
+    key = next((str(part) for part in reversed(pointer) if isinstance(part, str)), None)
+    if key is None:
+        return 0, 0
+    pattern = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=')
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number, line.index(key.split(".")[0]) + 1
+    return 0, 0
 
 
 def _validated(path: Path, data: Any, locate: Any, source: Source | None) -> ConfigFile:
@@ -177,6 +198,7 @@ def resolve(config_file: ConfigFile | None) -> Config:
             value = os.path.abspath(os.path.join(config_file.path.parent, value))
         config.values[key] = value
         config.origins[key] = config_file.where((key,))
+    config.exclude_roots = [(pattern, config.root) for pattern in config["exclude"]]
     return config
 
 

@@ -27,6 +27,8 @@ class ScanResult:
     files: int = 0
     documents: int = 0
     objects: int = 0
+    paths: list[str] = field(default_factory=list)
+    """The files scanned, as shown in findings."""
 
 
 def scan(
@@ -103,6 +105,7 @@ class _Scan:
         result = self.result
         source = read_source(path, stdin_name)
         result.files += 1
+        result.paths.append(stdin_name if path == STDIN else path)
         if isinstance(source, InputError):
             result.errors.append(source)
             return
@@ -176,7 +179,7 @@ class _Scan:
         )
         return Finding(
             rule=rule,
-            severity=violation.severity or rule.severity,
+            severity=rule.severity if rule.severity_pinned else violation.severity or rule.severity,
             path=path,
             span=span,
             pointer=violation.pointer,

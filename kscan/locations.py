@@ -24,10 +24,13 @@ def relative_to_base(path: str, base_dir: str) -> str | None:
     return absolute.relative_to(Path(os.path.abspath(base_dir)).resolve()).as_posix()
 
 
-def repository_root() -> Path:
-    """The nearest directory upwards holding ``.git``, else the current directory."""
-    cwd = Path.cwd()
-    for directory in (cwd, *cwd.parents):
+def repository_root(paths: tuple[str, ...] | list[str] = ()) -> Path:
+    """The nearest directory holding ``.git`` above the first scanned path (the current
+    directory for stdin or no path), else the current directory."""
+    first = next((p for p in paths if p != "-"), ".")
+    start = Path(os.path.abspath(first))
+    start = start if start.is_dir() else start.parent
+    for directory in (start, *start.parents):
         if (directory / ".git").exists():
             return directory
-    return cwd
+    return Path.cwd()

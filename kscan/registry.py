@@ -38,6 +38,8 @@ class Rule:
     pss_control: str | None = None
     enabled: bool = True
     source: str = ""
+    severity_pinned: bool = False
+    """Set by a configured severity: it then wins over the severity of a rule's special cases."""
 
     @property
     def stride_name(self) -> str:

@@ -41,7 +41,7 @@ def configure(rules: list[Rule], config: Config) -> list[Rule]:
         severity = _lookup(config["severity"], rule)
         params = _lookup(config["params"], rule)
         if severity is not None:
-            rule = replace(rule, severity=Severity(severity))
+            rule = replace(rule, severity=Severity(severity), severity_pinned=True)
         if params is not None:
             rule = replace(rule, params=_merged_params(rule, params, config))
         configured.append(rule)
