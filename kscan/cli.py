@@ -380,6 +380,7 @@ def config_group() -> None:
 def config_show(paths: tuple[str, ...], config_path: str | None) -> None:
     """Print the effective configuration for PATHS, and where each value comes from."""
     config = _config_or_exit(paths, config_path, {})
+    _configured_rules_or_exit(config)  # the same checks a scan makes
     where = str(config.file.path) if config.file else "none found (defaults apply)"
     click.echo(f"# configuration file: {where}")
     for key, value in config.values.items():

@@ -130,6 +130,11 @@ def load(path: Path) -> ConfigFile:
     if not documents:
         return ConfigFile(path, {}, lambda pointer: (1, 1))
     document = documents[0]
+    if document.duplicates:
+        first = document.duplicates[0]
+        key = ".".join(map(str, first.pointer or ()))
+        message = f"'{key}' is set twice (lines {first.first.line} and {first.last.line})"
+        raise ConfigError(InputError(str(path), message, first.last.line, first.last.column))
 
     def locate(pointer: Pointer) -> tuple[int, int]:
         span, _exact = document.locate(pointer)
@@ -214,8 +219,11 @@ def matches_selector(selector: str, rule_id: str, rule_name: str) -> bool:
 
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
     """A path glob: ``*`` within a directory, ``**`` across directories, ``?`` one character.
-    A pattern without ``/`` matches a file or directory name at any depth."""
-    if "/" not in pattern.rstrip("/"):
+    A pattern without ``/`` matches a file or directory name at any depth; one starting with
+    ``/`` or ``./`` is anchored where the pattern was written."""
+    if pattern.startswith(("/", "./")):
+        pattern = pattern[2:] if pattern.startswith("./") else pattern.lstrip("/")
+    elif "/" not in pattern.rstrip("/"):
         pattern = "**/" + pattern
     regex = ""
     i = 0

@@ -48,6 +48,9 @@ def as_text(rule: Rule) -> str:
         "",
         "References:",
         *(f"  {reference}" for reference in rule.references),
+        "",
+        "Check (the template and params behind it, a model for custom rules):",
+        textwrap.indent(_check_yaml(rule), "  ").rstrip(),
     ]
     return "\n".join(parts) + "\n"
 
@@ -80,17 +83,14 @@ def as_markdown(rule: Rule, heading: str = "##", with_check: bool = False) -> st
         "**References:** " + ", ".join(f"<{reference}>" for reference in rule.references),
     ]
     if with_check:
-        params = rule.params.model_dump(by_alias=True, exclude_defaults=True, mode="json")
-        check = {"template": rule.template.name, **({"params": params} if params else {})}
-        parts += [
-            "",
-            "**Check:**",
-            "",
-            "```yaml",
-            yaml.safe_dump(check, sort_keys=False).rstrip(),
-            "```",
-        ]
+        parts += ["", "**Check:**", "", "```yaml", _check_yaml(rule).rstrip(), "```"]
     return "\n".join(parts) + "\n"
+
+
+def _check_yaml(rule: Rule) -> str:
+    params = rule.params.model_dump(by_alias=True, exclude_defaults=True, mode="json")
+    check = {"template": rule.template.name, **({"params": params} if params else {})}
+    return yaml.safe_dump(check, sort_keys=False)
 
 
 def reference(rules: list[Rule]) -> str:

@@ -30,21 +30,33 @@ def configure(rules: list[Rule], config: Config) -> list[Rule]:
     )
     chosen = (chosen | matching("enable")) - matching("ignore")
     by_key = {key: rule for rule in rules for key in (rule.id, rule.name)}
-    for key in (*config["severity"], *config["params"]):
-        if key not in by_key and key.upper() not in by_key:
-            setting = "severity" if key in config["severity"] else "params"
-            _fail(config, setting, (setting, key), f"{setting}: no rule '{key}'")
+    for setting in ("severity", "params"):
+        named: dict[str, str] = {}
+        for key in config[setting]:
+            rule = by_key.get(key) or by_key.get(key.upper())
+            if rule is None:
+                _fail(config, setting, (setting, key), f"{setting}: no rule '{key}'")
+            if rule.id in named:
+                message = f"{setting}: '{key}' and '{named[rule.id]}' are the same rule"
+                _fail(config, setting, (setting, key), message)
+            named[rule.id] = key
+    for index, entry in enumerate(config["suppressions"]):
+        for selector in entry["rules"]:
+            if not any(matches_selector(selector, r.id, r.name) for r in rules):
+                pointer = ("suppressions", index, "rules")
+                _fail(
+                    config, "suppressions", pointer, f"suppressions: no rule matches '{selector}'"
+                )
     configured = []
-    for rule in rules:
-        if rule.id not in chosen:
-            continue
+    for rule in rules:  # params are checked for every rule named, running or not
         severity = _lookup(config["severity"], rule)
         params = _lookup(config["params"], rule)
         if severity is not None:
             rule = replace(rule, severity=Severity(severity), severity_pinned=True)
         if params is not None:
             rule = replace(rule, params=_merged_params(rule, params, config))
-        configured.append(rule)
+        if rule.id in chosen:
+            configured.append(rule)
     return configured
 
 

@@ -410,3 +410,203 @@ def test_custom_rule_clashing_with_a_builtin_is_an_error(repo: Path) -> None:
     (rules / "owner-label.yaml").write_text(OWNER_RULE.replace("ACME001", "KS101"))
     result = kscan("rules", "--rules-dir", "rules")
     assert result.exit_code == 2 and "rule KS101 is already defined" in result.stderr
+
+
+# --- regressions from review -----------------------------------------------------------------
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: d, namespace: shop}}
+spec:
+  template:
+    spec:
+      volumes:
+{volumes}        - {{name: host, hostPath: {{path: /var/lib/data}}}}
+      containers:
+{containers}        - name: a
+          image: x
+          securityContext:
+            privileged: true
+            capabilities: {{add: [{caps}SYS_ADMIN]}}
+"""
+
+
+def deployment(volumes: str = "", containers: str = "", caps: str = "") -> str:
+    return DEPLOYMENT.format(volumes=volumes, containers=containers, caps=caps)
+
+
+def test_baseline_survives_inserted_list_items(repo: Path) -> None:
+    (repo / "d.yaml").write_text(deployment())
+    kscan("--write-baseline", "b.json", "d.yaml")
+    (repo / "d.yaml").write_text(
+        deployment(
+            volumes="        - {name: cache, emptyDir: {}}\n",
+            containers="        - {name: first, image: y, securityContext: {privileged: false}}\n",
+            caps="NET_BIND_SERVICE, ",
+        )
+    )
+    data = report("--baseline", "b.json", "d.yaml")
+    new = {
+        (f["rule_name"], f["container"]) for f in data["findings"] if f["baseline_state"] == "new"
+    }
+    assert new and all(container == "first" for _, container in new)  # only the new container
+    assert data["absent"] == []
+
+
+def test_unused_suppressions_are_judged_per_selector_and_only_where_possible(repo: Path) -> None:
+    annotations = '{kscan.io/ignore: "privileged-container, host-network: lab"}'
+    (repo / "p.yaml").write_text(pod("p", annotations))
+    (repo / ".kscan.yaml").write_text(
+        "suppressions: [{rules: [KS101], path: 'vendor/**', reason: vendor chart}]\n"
+    )
+    result = kscan("--warn-unused-suppressions", "--context", ".", "p.yaml")
+    assert "suppression of host-network matches no finding" in result.stderr
+    assert "privileged-container matches" not in result.stderr
+    assert ".kscan.yaml" not in result.stderr  # its path scope matches no scanned file
+    quiet = kscan("--warn-unused-suppressions", "--select", "KS2", "p.yaml")
+    assert "privileged-container" not in quiet.stderr  # KS101 did not run: nothing to judge
+
+
+def test_baseline_absent_only_for_what_was_scanned(repo: Path) -> None:
+    (repo / "p.yaml").write_text(pod())
+    (repo / "q.yaml").write_text(pod("q"))
+    kscan("--write-baseline", "b.json", ".")
+    only_p = report("--baseline", "b.json", "--ignore", "KS105", "p.yaml")
+    assert only_p["absent"] == []
+    assert report("--baseline", "b.json", ".")["summary"]["absent"] == 0
+
+
+def test_configured_severity_wins_over_special_cases(repo: Path) -> None:
+    (repo / ".kscan.yaml").write_text("severity: {KS102: info}\n")
+    (repo / "p.yaml").write_text(
+        pod().replace(
+            "privileged: true\n    - name: b",
+            "privileged: false\n        allowPrivilegeEscalation: true\n    - name: b",
+        )
+    )
+    severities = {f["severity"] for f in report("p.yaml")["findings"] if f["rule_id"] == "KS102"}
+    assert severities == {"info"}
+
+
+def test_namespace_findings_follow_the_namespace_object(repo: Path) -> None:
+    namespace = (
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  annotations:\n"
+        '    kscan.io/ignore: "KS316, KS317: quotas live in the cluster policy"\n'
+    )
+    (repo / "p.yaml").write_text(pod("p", '{kscan.io/ignore: "all: legacy"}') + "---\n" + pod("q"))
+    data = report("--select", "KS316", "p.yaml")
+    assert [f["suppressed"] for f in data["findings"]] == [None]  # not the first workload's
+    (repo / "ns.yaml").write_text(namespace)
+    data = report("--select", "KS316", "p.yaml", "ns.yaml")
+    assert [f["suppressed"]["reason"] for f in data["findings"]] == [
+        "quotas live in the cluster policy"
+    ]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"version": 1, "findings": [{"rule": ["x"]}]}',
+        '{"version": 1, "findings": [{"rule": "KS101"}]}',
+        '{"version": 1, "findings": "x"}',
+        "[]",
+    ],
+)
+def test_malformed_baselines(repo: Path, content: str) -> None:
+    (repo / "b.json").write_text(content)
+    (repo / "p.yaml").write_text(pod())
+    result = kscan("--format", "sarif", "--baseline", "b.json", "p.yaml")
+    assert result.exit_code == 2 and "invalid baseline" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_reasonless_suppression_cannot_hide_itself(repo: Path) -> None:
+    (repo / "p.yaml").write_text(pod(comment_a="  # kscan: ignore[all]"))
+    data = report("p.yaml")
+    reasons = [f for f in data["findings"] if f["rule_name"] == "suppression-without-reason"]
+    assert len(reasons) == 1 and reasons[0]["suppressed"] is None
+
+
+def test_cli_lists_add_to_the_file_and_cli_globs_are_relative_to_the_cwd(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (repo / ".kscan.yaml").write_text("ignore: [KS105]\nexclude: [vendor/**]\n")
+    for name in ("vendor/v.yaml", "deploy/sub/s.yaml", "deploy/d.yaml"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(pod())
+    monkeypatch.chdir(repo / "deploy")
+    data = report("--ignore", "KS101", "--exclude", "sub/**", "..")
+    rules = {f["rule_id"] for f in data["findings"]}
+    assert "KS101" not in rules and "KS105" not in rules
+    assert {f["path"] for f in data["findings"]} == {"d.yaml"} or {
+        Path(f["path"]).name for f in data["findings"]
+    } == {"d.yaml"}
+
+
+def test_config_suppression_namespace_default_matches_objects_without_one(repo: Path) -> None:
+    (repo / ".kscan.yaml").write_text(
+        "suppressions: [{rules: [KS101], namespace: default, reason: dev}]\n"
+    )
+    (repo / "p.yaml").write_text(pod().replace("  namespace: shop\n", ""))
+    assert all(f["suppressed"] for f in report("--select", "KS101", "p.yaml")["findings"])
+
+
+def test_kind_in_namespace_skips_cluster_scoped_objects(repo: Path) -> None:
+    (repo / "rules").mkdir()
+    (repo / "rules" / "nothing-in-default.yaml").write_text(
+        OWNER_RULE.replace("owner-label", "nothing-in-default").replace(
+            "  template: field\n  params:\n    target: object\n    pod-bearing: true\n"
+            "    conditions:\n"
+            "      - {path: 'metadata.labels[\"acme.io/owner\"]', required: true}\n",
+            "  template: kind-in-namespace\n  params: {kinds: ['*'], namespaces: [default]}\n",
+        )
+    )
+    (repo / "x.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+    )
+    data = report("--rules-dir", "rules", "--select", "ACME001", "x.yaml")
+    assert [f["kind"] for f in data["findings"]] == ["ConfigMap"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "select: [KS1]\nselect: [KS2]\n",
+            ".kscan.yaml:2:1: error: 'select' is set twice (lines 1 and 2)",
+        ),
+        ("severity: {KS101: low, privileged-container: high}\n", "are the same rule"),
+        (
+            "suppressions: [{rules: [zzz], reason: why not}]\n",
+            "suppressions: no rule matches 'zzz'",
+        ),
+        ("params: {KS221: {nope: 3}}\n", "params.KS221.nope"),
+    ],
+)
+def test_more_config_mistakes_are_errors(repo: Path, text: str, expected: str) -> None:
+    (repo / ".kscan.yaml").write_text(text)
+    (repo / "p.yaml").write_text(pod())
+    for args in (("p.yaml",), ("config", "show")):
+        result = kscan(*args)
+        assert result.exit_code == 2 and expected in result.stderr, (args, result.stderr)
+
+
+def test_anchored_exclude_globs_and_quoted_label_paths(repo: Path) -> None:
+    (repo / ".kscan.yaml").write_text("exclude: [./vendor/**, /build/*.yaml]\n")
+    for name in ("vendor/a.yaml", "build/b.yaml", "src/vendor/c.yaml"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(pod())
+    assert {f["path"] for f in report("--select", "KS101", ".")["findings"]} == {
+        "src/vendor/c.yaml"
+    }
+
+
+def test_comment_text_inside_a_block_scalar_is_not_a_suppression(repo: Path) -> None:
+    script = (
+        "      args:\n        - |\n          # kscan: ignore[all] not a YAML comment\n"
+        "          run\n      securityContext:"
+    )
+    (repo / "p.yaml").write_text(pod().replace("      securityContext:", script, 1))
+    assert privileged(report("p.yaml")) == [("p", "a", None), ("p", "b", None)]

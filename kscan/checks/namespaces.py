@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from kscan.checks import Params, Violation, template
 from kscan.inventory import Inventory
 from kscan.objects import KubeObject, Shape
+from kscan.objects.extract import CLUSTER_SCOPED
 
 
 class RequiresKindParams(Params):
@@ -37,7 +38,7 @@ def namespace_requires_kind(
 
 class KindInNamespaceParams(Params):
     """``kinds`` that may not be placed in ``namespaces`` (both accept ``*`` globs); an object
-    without a namespace counts as ``default``."""
+    without a namespace counts as ``default``; cluster-scoped kinds are never in a namespace."""
 
     kinds: list[str]
     namespaces: list[str]
@@ -50,7 +51,7 @@ class KindInNamespaceParams(Params):
 def kind_in_namespace(params: KindInNamespaceParams, obj: KubeObject) -> Iterator[Violation]:
     """Objects of a forbidden kind in a forbidden namespace (e.g. no workloads in default)."""
     namespace = obj.effective_namespace
-    if not params.applies_to(obj.shape):
+    if not params.applies_to(obj.shape) or obj.kind in CLUSTER_SCOPED:
         return
     if any(fnmatch.fnmatchcase(namespace, pattern) for pattern in params.namespaces):
         message = (

@@ -2,9 +2,9 @@
 
 A path is dotted (``securityContext.capabilities.add``) with four extras: ``*`` walks every item of
 a list (or value of a mapping), a number picks one list item, ``a|b`` tries several keys
-(``livenessProbe|readinessProbe``), and ``["a.b/c"]`` is one key that holds dots. Selecting a
-path yields each value found, or, where the path stops early, the pointer of the missing field,
-so that a ``required`` condition can point at it.
+(``livenessProbe|readinessProbe``), and ``["a.b/c"]`` or ``['a.b/c']`` is one key holding
+dots. Selecting a path yields each value found, or, where the path stops early, the pointer of
+the missing field, so that a ``required`` condition can point at it.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Match:
         return self.value is not MISSING
 
 
-_SEGMENT = re.compile(r'\["([^"]+)"\]|([^.\[\]]+)')
+_SEGMENT = re.compile(r"""\["([^"]+)"\]|\['([^']+)'\]|([^.\[\]]+)""")
 
 
 @cache
@@ -45,7 +45,8 @@ def parse_path(path: str) -> tuple[tuple[str, ...], ...]:
     """``a.b|c.*.0`` -> ``(("a",), ("b", "c"), ("*",), ("0",))``; a key holding dots is quoted
     in brackets: ``metadata.labels["pod-security.kubernetes.io/enforce"]``."""
     segments = []
-    for quoted, plain in _SEGMENT.findall(path):
+    for double, single, plain in _SEGMENT.findall(path):
+        quoted = double or single
         segments.append((quoted,) if quoted else tuple(plain.split("|")))
     return tuple(segments)
 
@@ -121,6 +122,16 @@ class Condition(Params):
     key_pattern: str | None = None
     inherit: bool = False
     severity: Severity | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        leftovers = [
+            name for names in parse_path(value) for name in names if set(name) & set("[]'\"")
+        ]
+        if leftovers or not parse_path(value):
+            raise ValueError(f"'{value}' is not a field path (write keys with dots as [\"a.b\"])")
+        return value
 
     @field_validator("pattern", "forbidden_pattern", "key_pattern")
     @classmethod

@@ -44,6 +44,34 @@ MODELS: dict[str, type[KubeObjectModel]] = {
     "RoleBinding": RoleBinding,
     "ClusterRoleBinding": RoleBinding,
 }
+CLUSTER_SCOPED = frozenset(
+    {
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "StorageClass",
+        "CustomResourceDefinition",
+        "PriorityClass",
+        "IngressClass",
+        "RuntimeClass",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "APIService",
+        "CSIDriver",
+        "CSINode",
+        "VolumeAttachment",
+        "CertificateSigningRequest",
+        "PodSecurityPolicy",
+        "ClusterIssuer",
+        "FlowSchema",
+        "PriorityLevelConfiguration",
+    }
+)
+"""Built-in (and common) kinds that live outside namespaces."""
 CONTAINER_LISTS = (
     ("containers", "containers", "Container"),
     ("initContainers", "init_containers", "Init container"),
