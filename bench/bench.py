@@ -51,7 +51,7 @@ from ruamel.yaml.error import YAMLError as RuamelYAMLError
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kscan.documents import parse
-from kscan.engine import ScanResult, scan
+from kscan.engine import ScanResult, collector_paused, scan
 from kscan.registry import Rule, load_rules
 from kscan.report import ReportOptions
 from kscan.report import json as json_report
@@ -174,9 +174,11 @@ def pyyaml_compose(texts: list[str]) -> Outcome:
 
 
 def kscan_scan(corpus: Corpus, rules: list[Rule]) -> tuple[Outcome, ScanResult]:
-    """The whole kscan run as the CLI does it: scan the paths, render the JSON report."""
-    result = scan(corpus.paths, rules)
-    report = json_report.render(result, rules, ReportOptions())
+    """The whole kscan run as the CLI does it: scan the paths, render the JSON report, with the
+    cyclic GC paused throughout (``kscan.cli.main`` does the same)."""
+    with collector_paused():
+        result = scan(corpus.paths, rules)
+        report = json_report.render(result, rules, ReportOptions())
     outcome = Outcome(
         result.documents,
         len(result.errors),

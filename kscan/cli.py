@@ -18,7 +18,7 @@ import click
 from kscan import __version__
 from kscan import baseline as baseline_file
 from kscan.config import PATH_SETTINGS, Config, ConfigError, discover, load, path_matches, resolve
-from kscan.engine import ScanResult, scan
+from kscan.engine import ScanResult, collector_paused, scan
 from kscan.findings import Finding
 from kscan.locations import is_under, relative_to_base, repository_root
 from kscan.registry import Rule, RuleError, load_rules
@@ -445,8 +445,10 @@ def _use_color(choice: str, output: str | None) -> bool:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point."""
+    """Console-script entry point. The cyclic garbage collector stays paused for the whole
+    (short-lived) run: scans and their reports allocate millions of acyclic objects."""
     try:
-        return cli.main(args=argv, prog_name="kscan")
+        with collector_paused():
+            return cli.main(args=argv, prog_name="kscan")
     except KeyboardInterrupt:
         sys.exit(130)

@@ -46,13 +46,13 @@ def scan(
     Findings are marked with the suppression that applies to them (annotations and inline
     comments always count; ``suppressor`` adds configured ones). ``excluded`` paths are skipped.
     """
-    with _collector_paused():
+    with collector_paused():
         run = _Scan(rules, suppressor or Suppressor(), excluded or (lambda path: False))
         return run.scan(paths, stdin_name, context)
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: a scan allocates millions of acyclic objects that
     reference counting frees, and repeated full collections over them doubled the scan time."""
     was_enabled = gc.isenabled()
@@ -189,7 +189,7 @@ class _Scan:
             container=violation.container,
             message=violation.message,
             detail=violation.detail,
-            stable_field=violation.document.stable_path(violation.pointer),
+            document=violation.document,
             suppression=suppression,
         )
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
-from kscan.documents import Pointer, Span
+from kscan.documents import Document, Pointer, Span
 from kscan.registry import Rule
 from kscan.taxonomy import Severity
 
@@ -28,8 +29,7 @@ class Finding:
     container: str | None
     message: str
     detail: str = ""
-    stable_field: str = ""
-    """The field with list items named by content (see ``Document.stable_path``)."""
+    document: Document | None = field(default=None, repr=False, compare=False)
     suppression: Suppression | None = None
     baseline_state: Literal["new", "unchanged"] | None = None
     """Set when the scan is compared with a baseline."""
@@ -48,6 +48,13 @@ class Finding:
         return "".join(
             "/" + str(part).replace("~", "~0").replace("/", "~1") for part in self.pointer
         )
+
+    @cached_property
+    def stable_field(self) -> str:
+        """The field with list items named by content (see ``Document.stable_path``)."""
+        if self.document is None:
+            return self.field_path
+        return self.document.stable_path(self.pointer)
 
     @property
     def identity(self) -> tuple[str | None, ...]:

@@ -95,8 +95,6 @@ def comment_directives(document: Document) -> dict[int, Directive]:
     """``# kscan: ignore[RULE, ...] reason`` comments in a document's lines, by line number;
     text inside multi-line scalars (a shell script in a block scalar) is data, not a comment."""
     source = document.source
-    if "kscan:" not in source.text:
-        return {}
     inside = _scalar_lines(document.data)
     found = {}
     lines = source.text.splitlines()
@@ -157,6 +155,7 @@ class Suppressor:
         self._namespaces: dict[str, list[Directive]] = {}
         self._comments: dict[str, dict[int, Directive]] = {}
         self._paths: list[str] = []
+        self._commented: dict[str, bool] = {}
 
     def see(self, document: Document, objects: list[KubeObject]) -> None:
         """Collect the suppressions written in a scanned document and its objects."""
@@ -164,11 +163,13 @@ class Suppressor:
         if path not in self._comments:
             self._comments[path] = {}
             self._paths.append(path)
-        self._comments[path].update(comment_directives(document))
+            self._commented[path] = "kscan:" in document.source.text  # once per file
+        if self._commented[path]:
+            self._comments[path].update(comment_directives(document))
         for obj in objects:
             directives = list(annotation_directives(obj))
             self._annotations[id(obj)] = directives
-            if obj.kind == "Namespace":
+            if obj.kind == "Namespace" and directives:
                 self._namespaces[obj.name] = directives
 
     def check(
@@ -185,6 +186,11 @@ class Suppressor:
         """The suppression of this finding, if any: the first that applies. Every suppression
         that covers it counts as used. ``obj`` is the object the finding is about (None for a
         finding about a namespace, which takes the Namespace object's annotations)."""
+        nothing_written = not self._comments.get(document.source.path) and not (
+            self._annotations.get(id(obj)) if obj is not None else self._namespaces
+        )
+        if nothing_written and not self.config:
+            return None  # the common case, kept cheap: no suppression anywhere near
         kind, namespace, name = identity
         values = {"kind": kind, "namespace": namespace or "default", "name": name}
         values["container"] = container
