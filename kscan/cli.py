@@ -6,6 +6,7 @@ or an input that could not be read, parsed or validated (the other inputs are st
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -22,7 +23,7 @@ from kscan.engine import ScanResult, collector_paused, scan
 from kscan.findings import Finding
 from kscan.locations import is_under, relative_to_base, repository_root
 from kscan.registry import Rule, RuleError, load_rules
-from kscan.report import FORMATS, ReportOptions, printable
+from kscan.report import FORMATS, SARIF_MAX_RESULTS, ReportOptions, printable
 from kscan.ruledoc import as_text, reference
 from kscan.selection import configure
 from kscan.sources import STDIN_DISPLAY, InputError
@@ -79,6 +80,13 @@ def cli() -> None:
 )
 @click.option("--sarif-category", help="Write SARIF runs[].automationDetails.id = CATEGORY/.")
 @click.option(
+    "--sarif-max-results",
+    type=click.IntRange(1, 25000),
+    default=SARIF_MAX_RESULTS,
+    show_default=True,
+    help="Keep the most severe findings in SARIF up to N (GitHub ingests 25,000, shows 5,000).",
+)
+@click.option(
     "--stdin-filename", default=STDIN_DISPLAY, help="Name to report for input read from -."
 )
 @click.option(
@@ -129,6 +137,7 @@ def scan_command(
     paths: tuple[str, ...],
     color: str,
     sarif_category: str | None,
+    sarif_max_results: int,
     stdin_filename: str,
     config_path: str | None,
     context: tuple[str, ...],
@@ -156,6 +165,7 @@ def scan_command(
         color=_use_color(color, config["output"]),
         base_dir=base_dir,
         sarif_category=sarif_category,
+        sarif_max_results=sarif_max_results,
         show_suppressed=show_suppressed,
         absent=tuple(absent),
     )
@@ -168,6 +178,12 @@ def scan_command(
         click.echo(printable(warning), err=True)
     if config["format"] == "sarif":
         _warn_outside_base_dir(result, base_dir)
+        if len(result.findings) > sarif_max_results:
+            click.echo(
+                f"kscan: warning: the SARIF report keeps the {sarif_max_results} most severe of "
+                f"{len(result.findings)} findings (--sarif-max-results raises the cap)",
+                err=True,
+            )
     _deliver(report, config["output"])
     code = exit_code(result, config["fail-on"])
     sys.exit(EXIT_FINDINGS if unused and code == EXIT_OK else code)
@@ -429,13 +445,8 @@ def _warn_outside_base_dir(result: ScanResult, base_dir: str) -> None:
 def _render(
     output_format: str, result: ScanResult, rules: list[Rule], options: ReportOptions
 ) -> str:
-    if output_format == "json":
-        from kscan.report import json as reporter
-    elif output_format == "sarif":
-        from kscan.report import sarif as reporter  # type: ignore[no-redef]
-    else:
-        from kscan.report import text as reporter  # type: ignore[no-redef]
-    return reporter.render(result, rules, options)
+    reporter = importlib.import_module(f"kscan.report.{output_format}")  # imported only if used
+    return reporter.render(result, rules, options)  # type: ignore[no-any-return]
 
 
 def _use_color(choice: str, output: str | None) -> bool:

@@ -49,6 +49,15 @@ class Finding:
             "/" + str(part).replace("~", "~0").replace("/", "~1") for part in self.pointer
         )
 
+    @property
+    def subject(self) -> str:
+        """``Deployment shop/web``, ``Namespace shop``, plus `` / container`` where one applies."""
+        where = self.name or ""
+        if self.namespace and self.kind != "Namespace":
+            where = f"{self.namespace}/{where}"
+        text = f"{self.kind or 'document'} {where}".strip()
+        return f"{text} / {self.container}" if self.container else text
+
     @cached_property
     def stable_field(self) -> str:
         """The field with list items named by content (see ``Document.stable_path``)."""

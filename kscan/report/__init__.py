@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from kscan.baseline import Entry
 
-FORMATS = ("text", "json", "sarif")
+FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
+SARIF_MAX_RESULTS = 1000
+"""Results in one SARIF run by default: the limit GitHub's SARIF tooling checks (GH1004)."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -27,5 +29,6 @@ class ReportOptions:
     base_dir: str = "."
     sarif_category: str | None = None
     show_suppressed: bool = False
+    sarif_max_results: int = SARIF_MAX_RESULTS
     absent: tuple[Entry, ...] = ()
     """Baseline entries no longer found (fixed since the baseline)."""

@@ -57,7 +57,7 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str
         results=[
             *(
                 _result(finding, index[finding.rule.id], options.base_dir)
-                for finding in result.findings
+                for finding in kept(result.findings, options.sarif_max_results)
             ),
             *(_absent(entry, index) for entry in options.absent if entry.rule in index),
         ],
@@ -70,6 +70,15 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str
         )
     log = sarif.SarifLog(version="2.1.0", schema_uri=SCHEMA_URI, runs=[run])
     return json.dumps(to_json(log), indent=2, ensure_ascii=False) + "\n"
+
+
+def kept(findings: list[Finding], cap: int) -> list[Finding]:
+    """At most ``cap`` findings, the most severe first among those that count (not suppressed,
+    not accepted in a baseline); within a severity, in file order."""
+    if len(findings) <= cap:
+        return findings
+    ranked = sorted(findings, key=lambda f: (not f.counts, -f.severity.rank, f.sort_key()))
+    return sorted(ranked[:cap], key=Finding.sort_key)
 
 
 def to_json(value: Any) -> Any:

@@ -1,0 +1,78 @@
+"""JUnit XML for CI dashboards (GitLab, Jenkins): a test suite per scanned file, a failing test
+case per finding, a passing one for a file without findings, an error for unreadable input."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+
+from kscan.engine import ScanResult
+from kscan.findings import Finding
+from kscan.registry import Rule
+from kscan.report import ReportOptions
+
+
+def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str:
+    """The report as ``<testsuites>``; findings that do not count (suppressed or accepted in a
+    baseline) are skipped test cases."""
+    by_file: dict[str, list[Finding]] = defaultdict(list)
+    for finding in result.findings:
+        by_file[finding.path].append(finding)
+    errors_by_file = defaultdict(list)
+    for error in result.errors:
+        errors_by_file[error.path].append(error)
+    root = ET.Element("testsuites", name="kscan")
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for path in dict.fromkeys([*result.paths, *by_file, *errors_by_file]):
+        suite = ET.SubElement(root, "testsuite", name=path)
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        for finding in by_file.get(path, []):
+            case = ET.SubElement(
+                suite, "testcase", classname=f"{finding.rule.id} {finding.rule.name}"
+            )
+            case.set("name", _case_name(finding))
+            case.set("file", path)
+            case.set("line", str(finding.span.line))
+            counts["tests"] += 1
+            if finding.counts:
+                failure = ET.SubElement(case, "failure", message=finding.message)
+                failure.set("type", finding.severity.value)
+                failure.text = _details(finding)
+                counts["failures"] += 1
+            else:
+                reason = (
+                    finding.suppression.reason
+                    if finding.suppression
+                    else "accepted in the baseline"
+                )
+                ET.SubElement(case, "skipped", message=reason)
+                counts["skipped"] += 1
+        for error in errors_by_file.get(path, []):
+            case = ET.SubElement(suite, "testcase", classname="kscan", name="read and parse")
+            ET.SubElement(case, "error", message=error.message, type="input").text = str(error)
+            counts["tests"] += 1
+            counts["errors"] += 1
+        if counts["tests"] == 0:
+            ET.SubElement(suite, "testcase", classname="kscan", name="no findings", file=path)
+            counts["tests"] = 1
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+    for key, value in totals.items():
+        root.set(key, str(value))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _case_name(finding: Finding) -> str:
+    return f"{finding.subject} at line {finding.span.line}"
+
+
+def _details(finding: Finding) -> str:
+    rule = finding.rule
+    return (
+        f"{finding.path}:{finding.span.line}:{finding.span.column}: "
+        f"{finding.severity.value.upper()} {rule.id} {rule.name}\n{finding.message}\n"
+        f"STRIDE: {rule.stride_name}; ATT&CK: {rule.tactic} {rule.tactic_name} / "
+        f"{rule.technique} {rule.technique_name}\nFix: {rule.remediation}\n"
+    )

@@ -1,0 +1,69 @@
+"""Markdown for ``$GITHUB_STEP_SUMMARY`` and pull-request comments: tables, then findings."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from kscan.engine import ScanResult
+from kscan.findings import Finding
+from kscan.locations import relative_to_base
+from kscan.registry import Rule
+from kscan.report import ReportOptions
+from kscan.report.text import summary
+from kscan.taxonomy import Severity
+
+MAX_ROWS = 500
+"""Findings listed at most (a step summary is limited to 1 MiB)."""
+
+
+def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str:
+    """A summary by severity, STRIDE category and ATT&CK tactic, then one row per finding."""
+    counting = [finding for finding in result.findings if finding.counts]
+    lines = ["## kscan", "", summary(result, len(options.absent)), ""]
+    if counting:
+        severities = Counter(f.severity for f in counting)
+        lines += _table("Severity", [(s.value, severities[s]) for s in Severity if severities[s]])
+        stride = Counter(f.rule.stride_name for f in counting)
+        lines += _table("STRIDE", stride.most_common())
+        tactics = Counter(f"{f.rule.tactic} {f.rule.tactic_name}" for f in counting)
+        lines += _table("ATT&CK tactic", tactics.most_common())
+        lines += ["### Findings", "", "| Severity | Rule | Location | Object | Message |"]
+        lines.append("|---|---|---|---|---|")
+        ordered = sorted(counting, key=lambda f: (-f.severity.rank, f.sort_key()))
+        lines += [_row(finding, options.base_dir) for finding in ordered[:MAX_ROWS]]
+        if len(ordered) > MAX_ROWS:
+            lines += ["", f"... and {len(ordered) - MAX_ROWS} more (see the full report)."]
+    if result.errors:
+        lines += ["", "### Input errors", ""]
+        lines += [f"- `{_cell(str(error))}`" for error in result.errors]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _table(title: str, rows: list[tuple[str, int]]) -> list[str]:
+    return [
+        f"| {title} | Findings |",
+        "|---|---:|",
+        *(f"| {_cell(k)} | {v} |" for k, v in rows),
+        "",
+    ]
+
+
+def _row(finding: Finding, base_dir: str) -> str:
+    rule = finding.rule
+    path = relative_to_base(finding.path, base_dir) or finding.path
+    where = f"`{_cell(path)}:{finding.span.line}:{finding.span.column}`"
+    return (
+        f"| {finding.severity.value} | {rule.id} `{rule.name}` | {where} "
+        f"| {_cell(finding.subject)} | {_cell(finding.message)} |"
+    )
+
+
+def _cell(text: str) -> str:
+    """Text safe in a table cell: no pipes, no line breaks, no HTML."""
+    return (
+        text.replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("\n", " ")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+    )

@@ -1,0 +1,111 @@
+"""CI report formats: GitHub workflow commands, JUnit XML, Markdown summaries, SARIF caps."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import junitparser
+from click.testing import CliRunner, Result
+
+from kscan.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "insecure-deployment.yaml"
+HARDENED = REPO / "examples" / "hardened-deployment.yaml"
+ANNOTATION = re.compile(
+    r"^::(error|warning|notice) file=([^,]+),line=(\d+),col=(\d+),endLine=\d+,endColumn=\d+,"
+    r"title=(CRITICAL|HIGH|MEDIUM|LOW|INFO) (KS\d{3}) ([a-z0-9-]+)::(.+)$"
+)
+
+
+def kscan(*args: str) -> Result:
+    return CliRunner().invoke(cli, ["--base-dir", str(REPO), *args])
+
+
+def test_github_annotations() -> None:
+    result = kscan("--format", "github", str(EXAMPLE))
+    assert result.exit_code == 1
+    *annotations, summary = result.stdout.splitlines()
+    assert summary.startswith("Found 33 findings")
+    parsed = [ANNOTATION.match(line) for line in annotations]
+    assert all(parsed) and len(parsed) == 33
+    privileged = next(m for m in parsed if m and m.group(6) == "KS101")
+    assert privileged.groups()[:5] == (
+        "error",
+        "examples/insecure-deployment.yaml",
+        "26",
+        "13",
+        "CRITICAL",
+    )
+    assert (
+        "Elevation of Privilege; TA0004 Privilege Escalation; T1611 Escape to Host"
+        in privileged.group(8)
+    )
+
+
+def test_github_annotations_escape_data_and_properties(tmp_path: Path) -> None:
+    manifest = tmp_path / "a,b:c.yaml"
+    manifest.write_text(
+        'apiVersion: v1\nkind: Pod\nmetadata: {name: "x%y\\nz"}\n'
+        "spec: {containers: [{name: c, securityContext: {privileged: true}}]}\n"
+    )
+    result = kscan("--format", "github", "--select", "KS101", str(manifest))
+    line = result.stdout.splitlines()[0]
+    assert "file=" in line and "a%2Cb%3Ac.yaml" in line
+    assert "x%25y%0Az" in line and "\n" not in line
+
+
+def test_junit_is_valid_and_counts_findings(tmp_path: Path) -> None:
+    out = tmp_path / "kscan.xml"
+    kscan("--format", "junit", "-o", str(out), str(EXAMPLE), str(HARDENED))
+    xml = junitparser.JUnitXml.fromfile(str(out))
+    suites = {suite.name: suite for suite in xml}
+    assert set(suites) == {str(EXAMPLE), str(HARDENED)}
+    failing = suites[str(EXAMPLE)]
+    # 30, not 33: the hardened file's Namespace objects (LimitRange, quota, policies) count
+    assert failing.tests == 30 and failing.failures == 30
+    case = next(c for c in failing if c.classname == "KS101 privileged-container")
+    assert case.name == "Deployment shop/web / web at line 26"
+    assert isinstance(case.result[0], junitparser.Failure) and case.result[0].type == "critical"
+    clean = suites[str(HARDENED)]
+    assert clean.tests == 1 and clean.failures == 0
+
+
+def test_junit_marks_suppressed_findings_skipped_and_errors(tmp_path: Path) -> None:
+    manifest = tmp_path / "p.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Pod\n"
+        'metadata: {name: p, annotations: {kscan.io/ignore: "KS101: lab"}}\n'
+        "spec: {containers: [{name: c, securityContext: {privileged: true}}]}\n"
+    )
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("a: [\n")
+    out = tmp_path / "r.xml"
+    kscan("--format", "junit", "--select", "KS101", "-o", str(out), str(manifest), str(broken))
+    suites = {suite.name: suite for suite in junitparser.JUnitXml.fromfile(str(out))}
+    assert suites[str(manifest)].skipped == 1 and suites[str(manifest)].failures == 0
+    assert suites[str(broken)].errors == 1
+
+
+def test_markdown_summary_tables_then_findings() -> None:
+    text = kscan("--format", "markdown", str(EXAMPLE)).stdout
+    assert text.startswith("## kscan\n\nFound 33 findings")
+    assert "| Severity | Findings |\n|---|---:|\n| critical | 1 |\n| high | 3 |" in text
+    assert "| STRIDE | Findings |" in text and "| Elevation of Privilege |" in text
+    assert "| ATT&CK tactic | Findings |" in text and "| TA0004 Privilege Escalation |" in text
+    rows = [line for line in text.splitlines() if line.startswith("| critical | KS101")]
+    assert rows == [
+        "| critical | KS101 `privileged-container` | `examples/insecure-deployment.yaml:26:13` "
+        "| Deployment shop/web / web | Container 'web' of Deployment 'shop/web': "
+        "securityContext.privileged is true. |"
+    ]
+
+
+def test_sarif_results_are_capped_most_severe_first() -> None:
+    result = kscan("--format", "sarif", "--sarif-max-results", "5", str(EXAMPLE))
+    log = json.loads(result.stdout)
+    levels = [r["level"] for r in log["runs"][0]["results"]]
+    assert len(levels) == 5 and levels.count("error") == 4  # 1 critical + 3 high kept
+    assert "keeps the 5 most severe of 33 findings" in result.stderr
