@@ -151,3 +151,18 @@ def test_hook_sees_policies_in_files_it_was_not_given(
 
     assert result.returncode == 0, _output(result)
     assert _hook_status(result) == "Passed", _output(result)
+
+
+def test_hook_fails_on_a_file_that_does_not_parse(
+    pre_commit: str, hook_env: dict[str, str], tmp_path: Path
+) -> None:
+    hardened = (REPO_ROOT / "examples" / "hardened-deployment.yaml").read_text(encoding="utf-8")
+    files = {"deployment.yaml": hardened, "broken.yaml": "apiVersion: v1\nkind: [Pod\n"}
+    repo = _git_repo(tmp_path / "repo", files, hook_env)
+
+    result = _try_repo(pre_commit, repo, hook_env)
+
+    assert result.returncode == 1, _output(result)
+    assert _hook_status(result) == "Failed", _output(result)
+    assert "- exit code: 2" in result.stdout, _output(result)
+    assert "broken.yaml:3:1: error: invalid YAML" in result.stdout, _output(result)

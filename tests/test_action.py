@@ -1,0 +1,109 @@
+"""The GitHub Action (action.yml): its shell steps run here, as the runner would run them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+ACTION = yaml.safe_load((REPO / "action.yml").read_text())
+EXPRESSION = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
+
+
+def step(name: str) -> dict:  # type: ignore[type-arg]
+    return next(s for s in ACTION["runs"]["steps"] if s.get("name") == name)
+
+
+def evaluate(text: str, inputs: dict[str, str], outputs: dict[str, str]) -> str:
+    """The few expressions the action uses: inputs.*, github.action_path, steps.*.outputs.*."""
+
+    def value(match: re.Match[str]) -> str:
+        expression = match.group(1)
+        if expression.startswith("inputs."):
+            name = expression.removeprefix("inputs.")
+            return inputs.get(name, ACTION["inputs"][name].get("default", ""))
+        if expression == "github.action_path":
+            return str(REPO)
+        if expression.startswith("steps.scan.outputs."):
+            return outputs[expression.removeprefix("steps.scan.outputs.")]
+        raise AssertionError(f"unexpected expression {expression}")
+
+    return EXPRESSION.sub(value, text)
+
+
+def run_step(name: str, workspace: Path, inputs: dict[str, str], outputs: dict[str, str]) -> int:
+    spec = step(name)
+    assert spec["shell"] == "bash"
+    env = {
+        **os.environ,
+        **{k: evaluate(str(v), inputs, outputs) for k, v in spec.get("env", {}).items()},
+    }
+    env["PATH"] = f"{workspace / 'bin'}{os.pathsep}{env['PATH']}"
+    env["GITHUB_OUTPUT"] = str(workspace / "github-output")
+    env["GITHUB_STEP_SUMMARY"] = str(workspace / "step-summary.md")
+    proc = subprocess.run(
+        ["bash", "-e", "-c", spec["run"]], cwd=workspace, env=env, capture_output=True, text=True
+    )
+    (workspace / f"{name}.log").write_text(proc.stdout + proc.stderr)
+    return proc.returncode
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A checkout with one insecure manifest, and ``kscan`` on PATH running this source tree."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "app.yaml").write_text(
+        (REPO / "examples" / "insecure-deployment.yaml").read_text()
+    )
+    (tmp_path / "bin").mkdir()
+    shim = tmp_path / "bin" / "kscan"
+    shim.write_text(f'#!/bin/sh\nPYTHONPATH="{REPO}" exec "{sys.executable}" -m kscan "$@"\n')
+    shim.chmod(0o755)
+    return tmp_path
+
+
+def outputs_of(workspace: Path) -> dict[str, str]:
+    lines = (workspace / "github-output").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_action_metadata() -> None:
+    assert ACTION["runs"]["using"] == "composite"
+    uses = [s["uses"] for s in ACTION["runs"]["steps"] if "uses" in s]
+    assert "github/codeql-action/upload-sarif@v4" in uses
+    upload = next(s for s in ACTION["runs"]["steps"] if s.get("name") == "Upload SARIF")
+    assert "always()" in upload["if"]
+
+
+def test_scan_step_writes_sarif_summary_and_annotations(workspace: Path) -> None:
+    inputs = {"paths": "deploy", "annotate": "true", "args": "--fail-on high"}
+    assert run_step("Scan", workspace, inputs, {}) == 0  # the step itself never fails
+    assert outputs_of(workspace) == {"exit-code": "1"}
+    log = json.loads((workspace / "kscan.sarif").read_text())
+    results = log["runs"][0]["results"]
+    assert (
+        results
+        and results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == "deploy/app.yaml"
+    )
+    assert (workspace / "step-summary.md").read_text().startswith("## kscan")
+    annotations = (workspace / "Scan.log").read_text()
+    assert "::error file=deploy/app.yaml,line=26,col=13" in annotations
+    assert run_step("Fail on findings", workspace, inputs, outputs_of(workspace)) == 1
+
+
+def test_scan_step_passes_a_clean_repository(workspace: Path) -> None:
+    (workspace / "deploy" / "app.yaml").write_text(
+        (REPO / "examples" / "hardened-deployment.yaml").read_text()
+    )
+    assert run_step("Scan", workspace, {"paths": "deploy"}, {}) == 0
+    assert outputs_of(workspace) == {"exit-code": "0"}
+    assert run_step("Fail on findings", workspace, {}, outputs_of(workspace)) == 0
