@@ -50,15 +50,26 @@ def cli() -> None:
     """Static security scanner for Kubernetes manifests.
 
     \b
-    kscan PATH...          scan files, directories and - (stdin)
-    kscan rules            list the rules
+    kscan PATH...          scan files, directories and - (stdin); see 'kscan scan --help'
+    kscan rules            list the rules ('--format markdown': the full reference)
     kscan explain RULE     show one rule's documentation
+    kscan config show      print the effective configuration and where it comes from
+
+    \b
+    Exit codes: 0 no finding at or above --fail-on; 1 such findings;
+    2 a usage error, a bad configuration or rule file, or an unreadable input.
+    Documentation: README.md, docs/rules.md, docs/github-actions.md.
     """
 
 
 @cli.command("scan")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "output_format", type=click.Choice(FORMATS), help="Report format [text].")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    help="Report format [text]; sarif: code scanning, github: PR annotations, junit, markdown.",
+)
 @click.option(
     "-o",
     "--output",
@@ -71,14 +82,22 @@ def cli() -> None:
     help="Exit 1 when a finding has this severity or a higher one ('never': report only) [low].",
 )
 @click.option(
-    "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour text output (auto: on a terminal, unless NO_COLOR is set).",
 )
 @click.option(
     "--base-dir",
     type=click.Path(file_okay=False),
     help="Root for SARIF and baseline paths (default: the git top level, else the current dir).",
 )
-@click.option("--sarif-category", help="Write SARIF runs[].automationDetails.id = CATEGORY/.")
+@click.option(
+    "--sarif-category",
+    metavar="NAME",
+    help="Write SARIF runs[].automationDetails.id = NAME/ (one per upload of a workflow).",
+)
 @click.option(
     "--sarif-max-results",
     type=click.IntRange(1, 25000),
@@ -87,7 +106,10 @@ def cli() -> None:
     help="Keep the most severe findings in SARIF up to N (GitHub ingests 25,000, shows 5,000).",
 )
 @click.option(
-    "--stdin-filename", default=STDIN_DISPLAY, help="Name to report for input read from -."
+    "--stdin-filename",
+    default=STDIN_DISPLAY,
+    metavar="NAME",
+    help="Name to report for input read from -.",
 )
 @click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), help="Use this configuration file."
