@@ -166,3 +166,28 @@ def test_hook_fails_on_a_file_that_does_not_parse(
     assert _hook_status(result) == "Failed", _output(result)
     assert "- exit code: 2" in result.stdout, _output(result)
     assert "broken.yaml:3:1: error: invalid YAML" in result.stdout, _output(result)
+
+
+def test_system_hook_uses_the_kscan_on_path(
+    pre_commit: str, hook_env: dict[str, str], tmp_path: Path
+) -> None:
+    """``kscan-system`` installs nothing: it runs the kscan found on PATH (here this checkout)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "kscan"
+    shim.write_text(f'#!/bin/sh\nPYTHONPATH="{REPO_ROOT}" exec "{sys.executable}" -m kscan "$@"\n')
+    shim.chmod(0o755)
+    env = {**hook_env, "PATH": f"{bin_dir}{os.pathsep}{hook_env['PATH']}"}
+    repo = _git_repo(tmp_path / "repo", {"debug-pod.yaml": INSECURE_POD}, env)
+
+    result = subprocess.run(
+        [pre_commit, "try-repo", str(REPO_ROOT), "kscan-system", "--all-files"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+
+    assert result.returncode == 1, _output(result)
+    assert "privileged-container" in result.stdout, _output(result)
