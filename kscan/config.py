@@ -12,12 +12,13 @@ import sys
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from kscan.documents import Pointer, parse
 from kscan.sources import InputError, Source, read_source
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -189,6 +190,8 @@ def _validated(path: Path, data: Any, locate: Any, source: Source | None) -> Con
 
 @cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # imported only when a config file is read
+
     schema = json.loads((Path(__file__).parent / "config_schema.json").read_text(encoding="utf-8"))
     return Draft202012Validator(schema)
 

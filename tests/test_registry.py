@@ -31,6 +31,27 @@ def test_repository_rules_are_the_ones_loaded() -> None:
     assert (builtin_rules_dir() / "schema.json").is_file()
 
 
+def test_builtin_fast_path_loads_the_same_rules_as_full_verification() -> None:
+    """The default load skips the JSON Schema for built-in rules; passing the same directory
+    explicitly verifies every file in full, and must give identical rules."""
+    assert load_rules() == load_rules(builtin_rules_dir())
+
+
+def test_a_broken_builtin_rule_still_gets_a_precise_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(REPO_RULES / "schema.json", tmp_path / "schema.json")
+    broken = GOOD.replace("severity: critical", "severity: catastrophic")
+    assert broken != GOOD
+    (tmp_path / "privileged-container.yaml").write_text(broken)
+    monkeypatch.setattr("kscan.registry.builtin_rules_dir", lambda: tmp_path)
+    with pytest.raises(RuleError) as caught:
+        load_rules()
+    message = str(caught.value)
+    assert "privileged-container.yaml:" in message and "severity" in message
+    assert "catastrophic" in message
+
+
 def test_every_rule_is_complete_and_consistent() -> None:
     rules = load_rules()
     assert len({r.id for r in rules}) == len({r.name for r in rules}) == len(rules)
