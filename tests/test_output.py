@@ -299,3 +299,20 @@ def test_control_characters_never_reach_the_terminal(tmp_path: Path) -> None:
     result = run("--color", "never", str(manifest))
     line = next(line for line in result.stdout.splitlines() if "privileged-container" in line)
     assert "\\x1b" in line and "a\\nb" in line and "\x1b" not in result.stdout
+
+
+def test_readme_documents_every_scan_option_and_subcommand() -> None:
+    """The README's options table and command list stay in step with the CLI."""
+    import click
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = "\n".join(line for line in readme.splitlines() if line.startswith("| `-"))
+    scan = cli.commands["scan"]  # type: ignore[attr-defined]
+    options = [p for p in scan.params if isinstance(p, click.Option) and "--help" not in p.opts]
+    for option in options:
+        assert option.help, f"{option.opts} has no help text"
+        assert any(re.search(rf"(`|, ){opt}[ `]", table) for opt in option.opts), (
+            f"{option.opts} is missing from the README options table"
+        )
+    for name in cli.commands:  # type: ignore[attr-defined]
+        assert f"kscan {name}" in readme, f"subcommand {name} is not in the README"
