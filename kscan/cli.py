@@ -21,6 +21,7 @@ from kscan import baseline as baseline_file
 from kscan.config import PATH_SETTINGS, Config, ConfigError, discover, load, path_matches, resolve
 from kscan.engine import ScanResult, collector_paused, scan
 from kscan.findings import Finding
+from kscan.limits import DEFAULT_LIMITS, LIBYAML_MAX_DEPTH, Limits, describe_size, parse_size
 from kscan.locations import is_under, relative_to_base, repository_root
 from kscan.registry import Rule, RuleError, load_rules
 from kscan.report import FORMATS, SARIF_MAX_RESULTS, ReportOptions, printable
@@ -60,6 +61,23 @@ def cli() -> None:
     2 a usage error, a bad configuration or rule file, or an unreadable input.
     Documentation: README.md, docs/rules.md, docs/github-actions.md.
     """
+
+
+class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.3
+    """A size in bytes, written ``65536``, ``512K``, ``64M`` or ``1G``."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            size = parse_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if size < 1:
+            self.fail("the size must be at least 1 byte", param, ctx)
+        return size
 
 
 @cli.command("scan")
@@ -155,6 +173,37 @@ def cli() -> None:
 @click.option(
     "--write-baseline", type=click.Path(dir_okay=False), help="Record the current findings in FILE."
 )
+@click.option(
+    "--max-file-size",
+    type=_SizeType(),
+    default=DEFAULT_LIMITS.file_bytes,
+    help="Skip (with an error) files larger than SIZE (bytes, or 512K, 64M, 1G)  "
+    f"[default: {describe_size(DEFAULT_LIMITS.file_bytes).replace(' ', '')}]",
+)
+@click.option(
+    "--max-documents",
+    metavar="N",
+    type=click.IntRange(1),
+    default=DEFAULT_LIMITS.documents,
+    show_default=True,
+    help="Scan at most N documents of one file; an error reports the rest.",
+)
+@click.option(
+    "--max-depth",
+    metavar="N",
+    type=click.IntRange(1, LIBYAML_MAX_DEPTH),
+    default=DEFAULT_LIMITS.depth,
+    show_default=True,
+    help="Reject documents nested deeper than N mappings and sequences.",
+)
+@click.option(
+    "--max-nodes",
+    metavar="N",
+    type=click.IntRange(1),
+    default=DEFAULT_LIMITS.nodes,
+    show_default=True,
+    help="Reject documents with more than N nodes once aliases are expanded (alias bombs).",
+)
 def scan_command(
     paths: tuple[str, ...],
     color: str,
@@ -167,15 +216,20 @@ def scan_command(
     warn_unused_suppressions: bool,
     baseline: str | None,
     write_baseline: str | None,
+    max_file_size: int,
+    max_documents: int,
+    max_depth: int,
+    max_nodes: int,
     **settings: Any,
 ) -> None:
     """Scan PATHS (files, directories, - for stdin) and report findings."""
+    limits = Limits(max_file_size, max_documents, max_depth, max_nodes)
     config = _config_or_exit(paths, config_path, settings)
     rules = _configured_rules_or_exit(config)
     base_dir = config["base-dir"] or str(repository_root(paths))
     suppressor = Suppressor(config)
     excluded = _exclusion(config, baseline, write_baseline)
-    result = _guarded_scan(paths, rules, stdin_filename, context, suppressor, excluded)
+    result = _guarded_scan(paths, rules, stdin_filename, context, suppressor, excluded, limits)
     if write_baseline:
         _write_baseline_and_exit(Path(write_baseline), result, base_dir)
     absent: list[baseline_file.Entry] = []
@@ -441,9 +495,10 @@ def _guarded_scan(
     context: tuple[str, ...],
     suppressor: Suppressor,
     excluded: Callable[[str], bool],
+    limits: Limits,
 ) -> ScanResult:
     try:
-        return scan(paths, rules, stdin_filename, context, suppressor, excluded)
+        return scan(paths, rules, stdin_filename, context, suppressor, excluded, limits)
     except Exception as exc:  # a bug in kscan: one line for the user, the traceback on request
         if os.environ.get("KSCAN_DEBUG"):
             raise

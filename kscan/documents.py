@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import yaml
 
+from kscan.limits import DEFAULT_LIMITS, Limits
 from kscan.sources import InputError, Source
 
-MAX_EXPANDED_NODES = 2_000_000
-"""Upper bound on the nodes of one document after alias expansion (stops alias bombs)."""
-
+_FRAMES_PER_LEVEL = 3
+"""Python frames the node builder uses per nesting level, with a margin."""
 _TAG = "tag:yaml.org,2002:"
 _STR, _MERGE = _TAG + "str", _TAG + "merge"
 _HELM_EXPRESSION = re.compile(
@@ -136,16 +137,28 @@ class ParseError(Exception):
         self.line, self.column = line, column
 
 
-def parse(source: Source) -> tuple[list[Document], list[InputError]]:
+def parse(
+    source: Source, limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[Document], list[InputError]]:
     """All documents of a source, and the errors met. A document that cannot be turned into data
-    is reported and skipped; a YAML syntax error ends the stream (documents before it are kept)."""
+    is reported and skipped; a YAML syntax error, or more documents than ``limits.documents``,
+    ends the stream (documents before it are kept)."""
     text = source.text.replace("\t", " ") if source.is_json else source.text
+    if sys.getrecursionlimit() < _FRAMES_PER_LEVEL * limits.depth + 200:  # the builder recurses
+        sys.setrecursionlimit(_FRAMES_PER_LEVEL * limits.depth + 200)
     documents: list[Document] = []
     errors: list[InputError] = []
     try:
         for index, node in enumerate(_compose_all(text)):
+            if index == limits.documents:
+                message = (
+                    f"more than {limits.documents:,} documents in one file; the rest are not "
+                    "scanned (--max-documents raises the limit)"
+                )
+                errors.append(InputError(source.path, message, *_start(node)))
+                break
             try:
-                document = _document(source, index, node)
+                document = _document(source, index, node, limits)
             except ParseError as exc:
                 errors.append(_parse_error(source, exc))
                 continue
@@ -164,8 +177,8 @@ def parse(source: Source) -> tuple[list[Document], list[InputError]]:
     return documents, errors
 
 
-def _document(source: Source, index: int, node: Any) -> Document | None:
-    builder = _Builder()
+def _document(source: Source, index: int, node: Any, limits: Limits) -> Document | None:
+    builder = _Builder(limits)
     data = builder.build(node)
     if data is None:  # an empty document: only comments, or nothing, between separators
         return None
@@ -273,8 +286,10 @@ def _pointers_to(root: Any, targets: set[int]) -> dict[int, Pointer]:
 class _Builder:
     """Turns one document's node graph into PosDict/PosList data."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits) -> None:
+        self.max_nodes, self.max_depth = limits.nodes, limits.depth
         self.nodes = 0
+        self.depth = 0
         self.memo: dict[int, tuple[Any, int] | None] = {}
         self.duplicates: list[tuple[PosDict, str, Span, Span]] = []
 
@@ -294,16 +309,24 @@ class _Builder:
             return value
         self.memo[key] = None
         before = self.nodes
+        self.depth += 1
+        if self.depth > self.max_depth:
+            raise ParseError(
+                f"document is nested more than {self.max_depth} levels deep "
+                "(--max-depth raises the limit)",
+                *_start(node),
+            )
         value = self._mapping(node) if kind == "mapping" else self._sequence(node)
+        self.depth -= 1
         self.memo[key] = (value, self.nodes - before)
         self._check_budget(node)
         return value
 
     def _check_budget(self, node: Any) -> None:
-        if self.nodes > MAX_EXPANDED_NODES:
+        if self.nodes > self.max_nodes:
             raise ParseError(
-                f"document expands to more than {MAX_EXPANDED_NODES:,} nodes "
-                "through aliases (a YAML alias bomb?)",
+                f"document has more than {self.max_nodes:,} nodes once aliases are expanded "
+                "(a YAML alias bomb?; --max-nodes raises the limit)",
                 *_start(node),
             )
 

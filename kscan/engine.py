@@ -12,6 +12,7 @@ from kscan.checks import Violation
 from kscan.documents import Document, parse
 from kscan.findings import Finding
 from kscan.inventory import Inventory
+from kscan.limits import DEFAULT_LIMITS, Limits
 from kscan.objects import InvalidObject, KubeObject, Shape, extract_objects
 from kscan.registry import Rule
 from kscan.sources import STDIN, STDIN_DISPLAY, InputError, Source, iter_paths, read_source
@@ -38,6 +39,7 @@ def scan(
     context: Iterable[str] = (),
     suppressor: Suppressor | None = None,
     excluded: Callable[[str], bool] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ScanResult:
     """Scan files, directories and ``-`` (stdin) with the given rules.
 
@@ -45,9 +47,10 @@ def scan(
     touches a Deployment but not its namespace's NetworkPolicy); nothing is reported in them.
     Findings are marked with the suppression that applies to them (annotations and inline
     comments always count; ``suppressor`` adds configured ones). ``excluded`` paths are skipped.
+    ``limits`` bound each file and document.
     """
     with collector_paused():
-        run = _Scan(rules, suppressor or Suppressor(), excluded or (lambda path: False))
+        run = _Scan(rules, suppressor or Suppressor(), excluded or (lambda path: False), limits)
         return run.scan(paths, stdin_name, context)
 
 
@@ -68,8 +71,13 @@ class _Scan:
     """One scan's rules and state."""
 
     def __init__(
-        self, rules: Iterable[Rule], suppressor: Suppressor, excluded: Callable[[str], bool]
+        self,
+        rules: Iterable[Rule],
+        suppressor: Suppressor,
+        excluded: Callable[[str], bool],
+        limits: Limits,
     ) -> None:
+        self.limits = limits
         self.rules = _RulesByScope(rules)
         self.suppressor = suppressor
         self.excluded = excluded
@@ -103,13 +111,13 @@ class _Scan:
 
     def _scan_file(self, path: str, stdin_name: str) -> None:
         result = self.result
-        source = read_source(path, stdin_name)
+        source = read_source(path, stdin_name, self.limits.file_bytes)
         result.files += 1
         result.paths.append(stdin_name if path == STDIN else path)
         if isinstance(source, InputError):
             result.errors.append(source)
             return
-        documents, errors = _parse_safely(source)
+        documents, errors = _parse_safely(source, self.limits)
         result.errors.extend(errors)
         for document in documents:
             result.documents += 1
@@ -147,10 +155,10 @@ class _Scan:
                 continue
             if path == STDIN or os.path.realpath(path) in scanned or self.excluded(path):
                 continue
-            source = read_source(path)
+            source = read_source(path, max_bytes=self.limits.file_bytes)
             if isinstance(source, InputError):
                 continue
-            for document in _parse_safely(source)[0]:
+            for document in _parse_safely(source, self.limits)[0]:
                 for obj in extract_objects(document):
                     if isinstance(obj, KubeObject):
                         yield obj
@@ -194,9 +202,9 @@ class _Scan:
         )
 
 
-def _parse_safely(source: Source) -> tuple[list[Document], list[InputError]]:
+def _parse_safely(source: Source, limits: Limits) -> tuple[list[Document], list[InputError]]:
     try:
-        return parse(source)
+        return parse(source, limits)
     except Exception as exc:  # a kscan bug must not stop the other files
         return [], [InputError(source.path, f"internal error while parsing: {exc!r}")]
 

@@ -8,10 +8,11 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from kscan.limits import DEFAULT_LIMITS, describe_size
+
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
 STDIN_DISPLAY = "<stdin>"
-MAX_FILE_BYTES = 64 * 1024 * 1024
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".tox"})
 
 _BOMS = (
@@ -81,19 +82,25 @@ def _walk(top: str) -> Iterator[str]:
                 yield path
 
 
-def read_source(path: str, stdin_name: str = STDIN_DISPLAY) -> Source | InputError:
-    """Read one file (or stdin for ``-``) and decode it; never raises for bad input."""
+def read_source(
+    path: str, stdin_name: str = STDIN_DISPLAY, max_bytes: int = DEFAULT_LIMITS.file_bytes
+) -> Source | InputError:
+    """Read one file (or stdin for ``-``) of at most ``max_bytes`` and decode it; never raises
+    for bad input."""
     display = stdin_name if path == STDIN else path
     try:
         if path == STDIN:
-            data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+            data = sys.stdin.buffer.read(max_bytes + 1)
         else:
             with open(path, "rb") as handle:
-                data = handle.read(MAX_FILE_BYTES + 1)
+                data = handle.read(max_bytes + 1)
     except OSError as exc:
         return InputError(display, f"cannot read: {exc.strerror or exc}")
-    if len(data) > MAX_FILE_BYTES:
-        return InputError(display, f"file is larger than the {MAX_FILE_BYTES / 2**20:g} MiB limit")
+    if len(data) > max_bytes:
+        limit = describe_size(max_bytes)
+        return InputError(
+            display, f"file is larger than {limit} (--max-file-size raises the limit)"
+        )
     decoded = decode(data)
     if isinstance(decoded, tuple):
         line, column, message = decoded

@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import kscan.sources
 from kscan import documents
 from kscan.cli import cli
 
@@ -299,11 +298,8 @@ def test_alias_bomb_fails_fast(tmp_path: Path, good: Path) -> None:
     assert_good_scanned(run, good)
 
 
-def test_file_over_the_size_limit(
-    tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_file_over_the_size_limit(tmp_path: Path, good: Path) -> None:
     limit = 4096
-    monkeypatch.setattr(kscan.sources, "MAX_FILE_BYTES", limit)
     big = tmp_path / "big.yaml"
     big.write_text(GOOD_POD + "# padding\n" * 500)
     assert big.stat().st_size > limit
@@ -312,12 +308,84 @@ def test_file_over_the_size_limit(
     at_limit.write_text(text)
     assert at_limit.stat().st_size == limit
 
-    run = scan(big, good, at_limit)
-    assert_one_error(run, big, None, ("larger",))
+    run = scan("--max-file-size", "4K", big, good, at_limit)
+    error = assert_one_error(run, big, None, ("larger than 4 KiB", "--max-file-size"))
+    assert error
     assert run.findings(path=big) == []
     assert_good_scanned(run, good)
     assert run.errors(at_limit) == []
     assert [f["line"] for f in run.findings("privileged-container", at_limit)] == [10]
+    assert scan("--max-file-size", "8K", big).errors(big) == []
+
+
+def test_default_size_limit_is_64_mib(tmp_path: Path, good: Path) -> None:
+    huge = tmp_path / "huge.yaml"
+    with huge.open("wb") as handle:  # sparse: costs no disk
+        handle.truncate(64 * 2**20 + 1)
+    run = scan(huge, good)
+    assert_one_error(run, huge, None, ("larger than 64 MiB",))
+    assert_good_scanned(run, good)
+
+
+def test_document_count_limit(tmp_path: Path, good: Path) -> None:
+    many = tmp_path / "many.yaml"
+    many.write_text("---\n".join([GOOD_POD] * 5))
+    run = scan("--max-documents", "3", many, good)
+    fourth = 3 * (GOOD_POD.count("\n") + 1) + 1  # each document and its "---" line
+    assert_one_error(run, many, fourth, ("more than 3 documents", "--max-documents"))
+    assert len(run.findings("privileged-container", many)) == 3
+    assert_good_scanned(run, good)
+    assert run.report["summary"]["documents"] == 3 + 1
+    assert scan("--max-documents", "5", many).errors(many) == []
+
+
+def _nested(levels: int) -> str:
+    """A ConfigMap whose data holds ``levels`` nested flow sequences."""
+    return GOOD_POD + "  extra: " + "[" * levels + "]" * levels + "\n"
+
+
+def test_depth_limit(tmp_path: Path, good: Path) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text(_nested(30))
+    assert scan(deep).errors(deep) == []  # the default (200) leaves room for real manifests
+    run = scan("--max-depth", "20", deep, good)
+    extra_line = GOOD_POD.count("\n") + 1
+    assert_one_error(run, deep, extra_line, ("nested more than 20 levels", "--max-depth"))
+    assert_good_scanned(run, good)
+
+
+def test_depth_up_to_libyaml_cap_in_a_real_process(tmp_path: Path) -> None:
+    """Python's recursion limit must not turn a deep but allowed document into an error."""
+    deep = tmp_path / "deep.yaml"
+    deep.write_text(_nested(990))
+    run = scan_process("--max-depth", "1000", deep)
+    assert run.code == 1 and json.loads(run.stdout)["errors"] == []
+    assert "nested more than 200" in scan_process(deep).stderr
+
+
+def test_node_limit(tmp_path: Path, good: Path) -> None:
+    wide = tmp_path / "wide.yaml"
+    wide.write_text(GOOD_POD + "  extra: [" + ", ".join(["x"] * 100) + "]\n")
+    run = scan("--max-nodes", "50", wide, good)
+    extra_line = GOOD_POD.count("\n") + 1
+    assert_one_error(run, wide, extra_line, ("more than 50 nodes", "--max-nodes"))
+    assert_good_scanned(run, good)
+    assert scan(wide).errors(wide) == []
+
+
+@pytest.mark.parametrize(
+    "flag, value",
+    [
+        ("--max-file-size", "0"),
+        ("--max-file-size", "lots"),
+        ("--max-documents", "0"),
+        ("--max-depth", "1001"),
+        ("--max-nodes", "-1"),
+    ],
+)
+def test_bad_limit_values_are_usage_errors(flag: str, value: str, good: Path) -> None:
+    run = scan(flag, value, good)
+    assert run.code == 2 and flag in run.stderr and run.stdout == ""
 
 
 def test_missing_path(tmp_path: Path, good: Path) -> None:
