@@ -17,6 +17,7 @@ from typing import Any
 
 from kscan.findings import Finding
 from kscan.locations import relative_to_base
+from kscan.output_files import write_atomically
 
 VERSION = 1
 KEY_FIELDS = (
@@ -84,7 +85,7 @@ def write(path: Path, findings: Iterable[Finding], base_dir: str) -> int:
         ],
     }
     try:
-        path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_atomically(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     except OSError as exc:
         raise BaselineError(
             f"{path}: error: cannot write the baseline: {exc.strerror or exc}"

@@ -23,6 +23,7 @@ from kscan.engine import ScanResult, collector_paused, scan
 from kscan.findings import Finding
 from kscan.limits import DEFAULT_LIMITS, LIBYAML_MAX_DEPTH, Limits, describe_size, parse_size
 from kscan.locations import is_under, relative_to_base, repository_root
+from kscan.output_files import write_atomically
 from kscan.registry import Rule, RuleError, load_rules
 from kscan.report import FORMATS, SARIF_MAX_RESULTS, ReportOptions, printable
 from kscan.ruledoc import as_text, reference
@@ -363,7 +364,7 @@ def _deliver(report: str, output: str | None) -> None:
         _write_stdout(report)
         return
     try:
-        Path(output).write_text(report, encoding="utf-8")
+        write_atomically(Path(output), report)
     except OSError as exc:
         click.echo(f"kscan: error: cannot write {output}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_ERROR)

@@ -1,0 +1,170 @@
+"""What kscan guarantees about itself: it never constructs objects from YAML tags, opens no
+network connection, runs nothing, writes only its own output, and writes that atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kscan.output_files import write_atomically
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus" / "real"
+
+WATCHED = r"""
+import json, os, sys
+
+FORBIDDEN = ("socket.", "subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
+             "os.fork", "ctypes.dlopen", "urllib.", "http.", "webbrowser.")
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+changes = []
+
+def audit(event, args):
+    if event.startswith(FORBIDDEN):
+        os.write(2, f"FORBIDDEN {event} {args!r}\n".encode())
+        os._exit(99)
+    if event == "open":
+        path, mode, flags = args
+        writing = any(c in (mode or "") for c in "wax+") or (flags or 0) & WRITE_FLAGS
+        if writing and isinstance(path, (str, bytes)):
+            changes.append(os.fsdecode(path))
+    elif event in ("os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.truncate",
+                   "os.symlink", "os.link", "os.utime", "shutil.rmtree", "os.chown"):
+        changes.append(os.fsdecode(args[0]) if isinstance(args[0], (str, bytes)) else repr(args[0]))
+        if event == "os.rename":
+            changes.append(os.fsdecode(args[1]))
+
+sys.addaudithook(audit)
+from kscan.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exit:
+    code = exit.code
+os.write(2, ("CHANGES " + json.dumps(changes) + "\n").encode())
+os._exit(code or 0)
+"""
+
+
+def run_watched(*args: str | Path, cwd: Path) -> tuple[int, list[str], str]:
+    """kscan ARGS in a process whose audit hook kills it on network or process events and
+    records every file it writes, renames or removes."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-c", WATCHED, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+    assert "FORBIDDEN" not in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    marker = [line for line in proc.stderr.splitlines() if line.startswith("CHANGES ")]
+    assert marker, proc.stderr
+    return proc.returncode, json.loads(marker[0].removeprefix("CHANGES ")), proc.stderr
+
+
+TAGS = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: tags
+data:
+  a: !!python/object/apply:os.system ["touch {marker}"]
+  b: !!python/name:os.system
+  c: !!python/object/new:subprocess.Popen [["touch", "{marker}"]]
+  d: !custom {{x: 1}}
+  e: !!binary aGVsbG8=
+"""
+
+
+def test_scan_writes_only_its_report_and_touches_no_network_or_process(tmp_path: Path) -> None:
+    tree = tmp_path / "repo"
+    shutil.copytree(REPO / "examples", tree / "examples")
+    marker = tmp_path / "pwned"
+    (tree / "tags.yaml").write_text(TAGS.format(marker=marker))
+    if CORPUS.is_dir():
+        shutil.copytree(CORPUS / "kubernetes__examples", tree / "corpus", dirs_exist_ok=True)
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in tree.rglob("*") if p.is_file()}
+    out = tmp_path / "out"
+    out.mkdir()
+
+    code, changes, stderr = run_watched(
+        "--format", "sarif", "-o", out / "kscan.sarif", "--base-dir", tree, tree, cwd=tree
+    )
+    assert code == 1, stderr
+    assert changes and all(Path(path).parent == out for path in changes), changes
+    assert [p.name for p in out.iterdir()] == ["kscan.sarif"]  # no temporary file left
+    after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in tree.rglob("*") if p.is_file()}
+    assert after == before
+    assert not marker.exists()
+
+    code, changes, stderr = run_watched(
+        "--write-baseline", out / "baseline.json", "--base-dir", tree, tree, cwd=tree
+    )
+    assert code == 0 and all(Path(path).parent == out for path in changes), (changes, stderr)
+
+
+def test_tags_are_data_never_objects(tmp_path: Path) -> None:
+    from kscan.documents import parse
+    from kscan.sources import read_source
+
+    path = tmp_path / "tags.yaml"
+    marker = tmp_path / "pwned"
+    path.write_text(TAGS.format(marker=marker))
+    source = read_source(str(path))
+    assert not isinstance(source, Exception)
+    (document,), errors = parse(source)
+    assert errors == []
+    values = document.data["data"]
+    assert values["b"] in ("", None) and values["e"] == "aGVsbG8="  # the tag is the whole text
+    assert values["a"] == [f"touch {marker}"] and values["d"] == {"x": 1}
+    assert not marker.exists()
+    leaves = [*values.values(), *values["a"], *values["c"]]
+    assert all(isinstance(v, (str, list, dict)) for v in leaves)
+
+
+def test_write_atomically_replaces_whole_file_and_keeps_mode_and_links(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    report.write_text("old")
+    report.chmod(0o640)
+    link = tmp_path / "latest.json"
+    link.symlink_to(report.name)
+
+    write_atomically(link, "new")
+    assert link.is_symlink() and report.read_text() == "new"
+    assert stat.S_IMODE(report.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json", "report.json"]
+
+
+def test_failed_write_leaves_the_old_file_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = tmp_path / "report.json"
+    report.write_text("old")
+
+    def no_rename(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", no_rename)
+    with pytest.raises(OSError):
+        write_atomically(report, "new")
+    assert report.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_new_output_file_gets_the_usual_permissions(tmp_path: Path) -> None:
+    report = tmp_path / "new.json"
+    previous = os.umask(0o022)
+    try:
+        write_atomically(report, "{}")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(report.stat().st_mode) == 0o644
