@@ -15,7 +15,15 @@ from kscan.inventory import Inventory
 from kscan.limits import DEFAULT_LIMITS, Limits
 from kscan.objects import InvalidObject, KubeObject, Shape, extract_objects
 from kscan.registry import Rule
-from kscan.sources import STDIN, STDIN_DISPLAY, InputError, Source, iter_paths, read_source
+from kscan.sources import (
+    STDIN,
+    STDIN_DISPLAY,
+    InputError,
+    Source,
+    display_path,
+    iter_paths,
+    read_source,
+)
 from kscan.suppression import Suppressor
 
 
@@ -113,7 +121,7 @@ class _Scan:
         result = self.result
         source = read_source(path, stdin_name, self.limits.file_bytes)
         result.files += 1
-        result.paths.append(stdin_name if path == STDIN else path)
+        result.paths.append(stdin_name if path == STDIN else display_path(path))
         if isinstance(source, InputError):
             result.errors.append(source)
             return
@@ -148,10 +156,13 @@ class _Scan:
 
     def _context_objects(self, paths: Iterable[str], scanned: set[str]) -> Iterator[KubeObject]:
         """Valid objects of context files not scanned already. A context path that does not
-        exist is an error; problems inside context files are not (they were not asked about)."""
+        exist is an error; problems inside context paths are not (they were not asked about)."""
+        paths = list(paths)
+        given = {display_path(path) for path in paths}
         for path in iter_paths(paths):
             if isinstance(path, InputError):
-                self.result.errors.append(path)
+                if path.path in given:
+                    self.result.errors.append(path)
                 continue
             if path == STDIN or os.path.realpath(path) in scanned or self.excluded(path):
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -52,34 +53,75 @@ class InputError:
 
 def iter_paths(paths: Iterable[str]) -> Iterator[str | InputError]:
     """Expand directories recursively into manifest files, in a stable (sorted) order; a file
-    named twice (or reached twice) is read once."""
+    named twice (or reached twice) is read once. Problems found on the way (a missing path, a
+    broken or looping symbolic link, an unreadable directory) come out as InputErrors."""
     seen: set[str] = set()
     for given in paths:
         if given == STDIN:
             yield STDIN
             continue
+        found: Iterable[str | InputError]
         if os.path.isdir(given):
-            found: Iterable[str] = _walk(given)
+            found = _walk(given)
         elif os.path.exists(given):
             found = [given]  # named explicitly: read whatever it is (a FIFO from <(helm ...) too)
         else:
-            yield InputError(given, "no such file or directory")
+            yield _missing(given)
             continue
         for path in found:
+            if isinstance(path, InputError):
+                yield path
+                continue
             real = os.path.realpath(path)
             if real not in seen:
                 seen.add(real)
                 yield path
 
 
-def _walk(top: str) -> Iterator[str]:
-    """Regular files with a manifest suffix (any case); never FIFOs or devices, which block."""
-    for root, dirs, files in os.walk(top):
+def _walk(top: str) -> Iterator[str | InputError]:
+    """Regular files with a manifest suffix (any case); never FIFOs, sockets or devices, which
+    block or cannot be read. Symbolic links to directories are not followed (no loops)."""
+    problems: list[OSError] = []
+    for root, dirs, files in os.walk(top, onerror=problems.append):
+        yield from (_unreadable_directory(problem) for problem in problems)
+        problems.clear()
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
         for name in sorted(files):
+            if not name.lower().endswith(MANIFEST_SUFFIXES):
+                continue
             path = os.path.normpath(os.path.join(root, name))  # "./a.yaml" -> "a.yaml"
-            if name.lower().endswith(MANIFEST_SUFFIXES) and os.path.isfile(path):
+            if os.path.isfile(path):
                 yield path
+            elif os.path.islink(path) and not os.path.exists(path):
+                yield _missing(path)
+    yield from (_unreadable_directory(problem) for problem in problems)
+
+
+def _missing(path: str) -> InputError:
+    """The error for a path that does not lead to a file: absent, a broken link, or a loop."""
+    if not os.path.islink(path):
+        return InputError(display_path(path), "no such file or directory")
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return InputError(display_path(path), "symbolic link loop")
+    return InputError(display_path(path), "broken symbolic link (its target does not exist)")
+
+
+def _unreadable_directory(problem: OSError) -> InputError:
+    where = display_path(os.fsdecode(problem.filename or "?"))
+    return InputError(where, f"cannot read directory: {problem.strerror or problem}")
+
+
+def display_path(path: str) -> str:
+    """The path as reported: bytes that are not UTF-8 in a file name become ``\\xff`` escapes,
+    so reports stay valid UTF-8 (JSON, SARIF, XML) while the file is still opened by its name."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return path
 
 
 def read_source(
@@ -87,7 +129,7 @@ def read_source(
 ) -> Source | InputError:
     """Read one file (or stdin for ``-``) of at most ``max_bytes`` and decode it; never raises
     for bad input."""
-    display = stdin_name if path == STDIN else path
+    display = stdin_name if path == STDIN else display_path(path)
     try:
         if path == STDIN:
             data = sys.stdin.buffer.read(max_bytes + 1)

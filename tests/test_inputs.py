@@ -13,6 +13,8 @@ import inspect
 import json
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +25,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+import kscan.engine
+import kscan.sources
 from kscan import documents
 from kscan.cli import cli
 
@@ -887,3 +891,129 @@ def test_fifos_in_directories_are_skipped_not_read(tmp_path: Path, good: Path) -
     (folder / "UPPER.YAML").write_text(good.read_text())
     run = scan_process(folder, timeout=20)
     assert run.report["summary"]["files"] == 1
+
+
+# --------------------------------------------------------------------------------------------
+# File-system oddities: clear errors, no hang, the other files still scanned
+
+
+def test_symlink_loops_and_broken_links(tmp_path: Path, good: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.yaml").symlink_to("b.yaml")
+    (tree / "b.yaml").symlink_to("a.yaml")
+    (tree / "gone.yaml").symlink_to("nowhere.yaml")
+    (tree / "up").symlink_to("..")  # a directory loop: links to directories are not followed
+    (tree / "notes.txt").symlink_to("notes.txt")  # not a manifest name: ignored
+    run = scan_process(tree, good, timeout=20)
+    assert run.code == 2
+    assert [e["message"] for e in run.errors(tree / "a.yaml")] == ["symbolic link loop"]
+    assert [e["message"] for e in run.errors(tree / "b.yaml")] == ["symbolic link loop"]
+    assert "broken symbolic link" in run.errors(tree / "gone.yaml")[0]["message"]
+    assert len(run.report["errors"]) == 3
+    assert_good_scanned(run, good)
+    named = scan(tree / "a.yaml", good)
+    assert_one_error(named, tree / "a.yaml", None, ("symbolic link loop",))
+
+
+def test_problems_inside_context_paths_are_not_errors(tmp_path: Path, good: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.yaml").symlink_to("a.yaml")
+    run = scan("--context", tree, good)
+    assert run.report["errors"] == []
+    assert_good_scanned(run, good)
+
+
+def test_directory_named_like_a_manifest_is_walked(tmp_path: Path, good: Path) -> None:
+    folder = tmp_path / "charts.yaml"
+    folder.mkdir()
+    shutil.copy(good, folder / "pod.yaml")
+    run = scan(folder)
+    assert run.report["errors"] == []
+    assert len(run.findings("privileged-container", folder / "pod.yaml")) == 1
+
+
+def test_sockets_are_skipped_in_walks_and_an_error_when_named(tmp_path: Path, good: Path) -> None:
+    tree = tmp_path / "t"
+    tree.mkdir()
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(tree / "s.yaml"))
+        walked = scan_process(tree, good, timeout=20)
+        assert walked.report["errors"] == [] and walked.report["summary"]["files"] == 1
+        named = scan_process(tree / "s.yaml", good, timeout=20)
+        assert_one_error(named, tree / "s.yaml", None, ("cannot read",))
+        assert_good_scanned(named, good)
+    finally:
+        server.close()
+
+
+def test_unreadable_file_and_directory(
+    tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Simulated: the tests may run as root, which ignores permission bits."""
+    tree = tmp_path / "tree"
+    (tree / "locked").mkdir(parents=True)
+    shutil.copy(good, tree / "locked" / "inside.yaml")
+    shutil.copy(good, tree / "secret.yaml")
+    real_scandir, real_open = os.scandir, open
+
+    def scandir(path: Any = ".") -> Any:
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    def guarded_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(file).endswith("secret.yaml"):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(kscan.sources, "open", guarded_open, raising=False)
+    run = scan(tree, good)
+    assert run.code == 2
+    assert run.errors(tree / "locked")[0]["message"] == "cannot read directory: Permission denied"
+    assert run.errors(tree / "secret.yaml")[0]["message"] == "cannot read: Permission denied"
+    assert_good_scanned(run, good)
+
+
+def test_file_that_vanishes_mid_scan(
+    tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    shutil.copy(good, tree / "a.yaml")
+    shutil.copy(good, tree / "b.yaml")
+    real_read = kscan.engine.read_source
+
+    def read_after_deleting_a(path: str, *args: Any) -> Any:
+        if path.endswith("a.yaml"):
+            os.unlink(path)
+        return real_read(path, *args)
+
+    monkeypatch.setattr(kscan.engine, "read_source", read_after_deleting_a)
+    run = scan(tree)
+    assert_one_error(run, tree / "a.yaml", None, ("No such file",))
+    assert len(run.findings("privileged-container", tree / "b.yaml")) == 1
+
+
+def test_non_utf8_file_names_give_valid_utf8_reports(tmp_path: Path) -> None:
+    name = os.fsdecode(b"caf\xe9.yaml")
+    try:
+        (tmp_path / name).write_text(GOOD_POD)
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system rejects file names that are not UTF-8")
+    shown = str(tmp_path / "caf\\xe9.yaml")
+    for output in ("json", "sarif", "junit", "text", "github", "markdown"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "kscan", "--format", output, "--base-dir", tmp_path, tmp_path],
+            capture_output=True,
+            cwd=REPO,
+            timeout=60,
+        )
+        assert proc.returncode == 1, proc.stderr
+        text = proc.stdout.decode("utf-8")  # raises if a report is not valid UTF-8
+        assert "xe9.yaml" in text, (output, text[:300])  # escaped as \xe9 (in SARIF: %5Cxe9)
+    report = json.loads(scan_process(tmp_path).stdout)
+    assert {f["path"] for f in report["findings"]} == {shown}
