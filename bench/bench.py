@@ -34,7 +34,9 @@ import argparse
 import cProfile
 import gc
 import io
+import os
 import pstats
+import shutil
 import subprocess
 import sys
 import time
@@ -309,12 +311,50 @@ def render_table(corpus: Corpus, timings: dict[str, Timing]) -> str:
     return "\n".join(lines)
 
 
+def timed_process(command: list[str]) -> tuple[float, float, int]:
+    """Run a command with its output discarded: (wall seconds, peak RSS in MB, exit code)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def compare_with_checkov(checkov: str, paths: Sequence[str]) -> str:
+    """checkov's Kubernetes framework and the kscan CLI on the same paths, each a fresh process
+    writing a JSON report (start-up included, as a user sees it)."""
+    kscan_seconds, kscan_mb, _ = timed_process(
+        [sys.executable, "-m", "kscan", "--format", "json", *paths]
+    )
+    lines = [f"{'whole process, JSON report':42} {'seconds':>8} {'peak MB':>8} {'exit':>5}"]
+    lines.append(f"{'kscan':42} {kscan_seconds:8.2f} {kscan_mb:8.0f}")
+    for path in paths:
+        flag = "-d" if Path(path).is_dir() else "-f"
+        command = [checkov, flag, path, "--framework", "kubernetes", "-o", "json", "--quiet"]
+        seconds, megabytes, code = timed_process(command)
+        lines.append(
+            f"{'checkov ' + flag + ' ' + path:42} {seconds:8.2f} {megabytes:8.0f} {code:5}"
+        )
+        if len(paths) == 1:
+            lines.append(
+                f"checkov / kscan: {seconds / kscan_seconds:.1f}x the time, "
+                f"{megabytes / kscan_mb:.1f}x the memory"
+            )
+    return "\n".join(lines)
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("paths", nargs="+", help="manifest files or directories (recursive)")
     parser.add_argument("--repeat", type=int, default=3, help="runs each; the best is reported")
     parser.add_argument("--profile", action="store_true", help="cProfile one kscan run (top 20)")
+    parser.add_argument(
+        "--checkov",
+        default=shutil.which("checkov"),
+        help="checkov executable to compare with, whole process against whole process "
+        "(default: checkov on PATH; skipped when there is none)",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -380,6 +420,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     ratio = kscan.seconds / timings[RUAMEL].seconds
     verdict = "meets" if ratio <= TARGET_RATIO else "misses"
     print(f"target:   kscan <= {TARGET_RATIO:g}x ruamel compose: {ratio:.2f}x ({verdict} it)")
+
+    if args.checkov:
+        print()
+        print(compare_with_checkov(args.checkov, args.paths))
 
     if args.profile:
         print()
