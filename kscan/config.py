@@ -5,20 +5,19 @@ command line. Every effective value remembers where it came from."""
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import re
 import sys
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
-from kscan.documents import Pointer, parse
-from kscan.sources import InputError, Source, read_source
+from kscan.documents import Pointer, read_documents
+from kscan.json_schema import first_error
+from kscan.sources import InputError, Source
 
-if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator
+CONFIG_SCHEMA = Path(__file__).parent / "config_schema.json"
+
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -122,12 +121,9 @@ def load(path: Path) -> ConfigFile:
     """Read and validate one configuration file (YAML, or TOML: ``[tool.kscan]`` or top level)."""
     if path.suffix == ".toml":
         return _load_pyproject(path)
-    source = read_source(str(path))
-    if isinstance(source, InputError):
-        raise ConfigError(source)
-    documents, errors = parse(source)
-    if errors:
-        raise ConfigError(errors[0])
+    documents = read_documents(str(path))
+    if isinstance(documents, InputError):
+        raise ConfigError(documents)
     if not documents:
         return ConfigFile(path, {}, lambda pointer: (1, 1))
     document = documents[0]
@@ -141,7 +137,7 @@ def load(path: Path) -> ConfigFile:
         span, _exact = document.locate(pointer)
         return span.line, span.column
 
-    return _validated(path, document.data, locate, source)
+    return _validated(path, document.data, locate, document.source)
 
 
 def _load_pyproject(path: Path) -> ConfigFile:
@@ -172,12 +168,12 @@ def _toml_line(text: str, pointer: Pointer) -> tuple[int, int]:
 def _validated(path: Path, data: Any, locate: Any, source: Source | None) -> ConfigFile:
     if not isinstance(data, dict):
         raise ConfigError(InputError(str(path), "the configuration must be a mapping of settings"))
-    errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        error = errors[0]
+    error = first_error(CONFIG_SCHEMA, data)
+    if error is not None:
         where = tuple(error.absolute_path)
         if error.validator == "additionalProperties":
-            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            instance, schema = cast("dict[str, Any]", error.instance), cast("Any", error.schema)
+            unknown = sorted(set(instance) - set(schema.get("properties", {})))
             where = (*where, unknown[0]) if unknown else where
             message = f"unknown setting '{'.'.join(map(str, where))}'"
         else:
@@ -186,14 +182,6 @@ def _validated(path: Path, data: Any, locate: Any, source: Source | None) -> Con
         prefix = "" if source else "[tool.kscan] "
         raise ConfigError(InputError(str(path), prefix + message, line, column))
     return ConfigFile(path, data, locate)
-
-
-@cache
-def _validator() -> Draft202012Validator:
-    from jsonschema import Draft202012Validator  # imported only when a config file is read
-
-    schema = json.loads((Path(__file__).parent / "config_schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
 
 
 def resolve(config_file: ConfigFile | None) -> Config:

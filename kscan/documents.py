@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from kscan.limits import DEFAULT_LIMITS, Limits
-from kscan.sources import InputError, Source
+from kscan.sources import InputError, Source, read_source
 
 _FRAMES_PER_LEVEL = 3
 """Python frames the node builder uses per nesting level, with a margin."""
@@ -135,6 +135,16 @@ class ParseError(Exception):
     def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
         super().__init__(message)
         self.line, self.column = line, column
+
+
+def read_documents(path: str) -> list[Document] | InputError:
+    """The documents of one of kscan's own small files (a configuration or rule file), or its
+    first problem: unreadable, undecodable or invalid YAML."""
+    source = read_source(path)
+    if isinstance(source, InputError):
+        return source
+    documents, errors = parse(source)
+    return errors[0] if errors else documents
 
 
 def parse(

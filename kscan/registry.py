@@ -8,21 +8,16 @@ from any other directory are always verified in full.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from kscan.checks import Params, Template, load_templates
-from kscan.documents import Document, parse
-from kscan.sources import InputError, Source, read_source
+from kscan.documents import Document, parse, read_documents
+from kscan.json_schema import first_error
+from kscan.sources import InputError, Source
 from kscan.taxonomy import STRIDE, TACTICS, TECHNIQUES, Severity
-
-if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator
 
 
 @dataclass(frozen=True)
@@ -76,14 +71,6 @@ def builtin_rules_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).parent.parent / "rules"
 
 
-@cache
-def _schema_validator() -> Draft202012Validator:
-    from jsonschema import Draft202012Validator  # imported only when a rule is verified
-
-    schema = json.loads((builtin_rules_dir() / "schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
-
-
 def load_rules(directory: Path | None = None, custom: Path | None = None) -> list[Rule]:
     """Every rule under ``directory`` (default: the built-in rules) and, when given, a team's
     own ``custom`` directory (same format, same schema; an id or name already taken is an
@@ -128,14 +115,12 @@ def _load_rule(path: Path, templates: dict[str, Template], verify: bool) -> Rule
 
 
 def _read_rule_document(path: Path) -> Document:
-    source = read_source(str(path))
-    if isinstance(source, InputError):
-        raise _RuleFileError(source)
-    documents, errors = parse(source)
-    if errors:
-        raise _RuleFileError(errors[0])
+    documents = read_documents(str(path))
+    if isinstance(documents, InputError):
+        raise _RuleFileError(documents)
     if len(documents) != 1:
-        raise _RuleFileError(InputError(source.path, "a rule file holds exactly one YAML document"))
+        message = "a rule file holds exactly one YAML document"
+        raise _RuleFileError(InputError(str(path), message))
     return documents[0]
 
 
@@ -147,11 +132,11 @@ def _failure(document: Document, pointer: tuple[str | int, ...], message: str) -
 def _verify(document: Document) -> None:
     """The checks the fast path skips: the JSON Schema and a parseable remediation example."""
     data = document.data
-    invalid = sorted(_schema_validator().iter_errors(data), key=lambda e: list(map(str, e.path)))
-    if invalid:
-        where = tuple(invalid[0].absolute_path)
+    invalid = first_error(builtin_rules_dir() / "schema.json", data)
+    if invalid is not None:
+        where = tuple(invalid.absolute_path)
         field = ".".join(map(str, where)) or "rule"
-        raise _failure(document, where, f"{field}: {invalid[0].message}")
+        raise _failure(document, where, f"{field}: {invalid.message}")
     example = data["remediation"]["example"]
     _documents, errors = parse(Source(document.source.path, example, len(example), False))
     if errors:
