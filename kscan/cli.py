@@ -24,6 +24,7 @@ from kscan.findings import Finding
 from kscan.limits import DEFAULT_LIMITS, LIBYAML_MAX_DEPTH, Limits, describe_size, parse_size
 from kscan.locations import is_under, relative_to_base, repository_root
 from kscan.output_files import write_atomically
+from kscan.parallel import available_cores
 from kscan.registry import Rule, RuleError, load_rules
 from kscan.report import FORMATS, SARIF_MAX_RESULTS, ReportOptions, printable
 from kscan.ruledoc import as_text, reference
@@ -205,6 +206,15 @@ class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from
     show_default=True,
     help="Reject documents with more than N nodes once aliases are expanded (alias bombs).",
 )
+@click.option(
+    "-j",
+    "--jobs",
+    metavar="N",
+    type=click.IntRange(1),
+    default=available_cores(),
+    show_default="the number of cores",
+    help="Scan files in N processes (inputs of 1 MiB or more); the report is the same.",
+)
 def scan_command(
     paths: tuple[str, ...],
     color: str,
@@ -221,6 +231,7 @@ def scan_command(
     max_documents: int,
     max_depth: int,
     max_nodes: int,
+    jobs: int,
     **settings: Any,
 ) -> None:
     """Scan PATHS (files, directories, - for stdin) and report findings."""
@@ -230,7 +241,9 @@ def scan_command(
     base_dir = config["base-dir"] or str(repository_root(paths))
     suppressor = Suppressor(config)
     excluded = _exclusion(config, baseline, write_baseline)
-    result = _guarded_scan(paths, rules, stdin_filename, context, suppressor, excluded, limits)
+    result = _guarded_scan(
+        paths, rules, stdin_filename, context, suppressor, excluded, limits, jobs
+    )
     if write_baseline:
         _write_baseline_and_exit(Path(write_baseline), result, base_dir)
     absent: list[baseline_file.Entry] = []
@@ -497,9 +510,10 @@ def _guarded_scan(
     suppressor: Suppressor,
     excluded: Callable[[str], bool],
     limits: Limits,
+    jobs: int,
 ) -> ScanResult:
     try:
-        return scan(paths, rules, stdin_filename, context, suppressor, excluded, limits)
+        return scan(paths, rules, stdin_filename, context, suppressor, excluded, limits, jobs)
     except Exception as exc:  # a bug in kscan: one line for the user, the traceback on request
         if os.environ.get("KSCAN_DEBUG"):
             raise

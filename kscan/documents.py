@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import yaml
 
@@ -66,6 +66,39 @@ class DuplicateKey:
     last: Span
 
 
+class Located(Protocol):
+    """Where a rule's pointers are written: a whole Document while its file is scanned, or
+    the few ``Sites`` that cross-object rules keep once the document is gone."""
+
+    @property
+    def path(self) -> str: ...
+
+    def locate(self, pointer: Pointer) -> tuple[Span, bool]: ...
+
+    def stable_path(self, pointer: Pointer) -> str: ...
+
+
+@dataclass(frozen=True)
+class Sites:
+    """Positions (span and stable path) of chosen pointers of one document, kept after the
+    document itself is freed. Asking for any other pointer is a programming error."""
+
+    path: str
+    spans: dict[Pointer, tuple[Span, str]]
+
+    def locate(self, pointer: Pointer) -> tuple[Span, bool]:
+        return self.spans[pointer][0], True
+
+    def stable_path(self, pointer: Pointer) -> str:
+        return self.spans[pointer][1]
+
+    @classmethod
+    def of(cls, document: Located, pointers: Iterable[Pointer]) -> Sites:
+        """The positions of ``pointers`` in ``document``."""
+        spans = {p: (document.locate(p)[0], document.stable_path(p)) for p in pointers}
+        return cls(document.path, spans)
+
+
 @dataclass
 class Document:
     """One YAML document of a source file."""
@@ -75,6 +108,11 @@ class Document:
     data: Any
     span: Span
     duplicates: list[DuplicateKey] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        """The path of its file, as shown to users."""
+        return self.source.path
 
     def get(self, pointer: Pointer) -> Any:
         """The value at ``pointer``, or None where the path does not exist."""

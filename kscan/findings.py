@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from kscan.documents import Document, Pointer, Span
+from kscan.documents import Pointer, Span
 from kscan.registry import Rule
 from kscan.taxonomy import Severity
 
@@ -14,9 +13,10 @@ if TYPE_CHECKING:
     from kscan.suppression import Suppression
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
-    """One problem in one place, ready to report."""
+    """One problem in one place, ready to report. It holds no reference to its document, so a
+    scan keeps findings, not the parsed files they came from."""
 
     rule: Rule
     severity: Severity
@@ -28,8 +28,9 @@ class Finding:
     name: str | None
     container: str | None
     message: str
+    stable_field: str
+    """The field with list items named by content (see ``Document.stable_path``)."""
     detail: str = ""
-    document: Document | None = field(default=None, repr=False, compare=False)
     suppression: Suppression | None = None
     baseline_state: Literal["new", "unchanged"] | None = None
     """Set when the scan is compared with a baseline."""
@@ -57,13 +58,6 @@ class Finding:
             where = f"{self.namespace}/{where}"
         text = f"{self.kind or 'document'} {where}".strip()
         return f"{text} / {self.container}" if self.container else text
-
-    @cached_property
-    def stable_field(self) -> str:
-        """The field with list items named by content (see ``Document.stable_path``)."""
-        if self.document is None:
-            return self.field_path
-        return self.document.stable_path(self.pointer)
 
     @property
     def identity(self) -> tuple[str | None, ...]:

@@ -10,14 +10,13 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from kscan.config import Config, matches_selector, path_matches
 from kscan.documents import Document, PosDict, PosList, Span
-from kscan.objects import KubeObject
-from kscan.sources import Source
+from kscan.objects import KubeObject, ObjectKey
 
 ANNOTATION = "kscan.io/ignore"
 REASON_RULE = "suppression-without-reason"
@@ -46,7 +45,8 @@ class Directive:
     line: int
     column: int = 1
     container: str | None = None
-    document: Document | None = None
+    alone: bool = False
+    """An inline comment on a line of its own (it then also covers the line below)."""
     scope: dict[str, str] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     """The selectors that matched a finding."""
@@ -85,9 +85,8 @@ def annotation_directives(obj: KubeObject) -> Iterator[Directive]:
                 continue
             rules, reason = parse_rule_list(str(value))
             span, _ = obj.document.locate((*pointer, "annotations", key))
-            where = obj.document.source.path
             yield Directive(
-                rules, reason, "inSource", where, span.line, span.column, container, obj.document
+                rules, reason, "inSource", obj.document.path, span.line, span.column, container
             )
 
 
@@ -106,8 +105,9 @@ def comment_directives(document: Document) -> dict[int, Directive]:
         if match:
             rules = tuple(r.strip() for r in match.group(1).split(",") if r.strip())
             column = line.index("#", match.start()) + 1
+            alone = line.lstrip().startswith("#")
             found[number] = Directive(
-                rules, match.group(2), "inSource", source.path, number, column, document=document
+                rules, match.group(2), "inSource", source.path, number, column, alone=alone
             )
     return found
 
@@ -132,6 +132,17 @@ def _scalar_lines(data: Any) -> set[int]:
     return lines
 
 
+@dataclass
+class Collected:
+    """The suppressions written in some scanned files, and which configured ones matched
+    findings there: what a worker hands back for the files it scanned."""
+
+    annotations: dict[ObjectKey, list[Directive]] = field(default_factory=dict)
+    namespaces: dict[str, list[Directive]] = field(default_factory=dict)
+    comments: dict[str, dict[int, Directive]] = field(default_factory=dict)
+    config_used: list[set[str]] = field(default_factory=list)
+
+
 class Suppressor:
     """Decides, finding by finding, whether a suppression applies; remembers which were used.
     The engine shows it every scanned document and object first (``see``), so that unused
@@ -151,26 +162,51 @@ class Suppressor:
                 )
                 directive.scope = {key: entry[key] for key in SCOPE_KEYS if key in entry}
                 self.config.append(directive)
-        self._annotations: dict[int, list[Directive]] = {}
-        self._namespaces: dict[str, list[Directive]] = {}
-        self._comments: dict[str, dict[int, Directive]] = {}
-        self._paths: list[str] = []
+        self._seen = Collected()
         self._commented: dict[str, bool] = {}
+
+    def fresh(self) -> Suppressor:
+        """A suppressor with the same configuration and nothing seen or used yet, for scanning
+        files apart (in this process or a worker) and ``add``-ing back what it collected."""
+        copy = Suppressor()
+        copy.root = self.root
+        copy.config = [replace(d, used=set()) for d in self.config]
+        return copy
+
+    def take(self) -> Collected:
+        """What was seen and used since the last ``take``; forgotten here."""
+        seen, self._seen = self._seen, Collected()
+        self._commented = {}
+        seen.config_used = [d.used for d in self.config]
+        for directive in self.config:
+            directive.used = set()
+        return seen
+
+    def add(self, collected: Collected) -> None:
+        """Merge what another suppressor collected (files are added in scan order)."""
+        seen = self._seen
+        seen.annotations.update(collected.annotations)
+        seen.namespaces.update(collected.namespaces)
+        for path, comments in collected.comments.items():
+            seen.comments.setdefault(path, {}).update(comments)
+        for directive, used in zip(self.config, collected.config_used, strict=False):
+            directive.used |= used
 
     def see(self, document: Document, objects: list[KubeObject]) -> None:
         """Collect the suppressions written in a scanned document and its objects."""
-        path = document.source.path
-        if path not in self._comments:
-            self._comments[path] = {}
-            self._paths.append(path)
+        seen = self._seen
+        path = document.path
+        if path not in seen.comments:
+            seen.comments[path] = {}
             self._commented[path] = "kscan:" in document.source.text  # once per file
-        if self._commented[path]:
-            self._comments[path].update(comment_directives(document))
+        if self._commented.get(path):
+            seen.comments[path].update(comment_directives(document))
         for obj in objects:
             directives = list(annotation_directives(obj))
-            self._annotations[id(obj)] = directives
+            if directives:
+                seen.annotations[obj.key] = directives
             if obj.kind == "Namespace" and directives:
-                self._namespaces[obj.name] = directives
+                seen.namespaces[obj.name] = directives
 
     def check(
         self,
@@ -178,23 +214,23 @@ class Suppressor:
         rule_name: str,
         path: str,
         span: Span,
-        document: Document,
-        obj: KubeObject | None,
+        obj: ObjectKey | None,
         identity: tuple[str | None, str | None, str | None],
         container: str | None,
     ) -> Suppression | None:
         """The suppression of this finding, if any: the first that applies. Every suppression
         that covers it counts as used. ``obj`` is the object the finding is about (None for a
         finding about a namespace, which takes the Namespace object's annotations)."""
-        nothing_written = not self._comments.get(document.source.path) and not (
-            self._annotations.get(id(obj)) if obj is not None else self._namespaces
+        seen = self._seen
+        nothing_written = not seen.comments.get(path) and not (
+            seen.annotations.get(obj) if obj is not None else seen.namespaces
         )
         if nothing_written and not self.config:
             return None  # the common case, kept cheap: no suppression anywhere near
         kind, namespace, name = identity
         values = {"kind": kind, "namespace": namespace or "default", "name": name}
         values["container"] = container
-        candidates = list(self._candidates(document, obj, span, container, identity))
+        candidates = list(self._candidates(path, obj, span, container, identity))
         candidates += [d for d in self.config if self._in_scope(d, path, values)]
         found = None
         for directive in candidates:
@@ -208,24 +244,24 @@ class Suppressor:
 
     def _candidates(
         self,
-        document: Document,
-        obj: KubeObject | None,
+        path: str,
+        obj: ObjectKey | None,
         span: Span,
         container: str | None,
         identity: tuple[str | None, str | None, str | None],
     ) -> Iterator[Directive]:
+        seen = self._seen
         if obj is not None:
-            for directive in self._annotations.get(id(obj), []):
+            for directive in seen.annotations.get(obj, []):
                 if directive.container is None or directive.container == container:
                     yield directive
         elif identity[0] == "Namespace" and identity[2] is not None:
-            yield from self._namespaces.get(identity[2], [])
-        source = document.source
-        comments = self._comments.get(source.path, {})
+            yield from seen.namespaces.get(identity[2], [])
+        comments = seen.comments.get(path, {})
         if span.line in comments:
             yield comments[span.line]
         above = comments.get(span.line - 1)
-        if above is not None and _comment_only(source, span.line - 1):
+        if above is not None and above.alone:
             yield above
 
     def _in_scope(self, directive: Directive, path: str, values: dict[str, str | None]) -> bool:
@@ -239,9 +275,9 @@ class Suppressor:
 
     def all_directives(self) -> Iterator[Directive]:
         """Every suppression seen in the scanned files and the configuration."""
-        for directives in self._annotations.values():
+        for directives in self._seen.annotations.values():
             yield from directives
-        for comments in self._comments.values():
+        for comments in self._seen.comments.values():
             yield from comments.values()
         yield from self.config
 
@@ -250,20 +286,16 @@ class Suppressor:
         a selector naming no rule that ran, or a configuration entry whose path matches no
         scanned file, may be fine in another run (another selection, a full scan)."""
         unused = []
+        paths = list(self._seen.comments)
         for directive in self.all_directives():
             scope = directive.scope.get("path")
-            if scope and not any(path_matches(p, scope, self.root) for p in self._paths):
+            if scope and not any(path_matches(p, scope, self.root) for p in paths):
                 continue
             for selector in directive.rules:
                 ran = any(matches_selector(selector, rule_id, name) for rule_id, name in active)
                 if ran and selector not in directive.used:
                     unused.append((directive, selector))
         return unused
-
-
-def _comment_only(source: Source, line: int) -> bool:
-    lines = source.text.splitlines()
-    return 0 < line <= len(lines) and lines[line - 1].lstrip().startswith("#")
 
 
 def _display(path: Path) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import kscan.engine
+import kscan.file_scan
 import kscan.sources
 from kscan import documents
 from kscan.cli import cli
@@ -985,14 +985,14 @@ def test_file_that_vanishes_mid_scan(
     tree.mkdir()
     shutil.copy(good, tree / "a.yaml")
     shutil.copy(good, tree / "b.yaml")
-    real_read = kscan.engine.read_source
+    real_read = kscan.file_scan.read_source
 
     def read_after_deleting_a(path: str, *args: Any) -> Any:
         if path.endswith("a.yaml"):
             os.unlink(path)
         return real_read(path, *args)
 
-    monkeypatch.setattr(kscan.engine, "read_source", read_after_deleting_a)
+    monkeypatch.setattr(kscan.file_scan, "read_source", read_after_deleting_a)
     run = scan(tree)
     assert_one_error(run, tree / "a.yaml", None, ("No such file",))
     assert len(run.findings("privileged-container", tree / "b.yaml")) == 1

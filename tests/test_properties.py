@@ -20,9 +20,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kscan.documents import parse
 from kscan.engine import ScanResult, scan
 from kscan.findings import Finding
 from kscan.registry import load_rules
+from kscan.sources import Source
 
 settings.register_profile(
     "ci", max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -314,9 +316,11 @@ def test_findings_point_at_the_field_they_name(documents: list[dict[str, Any]]) 
         result = scan_files(Path(folder), {"m.yaml": text.encode()})
     assert_no_internal_error(result)
     assert result.errors == [] or all(e.line for e in result.errors)
+    parsed, _ = parse(Source("m.yaml", text, len(text), False))
     for finding in result.findings:
         assert_inside(finding, lines)
-        span, exact = finding.document.locate(finding.pointer)
+        document = next(d for d in parsed if d.span.line <= finding.span.line <= d.span.end_line)
+        span, exact = document.locate(finding.pointer)
         key = finding.pointer[-1] if finding.pointer else None
         if exact and isinstance(key, str) and finding.span == span and span.end_line == span.line:
             written = lines[span.line - 1][span.column - 1 : span.end_column - 1]

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from kscan.documents import Document, Pointer, Span
+from kscan.documents import Located, Pointer, Span
 from kscan.objects import KubeObject, Shape
+
+if TYPE_CHECKING:
+    from kscan.inventory import ObjectFacts
 from kscan.taxonomy import Severity
 
 Scope = Literal["object", "document", "inventory", "suppressions"]
@@ -44,10 +47,10 @@ class PodParams(Params):
 class Violation:
     """One problem found by a template, before rule metadata and file positions are attached."""
 
-    document: Document
+    document: Located
     pointer: Pointer
     message: str
-    obj: KubeObject | None = None
+    obj: KubeObject | ObjectFacts | None = None
     container: str | None = None
     severity: Severity | None = None
     identity: tuple[str, str | None, str] | None = None

@@ -21,13 +21,12 @@ def service_account_token(params: NoParams, inventory: Inventory) -> Iterator[Vi
         for obj in workloads:
             pod = obj.pod
             assert pod is not None
-            spec = pod.data
-            pod_value = spec.get("automountServiceAccountToken")
+            pod_value = pod.automount
             if pod_value is False:
                 continue
-            name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+            name = pod.service_account
             account = accounts.get(name)
-            account_value = account.data.get("automountServiceAccountToken") if account else None
+            account_value = account.automount if account else None
             if pod_value is None and account_value is False:
                 continue
             if pod_value is True:

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from typing import Literal
 
 from kscan.checks import Params, Violation, template
-from kscan.inventory import Inventory
-from kscan.objects import KubeObject
+from kscan.inventory import Inventory, ObjectFacts
 from kscan.objects.models import NetworkPolicy
 
 Direction = Literal["Ingress", "Egress"]
@@ -45,7 +44,7 @@ def namespace_default_deny(params: DefaultDenyParams, inventory: Inventory) -> I
     namespace and direction, at the first workload of the namespace."""
     for namespace, workloads in inventory.workloads_by_namespace.items():
         policies = _policies(inventory, namespace)
-        first: KubeObject = workloads[0]
+        first: ObjectFacts = workloads[0]
         for direction in params.directions:
             if any(is_default_deny(policy, direction) for policy in policies):
                 continue
@@ -80,7 +79,7 @@ def pod_isolation(params: PodIsolationParams, inventory: Inventory) -> Iterator[
         policies = _policies(inventory, namespace)
         for obj in workloads:
             assert obj.pod is not None
-            labels = obj.pod.metadata.labels
+            labels = obj.pod.labels
             if any(isolates(policy, params.direction, labels) for policy in policies):
                 continue
             effect = _EFFECT[params.direction]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 
 from kscan.checks import Params, Violation, template
-from kscan.inventory import Inventory
-from kscan.objects import KubeObject
+from kscan.inventory import Inventory, ObjectFacts
 from kscan.objects.models import PolicyRule, Role, RoleBinding
 
 
@@ -54,6 +54,7 @@ def grants(rule: PolicyRule, params: RbacRuleParams) -> tuple[list[str], list[st
 def rbac_rule(params: RbacRuleParams, inventory: Inventory) -> Iterator[Violation]:
     """Roles and ClusterRoles granting the permission, at the first rule that grants it; the
     message names the subjects bound to the role in the scanned set."""
+    bindings: dict[tuple[str, str, str | None], list[str]] | None = None
     for obj in [*inventory.of_kind_anywhere("ClusterRole"), *inventory.of_kind_anywhere("Role")]:
         role = obj.model
         if not isinstance(role, Role) or not role.rules:
@@ -68,27 +69,39 @@ def rbac_rule(params: RbacRuleParams, inventory: Inventory) -> Iterator[Violatio
             granted = grants(rule, params)
             if granted is None:
                 continue
+            if bindings is None:
+                bindings = _subjects_by_role(inventory)
             verbs, resources = granted
+            subjects = bindings.get(_role_key(obj), [])
+            bound = f"; bound to {'; '.join(subjects)}" if subjects else ""
             message = (
                 f"{obj.display} grants {', '.join(verbs)} on {', '.join(resources)} "
-                f"(rules[{index}]){_bound_to(obj, inventory)}."
+                f"(rules[{index}]){bound}."
             )
             yield Violation(obj.document, (*obj.pointer, "rules", index, "verbs"), message, obj)
             break
 
 
-def _bound_to(role: KubeObject, inventory: Inventory) -> str:
-    subjects = []
+def _role_key(role: ObjectFacts) -> tuple[str, str, str | None]:
+    """(kind, name, namespace) of a role; a ClusterRole has no namespace."""
+    namespace = role.effective_namespace if role.kind == "Role" else None
+    return (role.kind, role.name, namespace)
+
+
+def _subjects_by_role(inventory: Inventory) -> dict[tuple[str, str, str | None], list[str]]:
+    """Every binding's subjects, indexed by the role it refers to (a RoleBinding's Role is in
+    the binding's namespace), so that roles find their subjects without a scan of all bindings."""
+    found: dict[tuple[str, str, str | None], list[str]] = defaultdict(list)
     for kind in ("ClusterRoleBinding", "RoleBinding"):
         for obj in inventory.of_kind_anywhere(kind):
             binding = obj.model
-            if not isinstance(binding, RoleBinding) or binding.role_ref.kind != role.kind:
+            if not isinstance(binding, RoleBinding):
                 continue
-            if binding.role_ref.name != role.name:
-                continue
-            if role.kind == "Role" and obj.effective_namespace != role.effective_namespace:
-                continue
+            ref = binding.role_ref
+            namespace = obj.effective_namespace if ref.kind == "Role" else None
             for subject in binding.subjects or []:
                 where = f"{subject.namespace}/" if subject.namespace else ""
-                subjects.append(f"{subject.kind} {where}{subject.name} via {obj.display}")
-    return f"; bound to {'; '.join(subjects)}" if subjects else ""
+                found[(ref.kind, ref.name, namespace)].append(
+                    f"{subject.kind} {where}{subject.name} via {obj.display}"
+                )
+    return found

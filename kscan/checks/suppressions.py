@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kscan.checks import Params, Violation, template
-from kscan.documents import Span
+from kscan.documents import Sites, Span
 from kscan.suppression import Suppressor
 
 
@@ -17,7 +17,7 @@ class NoParams(Params):
 def suppression_reason(params: NoParams, suppressor: Suppressor) -> Iterator[Violation]:
     """Annotations and inline comments that suppress findings without saying why."""
     for directive in suppressor.all_directives():
-        if directive.reason or directive.document is None:
+        if directive.reason or directive.kind == "external":
             continue
         what = ", ".join(directive.rules) or "nothing"
         message = (
@@ -25,4 +25,4 @@ def suppression_reason(params: NoParams, suppressor: Suppressor) -> Iterator[Vio
             f'(`kscan.io/ignore: "RULE: reason"` or `# kscan: ignore[RULE] reason`).'
         )
         span = Span(directive.line, directive.column, directive.line, directive.column + 1)
-        yield Violation(directive.document, (), message, span=span)
+        yield Violation(Sites(directive.path, {(): (span, "")}), (), message)

@@ -4,9 +4,18 @@ from kscan.objects.extract import (
     ContainerRef,
     InvalidObject,
     KubeObject,
+    ObjectKey,
     PodView,
     Shape,
     extract_objects,
 )
 
-__all__ = ["ContainerRef", "InvalidObject", "KubeObject", "PodView", "Shape", "extract_objects"]
+__all__ = [
+    "ContainerRef",
+    "InvalidObject",
+    "KubeObject",
+    "ObjectKey",
+    "PodView",
+    "Shape",
+    "extract_objects",
+]

@@ -79,6 +79,10 @@ CONTAINER_LISTS = (
 )
 
 
+ObjectKey = tuple[str, int, Pointer]
+"""(file path, document index, pointer): tells an object apart within one scan."""
+
+
 @dataclass(frozen=True)
 class ContainerRef:
     """One container of a pod, with where it is written."""
@@ -168,6 +172,11 @@ class KubeObject:
     def effective_namespace(self) -> str:
         """The namespace the object lands in when applied without ``-n``."""
         return self.namespace or "default"
+
+    @property
+    def key(self) -> ObjectKey:
+        """Tells this object apart within one scan."""
+        return (self.document.path, self.document.index, self.pointer)
 
     @cached_property
     def shape(self) -> Shape:

@@ -1,0 +1,168 @@
+"""Scan one file on its own: read, parse, extract objects, run the rules that need nothing else.
+
+What is left of the file afterwards is a ``FileResult``: its findings, errors and counts, the
+``ObjectFacts`` that cross-object rules need, and the suppressions written in it. The parsed
+documents are freed, so a scan's memory does not grow with the size of its files, and a
+``FileResult`` can be made in a worker process and sent back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kscan.checks import Violation
+from kscan.documents import Document, parse
+from kscan.findings import Finding
+from kscan.inventory import ObjectFacts
+from kscan.limits import Limits
+from kscan.objects import InvalidObject, KubeObject, Shape, extract_objects
+from kscan.registry import Rule
+from kscan.sources import STDIN, InputError, Source, display_path, read_source
+from kscan.suppression import Collected, Suppressor
+
+
+@dataclass
+class FileResult:
+    """What one file contributes to a scan."""
+
+    path: str
+    """The path as shown in findings."""
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    documents: int = 0
+    objects: int = 0
+    facts: list[ObjectFacts] = field(default_factory=list)
+    suppressions: Collected = field(default_factory=Collected)
+
+
+class RulesByScope:
+    """The rules split by what their template looks at; object rules indexed by object shape."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.document: list[Rule] = []
+        self.object: list[Rule] = []
+        self.inventory: list[Rule] = []
+        self.suppressions: list[Rule] = []
+        for rule in rules:
+            getattr(self, rule.template.scope).append(rule)
+        self._by_shape: dict[Shape, list[Rule]] = {}
+
+    def for_object(self, obj: KubeObject) -> list[Rule]:
+        """The object rules that can report on an object of this shape."""
+        shape = obj.shape
+        if shape not in self._by_shape:
+            self._by_shape[shape] = [r for r in self.object if r.params.applies_to(shape)]
+        return self._by_shape[shape]
+
+
+class FileScanner:
+    """Scans files one at a time with the document and object rules of a scan."""
+
+    def __init__(
+        self, rules: Iterable[Rule], suppressor: Suppressor, limits: Limits, stdin_name: str
+    ) -> None:
+        self.rules = RulesByScope(rules)
+        self.suppressor = suppressor.fresh()
+        self.limits = limits
+        self.stdin_name = stdin_name
+
+    def scan(self, path: str) -> FileResult:
+        """Findings, errors, counts, facts and suppressions of one file (``-``: stdin)."""
+        shown = self.stdin_name if path == STDIN else display_path(path)
+        result = FileResult(shown)
+        source = read_source(path, self.stdin_name, self.limits.file_bytes)
+        if isinstance(source, InputError):
+            result.errors.append(source)
+            return result
+        documents, errors = self._parse_safely(source)
+        result.errors.extend(errors)
+        for document in documents:
+            result.documents += 1
+            try:
+                self._check_document(document, result)
+            except Exception as exc:  # a kscan bug must not stop the other documents
+                message = f"internal error while checking document {document.index + 1}: {exc!r}"
+                result.errors.append(InputError(document.path, message, document.span.line))
+        result.findings.sort(key=Finding.sort_key)
+        result.suppressions = self.suppressor.take()
+        return result
+
+    def context(self, path: str) -> list[ObjectFacts]:
+        """The facts of a file read only as context: problems in it are not reported."""
+        source = read_source(path, max_bytes=self.limits.file_bytes)
+        if isinstance(source, InputError):
+            return []
+        return [
+            ObjectFacts.of(obj, reported=False)
+            for document in self._parse_safely(source)[0]
+            for obj in extract_objects(document)
+            if isinstance(obj, KubeObject)
+        ]
+
+    def _parse_safely(self, source: Source) -> tuple[list[Document], list[InputError]]:
+        try:
+            return parse(source, self.limits)
+        except Exception as exc:  # a kscan bug must not stop the other files
+            return [], [InputError(source.path, f"internal error while parsing: {exc!r}")]
+
+    def _check_document(self, document: Document, result: FileResult) -> None:
+        objects = []
+        for obj in extract_objects(document):
+            if isinstance(obj, InvalidObject):
+                span = obj.span
+                result.errors.append(InputError(document.path, obj.message, span.line, span.column))
+            else:
+                objects.append(obj)
+        self.suppressor.see(document, objects)
+        findings = result.findings
+        for rule in self.rules.document:
+            for violation in rule.template.run(rule.params, document):
+                findings.append(make_finding(rule, violation, self.suppressor))
+        for obj in objects:
+            result.objects += 1
+            for rule in self.rules.for_object(obj):
+                for violation in rule.template.run(rule.params, obj):
+                    findings.append(make_finding(rule, violation, self.suppressor))
+            result.facts.append(ObjectFacts.of(obj))
+
+
+def make_finding(rule: Rule, violation: Violation, suppressor: Suppressor) -> Finding:
+    """The finding of a rule's violation: located, identified, and checked for suppressions."""
+    document, pointer = violation.document, violation.pointer
+    span = violation.span or document.locate(pointer)[0]
+    kind: str | None
+    namespace: str | None
+    name: str | None
+    obj = violation.obj
+    if violation.identity is not None:
+        kind, namespace, name = violation.identity
+    elif obj is not None:
+        kind, namespace, name = obj.kind, obj.namespace, obj.name
+    else:
+        kind = namespace = name = None
+    path = document.path
+    suppression = suppressor.check(
+        rule.id,
+        rule.name,
+        path,
+        span,
+        obj.key if obj is not None and violation.identity is None else None,
+        (kind, namespace, name),
+        violation.container,
+    )
+    return Finding(
+        rule=rule,
+        severity=rule.severity if rule.severity_pinned else violation.severity or rule.severity,
+        path=path,
+        span=span,
+        pointer=pointer,
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        container=violation.container,
+        message=violation.message,
+        stable_field=document.stable_path(pointer),
+        detail=violation.detail,
+        suppression=suppression,
+    )

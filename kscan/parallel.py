@@ -1,0 +1,173 @@
+"""Scan files in worker processes (``--jobs``), or in this process when that is quicker.
+
+Files are cut into batches of consecutive paths of similar total size; workers scan a batch
+with their own ``FileScanner`` and send back its ``FileResult``s pickled, rules replaced by their
+index, so no rule is copied. Results are consumed in path order, which makes the scan's output
+the same as with one job.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+import pickle
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from kscan.file_scan import FileResult, FileScanner
+from kscan.inventory import ObjectFacts
+from kscan.limits import Limits
+from kscan.registry import Rule
+from kscan.sources import STDIN
+from kscan.suppression import Suppressor
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+PARALLEL_MIN_BYTES = 1 << 20
+"""Inputs smaller than this are scanned in-process: starting workers would cost more."""
+_BATCHES_PER_JOB = 8
+_MIN_BATCH_BYTES = 256 << 10
+
+
+class FileRunner:
+    """Runs a ``FileScanner`` over files, in ``jobs`` processes where that pays off."""
+
+    def __init__(
+        self, rules: list[Rule], suppressor: Suppressor, limits: Limits, stdin_name: str, jobs: int
+    ) -> None:
+        self.rules = rules
+        self.args = (rules, suppressor, limits, stdin_name)
+        self.jobs = jobs
+        self._local: FileScanner | None = None
+
+    def scan(self, paths: list[str]) -> Iterator[FileResult]:
+        """The result of every file, in order."""
+        if STDIN in paths or not self._worth_workers(paths):
+            local = self._scanner()
+            return (local.scan(path) for path in paths)
+        return self._in_workers(_scan_batch, paths)
+
+    def context(self, paths: list[str]) -> Iterator[ObjectFacts]:
+        """The facts of every context file, in order."""
+        if not self._worth_workers(paths):
+            local = self._scanner()
+            return (facts for path in paths for facts in local.context(path))
+        return (facts for part in self._in_workers(_context_batch, paths) for facts in part)
+
+    def _scanner(self) -> FileScanner:
+        if self._local is None:
+            self._local = FileScanner(*self.args)
+        return self._local
+
+    def _worth_workers(self, paths: Sequence[str]) -> bool:
+        return self.jobs > 1 and len(paths) > 1 and sum(map(_size, paths)) >= PARALLEL_MIN_BYTES
+
+    def _in_workers(self, task: Callable[[list[str]], bytes], paths: list[str]) -> Iterator[Any]:
+        from concurrent.futures.process import BrokenProcessPool  # only when workers are used
+
+        batches = _batches(paths, self.jobs)
+        with _pool(min(self.jobs, len(batches)), self.args) as pool:
+            try:
+                for encoded in pool.map(task, batches):
+                    yield from _Unpickler(io.BytesIO(encoded), self.rules).load()
+            except BrokenProcessPool:
+                raise RuntimeError("a worker process stopped unexpectedly") from None
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def _pool(jobs: int, args: tuple[Any, ...]) -> Executor:
+    """Worker processes; forked where the platform allows (no re-import, rules inherited)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    method = "fork" if "fork" in methods and sys.platform == "linux" else None
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_start_worker,
+        initargs=args,
+    )
+
+
+def _batches(paths: list[str], jobs: int) -> list[list[str]]:
+    """Consecutive runs of paths, about ``_BATCHES_PER_JOB`` per job by size, so that one large
+    file does not leave the other workers idle at the end."""
+    sizes = [_size(path) for path in paths]
+    target = max(_MIN_BATCH_BYTES, sum(sizes) // (jobs * _BATCHES_PER_JOB))
+    batches: list[list[str]] = [[]]
+    filled = 0
+    for path, size in zip(paths, sizes, strict=True):
+        if batches[-1] and filled + size > target:
+            batches.append([])
+            filled = 0
+        batches[-1].append(path)
+        filled += size
+    return batches
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+_worker: tuple[FileScanner, list[Rule]] | None = None
+
+
+def _start_worker(
+    rules: list[Rule], suppressor: Suppressor, limits: Limits, stdin_name: str
+) -> None:
+    global _worker
+    gc.disable()  # as in the parent: the scan's objects are acyclic
+    _worker = (FileScanner(rules, suppressor, limits, stdin_name), rules)
+
+
+def _scan_batch(paths: list[str]) -> bytes:
+    assert _worker is not None
+    scanner, rules = _worker
+    return _encode([scanner.scan(path) for path in paths], rules)
+
+
+def _context_batch(paths: list[str]) -> bytes:
+    assert _worker is not None
+    scanner, rules = _worker
+    return _encode([scanner.context(path) for path in paths], rules)
+
+
+def _encode(value: object, rules: list[Rule]) -> bytes:
+    buffer = io.BytesIO()
+    _Pickler(buffer, rules).dump(value)
+    return buffer.getvalue()
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles a rule as its index in the scan's rule list."""
+
+    def __init__(self, file: io.BytesIO, rules: list[Rule]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._index = {id(rule): index for index, rule in enumerate(rules)}
+
+    def persistent_id(self, obj: object) -> int | None:
+        return self._index.get(id(obj)) if type(obj) is Rule else None
+
+
+class _Unpickler(pickle.Unpickler):
+    """Reads what ``_Pickler`` wrote, with the parent's own rule objects."""
+
+    def __init__(self, file: io.BytesIO, rules: list[Rule]) -> None:
+        super().__init__(file)
+        self._rules = rules
+
+    def persistent_load(self, pid: Any) -> Rule:
+        return self._rules[int(pid)]

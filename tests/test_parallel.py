@@ -1,0 +1,206 @@
+"""``--jobs``: scanning in worker processes gives the same report as scanning in one process."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from kscan import parallel
+from kscan.cli import cli
+from kscan.limits import DEFAULT_LIMITS
+from kscan.suppression import Suppressor
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
+
+TEAM_A = """\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: team-a
+  annotations:
+    kscan.io/ignore: "default-deny-network-policy: isolated by the mesh"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: team-a}
+spec:
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+        - name: api
+          image: api:1.0  # kscan: ignore[image-tag-latest] pinned by CI
+          securityContext:
+            privileged: true  # kscan: ignore[privileged-container]
+"""
+TEAM_B = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: debug, namespace: team-b}
+spec:
+  serviceAccountName: debugger
+  containers: [{name: sh, image: busybox}]
+"""
+POLICY = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: team-b}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+"""
+ACCOUNT = """\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: debugger, namespace: team-b}
+automountServiceAccountToken: false
+"""
+RBAC = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: reader}
+rules: [{apiGroups: [""], resources: [secrets], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: read, namespace: team-b}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: reader}
+subjects: [{kind: ServiceAccount, name: debugger, namespace: team-b}]
+"""
+CONFIG = """\
+suppressions:
+  - rules: [cpu-limit]
+    reason: measured
+    namespace: team-a
+  - rules: [host-network]
+    reason: never matches
+    namespace: nowhere
+"""
+
+
+@pytest.fixture
+def workers_always(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Use workers for any input (not only 1 MiB and more); yields the pool sizes started."""
+    started: list[int] = []
+    real_pool = parallel._pool
+
+    def counting_pool(jobs: int, args: tuple[Any, ...]) -> Any:
+        started.append(jobs)
+        return real_pool(jobs, args)
+
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "_MIN_BATCH_BYTES", 1)
+    monkeypatch.setattr(parallel, "_pool", counting_pool)
+    yield started
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """Files whose findings depend on each other: suppressions, namespaces, RBAC, context."""
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "context").mkdir()
+    files = {
+        "repo/a-team.yaml": TEAM_A,
+        "repo/b-pod.yaml": TEAM_B,
+        "repo/c-rbac.yaml": RBAC,
+        "repo/d-broken.yaml": "kind: Pod\nmetadata: {name: [\n",
+        "repo/e-invalid.yaml": "apiVersion: v1\nkind: Pod\nspec: {containers: web}\n",
+        "context/policy.yaml": POLICY,
+        "context/account.yaml": ACCOUNT,
+        ".kscan.yaml": CONFIG,
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize("output_format", ["json", "sarif", "text"])
+def test_workers_report_what_one_process_reports(
+    tree: Path, workers_always: list[int], output_format: str
+) -> None:
+    args = [
+        *("--format", output_format, "--enable", "all", "--warn-unused-suppressions"),
+        *("--config", str(tree / ".kscan.yaml"), "--context", str(tree / "context")),
+        *("--show-suppressed", str(tree / "repo"), str(FIXTURES)),
+    ]
+    one = run("--jobs", "1", *args)
+    assert workers_always == []
+    two = run("--jobs", "2", *args)
+    assert workers_always == [2, 2]  # the scanned files, then the context files
+    assert one.exit_code == two.exit_code == 2  # the broken and the invalid file
+    assert one.stdout == two.stdout
+    assert one.stderr == two.stderr
+    assert "d-broken.yaml:3:1: error:" in two.stderr
+    assert "suppression of host-network matches no finding" in two.stderr
+    assert "a-team.yaml:17:27: warning: suppression of image-tag-latest" in two.stderr
+
+
+def test_suppressions_and_cross_object_rules_work_in_workers(
+    tree: Path, workers_always: list[int]
+) -> None:
+    args = ["--format", "json", "--config", str(tree / ".kscan.yaml"), str(tree / "repo")]
+    report = run("--jobs", "2", "--context", str(tree / "context"), *args).stdout
+    assert workers_always
+    assert '"rule_name": "rbac-read-secrets"' in report
+    assert "bound to ServiceAccount team-b/debugger via RoleBinding 'team-b/read'" in report
+    assert '"reason": "isolated by the mesh"' in report  # a Namespace annotation, another file
+    assert '"reason": "measured"' in report  # a configured suppression
+    without_context = run("--jobs", "2", *args).stdout
+    deny = "Namespace 'team-b' runs workloads (Pod 'team-b/debug' first) but no NetworkPolicy"
+    assert deny not in report
+    assert deny in without_context
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no corpus at {CORPUS}")
+def test_the_corpus_scans_the_same_with_any_number_of_jobs() -> None:
+    """The corpus (12 MB) is above the size from which workers are used."""
+    reports = [run("--jobs", jobs, "--format", "json", str(CORPUS)) for jobs in "123"]
+    assert reports[0].exit_code == 1
+    assert reports[0].stdout == reports[1].stdout == reports[2].stdout
+
+
+def _dying_worker(paths: list[str]) -> bytes:
+    os._exit(3)
+
+
+def test_a_dead_worker_is_one_clear_error(
+    tree: Path, workers_always: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "_scan_batch", _dying_worker)
+    result = run("--jobs", "2", str(tree / "repo"))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        "kscan: internal error: RuntimeError: a worker process stopped unexpectedly "
+        "(set KSCAN_DEBUG=1 for details)"
+    )
+
+
+def test_batches_keep_the_order_of_files(tmp_path: Path) -> None:
+    paths = []
+    for index, size in enumerate([10, 300_000, 5, 5, 600_000, 1]):
+        path = tmp_path / f"{index}.yaml"
+        path.write_bytes(b"#" * size)
+        paths.append(str(path))
+    batches = parallel._batches(paths, jobs=2)
+    assert [p for batch in batches for p in batch] == paths
+    assert len(batches) > 1
+
+
+def test_small_inputs_and_stdin_stay_in_process(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(TEAM_B)
+    (tmp_path / "b.yaml").write_text(ACCOUNT)
+    runner = parallel.FileRunner([], Suppressor(), DEFAULT_LIMITS, "<stdin>", jobs=8)
+    assert not runner._worth_workers([str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")])
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * parallel.PARALLEL_MIN_BYTES)
+    assert runner._worth_workers([str(tmp_path / "a.yaml"), str(big)])
+    assert not runner._worth_workers([str(big)])
