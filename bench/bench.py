@@ -180,7 +180,7 @@ def kscan_scan(corpus: Corpus, rules: list[Rule]) -> tuple[Outcome, ScanResult]:
     cyclic GC paused throughout (``kscan.cli.main`` does the same)."""
     with collector_paused():
         result = scan(corpus.paths, rules)
-        report = json_report.render(result, rules, ReportOptions())
+        report = "".join(json_report.render(result, rules, ReportOptions()))
     outcome = Outcome(
         result.documents,
         len(result.errors),
@@ -215,7 +215,7 @@ def kscan_parse(corpus: Corpus) -> Outcome:
 
 def kscan_render(result: ScanResult, rules: list[Rule]) -> Outcome:
     """kscan's last stage: the JSON report of an existing scan result."""
-    return Outcome(report_bytes=len(json_report.render(result, rules, ReportOptions())))
+    return Outcome(report_bytes=sum(map(len, json_report.render(result, rules, ReportOptions()))))
 
 
 def gc_paused(run: Callable[[], Outcome]) -> Callable[[], Outcome]:

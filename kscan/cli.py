@@ -10,7 +10,7 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -372,7 +372,7 @@ def _compare_or_exit(
         sys.exit(EXIT_ERROR)
 
 
-def _deliver(report: str, output: str | None) -> None:
+def _deliver(report: Iterable[str], output: str | None) -> None:
     if not output:
         _write_stdout(report)
         return
@@ -383,10 +383,12 @@ def _deliver(report: str, output: str | None) -> None:
         sys.exit(EXIT_ERROR)
 
 
-def _write_stdout(report: str) -> None:
-    """Print the report; a closed pipe (``kscan ... | head``) ends quietly, a full disk clearly."""
+def _write_stdout(report: Iterable[str]) -> None:
+    """Print the report as it is made; a closed pipe (``kscan ... | head``) ends quietly, a full
+    disk clearly."""
     try:
-        click.echo(report, nl=False, color=True)  # colour codes are present only if wanted
+        for block in _blocks(report):
+            click.echo(block, nl=False, color=True)  # colour codes are present only if wanted
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -394,6 +396,20 @@ def _write_stdout(report: str) -> None:
     except OSError as exc:
         click.echo(f"kscan: error: cannot write the report: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_ERROR)
+
+
+def _blocks(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
+    """Pieces joined into blocks of about ``size`` characters (fewer, larger writes)."""
+    block: list[str] = []
+    length = 0
+    for piece in pieces:
+        block.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield "".join(block)
+            block, length = [], 0
+    if block:
+        yield "".join(block)
 
 
 def exit_code(result: ScanResult, fail_on: str) -> int:
@@ -536,7 +552,7 @@ def _warn_outside_base_dir(result: ScanResult, base_dir: str) -> None:
 
 def _render(
     output_format: str, result: ScanResult, rules: list[Rule], options: ReportOptions
-) -> str:
+) -> Iterator[str]:
     reporter = importlib.import_module(f"kscan.report.{output_format}")  # imported only if used
     return reporter.render(result, rules, options)  # type: ignore[no-any-return]
 

@@ -47,6 +47,18 @@ class RulesByScope:
         for rule in rules:
             getattr(self, rule.template.scope).append(rule)
         self._by_shape: dict[Shape, list[Rule]] = {}
+        self.fact_kinds: frozenset[str] | None = frozenset()
+        """Kinds whose facts cross-object rules need, besides pod-bearing objects (None: all)."""
+        for rule in self.inventory:
+            kinds = rule.params.kinds_seen()
+            self.fact_kinds = (
+                None if kinds is None or self.fact_kinds is None else self.fact_kinds | kinds
+            )
+
+    def wants_facts(self, obj: KubeObject) -> bool:
+        """Whether a cross-object rule looks at this object."""
+        kinds = self.fact_kinds
+        return obj.pod is not None or kinds is None or obj.kind in kinds
 
     def for_object(self, obj: KubeObject) -> list[Rule]:
         """The object rules that can report on an object of this shape."""
@@ -97,7 +109,7 @@ class FileScanner:
             ObjectFacts.of(obj, reported=False)
             for document in self._parse_safely(source)[0]
             for obj in extract_objects(document)
-            if isinstance(obj, KubeObject)
+            if isinstance(obj, KubeObject) and self.rules.wants_facts(obj)
         ]
 
     def _parse_safely(self, source: Source) -> tuple[list[Document], list[InputError]]:
@@ -124,7 +136,8 @@ class FileScanner:
             for rule in self.rules.for_object(obj):
                 for violation in rule.template.run(rule.params, obj):
                     findings.append(make_finding(rule, violation, self.suppressor))
-            result.facts.append(ObjectFacts.of(obj))
+            if self.rules.wants_facts(obj):
+                result.facts.append(ObjectFacts.of(obj))
 
 
 def make_finding(rule: Rule, violation: Violation, suppressor: Suppressor) -> Finding:

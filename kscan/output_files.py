@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename.
+def write_atomically(path: Path, text: str | Iterable[str]) -> None:
+    """Write ``text`` (or its pieces, as they come) to ``path`` through a temporary file in the
+    same directory and a rename.
 
     A path that exists but is not a regular file (``/dev/stdout``, a FIFO) is written in place;
     a symbolic link is followed, so the link stays and its target is replaced. Raises OSError.
@@ -21,7 +23,7 @@ def write_atomically(path: Path, text: str) -> None:
         mode = None
     if mode is not None and not stat.S_ISREG(mode):
         with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            handle.writelines([text] if isinstance(text, str) else text)
         return
     target = path.resolve() if path.is_symlink() else path
     descriptor, temporary = tempfile.mkstemp(
@@ -29,7 +31,7 @@ def write_atomically(path: Path, text: str) -> None:
     )
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            handle.writelines([text] if isinstance(text, str) else text)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_umask())

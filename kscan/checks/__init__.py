@@ -35,6 +35,11 @@ class Params(BaseModel):
         """Whether an object of this shape can be reported at all (lets the engine skip early)."""
         return True
 
+    def kinds_seen(self) -> frozenset[str] | None:
+        """For cross-object templates: the kinds they look at besides pod-bearing objects, whose
+        facts the scan keeps (None: every kind)."""
+        return None
+
 
 class PodParams(Params):
     """Params of templates that look only at pod-bearing objects."""

@@ -9,7 +9,8 @@ from kscan.inventory import Inventory
 
 
 class NoParams(Params):
-    pass
+    def kinds_seen(self) -> frozenset[str]:
+        return frozenset({"ServiceAccount"})
 
 
 @template("service-account-token", scope="inventory", params=NoParams)

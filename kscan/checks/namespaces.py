@@ -15,6 +15,9 @@ from kscan.objects.extract import CLUSTER_SCOPED
 class RequiresKindParams(Params):
     kind: str
 
+    def kinds_seen(self) -> frozenset[str]:
+        return frozenset({self.kind})
+
 
 @template("namespace-requires-kind", scope="inventory", params=RequiresKindParams)
 def namespace_requires_kind(

@@ -12,7 +12,12 @@ from kscan.objects.models import NetworkPolicy
 Direction = Literal["Ingress", "Egress"]
 
 
-class DefaultDenyParams(Params):
+class NetworkParams(Params):
+    def kinds_seen(self) -> frozenset[str]:
+        return frozenset({"NetworkPolicy"})
+
+
+class DefaultDenyParams(NetworkParams):
     directions: tuple[Direction, ...] = ("Ingress", "Egress")
 
 
@@ -66,7 +71,7 @@ def namespace_default_deny(params: DefaultDenyParams, inventory: Inventory) -> I
 _EFFECT = {"Ingress": "any pod can connect to them", "Egress": "they can connect anywhere"}
 
 
-class PodIsolationParams(Params):
+class PodIsolationParams(NetworkParams):
     direction: Direction
 
 

@@ -23,6 +23,9 @@ class RbacRuleParams(Params):
     resource_names: list[str] | None = None
     namespaces: list[str] | None = None
 
+    def kinds_seen(self) -> frozenset[str]:
+        return frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
+
 
 def _covers(granted: list[str], wanted: list[str]) -> list[str]:
     """The wanted items a role's list grants (``*`` grants all, ``x/*`` grants ``x/y``)."""

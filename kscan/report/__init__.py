@@ -1,4 +1,5 @@
-"""Reporters: one module per output format, each ``render(result, rules, options) -> str``."""
+"""Reporters: one module per output format, each ``render(result, rules, options)`` yielding the
+report in pieces, so that a large report is written as it is made rather than held whole."""
 
 from __future__ import annotations
 

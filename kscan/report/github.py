@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from kscan.engine import ScanResult
 from kscan.findings import Finding
 from kscan.locations import relative_to_base
@@ -19,19 +21,18 @@ COMMANDS = {
 }
 
 
-def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str:
+def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Iterator[str]:
     """``::error file=...,line=...,col=...::message`` for each finding that counts (suppressed
     and baseline-accepted ones are left out) and each input error, then the summary line."""
-    lines = [
-        _annotation(finding, options.base_dir) for finding in result.findings if finding.counts
-    ]
+    for finding in result.findings:
+        if finding.counts:
+            yield _annotation(finding, options.base_dir) + "\n"
     for error in result.errors:
         where = f"file={_property(relative_to_base(error.path, options.base_dir) or error.path)}"
         if error.line:
             where += f",line={error.line},col={error.column or 1}"
-        lines.append(f"::error {where},title=kscan input error::{_data(error.message)}")
-    lines.append(summary(result, len(options.absent)))
-    return "\n".join(lines) + "\n"
+        yield f"::error {where},title=kscan input error::{_data(error.message)}\n"
+    yield summary(result, len(options.absent)) + "\n"
 
 
 def _annotation(finding: Finding, base_dir: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from kscan.engine import ScanResult
@@ -14,7 +14,7 @@ from kscan.report import ReportOptions
 from kscan.taxonomy import Severity
 
 
-def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str:
+def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Iterator[str]:
     """The whole report as one JSON document, one finding or error per line (compact and fast:
     Python's C encoder does each line; a fully indented dump took seconds on large scans).
     Each finding is one flat object: its rule's fields, then its own."""
@@ -37,17 +37,13 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str
     }
     fragments: dict[str, str] = {}
     findings = (_finding_line(finding, fragments) for finding in result.findings)
-    return (
-        '{\n  "findings": '
-        + _lines(findings)
-        + ',\n  "absent": '
-        + _lines(_dump(vars(entry)) for entry in options.absent)
-        + ',\n  "errors": '
-        + _lines(map(_dump, errors))
-        + ',\n  "summary": '
-        + _dump(summary)
-        + "\n}\n"
-    )
+    yield '{\n  "findings": '
+    yield from _lines(findings)
+    yield ',\n  "absent": '
+    yield from _lines(_dump(vars(entry)) for entry in options.absent)
+    yield ',\n  "errors": '
+    yield from _lines(map(_dump, errors))
+    yield ',\n  "summary": ' + _dump(summary) + "\n}\n"
 
 
 def _finding_line(finding: Finding, fragments: dict[str, str]) -> str:
@@ -62,9 +58,13 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _lines(encoded: Iterable[str]) -> str:
-    body = ",\n    ".join(encoded)
-    return f"[\n    {body}\n  ]" if body else "[]"
+def _lines(encoded: Iterable[str]) -> Iterator[str]:
+    """A JSON array with one item per line."""
+    separator = "[\n    "
+    for item in encoded:
+        yield separator + item
+        separator = ",\n    "
+    yield "[]" if separator.startswith("[") else "\n  ]"
 
 
 def rule_fields(rule: Rule) -> dict[str, Any]:

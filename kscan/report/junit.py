@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from collections.abc import Iterator
 
 from kscan.engine import ScanResult
 from kscan.findings import Finding
@@ -12,7 +13,7 @@ from kscan.registry import Rule
 from kscan.report import ReportOptions
 
 
-def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str:
+def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Iterator[str]:
     """The report as ``<testsuites>``; findings that do not count (suppressed or accepted in a
     baseline) are skipped test cases."""
     by_file: dict[str, list[Finding]] = defaultdict(list)
@@ -61,7 +62,7 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str
     for key, value in totals.items():
         root.set(key, str(value))
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    yield '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def _case_name(finding: Finding) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
 from kscan.engine import ScanResult
 from kscan.findings import Finding
@@ -16,7 +17,7 @@ MAX_ROWS = 500
 """Findings listed at most (a step summary is limited to 1 MiB)."""
 
 
-def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str:
+def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Iterator[str]:
     """A summary by severity, STRIDE category and ATT&CK tactic, then one row per finding."""
     counting = [finding for finding in result.findings if finding.counts]
     lines = ["## kscan", "", summary(result, len(options.absent)), ""]
@@ -36,7 +37,7 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str
     if result.errors:
         lines += ["", "### Input errors", ""]
         lines += [f"- `{_cell(str(error))}`" for error in result.errors]
-    return "\n".join(lines).rstrip() + "\n"
+    yield "\n".join(lines).rstrip() + "\n"
 
 
 def _table(title: str, rows: list[tuple[str, int]]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -42,7 +43,7 @@ MAX_DESCRIPTION = 1024
 _ALWAYS_WRITTEN = frozenset({"level"})  # the SARIF default, but readers should not have to know it
 
 
-def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str:
+def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Iterator[str]:
     """One run with every rule in ``tool.driver.rules`` and one result per finding."""
     index = {rule.id: position for position, rule in enumerate(rules)}
     run = sarif.Run(
@@ -69,7 +70,7 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str
             id=options.sarif_category.rstrip("/") + "/"
         )
     log = sarif.SarifLog(version="2.1.0", schema_uri=SCHEMA_URI, runs=[run])
-    return json.dumps(to_json(log), indent=2, ensure_ascii=False) + "\n"
+    yield json.dumps(to_json(log), indent=2, ensure_ascii=False) + "\n"
 
 
 def kept(findings: list[Finding], cap: int) -> list[Finding]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
 import click
 
@@ -21,23 +22,21 @@ _COLORS = {
 }
 
 
-def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> str:
+def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Iterator[str]:
     """Findings as ``path:line:col: SEVERITY id name message [STRIDE | tactic / technique]``;
     suppressed ones only with ``show_suppressed``, findings accepted in a baseline never."""
-    lines: list[str] = []
     previous_path = None
     for finding in result.findings:
         shown = finding.counts or (options.show_suppressed and finding.suppression is not None)
         if not shown:
             continue
         if previous_path is not None and finding.path != previous_path:
-            lines.append("")
+            yield "\n"
         previous_path = finding.path
-        lines.append(format_finding(finding, options.color))
-    if lines:
-        lines.append("")
-    lines.append(summary(result, len(options.absent)))
-    return "\n".join(lines) + "\n"
+        yield format_finding(finding, options.color) + "\n"
+    if previous_path is not None:
+        yield "\n"
+    yield summary(result, len(options.absent)) + "\n"
 
 
 def format_finding(finding: Finding, color: bool) -> str:
