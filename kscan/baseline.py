@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kscan.finding_store import FindingStore
 from kscan.findings import Finding
 from kscan.locations import relative_to_base
 from kscan.output_files import write_atomically
@@ -122,20 +123,20 @@ def _valid(item: object) -> bool:
 
 
 def compare(
-    findings: list[Finding], entries: list[Entry], base_dir: str, scope: Scope
-) -> tuple[list[Finding], list[Entry]]:
+    findings: Iterable[Finding], entries: list[Entry], base_dir: str, scope: Scope
+) -> tuple[FindingStore, list[Entry]]:
     """Mark each finding ``new`` or ``unchanged``; return them with the entries no longer found
     (``absent``: fixed since the baseline). Only entries of files that were scanned and rules
     that ran can be absent: the rest were simply not looked at this time."""
     remaining = Counter(e.key for e in entries)
-    marked = []
+    marked = FindingStore()
     for finding in findings:
         key = entry(finding, base_dir).key
         if remaining[key] > 0:
             remaining[key] -= 1
-            marked.append(finding.with_baseline_state("unchanged"))
+            marked.extend([finding.with_baseline_state("unchanged")])
         else:
-            marked.append(finding.with_baseline_state("new"))
+            marked.extend([finding.with_baseline_state("new")])
     absent = []
     for e in entries:
         if remaining[e.key] > 0:

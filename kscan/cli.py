@@ -20,7 +20,7 @@ from kscan import __version__
 from kscan import baseline as baseline_file
 from kscan.config import PATH_SETTINGS, Config, ConfigError, discover, load, path_matches, resolve
 from kscan.engine import ScanResult, collector_paused, scan
-from kscan.findings import Finding
+from kscan.finding_store import FindingStore
 from kscan.limits import DEFAULT_LIMITS, LIBYAML_MAX_DEPTH, Limits, describe_size, parse_size
 from kscan.locations import is_under, relative_to_base, repository_root
 from kscan.output_files import write_atomically
@@ -360,7 +360,7 @@ def _write_baseline_and_exit(path: Path, result: ScanResult, base_dir: str) -> N
 
 def _compare_or_exit(
     path: Path, result: ScanResult, rules: list[Rule], base_dir: str
-) -> tuple[list[Finding], list[baseline_file.Entry]]:
+) -> tuple[FindingStore, list[baseline_file.Entry]]:
     scope = baseline_file.Scope(
         frozenset(rule.id for rule in rules),
         frozenset(relative_to_base(p, base_dir) or p for p in result.paths),
@@ -420,7 +420,8 @@ def exit_code(result: ScanResult, fail_on: str) -> int:
     if fail_on == "never":
         return EXIT_OK
     threshold = Severity(fail_on).rank
-    failing = any(f.counts and f.severity.rank >= threshold for f in result.findings)
+    counting = result.findings.tally.counting
+    failing = any(counting[severity] for severity in Severity if severity.rank >= threshold)
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
@@ -541,7 +542,7 @@ def _guarded_scan(
 
 
 def _warn_outside_base_dir(result: ScanResult, base_dir: str) -> None:
-    outside = sorted({f.path for f in result.findings if not is_under(f.path, base_dir)})
+    outside = sorted(p for p in result.findings.tally.paths if not is_under(p, base_dir))
     if outside:
         click.echo(
             f"kscan: warning: {len(outside)} file(s) outside --base-dir {base_dir} (first: "

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from kscan.file_scan import FileResult, RulesByScope, make_finding
-from kscan.findings import Finding
+from kscan.finding_store import FindingStore
 from kscan.inventory import Inventory, ObjectFacts
 from kscan.limits import DEFAULT_LIMITS, Limits
 from kscan.parallel import FileRunner
@@ -23,7 +23,7 @@ from kscan.suppression import Suppressor
 class ScanResult:
     """Everything one scan found, with counts for the summary."""
 
-    findings: list[Finding] = field(default_factory=list)
+    findings: FindingStore = field(default_factory=FindingStore)
     errors: list[InputError] = field(default_factory=list)
     files: int = 0
     documents: int = 0
@@ -113,7 +113,7 @@ class _Scan:
         facts.extend(runner.context(context_files))
         scope = RulesByScope(self.rules)
         inventory = Inventory(facts)
-        findings = result.findings
+        findings = []
         for rule in scope.inventory:
             for violation in rule.template.run(rule.params, inventory):
                 if not isinstance(violation.obj, ObjectFacts) or violation.obj.reported:
@@ -121,7 +121,7 @@ class _Scan:
         for rule in scope.suppressions:
             for violation in rule.template.run(rule.params, self.suppressor):
                 findings.append(make_finding(rule, violation, self.suppressor))
-        findings.sort(key=Finding.sort_key)
+        result.findings.extend(findings)
         return result
 
     def _skip(self, path: str) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from kscan.documents import Pointer, Span
@@ -75,3 +76,34 @@ class Finding:
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.line, self.span.column, self.rule.id)
+
+
+@dataclass
+class Tally:
+    """Counts over a scan's findings, kept as they are added, so that summaries and the exit
+    code need no pass over findings that may be on disk."""
+
+    counting: Counter[Severity] = field(default_factory=Counter)
+    """Findings that count (see ``Finding.counts``), by severity."""
+    suppressed: int = 0
+    unchanged: int = 0
+    compared: bool = False
+    """Whether findings were compared with a baseline."""
+    paths: set[str] = field(default_factory=set)
+    """Files with findings."""
+    counting_paths: set[str] = field(default_factory=set)
+    """Files with findings that count."""
+
+    def add(self, finding: Finding) -> None:
+        self.paths.add(finding.path)
+        if finding.counts:
+            self.counting[finding.severity] += 1
+            self.counting_paths.add(finding.path)
+        self.suppressed += finding.suppression is not None
+        self.unchanged += finding.baseline_state == "unchanged"
+        self.compared = self.compared or finding.baseline_state is not None
+
+    @property
+    def total(self) -> int:
+        """Findings that count."""
+        return sum(self.counting.values())

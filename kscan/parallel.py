@@ -9,9 +9,7 @@ the same as with one job.
 from __future__ import annotations
 
 import gc
-import io
 import os
-import pickle
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,6 +18,7 @@ from kscan.file_scan import FileResult, FileScanner
 from kscan.inventory import ObjectFacts
 from kscan.limits import Limits
 from kscan.registry import Rule
+from kscan.rule_pickle import RuleIndex
 from kscan.sources import STDIN
 from kscan.suppression import Suppressor
 
@@ -71,8 +70,9 @@ class FileRunner:
         batches = _batches(paths, self.jobs)
         with _pool(min(self.jobs, len(batches)), self.args) as pool:
             try:
+                index = RuleIndex(self.rules)
                 for encoded in pool.map(task, batches):
-                    yield from _Unpickler(io.BytesIO(encoded), self.rules).load()
+                    yield from index.loads(encoded)
             except BrokenProcessPool:
                 raise RuntimeError("a worker process stopped unexpectedly") from None
 
@@ -122,7 +122,7 @@ def _size(path: str) -> int:
         return 0
 
 
-_worker: tuple[FileScanner, list[Rule]] | None = None
+_worker: tuple[FileScanner, RuleIndex] | None = None
 
 
 def _start_worker(
@@ -130,44 +130,16 @@ def _start_worker(
 ) -> None:
     global _worker
     gc.disable()  # as in the parent: the scan's objects are acyclic
-    _worker = (FileScanner(rules, suppressor, limits, stdin_name), rules)
+    _worker = (FileScanner(rules, suppressor, limits, stdin_name), RuleIndex(rules))
 
 
 def _scan_batch(paths: list[str]) -> bytes:
     assert _worker is not None
-    scanner, rules = _worker
-    return _encode([scanner.scan(path) for path in paths], rules)
+    scanner, index = _worker
+    return index.dumps([scanner.scan(path) for path in paths])
 
 
 def _context_batch(paths: list[str]) -> bytes:
     assert _worker is not None
-    scanner, rules = _worker
-    return _encode([scanner.context(path) for path in paths], rules)
-
-
-def _encode(value: object, rules: list[Rule]) -> bytes:
-    buffer = io.BytesIO()
-    _Pickler(buffer, rules).dump(value)
-    return buffer.getvalue()
-
-
-class _Pickler(pickle.Pickler):
-    """Pickles a rule as its index in the scan's rule list."""
-
-    def __init__(self, file: io.BytesIO, rules: list[Rule]) -> None:
-        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._index = {id(rule): index for index, rule in enumerate(rules)}
-
-    def persistent_id(self, obj: object) -> int | None:
-        return self._index.get(id(obj)) if type(obj) is Rule else None
-
-
-class _Unpickler(pickle.Unpickler):
-    """Reads what ``_Pickler`` wrote, with the parent's own rule objects."""
-
-    def __init__(self, file: io.BytesIO, rules: list[Rule]) -> None:
-        super().__init__(file)
-        self._rules = rules
-
-    def persistent_load(self, pid: Any) -> Rule:
-        return self._rules[int(pid)]
+    scanner, index = _worker
+    return index.dumps([scanner.context(path) for path in paths])

@@ -223,7 +223,7 @@ def test_empty_policy_types_default_to_ingress(scan_text: Scan) -> None:
 
 def test_duplicate_keys_outside_manifests_are_not_reported(scan_text: Scan) -> None:
     result = scan_text("on: push\njobs:\n  a: {runs-on: x, runs-on: y}\n", name="ci.yml")
-    assert result.findings == [] and result.errors == []
+    assert list(result.findings) == [] and result.errors == []
 
 
 def test_duplicate_key_in_a_list_item_names_the_item(scan_text: Scan) -> None:

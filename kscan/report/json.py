@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -18,7 +17,7 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Ite
     """The whole report as one JSON document, one finding or error per line (compact and fast:
     Python's C encoder does each line; a fully indented dump took seconds on large scans).
     Each finding is one flat object: its rule's fields, then its own."""
-    counts = Counter(finding.severity for finding in result.findings if finding.counts)
+    tally = result.findings.tally
     errors = [
         {"path": e.path, "line": e.line or None, "column": e.column or None, "message": e.message}
         for e in result.errors
@@ -27,11 +26,11 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Ite
         "files": result.files,
         "documents": result.documents,
         "objects": result.objects,
-        "findings": sum(finding.counts for finding in result.findings),
-        "suppressed": sum(finding.suppression is not None for finding in result.findings),
-        "unchanged": sum(finding.baseline_state == "unchanged" for finding in result.findings),
+        "findings": tally.total,
+        "suppressed": tally.suppressed,
+        "unchanged": tally.unchanged,
         "absent": len(options.absent),
-        "by_severity": {severity.value: counts[severity] for severity in Severity},
+        "by_severity": {severity.value: tally.counting[severity] for severity in Severity},
         "errors": len(result.errors),
         "rules": len(rules),
     }

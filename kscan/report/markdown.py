@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Iterator
 
@@ -19,21 +20,28 @@ MAX_ROWS = 500
 
 def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Iterator[str]:
     """A summary by severity, STRIDE category and ATT&CK tactic, then one row per finding."""
-    counting = [finding for finding in result.findings if finding.counts]
     lines = ["## kscan", "", summary(result, len(options.absent)), ""]
-    if counting:
-        severities = Counter(f.severity for f in counting)
+    total = result.findings.tally.total
+    if total:
+        severities = result.findings.tally.counting
         lines += _table("Severity", [(s.value, severities[s]) for s in Severity if severities[s]])
-        stride = Counter(f.rule.stride_name for f in counting)
+        stride: Counter[str] = Counter()
+        tactics: Counter[str] = Counter()
+        for finding in result.findings:
+            if finding.counts:
+                stride[finding.rule.stride_name] += 1
+                tactics[f"{finding.rule.tactic} {finding.rule.tactic_name}"] += 1
         lines += _table("STRIDE", stride.most_common())
-        tactics = Counter(f"{f.rule.tactic} {f.rule.tactic_name}" for f in counting)
         lines += _table("ATT&CK tactic", tactics.most_common())
         lines += ["### Findings", "", "| Severity | Rule | Location | Object | Message |"]
         lines.append("|---|---|---|---|---|")
-        ordered = sorted(counting, key=lambda f: (-f.severity.rank, f.sort_key()))
-        lines += [_row(finding, options.base_dir) for finding in ordered[:MAX_ROWS]]
-        if len(ordered) > MAX_ROWS:
-            lines += ["", f"... and {len(ordered) - MAX_ROWS} more (see the full report)."]
+        counting = (finding for finding in result.findings if finding.counts)
+        ordered = heapq.nsmallest(
+            MAX_ROWS, counting, key=lambda f: (-f.severity.rank, f.sort_key())
+        )
+        lines += [_row(finding, options.base_dir) for finding in ordered]
+        if total > MAX_ROWS:
+            lines += ["", f"... and {total - MAX_ROWS} more (see the full report)."]
     if result.errors:
         lines += ["", "### Input errors", ""]
         lines += [f"- `{_cell(str(error))}`" for error in result.errors]

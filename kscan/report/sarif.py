@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +17,7 @@ import sarif_om as sarif
 from kscan import __version__
 from kscan.baseline import Entry
 from kscan.engine import ScanResult
+from kscan.finding_store import FindingStore
 from kscan.findings import Finding
 from kscan.locations import relative_to_base
 from kscan.registry import Rule
@@ -73,13 +75,15 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Ite
     yield json.dumps(to_json(log), indent=2, ensure_ascii=False) + "\n"
 
 
-def kept(findings: list[Finding], cap: int) -> list[Finding]:
+def kept(findings: FindingStore, cap: int) -> Iterable[Finding]:
     """At most ``cap`` findings, the most severe first among those that count (not suppressed,
     not accepted in a baseline); within a severity, in file order."""
     if len(findings) <= cap:
         return findings
-    ranked = sorted(findings, key=lambda f: (not f.counts, -f.severity.rank, f.sort_key()))
-    return sorted(ranked[:cap], key=Finding.sort_key)
+    ranked = heapq.nsmallest(
+        cap, findings, key=lambda f: (not f.counts, -f.severity.rank, f.sort_key())
+    )
+    return sorted(ranked, key=Finding.sort_key)
 
 
 def to_json(value: Any) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 
 import click
@@ -64,25 +63,23 @@ def format_finding(finding: Finding, color: bool) -> str:
 def summary(result: ScanResult, fixed: int = 0) -> str:
     """``Found 3 findings (1 critical, 2 medium) in 1 of 2 files ...``; suppressed findings and
     findings accepted in a baseline are counted apart."""
-    counting = [finding for finding in result.findings if finding.counts]
-    counts = Counter(finding.severity for finding in counting)
+    tally = result.findings.tally
+    counts = tally.counting
     scanned = (
         f"{_plural(result.files, 'file')}, {_plural(result.documents, 'document')}, "
         f"{_plural(result.objects, 'object')}"
     )
-    if counting:
+    if tally.total:
         by_severity = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
-        files_with = len({finding.path for finding in counting})
         text = (
-            f"Found {_plural(len(counting), 'finding')} ({by_severity}) "
-            f"in {files_with} of {scanned}"
+            f"Found {_plural(tally.total, 'finding')} ({by_severity}) "
+            f"in {len(tally.counting_paths)} of {scanned}"
         )
     else:
         text = f"No findings in {scanned}"
-    suppressed = sum(finding.suppression is not None for finding in result.findings)
-    accepted = sum(finding.baseline_state == "unchanged" for finding in result.findings)
+    suppressed, accepted = tally.suppressed, tally.unchanged
     extras = [f"{suppressed} suppressed"] if suppressed else []
-    if accepted or fixed or any(f.baseline_state for f in result.findings):
+    if accepted or fixed or tally.compared:
         extras.append(f"{accepted} accepted in the baseline, {fixed} fixed since")
     text += f" ({'; '.join(extras)})." if extras else "."
     if result.errors:

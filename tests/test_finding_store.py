@@ -1,0 +1,73 @@
+"""Findings beyond the in-memory limit go to a temporary file and come back in the same order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from kscan import finding_store
+from kscan.cli import cli
+from kscan.engine import scan
+from kscan.finding_store import FindingStore
+from kscan.findings import Finding
+from kscan.registry import load_rules
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture(scope="module")
+def fixture_findings() -> list[Finding]:
+    return list(scan([str(FIXTURES)], [r for r in load_rules() if r.enabled]).findings)
+
+
+def test_a_spilled_store_reads_back_in_order(
+    fixture_findings: list[Finding], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(finding_store, "SPILL_AT", 100)
+    store = FindingStore()
+    shuffled = fixture_findings[1::2] + fixture_findings[::2]
+    for start in range(0, len(shuffled), 37):
+        store.extend(shuffled[start : start + 37])
+    assert len(store._runs) > 3  # several runs on disk, some findings still in memory
+    assert len(store) == len(fixture_findings)
+    expected = sorted(shuffled, key=Finding.sort_key)  # ties keep the order they were added in
+    assert list(store) == expected
+    assert list(store) == expected  # it can be read again
+    assert {f.rule.id for f in store} == {f.rule.id for f in fixture_findings}
+
+
+def test_a_small_store_stays_in_memory(fixture_findings: list[Finding]) -> None:
+    store = FindingStore(fixture_findings[:10])
+    assert list(store) == sorted(fixture_findings[:10], key=Finding.sort_key)
+    assert store._file is None
+
+
+@pytest.mark.parametrize("output_format", ["json", "sarif", "text", "junit", "markdown", "github"])
+def test_reports_are_the_same_when_findings_spill(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, output_format: str
+) -> None:
+    args = ["--format", output_format, "--enable", "all", "--jobs", "2", str(FIXTURES)]
+    in_memory = run(*args)
+    monkeypatch.setattr(finding_store, "SPILL_AT", 50)
+    spilled = run(*args)
+    assert in_memory.exit_code == spilled.exit_code == 1
+    assert in_memory.stdout == spilled.stdout
+
+
+def test_a_baseline_is_the_same_when_findings_spill(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    assert run("--write-baseline", str(baseline), str(FIXTURES)).exit_code == 0
+    expected = run("--format", "json", "--baseline", str(baseline), str(FIXTURES))
+    monkeypatch.setattr(finding_store, "SPILL_AT", 50)
+    spilled = run("--format", "json", "--baseline", str(baseline), str(FIXTURES))
+    assert '"baseline_state": "unchanged"' in spilled.stdout
+    assert expected.stdout == spilled.stdout
+    assert expected.exit_code == spilled.exit_code == 0
