@@ -80,23 +80,66 @@ class Located(Protocol):
 
 @dataclass(frozen=True)
 class Sites:
-    """Positions (span and stable path) of chosen pointers of one document, kept after the
-    document itself is freed. Asking for any other pointer is a programming error."""
+    """Positions of chosen pointers of one document, kept after the document itself is freed,
+    in little memory: each span packed into one int, each stable path stored only where it is
+    not the plain pointer, pointers shared between objects. Asking for any other pointer is a
+    programming error."""
 
     path: str
-    spans: dict[Pointer, tuple[Span, str]]
+    spans: dict[Pointer, int]
+    stable: dict[Pointer, str]
 
     def locate(self, pointer: Pointer) -> tuple[Span, bool]:
-        return self.spans[pointer][0], True
+        packed = self.spans[pointer]
+        line, column = packed >> 96, (packed >> 64) & _MASK
+        return Span(line, column, (packed >> 32) & _MASK, packed & _MASK), True
 
     def stable_path(self, pointer: Pointer) -> str:
-        return self.spans[pointer][1]
+        if pointer not in self.spans:
+            raise KeyError(pointer)
+        stable = self.stable.get(pointer)
+        return _plain_path(pointer) if stable is None else stable
 
     @classmethod
     def of(cls, document: Located, pointers: Iterable[Pointer]) -> Sites:
         """The positions of ``pointers`` in ``document``."""
-        spans = {p: (document.locate(p)[0], document.stable_path(p)) for p in pointers}
-        return cls(document.path, spans)
+        spans: dict[Pointer, int] = {}
+        stable: dict[Pointer, str] = {}
+        for pointer in pointers:
+            pointer = _POINTERS.setdefault(pointer, pointer)
+            line, column, end_line, end_column = document.locate(pointer)[0]
+            spans[pointer] = line << 96 | column << 64 | end_line << 32 | end_column
+            path = document.stable_path(pointer)
+            if path != _plain_path(pointer):
+                stable[pointer] = path
+        return cls(document.path, spans, stable or _NO_STABLE)
+
+    @classmethod
+    def at(cls, path: str, span: Span) -> Sites:
+        """A file position with no document behind it (pointer ``()``)."""
+        return cls.of(_Place(path, span), [()])
+
+
+@dataclass(frozen=True)
+class _Place:
+    path: str
+    span: Span
+
+    def locate(self, pointer: Pointer) -> tuple[Span, bool]:
+        return self.span, True
+
+    def stable_path(self, pointer: Pointer) -> str:
+        return ""
+
+
+def _plain_path(pointer: Pointer) -> str:
+    return "".join(f"/{part}" for part in pointer)
+
+
+_MASK = (1 << 32) - 1
+_POINTERS: dict[Pointer, Pointer] = {}
+"""One shared tuple per distinct pointer kept in Sites."""
+_NO_STABLE: dict[Pointer, str] = {}
 
 
 @dataclass

@@ -12,11 +12,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from sys import intern
 from typing import Any
 
 from kscan.documents import Pointer, Sites
 from kscan.objects import KubeObject, ObjectKey
-from kscan.objects.models import KubeObjectModel, Role
+from kscan.objects.models import KubeObjectModel, NetworkPolicy, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,8 @@ class ObjectFacts:
     pointer: Pointer
     key: ObjectKey
     model: KubeObjectModel | None
-    """The typed model, for the kinds rules compare (NetworkPolicy, Role, RoleBinding)."""
+    """The typed model, for the kinds rules compare: Role, RoleBinding, and NetworkPolicy in
+    outline (its rules emptied: cross-object rules only ask whether it has any)."""
     pod: PodFacts | None
     automount: Any
     """A ServiceAccount's ``automountServiceAccountToken`` as written."""
@@ -66,20 +68,21 @@ class ObjectFacts:
         pod = None
         if obj.pod is not None:
             spec = obj.pod.data
+            account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
             pod = PodFacts(
-                labels=obj.pod.metadata.labels,
+                labels={intern(k): intern(v) for k, v in obj.pod.metadata.labels.items()},
                 automount=spec.get("automountServiceAccountToken"),
-                service_account=(
-                    spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
-                ),
+                service_account=intern(account) if isinstance(account, str) else account,
                 pointer=obj.pod.pointer,
                 metadata_pointer=obj.pod.metadata_pointer,
             )
         model = obj.model if type(obj.model) is not KubeObjectModel else None
+        if isinstance(model, NetworkPolicy):
+            model = model.outline()
         return cls(
-            kind=obj.kind,
+            kind=intern(obj.kind),
             name=obj.name,
-            namespace=obj.namespace,
+            namespace=None if obj.namespace is None else intern(obj.namespace),
             pointer=obj.pointer,
             key=obj.key,
             model=model,

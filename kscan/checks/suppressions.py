@@ -25,4 +25,4 @@ def suppression_reason(params: NoParams, suppressor: Suppressor) -> Iterator[Vio
             f'(`kscan.io/ignore: "RULE: reason"` or `# kscan: ignore[RULE] reason`).'
         )
         span = Span(directive.line, directive.column, directive.line, directive.column + 1)
-        yield Violation(Sites(directive.path, {(): (span, "")}), (), message)
+        yield Violation(Sites.at(directive.path, span), (), message)
