@@ -23,8 +23,16 @@ import json, os, sys
 
 FORBIDDEN = ("socket.", "subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
              "os.fork", "ctypes.dlopen", "urllib.", "http.", "webbrowser.")
+if os.environ.get("WATCH_ALLOW_FORK"):  # --jobs: workers are forked copies of kscan itself
+    FORBIDDEN = tuple(event for event in FORBIDDEN if event != "os.fork")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-changes = []
+
+class Changes(list):  # each change also goes to stderr at once: forked workers report theirs
+    def append(self, path):
+        super().append(path)
+        os.write(2, f"CHANGE {path}\n".encode())
+
+changes = Changes()
 
 def audit(event, args):
     if event.startswith(FORBIDDEN):
@@ -47,15 +55,19 @@ try:
     main(sys.argv[1:])
 except SystemExit as exit:
     code = exit.code
-os.write(2, ("CHANGES " + json.dumps(changes) + "\n").encode())
 os._exit(code or 0)
 """
 
 
-def run_watched(*args: str | Path, cwd: Path) -> tuple[int, list[str], str]:
-    """kscan ARGS in a process whose audit hook kills it on network or process events and
-    records every file it writes, renames or removes."""
+def run_watched(
+    *args: str | Path, cwd: Path, allow_fork: bool = False
+) -> tuple[int, list[str], str]:
+    """kscan ARGS in a process whose audit hook kills it on network or process events (fork
+    excepted with ``allow_fork``) and records every file it, or a worker, writes, renames or
+    removes."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(REPO)}
+    if allow_fork:
+        env["WATCH_ALLOW_FORK"] = "1"
     proc = subprocess.run(
         [sys.executable, "-c", WATCHED, *map(str, args)],
         capture_output=True,
@@ -66,9 +78,9 @@ def run_watched(*args: str | Path, cwd: Path) -> tuple[int, list[str], str]:
     )
     assert "FORBIDDEN" not in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
-    marker = [line for line in proc.stderr.splitlines() if line.startswith("CHANGES ")]
-    assert marker, proc.stderr
-    return proc.returncode, json.loads(marker[0].removeprefix("CHANGES ")), proc.stderr
+    lines = proc.stderr.splitlines()
+    changes = [line.removeprefix("CHANGE ") for line in lines if line.startswith("CHANGE ")]
+    return proc.returncode, changes, proc.stderr
 
 
 TAGS = """\
@@ -110,6 +122,26 @@ def test_scan_writes_only_its_report_and_touches_no_network_or_process(tmp_path:
         "--write-baseline", out / "baseline.json", "--base-dir", tree, tree, cwd=tree
     )
     assert code == 0 and all(Path(path).parent == out for path in changes), (changes, stderr)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no corpus at {CORPUS}")
+def test_workers_write_nothing_and_run_nothing(tmp_path: Path) -> None:
+    """With --jobs, workers are forked copies of kscan: no program is run, and they write
+    nothing (the corpus is large enough for workers to be used)."""
+    tree = tmp_path / "repo"
+    shutil.copytree(CORPUS, tree)
+    marker = tmp_path / "pwned"
+    (tree / "tags.yaml").write_text(TAGS.format(marker=marker))
+    before = {p: p.stat().st_mtime_ns for p in tree.rglob("*") if p.is_file()}
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ("--jobs", "2", "--format", "json", "-o", out / "kscan.json", tree)
+    code, changes, stderr = run_watched(*args, cwd=tree, allow_fork=True)
+    assert code == 1, stderr
+    assert changes and all(Path(path).parent == out for path in changes), changes
+    assert json.loads((out / "kscan.json").read_text())["summary"]["files"] > 600
+    assert {p: p.stat().st_mtime_ns for p in tree.rglob("*") if p.is_file()} == before
+    assert not marker.exists()
 
 
 def test_tags_are_data_never_objects(tmp_path: Path) -> None:
