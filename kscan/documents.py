@@ -90,15 +90,24 @@ class Sites:
     stable: dict[Pointer, str]
 
     def locate(self, pointer: Pointer) -> tuple[Span, bool]:
-        packed = self.spans[pointer]
+        return self.unpack(self.spans[pointer]), True
+
+    @staticmethod
+    def unpack(packed: int) -> Span:
+        """The span packed by ``of``."""
         line, column = packed >> 96, (packed >> 64) & _MASK
-        return Span(line, column, (packed >> 32) & _MASK, packed & _MASK), True
+        return Span(line, column, (packed >> 32) & _MASK, packed & _MASK)
+
+    @staticmethod
+    def shared(pointer: Pointer) -> Pointer:
+        """One tuple per distinct pointer, shared by every object that keeps it."""
+        return _POINTERS.setdefault(pointer, pointer)
 
     def stable_path(self, pointer: Pointer) -> str:
         if pointer not in self.spans:
             raise KeyError(pointer)
         stable = self.stable.get(pointer)
-        return _plain_path(pointer) if stable is None else stable
+        return plain_path(pointer) if stable is None else stable
 
     @classmethod
     def of(cls, document: Located, pointers: Iterable[Pointer]) -> Sites:
@@ -106,11 +115,11 @@ class Sites:
         spans: dict[Pointer, int] = {}
         stable: dict[Pointer, str] = {}
         for pointer in pointers:
-            pointer = _POINTERS.setdefault(pointer, pointer)
+            pointer = Sites.shared(pointer)
             line, column, end_line, end_column = document.locate(pointer)[0]
             spans[pointer] = line << 96 | column << 64 | end_line << 32 | end_column
             path = document.stable_path(pointer)
-            if path != _plain_path(pointer):
+            if path != plain_path(pointer):
                 stable[pointer] = path
         return cls(document.path, spans, stable or _NO_STABLE)
 
@@ -132,7 +141,8 @@ class _Place:
         return ""
 
 
-def _plain_path(pointer: Pointer) -> str:
+def plain_path(pointer: Pointer) -> str:
+    """``/spec/containers/0``: the pointer as a JSON pointer, without escaping."""
     return "".join(f"/{part}" for part in pointer)
 
 

@@ -1,55 +1,119 @@
 """What cross-object rules see of every scanned object, indexed by kind and namespace.
 
 A file's documents are freed once its own rules have run; each object leaves behind only
-``ObjectFacts``: identity, the typed model of the kinds that rules compare (NetworkPolicy, RBAC),
-the pod facts that namespaces and ServiceAccounts decide on, and the positions of the few fields
-cross-object rules report at. Memory thus grows with the number of objects, not their size.
+``ObjectFacts``: identity, what RBAC and NetworkPolicy rules compare, the pod facts that
+namespaces and ServiceAccounts decide on, and the positions of the few fields cross-object
+rules report at. They take a few hundred bytes per object, so memory grows with the number of
+objects, not their size.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from sys import intern
 from typing import Any
 
-from kscan.documents import Pointer, Sites
+from kscan.documents import Pointer, Sites, Span, plain_path
 from kscan.objects import KubeObject, ObjectKey
-from kscan.objects.models import KubeObjectModel, NetworkPolicy, Role
+from kscan.objects.models import LabelSelector, NetworkPolicy, Role, RoleBinding
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyOutline:
+    """A NetworkPolicy as cross-object rules compare it: the pods it selects, the directions
+    it isolates, and whether it allows anything in each."""
+
+    match_items: tuple[str, ...]
+    """Its podSelector's matchLabels, flattened (key, value, key, value, ...)."""
+    expressions: LabelSelector | None
+    """Its podSelector, when it has matchExpressions."""
+    policy_types: frozenset[str]
+    allows_ingress: bool
+    allows_egress: bool
+
+    @property
+    def selects_all(self) -> bool:
+        """An empty podSelector selects every pod of the namespace."""
+        return not self.match_items and self.expressions is None
+
+    def selects(self, labels: dict[str, str]) -> bool:
+        """Whether its podSelector selects pods with these labels."""
+        if self.expressions is not None:
+            return self.expressions.matches(labels)
+        items = self.match_items
+        return all(labels.get(items[i]) == items[i + 1] for i in range(0, len(items), 2))
+
+    @classmethod
+    def of(cls, policy: NetworkPolicy) -> PolicyOutline:
+        spec = policy.spec
+        selector = spec.pod_selector
+        items = tuple(intern(text) for item in selector.match_labels.items() for text in item)
+        types = spec.effective_policy_types
+        return cls(
+            items,
+            selector if selector.match_expressions else None,
+            _TYPES.setdefault(types, types),
+            bool(spec.ingress),
+            bool(spec.egress),
+        )
+
+
+_TYPES: dict[frozenset[str], frozenset[str]] = {}
+"""One shared set per distinct combination of policy types."""
 
 
 @dataclass(frozen=True, slots=True)
 class PodFacts:
     """What cross-object rules need of a pod template."""
 
-    labels: dict[str, str]
+    label_items: tuple[str, ...]
+    """The pod labels, flattened (key, value, key, value, ...)."""
     automount: Any
     """The pod's ``automountServiceAccountToken`` as written (None when unset)."""
     service_account: str
     pointer: Pointer
     metadata_pointer: Pointer
 
+    @property
+    def labels(self) -> dict[str, str]:
+        items = self.label_items
+        return dict(zip(items[::2], items[1::2], strict=True))
+
 
 @dataclass(frozen=True, slots=True)
 class ObjectFacts:
-    """One object as cross-object rules see it, after its document is gone."""
+    """One object as cross-object rules see it, after its document is gone. It locates the
+    fields those rules report at (``report_pointers``), standing in for its document."""
 
     kind: str
     name: str
     namespace: str | None
+    path: str
+    index: int
+    """The object's document in its file."""
     pointer: Pointer
-    key: ObjectKey
-    model: KubeObjectModel | None
-    """The typed model, for the kinds rules compare: Role, RoleBinding, and NetworkPolicy in
-    outline (its rules emptied: cross-object rules only ask whether it has any)."""
+    model: Role | RoleBinding | PolicyOutline | None
     pod: PodFacts | None
     automount: Any
     """A ServiceAccount's ``automountServiceAccountToken`` as written."""
-    document: Sites
+    spans: tuple[int, ...]
+    """Packed spans (see ``Sites``) of ``report_pointers()``, in order."""
+    stable: dict[Pointer, str] | None
+    """Stable paths of those pointers, where they differ from the plain path."""
     reported: bool = True
     """False for objects read only as context (``--context``): nothing is reported on them."""
+
+    @property
+    def key(self) -> ObjectKey:
+        return (self.path, self.index, self.pointer)
+
+    @property
+    def document(self) -> ObjectFacts:
+        """Where violations about it are located: the facts themselves."""
+        return self
 
     @property
     def effective_namespace(self) -> str:
@@ -62,6 +126,20 @@ class ObjectFacts:
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
         return f"{self.kind} '{where}'"
 
+    def report_pointers(self) -> list[Pointer]:
+        """The fields cross-object rules report at: a workload's namespace (for namespace-wide
+        findings), its pod labels and token setting; the verbs of each rule of a Role."""
+        return _report_pointers(self.pointer, self.pod, self.model)
+
+    def locate(self, pointer: Pointer) -> tuple[Span, bool]:
+        return Sites.unpack(self.spans[self.report_pointers().index(pointer)]), True
+
+    def stable_path(self, pointer: Pointer) -> str:
+        if pointer not in self.report_pointers():
+            raise KeyError(pointer)
+        stable = self.stable.get(pointer) if self.stable else None
+        return plain_path(pointer) if stable is None else stable
+
     @classmethod
     def of(cls, obj: KubeObject, reported: bool = True) -> ObjectFacts:
         """The facts of a scanned object, with the positions cross-object rules report at."""
@@ -70,41 +148,50 @@ class ObjectFacts:
             spec = obj.pod.data
             account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
             pod = PodFacts(
-                labels={intern(k): intern(v) for k, v in obj.pod.metadata.labels.items()},
+                label_items=tuple(
+                    intern(text) for item in obj.pod.metadata.labels.items() for text in item
+                ),
                 automount=spec.get("automountServiceAccountToken"),
                 service_account=intern(account) if isinstance(account, str) else account,
-                pointer=obj.pod.pointer,
-                metadata_pointer=obj.pod.metadata_pointer,
+                pointer=Sites.shared(obj.pod.pointer),
+                metadata_pointer=Sites.shared(obj.pod.metadata_pointer),
             )
-        model = obj.model if type(obj.model) is not KubeObjectModel else None
+        model = obj.model
+        kept: Role | RoleBinding | PolicyOutline | None = None
         if isinstance(model, NetworkPolicy):
-            model = model.outline()
+            kept = PolicyOutline.of(model)
+        elif isinstance(model, (Role, RoleBinding)):
+            kept = model
+        sites = Sites.of(obj.document, _report_pointers(obj.pointer, pod, kept))
         return cls(
             kind=intern(obj.kind),
             name=obj.name,
             namespace=None if obj.namespace is None else intern(obj.namespace),
-            pointer=obj.pointer,
-            key=obj.key,
-            model=model,
+            path=obj.document.path,
+            index=obj.document.index,
+            pointer=Sites.shared(obj.pointer),
+            model=kept,
             pod=pod,
             automount=obj.data.get("automountServiceAccountToken")
             if obj.kind == "ServiceAccount"
             else None,
-            document=Sites.of(obj.document, _report_sites(obj, pod)),
+            spans=tuple(sites.spans.values()),
+            stable=sites.stable or None,
             reported=reported,
         )
 
 
-def _report_sites(obj: KubeObject, pod: PodFacts | None) -> Iterator[Pointer]:
-    """The fields cross-object rules report at: a workload's namespace (for namespace-wide
-    findings), its pod labels and token setting; each rule of a Role or ClusterRole."""
+def _report_pointers(
+    pointer: Pointer, pod: PodFacts | None, model: Role | RoleBinding | PolicyOutline | None
+) -> list[Pointer]:
+    pointers: list[Pointer] = []
     if pod is not None:
-        yield (*obj.pointer, "metadata", "namespace")
-        yield (*pod.metadata_pointer, "labels")
-        yield (*pod.pointer, "automountServiceAccountToken")
-    if isinstance(obj.model, Role):
-        for index in range(len(obj.model.rules or [])):
-            yield (*obj.pointer, "rules", index, "verbs")
+        pointers.append((*pointer, "metadata", "namespace"))
+        pointers.append((*pod.metadata_pointer, "labels"))
+        pointers.append((*pod.pointer, "automountServiceAccountToken"))
+    if isinstance(model, Role):
+        pointers += [(*pointer, "rules", index, "verbs") for index in range(len(model.rules or []))]
+    return pointers
 
 
 class Inventory:

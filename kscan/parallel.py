@@ -11,7 +11,9 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from kscan.file_scan import FileResult, FileScanner
@@ -29,6 +31,10 @@ PARALLEL_MIN_BYTES = 1 << 20
 """Inputs smaller than this are scanned in-process: starting workers would cost more."""
 _BATCHES_PER_JOB = 8
 _MIN_BATCH_BYTES = 256 << 10
+_MAX_BATCH_BYTES = 8 << 20
+_AHEAD = 3
+"""Batches submitted per worker before the first result is read."""
+"""A worker holds one batch's results at a time: this bounds its memory on huge inputs."""
 
 
 class FileRunner:
@@ -67,11 +73,16 @@ class FileRunner:
     def _in_workers(self, task: Callable[[list[str]], bytes], paths: list[str]) -> Iterator[Any]:
         from concurrent.futures.process import BrokenProcessPool  # only when workers are used
 
-        batches = _batches(paths, self.jobs)
-        with _pool(min(self.jobs, len(batches)), self.args) as pool:
+        listed = _batches(paths, self.jobs)
+        batches = iter(listed)
+        index = RuleIndex(self.rules)
+        with _pool(min(self.jobs, len(listed)), self.args) as pool:
+            # A few batches in flight per worker, consumed in order: results never pile up.
+            pending = deque(pool.submit(task, b) for b in islice(batches, self.jobs * _AHEAD))
             try:
-                index = RuleIndex(self.rules)
-                for encoded in pool.map(task, batches):
+                while pending:
+                    encoded = pending.popleft().result()
+                    pending.extend(pool.submit(task, b) for b in islice(batches, 1))
                     yield from index.loads(encoded)
             except BrokenProcessPool:
                 raise RuntimeError("a worker process stopped unexpectedly") from None
@@ -100,10 +111,11 @@ def _pool(jobs: int, args: tuple[Any, ...]) -> Executor:
 
 
 def _batches(paths: list[str], jobs: int) -> list[list[str]]:
-    """Consecutive runs of paths, about ``_BATCHES_PER_JOB`` per job by size, so that one large
-    file does not leave the other workers idle at the end."""
+    """Consecutive runs of paths, about ``_BATCHES_PER_JOB`` per job by size (within bounds), so
+    that one large file does not leave the other workers idle at the end."""
     sizes = [_size(path) for path in paths]
-    target = max(_MIN_BATCH_BYTES, sum(sizes) // (jobs * _BATCHES_PER_JOB))
+    share = sum(sizes) // (jobs * _BATCHES_PER_JOB)
+    target = min(max(_MIN_BATCH_BYTES, share), _MAX_BATCH_BYTES)
     batches: list[list[str]] = [[]]
     filled = 0
     for path, size in zip(paths, sizes, strict=True):

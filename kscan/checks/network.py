@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from typing import Literal
 
 from kscan.checks import Params, Violation, template
-from kscan.inventory import Inventory, ObjectFacts
-from kscan.objects.models import NetworkPolicy
+from kscan.inventory import Inventory, ObjectFacts, PolicyOutline
 
 Direction = Literal["Ingress", "Egress"]
 
@@ -21,25 +20,23 @@ class DefaultDenyParams(NetworkParams):
     directions: tuple[Direction, ...] = ("Ingress", "Egress")
 
 
-def isolates(policy: NetworkPolicy, direction: Direction, labels: dict[str, str]) -> bool:
+def isolates(policy: PolicyOutline, direction: Direction, labels: dict[str, str]) -> bool:
     """True if the policy selects pods with these labels and isolates them in ``direction``."""
-    spec = policy.spec
-    return direction in spec.effective_policy_types and spec.pod_selector.matches(labels)
+    return direction in policy.policy_types and policy.selects(labels)
 
 
-def _policies(inventory: Inventory, namespace: str) -> list[NetworkPolicy]:
+def _policies(inventory: Inventory, namespace: str) -> list[PolicyOutline]:
     return [
         obj.model
         for obj in inventory.of_kind("NetworkPolicy", namespace)
-        if isinstance(obj.model, NetworkPolicy)
+        if isinstance(obj.model, PolicyOutline)
     ]
 
 
-def is_default_deny(policy: NetworkPolicy, direction: Direction) -> bool:
+def is_default_deny(policy: PolicyOutline, direction: Direction) -> bool:
     """True if the policy selects every pod of its namespace and allows nothing in ``direction``."""
-    spec = policy.spec
-    rules = spec.ingress if direction == "Ingress" else spec.egress
-    return spec.pod_selector.selects_all and direction in spec.effective_policy_types and not rules
+    allows = policy.allows_ingress if direction == "Ingress" else policy.allows_egress
+    return policy.selects_all and direction in policy.policy_types and not allows
 
 
 @template("namespace-default-deny", scope="inventory", params=DefaultDenyParams)

@@ -140,16 +140,6 @@ class NetworkPolicySpec(KubeModel):
 class NetworkPolicy(KubeObjectModel):
     spec: NetworkPolicySpec = NetworkPolicySpec()
 
-    def outline(self) -> NetworkPolicy:
-        """A copy that keeps which pods it selects, its policy types and how many rules it has
-        in each direction, with the rules emptied (and the parsed data they held let go)."""
-        spec = self.spec
-        emptied: dict[str, list[dict[str, object]] | None] = {
-            "ingress": None if spec.ingress is None else [{} for _ in spec.ingress],
-            "egress": None if spec.egress is None else [{} for _ in spec.egress],
-        }
-        return self.model_copy(update={"spec": spec.model_copy(update=emptied)})
-
 
 class PolicyRule(KubeModel):
     api_groups: list[str] = []
