@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from kscan.file_scan import FileResult, RulesByScope, make_finding
 from kscan.finding_store import FindingStore
-from kscan.inventory import Inventory, ObjectFacts
+from kscan.findings import Finding
+from kscan.inventory import FactStore, Inventory, ObjectFacts
 from kscan.limits import DEFAULT_LIMITS, Limits
 from kscan.parallel import FileRunner
 from kscan.registry import Rule
@@ -104,30 +105,34 @@ class _Scan:
         context_files = self._context_files(context, scanned)
         runner = FileRunner(self.rules, self.suppressor, self.limits, self.stdin_name, self.jobs)
         file_results = runner.scan(files)
-        facts: list[ObjectFacts] = []
+        scope = RulesByScope(self.rules)
+        facts = FactStore(scope.inventory_kinds, scope.namespace_kinds)
         for item in items:
             if isinstance(item, InputError):
                 result.errors.append(item)
                 continue
             self._add(next(file_results), facts)
         facts.extend(runner.context(context_files))
-        scope = RulesByScope(self.rules)
-        inventory = Inventory(facts)
-        findings = []
-        for rule in scope.inventory:
-            for violation in rule.template.run(rule.params, inventory):
-                if not isinstance(violation.obj, ObjectFacts) or violation.obj.reported:
-                    findings.append(make_finding(rule, violation, self.suppressor))
+        findings: list[Finding] = []
+        for namespace in facts.namespaces() if scope.namespace else ():
+            findings += self._cross_object(scope.namespace, namespace)
+        findings += self._cross_object(scope.inventory, Inventory(facts.whole_scan))
         for rule in scope.suppressions:
             for violation in rule.template.run(rule.params, self.suppressor):
                 findings.append(make_finding(rule, violation, self.suppressor))
         result.findings.extend(findings)
         return result
 
+    def _cross_object(self, rules: list[Rule], inventory: Inventory) -> Iterator[Finding]:
+        for rule in rules:
+            for violation in rule.template.run(rule.params, inventory):
+                if not isinstance(violation.obj, ObjectFacts) or violation.obj.reported:
+                    yield make_finding(rule, violation, self.suppressor)
+
     def _skip(self, path: str) -> bool:
         return path != STDIN and self.excluded(path)
 
-    def _add(self, part: FileResult, facts: list[ObjectFacts]) -> None:
+    def _add(self, part: FileResult, facts: FactStore) -> None:
         result = self.result
         result.files += 1
         result.paths.append(part.path)

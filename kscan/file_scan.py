@@ -42,23 +42,22 @@ class RulesByScope:
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.document: list[Rule] = []
         self.object: list[Rule] = []
+        self.namespace: list[Rule] = []
         self.inventory: list[Rule] = []
         self.suppressions: list[Rule] = []
         for rule in rules:
             getattr(self, rule.template.scope).append(rule)
         self._by_shape: dict[Shape, list[Rule]] = {}
-        self.fact_kinds: frozenset[str] | None = frozenset()
-        """Kinds whose facts cross-object rules need, besides pod-bearing objects (None: all)."""
-        for rule in self.inventory:
-            kinds = rule.params.kinds_seen()
-            self.fact_kinds = (
-                None if kinds is None or self.fact_kinds is None else self.fact_kinds | kinds
-            )
+        self.namespace_kinds = _kinds_seen(self.namespace)
+        """Kinds that namespace rules look at besides pod-bearing objects (None: all)."""
+        self.inventory_kinds = _kinds_seen(self.inventory)
+        """Kinds that whole-scan rules look at (None: all)."""
 
     def wants_facts(self, obj: KubeObject) -> bool:
         """Whether a cross-object rule looks at this object."""
-        kinds = self.fact_kinds
-        return obj.pod is not None or kinds is None or obj.kind in kinds
+        return _among(obj.kind, self.inventory_kinds) or (
+            bool(self.namespace) and (obj.pod is not None or _among(obj.kind, self.namespace_kinds))
+        )
 
     def for_object(self, obj: KubeObject) -> list[Rule]:
         """The object rules that can report on an object of this shape."""
@@ -66,6 +65,18 @@ class RulesByScope:
         if shape not in self._by_shape:
             self._by_shape[shape] = [r for r in self.object if r.params.applies_to(shape)]
         return self._by_shape[shape]
+
+
+def _kinds_seen(rules: list[Rule]) -> frozenset[str] | None:
+    kinds: frozenset[str] | None = frozenset()
+    for rule in rules:
+        seen = rule.params.kinds_seen()
+        kinds = None if seen is None or kinds is None else kinds | seen
+    return kinds
+
+
+def _among(kind: str, kinds: frozenset[str] | None) -> bool:
+    return kinds is None or kind in kinds
 
 
 class FileScanner:

@@ -10,15 +10,18 @@ objects, not their size.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import groupby
+from operator import itemgetter
 from sys import intern
 from typing import Any
 
 from kscan.documents import Pointer, Sites, Span, plain_path
 from kscan.objects import KubeObject, ObjectKey
 from kscan.objects.models import LabelSelector, NetworkPolicy, Role, RoleBinding
+from kscan.spill import SortedSpill
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,46 @@ def _report_pointers(
     if isinstance(model, Role):
         pointers += [(*pointer, "rules", index, "verbs") for index in range(len(model.rules or []))]
     return pointers
+
+
+FACTS_SPILL_AT = 200_000
+"""Facts of namespaced objects held in memory before a sorted run goes to a temporary file."""
+
+
+class FactStore:
+    """The facts of a scan, kept for two kinds of rules: those that look at the whole scan (RBAC:
+    roles and their bindings, in memory) and those that look at one namespace at a time, read
+    back namespace by namespace so that only one namespace's objects are in memory then."""
+
+    def __init__(
+        self, inventory_kinds: frozenset[str] | None, namespace_kinds: frozenset[str] | None
+    ) -> None:
+        self.inventory_kinds = inventory_kinds
+        self.namespace_kinds = namespace_kinds
+        self.whole_scan: list[ObjectFacts] = []
+        self._grouped: SortedSpill[tuple[str, int, ObjectFacts]] = SortedSpill(
+            _namespace_order, FACTS_SPILL_AT
+        )
+
+    def extend(self, facts: Iterable[ObjectFacts]) -> None:
+        grouped: list[tuple[str, int, ObjectFacts]] = []
+        namespace_kinds = self.namespace_kinds
+        for obj in facts:
+            if self.inventory_kinds is None or obj.kind in self.inventory_kinds:
+                self.whole_scan.append(obj)
+            if obj.pod is not None or namespace_kinds is None or obj.kind in namespace_kinds:
+                grouped.append((obj.effective_namespace, len(self._grouped) + len(grouped), obj))
+        self._grouped.extend(grouped)
+
+    def namespaces(self) -> Iterator[Inventory]:
+        """An Inventory per namespace (objects in scan order); cluster-scoped objects count as
+        ``default``, like objects without a namespace."""
+        for _namespace, group in groupby(self._grouped, key=itemgetter(0)):
+            yield Inventory(obj for _namespace, _order, obj in group)
+
+
+def _namespace_order(item: tuple[str, int, ObjectFacts]) -> tuple[str, int]:
+    return item[0], item[1]
 
 
 class Inventory:

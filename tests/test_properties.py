@@ -35,7 +35,9 @@ settings.register_profile(
 settings.load_profile(os.environ.get("KSCAN_HYPOTHESIS_PROFILE", "ci"))
 
 RULES = load_rules()  # every rule, including those off by default
-CROSS_OBJECT = {rule.id for rule in RULES if rule.template.scope in ("inventory", "suppressions")}
+CROSS_OBJECT = {
+    rule.id for rule in RULES if rule.template.scope in ("namespace", "inventory", "suppressions")
+}
 
 # ---------------------------------------------------------------------------------------------
 # Strategies: manifests that are mostly well formed, with wrong types and odd values mixed in

@@ -1,8 +1,9 @@
 """Check templates: the code behind rules. A rule file names a template and gives its params.
 
 A template is a function registered with ``@template``; its scope decides what it is called with:
-``object`` (one KubeObject), ``document`` (one Document), ``inventory`` (all objects of the scan)
-or ``suppressions`` (the scan's Suppressor, after every other rule).
+``object`` (one KubeObject), ``document`` (one Document), ``namespace`` (an Inventory of the
+objects of one namespace, namespace by namespace), ``inventory`` (an Inventory of the objects of
+the whole scan) or ``suppressions`` (the scan's Suppressor, after every other rule).
 It yields Violations: where (a JSON pointer), what (a message), and for which container.
 """
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from kscan.inventory import ObjectFacts
 from kscan.taxonomy import Severity
 
-Scope = Literal["object", "document", "inventory", "suppressions"]
+Scope = Literal["object", "document", "namespace", "inventory", "suppressions"]
 
 
 class Params(BaseModel):
@@ -36,8 +37,8 @@ class Params(BaseModel):
         return True
 
     def kinds_seen(self) -> frozenset[str] | None:
-        """For cross-object templates: the kinds they look at besides pod-bearing objects, whose
-        facts the scan keeps (None: every kind)."""
+        """For cross-object templates: the kinds they look at (besides pod-bearing objects, for
+        ``namespace`` templates), whose facts the scan keeps (None: every kind)."""
         return None
 
 

@@ -13,7 +13,7 @@ class NoParams(Params):
         return frozenset({"ServiceAccount"})
 
 
-@template("service-account-token", scope="inventory", params=NoParams)
+@template("service-account-token", scope="namespace", params=NoParams)
 def service_account_token(params: NoParams, inventory: Inventory) -> Iterator[Violation]:
     """A pod gets its service account's API token unless the pod, or the ServiceAccount (when it
     is in the scanned set), sets ``automountServiceAccountToken: false``; the pod value wins."""

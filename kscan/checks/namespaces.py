@@ -19,7 +19,7 @@ class RequiresKindParams(Params):
         return frozenset({self.kind})
 
 
-@template("namespace-requires-kind", scope="inventory", params=RequiresKindParams)
+@template("namespace-requires-kind", scope="namespace", params=RequiresKindParams)
 def namespace_requires_kind(
     params: RequiresKindParams, inventory: Inventory
 ) -> Iterator[Violation]:

@@ -39,7 +39,7 @@ def is_default_deny(policy: PolicyOutline, direction: Direction) -> bool:
     return policy.selects_all and direction in policy.policy_types and not allows
 
 
-@template("namespace-default-deny", scope="inventory", params=DefaultDenyParams)
+@template("namespace-default-deny", scope="namespace", params=DefaultDenyParams)
 def namespace_default_deny(params: DefaultDenyParams, inventory: Inventory) -> Iterator[Violation]:
     """Every namespace that runs workloads needs, per direction, a NetworkPolicy with an empty
     podSelector, that direction in its policyTypes, and no rules for it. Reported once per
@@ -72,7 +72,7 @@ class PodIsolationParams(NetworkParams):
     direction: Direction
 
 
-@template("pod-isolation", scope="inventory", params=PodIsolationParams)
+@template("pod-isolation", scope="namespace", params=PodIsolationParams)
 def pod_isolation(params: PodIsolationParams, inventory: Inventory) -> Iterator[Violation]:
     """Each workload's pods (by their template labels) must be selected by a NetworkPolicy of
     their namespace that isolates them in the given direction; otherwise any pod may reach them

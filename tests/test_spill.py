@@ -1,4 +1,5 @@
-"""Findings beyond the in-memory limit go to a temporary file and come back in the same order."""
+"""Findings and facts beyond their in-memory limits go to a temporary file and come back in the
+same order: the reports do not change."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from kscan import finding_store
+from kscan import finding_store, inventory
 from kscan.cli import cli
 from kscan.engine import scan
 from kscan.finding_store import FindingStore
@@ -34,7 +35,7 @@ def test_a_spilled_store_reads_back_in_order(
     shuffled = fixture_findings[1::2] + fixture_findings[::2]
     for start in range(0, len(shuffled), 37):
         store.extend(shuffled[start : start + 37])
-    assert len(store._runs) > 3  # several runs on disk, some findings still in memory
+    assert store.spilled and len(store._findings._runs) > 3  # several runs on disk
     assert len(store) == len(fixture_findings)
     expected = sorted(shuffled, key=Finding.sort_key)  # ties keep the order they were added in
     assert list(store) == expected
@@ -45,7 +46,7 @@ def test_a_spilled_store_reads_back_in_order(
 def test_a_small_store_stays_in_memory(fixture_findings: list[Finding]) -> None:
     store = FindingStore(fixture_findings[:10])
     assert list(store) == sorted(fixture_findings[:10], key=Finding.sort_key)
-    assert store._file is None
+    assert not store.spilled
 
 
 @pytest.mark.parametrize("output_format", ["json", "sarif", "text", "junit", "markdown", "github"])
@@ -71,3 +72,23 @@ def test_a_baseline_is_the_same_when_findings_spill(
     assert '"baseline_state": "unchanged"' in spilled.stdout
     assert expected.stdout == spilled.stdout
     assert expected.exit_code == spilled.exit_code == 0
+
+
+def test_reports_are_the_same_when_facts_spill(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Namespace rules read the facts back namespace by namespace, from disk here."""
+    args = ["--format", "json", "--enable", "all", str(FIXTURES)]
+    in_memory = run(*args)
+    spilled_stores = []
+    real_extend = inventory.FactStore.extend
+
+    def extend(self: inventory.FactStore, facts: object) -> None:
+        real_extend(self, facts)  # type: ignore[arg-type]
+        spilled_stores.append(self._grouped.spilled)
+
+    monkeypatch.setattr(inventory, "FACTS_SPILL_AT", 7)
+    monkeypatch.setattr(inventory.FactStore, "extend", extend)
+    spilled = run(*args)
+    assert any(spilled_stores)
+    assert in_memory.exit_code == spilled.exit_code == 1
+    assert in_memory.stdout == spilled.stdout
+    assert "default-deny-network-policy" in spilled.stdout
