@@ -113,14 +113,12 @@ class _Scan:
                 continue
             self._add(next(file_results), facts)
         facts.extend(runner.context(context_files))
-        findings: list[Finding] = []
         for namespace in facts.namespaces() if scope.namespace else ():
-            findings += self._cross_object(scope.namespace, namespace)
-        findings += self._cross_object(scope.inventory, Inventory(facts.whole_scan))
+            result.findings.extend(self._cross_object(scope.namespace, namespace))
+        result.findings.extend(self._cross_object(scope.inventory, Inventory(facts.whole_scan)))
         for rule in scope.suppressions:
             for violation in rule.template.run(rule.params, self.suppressor):
-                findings.append(make_finding(rule, violation, self.suppressor))
-        result.findings.extend(findings)
+                result.findings.extend([make_finding(rule, violation, self.suppressor)])
         return result
 
     def _cross_object(self, rules: list[Rule], inventory: Inventory) -> Iterator[Finding]:

@@ -4,12 +4,14 @@ in a temporary file (see ``spill``), and counts for summaries are kept as they a
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import islice
 
 from kscan.findings import Finding, Tally
 from kscan.spill import SortedSpill
 
 SPILL_AT = 100_000
 """Findings held in memory before a sorted run is written out (some 80 MB)."""
+_CHUNK = 10_000
 
 
 class FindingStore:
@@ -22,10 +24,12 @@ class FindingStore:
         self.extend(findings)
 
     def extend(self, findings: Iterable[Finding]) -> None:
-        added = list(findings)
-        for finding in added:
-            self.tally.add(finding)
-        self._findings.extend(added)
+        """Add findings (a generator is consumed in chunks, never held whole)."""
+        pending = iter(findings)
+        while chunk := list(islice(pending, _CHUNK)):
+            for finding in chunk:
+                self.tally.add(finding)
+            self._findings.extend(chunk)
 
     @property
     def spilled(self) -> bool:

@@ -69,6 +69,59 @@ _TYPES: dict[frozenset[str], frozenset[str]] = {}
 
 
 @dataclass(frozen=True, slots=True)
+class RuleOutline:
+    """One rule of a Role or ClusterRole: what it grants, on what, where."""
+
+    api_groups: tuple[str, ...]
+    resources: tuple[str, ...]
+    verbs: tuple[str, ...]
+    resource_names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleOutline:
+    """A Role or ClusterRole as RBAC rules read it."""
+
+    rules: tuple[RuleOutline, ...]
+
+    @classmethod
+    def of(cls, role: Role) -> RoleOutline:
+        def shared(items: list[str]) -> tuple[str, ...]:
+            return tuple(intern(item) for item in items)
+
+        return cls(
+            tuple(
+                RuleOutline(
+                    shared(rule.api_groups),
+                    shared(rule.resources),
+                    shared(rule.verbs),
+                    shared(rule.resource_names),
+                )
+                for rule in role.rules or []
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BindingOutline:
+    """A RoleBinding or ClusterRoleBinding: the role it grants, to whom (kind, namespace or
+    None, name)."""
+
+    role_kind: str
+    role_name: str
+    subjects: tuple[tuple[str, str | None, str], ...]
+
+    @classmethod
+    def of(cls, binding: RoleBinding) -> BindingOutline:
+        ref = binding.role_ref
+        subjects = tuple((s.kind, s.namespace, s.name) for s in binding.subjects or [])
+        return cls(intern(ref.kind), ref.name, subjects)
+
+
+Outline = RoleOutline | BindingOutline | PolicyOutline
+
+
+@dataclass(frozen=True, slots=True)
 class PodFacts:
     """What cross-object rules need of a pod template."""
 
@@ -98,7 +151,7 @@ class ObjectFacts:
     index: int
     """The object's document in its file."""
     pointer: Pointer
-    model: Role | RoleBinding | PolicyOutline | None
+    model: Outline | None
     pod: PodFacts | None
     automount: Any
     """A ServiceAccount's ``automountServiceAccountToken`` as written."""
@@ -160,11 +213,13 @@ class ObjectFacts:
                 metadata_pointer=Sites.shared(obj.pod.metadata_pointer),
             )
         model = obj.model
-        kept: Role | RoleBinding | PolicyOutline | None = None
+        kept: Outline | None = None
         if isinstance(model, NetworkPolicy):
             kept = PolicyOutline.of(model)
-        elif isinstance(model, (Role, RoleBinding)):
-            kept = model
+        elif isinstance(model, Role):
+            kept = RoleOutline.of(model)
+        elif isinstance(model, RoleBinding):
+            kept = BindingOutline.of(model)
         sites = Sites.of(obj.document, _report_pointers(obj.pointer, pod, kept))
         return cls(
             kind=intern(obj.kind),
@@ -185,15 +240,15 @@ class ObjectFacts:
 
 
 def _report_pointers(
-    pointer: Pointer, pod: PodFacts | None, model: Role | RoleBinding | PolicyOutline | None
+    pointer: Pointer, pod: PodFacts | None, model: Outline | None
 ) -> list[Pointer]:
     pointers: list[Pointer] = []
     if pod is not None:
         pointers.append((*pointer, "metadata", "namespace"))
         pointers.append((*pod.metadata_pointer, "labels"))
         pointers.append((*pod.pointer, "automountServiceAccountToken"))
-    if isinstance(model, Role):
-        pointers += [(*pointer, "rules", index, "verbs") for index in range(len(model.rules or []))]
+    if isinstance(model, RoleOutline):
+        pointers += [(*pointer, "rules", index, "verbs") for index in range(len(model.rules))]
     return pointers
 
 

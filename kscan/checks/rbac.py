@@ -6,8 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from kscan.checks import Params, Violation, template
-from kscan.inventory import Inventory, ObjectFacts
-from kscan.objects.models import PolicyRule, Role, RoleBinding
+from kscan.inventory import BindingOutline, Inventory, ObjectFacts, RoleOutline, RuleOutline
 
 
 class RbacRuleParams(Params):
@@ -27,7 +26,7 @@ class RbacRuleParams(Params):
         return frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
 
 
-def _covers(granted: list[str], wanted: list[str]) -> list[str]:
+def _covers(granted: tuple[str, ...], wanted: list[str]) -> list[str]:
     """The wanted items a role's list grants (``*`` grants all, ``x/*`` grants ``x/y``)."""
     if "*" in granted:
         return wanted
@@ -38,7 +37,7 @@ def _covers(granted: list[str], wanted: list[str]) -> list[str]:
     ]
 
 
-def grants(rule: PolicyRule, params: RbacRuleParams) -> tuple[list[str], list[str]] | None:
+def grants(rule: RuleOutline, params: RbacRuleParams) -> tuple[list[str], list[str]] | None:
     """(verbs, resources) of ``params`` that ``rule`` grants, or None."""
     verbs = _covers(rule.verbs, params.verbs)
     resources = _covers(rule.resources, params.resources)
@@ -60,7 +59,7 @@ def rbac_rule(params: RbacRuleParams, inventory: Inventory) -> Iterator[Violatio
     bindings: dict[tuple[str, str, str | None], list[str]] | None = None
     for obj in [*inventory.of_kind_anywhere("ClusterRole"), *inventory.of_kind_anywhere("Role")]:
         role = obj.model
-        if not isinstance(role, Role) or not role.rules:
+        if not isinstance(role, RoleOutline) or not role.rules:
             continue
         if (
             obj.kind == "Role"
@@ -98,13 +97,12 @@ def _subjects_by_role(inventory: Inventory) -> dict[tuple[str, str, str | None],
     for kind in ("ClusterRoleBinding", "RoleBinding"):
         for obj in inventory.of_kind_anywhere(kind):
             binding = obj.model
-            if not isinstance(binding, RoleBinding):
+            if not isinstance(binding, BindingOutline):
                 continue
-            ref = binding.role_ref
-            namespace = obj.effective_namespace if ref.kind == "Role" else None
-            for subject in binding.subjects or []:
-                where = f"{subject.namespace}/" if subject.namespace else ""
-                found[(ref.kind, ref.name, namespace)].append(
-                    f"{subject.kind} {where}{subject.name} via {obj.display}"
+            namespace = obj.effective_namespace if binding.role_kind == "Role" else None
+            for kind, subject_namespace, name in binding.subjects:
+                where = f"{subject_namespace}/" if subject_namespace else ""
+                found[(binding.role_kind, binding.role_name, namespace)].append(
+                    f"{kind} {where}{name} via {obj.display}"
                 )
     return found
