@@ -98,28 +98,33 @@ class _Scan:
         self.result = ScanResult()
 
     def scan(self, paths: Iterable[str], context: Iterable[str]) -> ScanResult:
-        result = self.result
         items = [p for p in iter_paths(paths) if isinstance(p, InputError) or not self._skip(p)]
         files = [item for item in items if not isinstance(item, InputError)]
         scanned = {os.path.realpath(path) for path in files if path != STDIN}
         context_files = self._context_files(context, scanned)
         runner = FileRunner(self.rules, self.suppressor, self.limits, self.stdin_name, self.jobs)
-        file_results = runner.scan(files)
         scope = RulesByScope(self.rules)
         facts = FactStore(scope.inventory_kinds, scope.namespace_kinds)
-        for item in items:
+        file_results = runner.scan(files)
+        for item in items:  # errors and files in the order they were found
             if isinstance(item, InputError):
-                result.errors.append(item)
-                continue
-            self._add(next(file_results), facts)
+                self.result.errors.append(item)
+            else:
+                self._add(next(file_results), facts)
         facts.extend(runner.context(context_files))
+        self._run_last(scope, facts)
+        return self.result
+
+    def _run_last(self, scope: RulesByScope, facts: FactStore) -> None:
+        """The rules that need every file first: namespace by namespace, whole scan, then the
+        rules about suppressions (which have all been seen and used by then)."""
+        findings = self.result.findings
         for namespace in facts.namespaces() if scope.namespace else ():
-            result.findings.extend(self._cross_object(scope.namespace, namespace))
-        result.findings.extend(self._cross_object(scope.inventory, Inventory(facts.whole_scan)))
+            findings.extend(self._cross_object(scope.namespace, namespace))
+        findings.extend(self._cross_object(scope.inventory, Inventory(facts.whole_scan)))
         for rule in scope.suppressions:
             for violation in rule.template.run(rule.params, self.suppressor):
-                result.findings.extend([make_finding(rule, violation, self.suppressor)])
-        return result
+                findings.extend([make_finding(rule, violation, self.suppressor)])
 
     def _cross_object(self, rules: list[Rule], inventory: Inventory) -> Iterator[Finding]:
         for rule in rules:

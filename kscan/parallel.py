@@ -32,9 +32,9 @@ PARALLEL_MIN_BYTES = 1 << 20
 _BATCHES_PER_JOB = 8
 _MIN_BATCH_BYTES = 256 << 10
 _MAX_BATCH_BYTES = 8 << 20
-_AHEAD = 3
-"""Batches submitted per worker before the first result is read."""
 """A worker holds one batch's results at a time: this bounds its memory on huge inputs."""
+_AHEAD = 3
+"""Batches in flight per worker: enough to keep it busy, few enough that results never pile up."""
 
 
 class FileRunner:
@@ -77,7 +77,6 @@ class FileRunner:
         batches = iter(listed)
         index = RuleIndex(self.rules)
         with _pool(min(self.jobs, len(listed)), self.args) as pool:
-            # A few batches in flight per worker, consumed in order: results never pile up.
             pending = deque(pool.submit(task, b) for b in islice(batches, self.jobs * _AHEAD))
             try:
                 while pending:
