@@ -127,8 +127,8 @@ class PodFacts:
 
     label_items: tuple[str, ...]
     """The pod labels, flattened (key, value, key, value, ...)."""
-    automount: Any
-    """The pod's ``automountServiceAccountToken`` as written (None when unset)."""
+    automount: bool | None
+    """The pod's ``automountServiceAccountToken`` (None when unset)."""
     service_account: str
     pointer: Pointer
     metadata_pointer: Pointer
@@ -201,14 +201,14 @@ class ObjectFacts:
         """The facts of a scanned object, with the positions cross-object rules report at."""
         pod = None
         if obj.pod is not None:
-            spec = obj.pod.data
-            account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+            spec = obj.pod.spec
+            account = spec.service_account_name or spec.service_account or "default"
             pod = PodFacts(
                 label_items=tuple(
                     intern(text) for item in obj.pod.metadata.labels.items() for text in item
                 ),
-                automount=spec.get("automountServiceAccountToken"),
-                service_account=intern(account) if isinstance(account, str) else account,
+                automount=spec.automount_service_account_token,
+                service_account=intern(account),
                 pointer=Sites.shared(obj.pod.pointer),
                 metadata_pointer=Sites.shared(obj.pod.metadata_pointer),
             )

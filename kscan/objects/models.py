@@ -88,6 +88,10 @@ class PodSpec(KubeModel):
     ephemeral_containers: list[Container] = []
     security_context: PodSecurityContext | None = None
     os: PodOS | None = None
+    service_account_name: str | None = None
+    service_account: str | None = None
+    """Deprecated alias of ``serviceAccountName``, still honoured."""
+    automount_service_account_token: bool | None = None
 
 
 class LabelSelectorRequirement(KubeModel):
