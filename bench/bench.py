@@ -34,7 +34,6 @@ import argparse
 import cProfile
 import gc
 import io
-import os
 import pstats
 import shutil
 import subprocess
@@ -51,6 +50,8 @@ from ruamel.yaml.error import YAMLError as RuamelYAMLError
 
 # Import the checkout's kscan (``python bench/bench.py`` puts bench/, not the repo, on sys.path).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from processes import measure
 
 from kscan.documents import parse
 from kscan.engine import ScanResult, collector_paused, scan
@@ -313,11 +314,8 @@ def render_table(corpus: Corpus, timings: dict[str, Timing]) -> str:
 
 def timed_process(command: list[str]) -> tuple[float, float, int]:
     """Run a command with its output discarded: (wall seconds, peak RSS in MB, exit code)."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _pid, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    measured = measure(command)
+    return measured.seconds, measured.together_mb, measured.exit_code
 
 
 def compare_with_checkov(checkov: str, paths: Sequence[str]) -> str:

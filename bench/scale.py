@@ -12,7 +12,7 @@ existing tree instead (e.g. ``../shared/tools/gen_big_corpus.py`` output, or 1 G
 
 Each kscan run is a fresh ``python -m kscan --jobs J --format F -o FILE DIR`` process, as a user
 runs it, start-up included; the report goes to a file in ``--workdir``, which is deleted after
-the run. Two memory figures: the peak RSS of the kscan process itself (``wait4``), and the peak
+the run. Two memory figures: the peak RSS of the kscan process itself (its ``VmHWM``), and the peak
 of the sum over it and its worker processes, sampled from ``/proc`` every 20 ms.
 
 The baseline is the fastest C-backed YAML composer on the same bytes: PyYAML's
@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +34,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from processes import measure  # noqa: E402
 
 from kscan.sources import InputError, iter_paths, read_source  # noqa: E402
 
@@ -91,55 +91,13 @@ def libyaml_compose(texts: list[str]) -> tuple[float, int]:
         gc.enable()
 
 
-def tree_rss_kb(root: int) -> int:
-    """Resident memory of a process and its descendants, from /proc."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as status:
-                fields = dict(line.split(":", 1) for line in status if ":" in line)
-        except OSError:
-            continue
-        parents[int(entry)] = int(fields.get("PPid", "0").strip() or 0)
-        rss[int(entry)] = int(fields.get("VmRSS", "0 kB").split()[0] or 0)
-    family = {root}
-    changed = True
-    while changed:
-        changed = False
-        for pid, parent in parents.items():
-            if parent in family and pid not in family:
-                family.add(pid)
-                changed = True
-    return sum(rss.get(pid, 0) for pid in family)
-
-
 def run_kscan(folder: Path, jobs: int, output_format: str, workdir: Path) -> Run:
     report = workdir / f"report.{output_format}"
     command = [sys.executable, "-m", "kscan", "--jobs", str(jobs), "--format", output_format]
     command += ["-o", str(report), str(folder)]
-    peak = 0
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.DEVNULL)
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.wait(0.02):
-            peak = max(peak, tree_rss_kb(process.pid))
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    _pid, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    process.returncode = os.waitstatus_to_exitcode(status)
+    measured = measure(command, cwd=REPO)
     report.unlink(missing_ok=True)
-    own = usage.ru_maxrss / 1024
-    return Run(seconds, own, max(peak / 1024, own), process.returncode)
+    return Run(measured.seconds, measured.own_mb, measured.together_mb, measured.exit_code)
 
 
 def main() -> None:

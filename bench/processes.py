@@ -1,0 +1,79 @@
+"""Run a command and measure it as a user sees it: wall time, and memory from /proc."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Measured:
+    seconds: float
+    own_mb: float
+    """Peak resident memory of the process itself (its VmHWM)."""
+    together_mb: float
+    """Peak resident memory of the process and its children together (sampled every 20 ms)."""
+    exit_code: int
+
+
+def measure(command: list[str], cwd: Path | None = None) -> Measured:
+    """Run ``command`` (output discarded) and measure it."""
+    own = together = 0
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal own, together
+        while not done.wait(0.02):
+            high, total = memory_kb(process.pid)
+            own, together = max(own, high), max(together, total)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    process.wait()
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    return Measured(seconds, own / 1024, max(together, own) / 1024, process.returncode)
+
+
+def memory_kb(root: int) -> tuple[int, int]:
+    """(VmHWM of ``root``, VmRSS of ``root`` and its descendants together), from /proc.
+
+    VmHWM is the kernel's own high-water mark of the process's resident memory since it started
+    the program. ``wait4``'s ``ru_maxrss`` is not used: Linux carries the high-water mark of the
+    process that forked over into the child's figure, which here is this benchmark, holding the
+    whole corpus in memory.
+    """
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    high = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
+            continue
+        pid = int(entry)
+        parents[pid] = int(fields.get("PPid", "0").strip() or 0)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0] or 0)
+        if pid == root:
+            high = int(fields.get("VmHWM", "0 kB").split()[0] or 0)
+    family = {root}
+    changed = True
+    while changed:
+        changed = False
+        for pid, parent in parents.items():
+            if parent in family and pid not in family:
+                family.add(pid)
+                changed = True
+    return high, sum(rss.get(pid, 0) for pid in family)
