@@ -11,7 +11,7 @@ RoleBinding, and in most namespaces NetworkPolicies (a default deny in some, all
 a LimitRange and a ResourceQuota. Workloads vary: Deployments, StatefulSets, DaemonSets,
 CronJobs, Jobs and bare Pods; hardened or not; one to three containers, init containers, probes,
 volumes (some hostPath), secrets from env. Services, Ingresses, ConfigMaps and a few
-ClusterRoles/ClusterRoleBindings fill in. Roughly 1.4 KB per document, as in real repositories.
+ClusterRoles/ClusterRoleBindings fill in. About 530 bytes per document.
 The same arguments always write the same bytes.
 """
 
