@@ -30,14 +30,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from processes import measure
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from processes import measure  # noqa: E402
-
-from kscan.sources import InputError, iter_paths, read_source  # noqa: E402
+from bench import REPO, collect, pyyaml_compose
 
 
 @dataclass
@@ -60,33 +55,17 @@ def corpus_for(size: int, workdir: Path) -> Path:
     return folder
 
 
-def texts_of(folder: Path) -> list[str]:
-    texts = []
-    for path in iter_paths([str(folder)]):
-        if isinstance(path, InputError):
-            continue
-        source = read_source(path)
-        if not isinstance(source, InputError):
-            texts.append(source.text)
-    return texts
-
-
-def libyaml_compose(texts: list[str]) -> tuple[float, int]:
-    """Seconds to compose every document with libyaml, and the number of documents."""
+def libyaml_compose(folder: Path) -> tuple[float, int, float]:
+    """Seconds to compose every document under ``folder`` with libyaml (GC paused, text read
+    beforehand, as in ``bench.py``), the documents, and the megabytes of text."""
+    corpus = collect([str(folder)])
+    texts = corpus.texts
     gc.collect()
     gc.disable()
     try:
         start = time.perf_counter()
-        documents = 0
-        for text in texts:
-            loader = yaml.CSafeLoader(text)
-            try:
-                while loader.check_node():
-                    loader.get_node()
-                    documents += 1
-            finally:
-                loader.dispose()
-        return time.perf_counter() - start, documents
+        documents = pyyaml_compose(texts).documents
+        return time.perf_counter() - start, documents, corpus.n_bytes / 1e6
     finally:
         gc.enable()
 
@@ -116,10 +95,7 @@ def main() -> None:
         header += f" | {'j' + str(j) + ' s':>8} {'docs/s':>7} {'x libyaml':>9} {'RSS MB':>13}"
     print(header + (" | speed-up" if len(jobs) > 1 else ""))
     for folder in folders:
-        texts = texts_of(folder)
-        megabytes = sum(len(t.encode()) for t in texts) / 1e6
-        compose, documents = libyaml_compose(texts)
-        del texts
+        compose, documents, megabytes = libyaml_compose(folder)
         row = f"{documents:>10,} {megabytes:>7.1f} {compose:>9.2f}"
         runs = [run_kscan(folder, j, args.format, args.workdir) for j in jobs]
         for run in runs:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -67,8 +67,8 @@ class DuplicateKey:
 
 
 class Located(Protocol):
-    """Where a rule's pointers are written: a whole Document while its file is scanned, or
-    the few ``Sites`` that cross-object rules keep once the document is gone."""
+    """Where a rule's pointers are written: a Document while its file is scanned, the
+    ``ObjectFacts`` that cross-object rules keep once it is gone, or a fixed ``Place``."""
 
     @property
     def path(self) -> str: ...
@@ -79,58 +79,9 @@ class Located(Protocol):
 
 
 @dataclass(frozen=True)
-class Sites:
-    """Positions of chosen pointers of one document, kept after the document itself is freed,
-    in little memory: each span packed into one int, each stable path stored only where it is
-    not the plain pointer, pointers shared between objects. Asking for any other pointer is a
-    programming error."""
+class Place:
+    """A position in a file with no document behind it (a comment): every pointer is there."""
 
-    path: str
-    spans: dict[Pointer, int]
-    stable: dict[Pointer, str]
-
-    def locate(self, pointer: Pointer) -> tuple[Span, bool]:
-        return self.unpack(self.spans[pointer]), True
-
-    @staticmethod
-    def unpack(packed: int) -> Span:
-        """The span packed by ``of``."""
-        line, column = packed >> 96, (packed >> 64) & _MASK
-        return Span(line, column, (packed >> 32) & _MASK, packed & _MASK)
-
-    @staticmethod
-    def shared(pointer: Pointer) -> Pointer:
-        """One tuple per distinct pointer, shared by every object that keeps it."""
-        return _POINTERS.setdefault(pointer, pointer)
-
-    def stable_path(self, pointer: Pointer) -> str:
-        if pointer not in self.spans:
-            raise KeyError(pointer)
-        stable = self.stable.get(pointer)
-        return plain_path(pointer) if stable is None else stable
-
-    @classmethod
-    def of(cls, document: Located, pointers: Iterable[Pointer]) -> Sites:
-        """The positions of ``pointers`` in ``document``."""
-        spans: dict[Pointer, int] = {}
-        stable: dict[Pointer, str] = {}
-        for pointer in pointers:
-            pointer = Sites.shared(pointer)
-            line, column, end_line, end_column = document.locate(pointer)[0]
-            spans[pointer] = line << 96 | column << 64 | end_line << 32 | end_column
-            path = document.stable_path(pointer)
-            if path != plain_path(pointer):
-                stable[pointer] = path
-        return cls(document.path, spans, stable or _NO_STABLE)
-
-    @classmethod
-    def at(cls, path: str, span: Span) -> Sites:
-        """A file position with no document behind it (pointer ``()``)."""
-        return cls.of(_Place(path, span), [()])
-
-
-@dataclass(frozen=True)
-class _Place:
     path: str
     span: Span
 
@@ -138,18 +89,12 @@ class _Place:
         return self.span, True
 
     def stable_path(self, pointer: Pointer) -> str:
-        return ""
+        return plain_path(pointer)
 
 
 def plain_path(pointer: Pointer) -> str:
     """``/spec/containers/0``: the pointer as a JSON pointer, without escaping."""
     return "".join(f"/{part}" for part in pointer)
-
-
-_MASK = (1 << 32) - 1
-_POINTERS: dict[Pointer, Pointer] = {}
-"""One shared tuple per distinct pointer kept in Sites."""
-_NO_STABLE: dict[Pointer, str] = {}
 
 
 @dataclass

@@ -18,7 +18,7 @@ from operator import itemgetter
 from sys import intern
 from typing import Any
 
-from kscan.documents import Pointer, Sites, Span, plain_path
+from kscan.documents import Pointer, Span, plain_path
 from kscan.objects import KubeObject, ObjectKey
 from kscan.objects.models import LabelSelector, NetworkPolicy, Role, RoleBinding
 from kscan.spill import SortedSpill
@@ -156,7 +156,7 @@ class ObjectFacts:
     automount: Any
     """A ServiceAccount's ``automountServiceAccountToken`` as written."""
     spans: tuple[int, ...]
-    """Packed spans (see ``Sites``) of ``report_pointers()``, in order."""
+    """Spans of ``report_pointers()``, in order, each packed into one int."""
     stable: dict[Pointer, str] | None
     """Stable paths of those pointers, where they differ from the plain path."""
     reported: bool = True
@@ -188,7 +188,7 @@ class ObjectFacts:
         return _report_pointers(self.pointer, self.pod, self.model)
 
     def locate(self, pointer: Pointer) -> tuple[Span, bool]:
-        return Sites.unpack(self.spans[self.report_pointers().index(pointer)]), True
+        return _unpack(self.spans[self.report_pointers().index(pointer)]), True
 
     def stable_path(self, pointer: Pointer) -> str:
         if pointer not in self.report_pointers():
@@ -209,8 +209,8 @@ class ObjectFacts:
                 ),
                 automount=spec.automount_service_account_token,
                 service_account=intern(account),
-                pointer=Sites.shared(obj.pod.pointer),
-                metadata_pointer=Sites.shared(obj.pod.metadata_pointer),
+                pointer=_shared(obj.pod.pointer),
+                metadata_pointer=_shared(obj.pod.metadata_pointer),
             )
         model = obj.model
         kept: Outline | None = None
@@ -220,21 +220,23 @@ class ObjectFacts:
             kept = RoleOutline.of(model)
         elif isinstance(model, RoleBinding):
             kept = BindingOutline.of(model)
-        sites = Sites.of(obj.document, _report_pointers(obj.pointer, pod, kept))
+        document = obj.document
+        pointers = _report_pointers(obj.pointer, pod, kept)
+        stable = {p: path for p in pointers if (path := document.stable_path(p)) != plain_path(p)}
         return cls(
             kind=intern(obj.kind),
             name=obj.name,
             namespace=None if obj.namespace is None else intern(obj.namespace),
             path=obj.document.path,
             index=obj.document.index,
-            pointer=Sites.shared(obj.pointer),
+            pointer=_shared(obj.pointer),
             model=kept,
             pod=pod,
             automount=obj.data.get("automountServiceAccountToken")
             if obj.kind == "ServiceAccount"
             else None,
-            spans=tuple(sites.spans.values()),
-            stable=sites.stable or None,
+            spans=tuple(_pack(document.locate(p)[0]) for p in pointers),
+            stable=stable or None,
             reported=reported,
         )
 
@@ -250,6 +252,25 @@ def _report_pointers(
     if isinstance(model, RoleOutline):
         pointers += [(*pointer, "rules", index, "verbs") for index in range(len(model.rules))]
     return pointers
+
+
+def _pack(span: Span) -> int:
+    """A span in one int (one object instead of five)."""
+    line, column, end_line, end_column = span
+    return line << 96 | column << 64 | end_line << 32 | end_column
+
+
+def _unpack(packed: int) -> Span:
+    return Span(packed >> 96, (packed >> 64) & _MASK, (packed >> 32) & _MASK, packed & _MASK)
+
+
+def _shared(pointer: Pointer) -> Pointer:
+    """One tuple per distinct pointer, shared by every object that keeps it."""
+    return _POINTERS.setdefault(pointer, pointer)
+
+
+_MASK = (1 << 32) - 1
+_POINTERS: dict[Pointer, Pointer] = {}
 
 
 FACTS_SPILL_AT = 200_000

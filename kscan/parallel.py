@@ -12,7 +12,7 @@ import gc
 import os
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -50,30 +50,35 @@ class FileRunner:
 
     def scan(self, paths: list[str]) -> Iterator[FileResult]:
         """The result of every file, in order."""
-        if STDIN in paths or not self._worth_workers(paths):
+        sizes = [] if STDIN in paths else [_size(path) for path in paths]  # stdin: read here
+        if not self._worth_workers(sizes):
             local = self._scanner()
             return (local.scan(path) for path in paths)
-        return self._in_workers(_scan_batch, paths)
+        return self._in_workers(_scan_batch, _batches(paths, sizes, self.jobs))
 
     def context(self, paths: list[str]) -> Iterator[ObjectFacts]:
         """The facts of every context file, in order."""
-        if not self._worth_workers(paths):
+        sizes = [_size(path) for path in paths]
+        if not self._worth_workers(sizes):
             local = self._scanner()
             return (facts for path in paths for facts in local.context(path))
-        return (facts for part in self._in_workers(_context_batch, paths) for facts in part)
+        batches = _batches(paths, sizes, self.jobs)
+        return (facts for part in self._in_workers(_context_batch, batches) for facts in part)
 
     def _scanner(self) -> FileScanner:
         if self._local is None:
             self._local = FileScanner(*self.args)
         return self._local
 
-    def _worth_workers(self, paths: Sequence[str]) -> bool:
-        return self.jobs > 1 and len(paths) > 1 and sum(map(_size, paths)) >= PARALLEL_MIN_BYTES
+    def _worth_workers(self, sizes: list[int]) -> bool:
+        """Several files, of enough bytes in all."""
+        return self.jobs > 1 and len(sizes) > 1 and sum(sizes) >= PARALLEL_MIN_BYTES
 
-    def _in_workers(self, task: Callable[[list[str]], bytes], paths: list[str]) -> Iterator[Any]:
+    def _in_workers(
+        self, task: Callable[[list[str]], bytes], listed: list[list[str]]
+    ) -> Iterator[Any]:
         from concurrent.futures.process import BrokenProcessPool  # only when workers are used
 
-        listed = _batches(paths, self.jobs)
         batches = iter(listed)
         index = RuleIndex(self.rules)
         with _pool(min(self.jobs, len(listed)), self.args) as pool:
@@ -109,10 +114,9 @@ def _pool(jobs: int, args: tuple[Any, ...]) -> Executor:
     )
 
 
-def _batches(paths: list[str], jobs: int) -> list[list[str]]:
+def _batches(paths: list[str], sizes: list[int], jobs: int) -> list[list[str]]:
     """Consecutive runs of paths, about ``_BATCHES_PER_JOB`` per job by size (within bounds), so
     that one large file does not leave the other workers idle at the end."""
-    sizes = [_size(path) for path in paths]
     share = sum(sizes) // (jobs * _BATCHES_PER_JOB)
     target = min(max(_MIN_BATCH_BYTES, share), _MAX_BATCH_BYTES)
     batches: list[list[str]] = [[]]

@@ -190,7 +190,8 @@ def test_batches_keep_the_order_of_files(tmp_path: Path) -> None:
         path = tmp_path / f"{index}.yaml"
         path.write_bytes(b"#" * size)
         paths.append(str(path))
-    batches = parallel._batches(paths, jobs=2)
+    sizes = [parallel._size(path) for path in paths]
+    batches = parallel._batches(paths, sizes, jobs=2)
     assert [p for batch in batches for p in batch] == paths
     assert len(batches) > 1
 
@@ -199,8 +200,12 @@ def test_small_inputs_and_stdin_stay_in_process(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(TEAM_B)
     (tmp_path / "b.yaml").write_text(ACCOUNT)
     runner = parallel.FileRunner([], Suppressor(), DEFAULT_LIMITS, "<stdin>", jobs=8)
-    assert not runner._worth_workers([str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")])
+
+    def sizes(*names: str) -> list[int]:
+        return [parallel._size(str(tmp_path / name)) for name in names]
+
+    assert not runner._worth_workers(sizes("a.yaml", "b.yaml"))
     big = tmp_path / "big.yaml"
     big.write_bytes(b"#" * parallel.PARALLEL_MIN_BYTES)
-    assert runner._worth_workers([str(tmp_path / "a.yaml"), str(big)])
-    assert not runner._worth_workers([str(big)])
+    assert runner._worth_workers(sizes("a.yaml", "big.yaml"))
+    assert not runner._worth_workers(sizes("big.yaml"))

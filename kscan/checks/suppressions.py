@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kscan.checks import Params, Violation, template
-from kscan.documents import Sites, Span
+from kscan.documents import Place, Span
 from kscan.suppression import Suppressor
 
 
@@ -25,4 +25,4 @@ def suppression_reason(params: NoParams, suppressor: Suppressor) -> Iterator[Vio
             f'(`kscan.io/ignore: "RULE: reason"` or `# kscan: ignore[RULE] reason`).'
         )
         span = Span(directive.line, directive.column, directive.line, directive.column + 1)
-        yield Violation(Sites.at(directive.path, span), (), message)
+        yield Violation(Place(directive.path, span), (), message)
