@@ -1,69 +1,63 @@
-"""Parse YAML/JSON text into plain data that remembers where every key and item was written.
+"""Parse YAML/JSON text into plain data that remembers where every key and item was written,
+judged as Kubernetes' clients decode it.
 
-The C-backed libyaml composer (through PyYAML; ruamel.yaml's C parser where PyYAML was built
-without libyaml) builds the node graph; ``_Builder`` turns nodes into
-``PosDict``/``PosList`` trees. Scalars are resolved as Kubernetes' YAML decoder does (YAML 1.1
-booleans, ints, floats, null); tags are never constructed as Python objects; a plain ``=`` stays a
-string; ``<<`` merge keys are applied; a duplicate key keeps its last value and is recorded.
+A file whose first character (after whitespace) is ``{`` is JSON to kubectl and is read as JSON
+(``json_reader``); a ``.json`` file that does not parse gets a JSON error. Everything else is YAML,
+read from libyaml's event stream (through PyYAML; ruamel.yaml's C parser where PyYAML was built
+without libyaml) by an iterative builder that decodes as go-yaml v2 does, which kubectl and the
+API server use (``scalars`` has the scalar rules): tags are never constructed as objects;
+``!!binary`` keys and values are decoded; keys become JSON keys; ``<<`` merges apply where they
+are written; a duplicate key keeps its last value and is recorded. Where go-yaml v3 (kustomize)
+reads a merge differently, the conflict is recorded and its reading is kept as ``alternate``.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 import yaml
 
+from kscan.json_reader import JsonReader, looks_like_json
 from kscan.limits import DEFAULT_LIMITS, Limits
+from kscan.scalars import MERGE, STR, ScalarError, is_merge_key, key_text, resolve, resolve_key
 from kscan.sources import InputError, Source, read_source
+from kscan.tree import (
+    DuplicateKey,
+    MergeConflict,
+    ParseError,
+    Pointer,
+    PosDict,
+    PosList,
+    Span,
+    pointers_to,
+)
+
+__all__ = [
+    "Document",
+    "DuplicateKey",
+    "Located",
+    "MergeConflict",
+    "ParseError",
+    "Place",
+    "Pointer",
+    "PosDict",
+    "PosList",
+    "Span",
+    "parse",
+    "plain_path",
+    "read_documents",
+]
 
 _FRAMES_PER_LEVEL = 3
-"""Python frames the node builder uses per nesting level, with a margin."""
-_TAG = "tag:yaml.org,2002:"
-_STR, _MERGE = _TAG + "str", _TAG + "merge"
+"""Python frames per nesting level that recursive walkers of parsed data use, with a margin."""
 _HELM_EXPRESSION = re.compile(
     r"\{\{-?\s*(\.Values|\.Release|\.Chart|\.Capabilities|\.Files|include\b|tpl\b)"
 )
-
-
-class Span(NamedTuple):
-    """A region in a file: 1-based lines and columns, end column exclusive."""
-
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-
-
-class PosDict(dict[str, Any]):
-    """A mapping that also knows the span of each of its keys (``pos[key]``)."""
-
-    __slots__ = ("pos",)
-    pos: dict[str, Span]
-
-
-class PosList(list[Any]):
-    """A sequence that also knows the span of each of its items (``pos[index]``)."""
-
-    __slots__ = ("pos",)
-    pos: list[Span]
-
-
-Pointer = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class DuplicateKey:
-    """A key written twice in one mapping: the value at ``last`` wins. ``pointer`` is None when
-    the mapping itself was replaced later (by a duplicate of an enclosing key)."""
-
-    pointer: Pointer | None
-    first: Span
-    last: Span
+_HELM_HINT = " (the file looks like an unrendered Helm/Go template; render it first)"
 
 
 class Located(Protocol):
@@ -99,18 +93,31 @@ def plain_path(pointer: Pointer) -> str:
 
 @dataclass
 class Document:
-    """One YAML document of a source file."""
+    """One YAML document (or JSON value) of a source file."""
 
     source: Source
     index: int
     data: Any
     span: Span
     duplicates: list[DuplicateKey] = field(default_factory=list)
+    merge_conflicts: list[MergeConflict] = field(default_factory=list)
+    alternate: Any = None
+    """kustomize's (go-yaml v3's) reading of the data, where its merges give another value."""
+    is_json: bool = False
+    text_regions: tuple[Span, ...] = ()
+    """Where scalars holding ``#`` are written: text there is data, never a comment."""
 
     @property
     def path(self) -> str:
         """The path of its file, as shown to users."""
         return self.source.path
+
+    def alternate_reading(self) -> Document | None:
+        """The document as kustomize reads it, when that differs; it carries no duplicates or
+        conflicts of its own (they are the main reading's)."""
+        if self.alternate is None:
+            return None
+        return replace(self, data=self.alternate, duplicates=[], merge_conflicts=[], alternate=None)
 
     def get(self, pointer: Pointer) -> Any:
         """The value at ``pointer``, or None where the path does not exist."""
@@ -158,19 +165,18 @@ class Document:
                 return self._first_key(node, span, at_item), False
         return self._first_key(node, span, at_item), True
 
+    def in_text(self, line: int, column: int) -> bool:
+        """Whether a position lies inside a scalar that holds ``#`` (so is data, not a comment)."""
+        return any(
+            (r.line, r.column) <= (line, column) < (r.end_line, r.end_column)
+            for r in self.text_regions
+        )
+
     @staticmethod
     def _first_key(node: Any, span: Span, at_item: bool) -> Span:
         if at_item and isinstance(node, PosDict) and node:
             return node.pos[next(iter(node))]
         return span
-
-
-class ParseError(Exception):
-    """A document that cannot be turned into data; positions are 1-based."""
-
-    def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
-        super().__init__(message)
-        self.line, self.column = line, column
 
 
 def read_documents(path: str) -> list[Document] | InputError:
@@ -187,84 +193,79 @@ def parse(
     source: Source, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[list[Document], list[InputError]]:
     """All documents of a source, and the errors met. A document that cannot be turned into data
-    is reported and skipped; a YAML syntax error, or more documents than ``limits.documents``,
-    ends the stream (documents before it are kept)."""
-    text = source.text.replace("\t", " ") if source.is_json else source.text
-    if sys.getrecursionlimit() < _FRAMES_PER_LEVEL * limits.depth + 200:  # the builder recurses
-        sys.setrecursionlimit(_FRAMES_PER_LEVEL * limits.depth + 200)
+    is reported and skipped; a syntax error, or more documents than ``limits.documents``, ends
+    the stream (documents before it are kept)."""
+    if sys.getrecursionlimit() < _FRAMES_PER_LEVEL * limits.depth + 200:
+        sys.setrecursionlimit(_FRAMES_PER_LEVEL * limits.depth + 200)  # for recursive walkers
+    if source.is_json or looks_like_json(source.text):
+        documents, errors = _parse_json(source, limits)
+        if not errors or source.is_json or documents:
+            return documents, errors
+        # kubectl reads it as JSON and fails; kustomize and Helm read it as YAML: check that.
+    return _parse_yaml(source, limits)
+
+
+def _parse_json(source: Source, limits: Limits) -> tuple[list[Document], list[InputError]]:
+    reader = JsonReader(source.text, limits.depth, limits.nodes)
     documents: list[Document] = []
     errors: list[InputError] = []
     try:
-        for index, node in enumerate(_compose_all(text)):
+        for index, (data, span) in enumerate(reader.values()):
             if index == limits.documents:
-                message = (
-                    f"more than {limits.documents:,} documents in one file; the rest are not "
-                    "scanned (--max-documents raises the limit)"
-                )
-                errors.append(InputError(source.path, message, *_start(node)))
+                errors.append(_too_many(source, limits, span.line, span.column))
                 break
-            try:
-                document = _document(source, index, node, limits)
-            except ParseError as exc:
-                errors.append(_parse_error(source, exc))
-                continue
-            except RecursionError:
-                line, column = _start(node)
-                errors.append(
-                    InputError(source.path, "document is nested too deeply", line, column)
-                )
-                continue
-            if document is not None:
-                documents.append(document)
-    except yaml.YAMLError as exc:
-        errors.append(_yaml_error(source, text, exc))
-    except RecursionError:
-        errors.append(InputError(source.path, "document is nested too deeply"))
+            duplicates = _duplicates(data, reader.duplicates)
+            documents.append(Document(source, index, data, span, duplicates, is_json=True))
+    except ParseError as exc:
+        errors.append(InputError(source.path, str(exc), exc.line, exc.column))
     return documents, errors
 
 
-def _document(source: Source, index: int, node: Any, limits: Limits) -> Document | None:
-    builder = _Builder(limits)
-    data = builder.build(node)
-    if data is None:  # an empty document: only comments, or nothing, between separators
-        return None
-    pointers = _pointers_to(data, {id(mapping) for mapping, *_ in builder.duplicates})
-    duplicates = [
+def _too_many(source: Source, limits: Limits, line: int, column: int) -> InputError:
+    message = (
+        f"more than {limits.documents:,} documents in one file; the rest are not scanned "
+        "(--max-documents raises the limit)"
+    )
+    return InputError(source.path, message, line, column)
+
+
+def _duplicates(data: Any, found: list[tuple[PosDict, str, Span, Span]]) -> list[DuplicateKey]:
+    if not found:
+        return []
+    pointers = pointers_to(data, {id(mapping) for mapping, *_ in found})
+    return [
         DuplicateKey(
             (*pointers[id(mapping)], key) if id(mapping) in pointers else None, first, last
         )
-        for mapping, key, first, last in builder.duplicates
+        for mapping, key, first, last in found
     ]
-    return Document(source, index, data, _span(node, node), duplicates)
 
 
-def _parse_error(source: Source, exc: ParseError) -> InputError:
-    message = str(exc)
-    if "{{" in source.text and "template" not in message:
-        message += " (the file looks like an unrendered Helm/Go template; render it first)"
-    return InputError(source.path, message, exc.line, exc.column)
+# --- YAML ---------------------------------------------------------------------------------
+
+_SCALAR, _ALIAS, _MAP, _SEQ, _END, _DOC_START, _DOC_END, _STREAM = range(8)
 
 
-def compose_with_libyaml(text: str) -> Iterator[Any]:
-    """Compose nodes with libyaml through PyYAML (the fast path)."""
+def events_with_libyaml(text: str) -> Iterator[Any]:
+    """Parse events from libyaml through PyYAML (the fast path)."""
     loader = yaml.CSafeLoader(text)
     try:
-        while loader.check_node():
-            yield loader.get_node()
+        while (event := loader.get_event()) is not None:
+            yield event
     finally:
         loader.dispose()
 
 
-def compose_with_ruamel(text: str) -> Iterator[Any]:
-    """Compose nodes with ruamel.yaml's C parser: the fallback when PyYAML lacks libyaml."""
+def events_with_ruamel(text: str) -> Iterator[Any]:
+    """Parse events from ruamel.yaml's C parser: the fallback when PyYAML lacks libyaml."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError
     from ruamel.yaml.reader import ReaderError
 
     loader = YAML(typ="safe", pure=False)
-    loader.version = (1, 1)  # resolve scalars as libyaml and Kubernetes do (yes/no are booleans)
+    loader.version = (1, 1)
     try:
-        yield from loader.compose_all(text)
+        yield from loader.parse(text)
     except MarkedYAMLError as exc:  # the same report as PyYAML's, so one handler serves both
         raise yaml.MarkedYAMLError(
             exc.context, exc.context_mark, exc.problem, exc.problem_mark
@@ -275,7 +276,78 @@ def compose_with_ruamel(text: str) -> Iterator[Any]:
         ) from None
 
 
-_compose_all = compose_with_libyaml if yaml.__with_libyaml__ else compose_with_ruamel
+_events: Callable[[str], Iterator[Any]] = (
+    events_with_libyaml if yaml.__with_libyaml__ else events_with_ruamel
+)
+_CODES: dict[type, int] = {}
+
+
+def _code(event: Any) -> int:
+    """The kind of an event, for either parser's event classes (same names)."""
+    kind = type(event)
+    code = _CODES.get(kind)
+    if code is None:
+        names = {
+            "ScalarEvent": _SCALAR,
+            "AliasEvent": _ALIAS,
+            "MappingStartEvent": _MAP,
+            "SequenceStartEvent": _SEQ,
+            "MappingEndEvent": _END,
+            "SequenceEndEvent": _END,
+            "DocumentStartEvent": _DOC_START,
+            "DocumentEndEvent": _DOC_END,
+        }
+        code = _CODES[kind] = names.get(kind.__name__, _STREAM)
+    return code
+
+
+def _parse_yaml(source: Source, limits: Limits) -> tuple[list[Document], list[InputError]]:
+    text = source.text
+    documents: list[Document] = []
+    errors: list[InputError] = []
+    events = _events(text)
+    index = 0
+    try:
+        for event in events:
+            if _code(event) != _DOC_START:
+                continue
+            if index == limits.documents:
+                first = next(events, event)  # the document's first node, if it has one
+                mark = (first if _code(first) < _END else event).start_mark
+                errors.append(_too_many(source, limits, *_at(mark)))
+                break
+            builder = _Builder(limits, source)
+            try:
+                if event.version not in (None, (1, 1)):
+                    raise ParseError(
+                        "a %YAML directive other than 1.1: kubectl's decoder (go-yaml v2) "
+                        "refuses the document",
+                        *_at(event.start_mark),
+                    )
+                document = builder.document(events, index)
+            except ParseError as exc:
+                _skip_document(events)  # a syntax error further on is reported instead
+                errors.append(_parse_error(source, exc))
+                document = None
+            if document is not None:
+                documents.append(document)
+            index += 1
+    except yaml.YAMLError as exc:
+        errors.append(_yaml_error(source, text, exc))
+    return documents, errors
+
+
+def _skip_document(events: Iterator[Any]) -> None:
+    for event in events:
+        if _code(event) == _DOC_END:
+            return
+
+
+def _parse_error(source: Source, exc: ParseError) -> InputError:
+    message = str(exc)
+    if "{{" in source.text and "template" not in message:
+        message += _HELM_HINT
+    return InputError(source.path, message, exc.line, exc.column)
 
 
 def _yaml_error(source: Source, text: str, exc: Exception) -> InputError:
@@ -290,7 +362,7 @@ def _yaml_error(source: Source, text: str, exc: Exception) -> InputError:
     if context:
         problem = f"{context}, {problem}"
     if "{{" in source.text:
-        problem += " (the file looks like an unrendered Helm/Go template; render it first)"
+        problem += _HELM_HINT
     line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
     return InputError(source.path, f"invalid YAML: {_one_line(problem)}", line, column)
 
@@ -304,212 +376,374 @@ def _position_of(text: str, index: int) -> tuple[int, int]:
     return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
 
 
+def _at(mark: Any) -> tuple[int, int]:
+    return mark.line + 1, mark.column + 1
+
+
 def _span(start: Any, end: Any) -> Span:
-    s, e = start.start_mark, end.end_mark
-    return Span(s.line + 1, s.column + 1, e.line + 1, e.column + 1)
-
-
-def _pointers_to(root: Any, targets: set[int]) -> dict[int, Pointer]:
-    """Paths of some mapping objects inside a tree, in one walk that visits each object once
-    (aliases share objects). Used only for the rare documents with duplicate keys."""
-    found: dict[int, Pointer] = {}
-    seen: set[int] = set()
-    stack: list[tuple[Any, Pointer]] = [(root, ())]
-    while stack and len(found) < len(targets):
-        node, path = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if id(node) in targets:
-            found[id(node)] = path
-        if isinstance(node, dict):
-            stack.extend((value, (*path, key)) for key, value in reversed(node.items()))
-        elif isinstance(node, list):
-            stack.extend((value, (*path, i)) for i, value in reversed(list(enumerate(node))))
-    return found
-
-
-class _Builder:
-    """Turns one document's node graph into PosDict/PosList data."""
-
-    def __init__(self, limits: Limits) -> None:
-        self.max_nodes, self.max_depth = limits.nodes, limits.depth
-        self.nodes = 0
-        self.depth = 0
-        self.memo: dict[int, tuple[Any, int] | None] = {}
-        self.duplicates: list[tuple[PosDict, str, Span, Span]] = []
-
-    def build(self, node: Any) -> Any:
-        kind = node.id
-        if kind == "scalar":
-            self.nodes += 1
-            return _scalar(node)
-        key = id(node)
-        if key in self.memo:  # an alias: reuse what the anchor built, count its size again
-            done = self.memo[key]
-            if done is None:
-                raise ParseError("recursive alias", *_start(node))
-            value, size = done
-            self.nodes += size
-            self._check_budget(node)
-            return value
-        self.memo[key] = None
-        before = self.nodes
-        self.depth += 1
-        if self.depth > self.max_depth:
-            raise ParseError(
-                f"document is nested more than {self.max_depth} levels deep "
-                "(--max-depth raises the limit)",
-                *_start(node),
-            )
-        value = self._mapping(node) if kind == "mapping" else self._sequence(node)
-        self.depth -= 1
-        self.memo[key] = (value, self.nodes - before)
-        self._check_budget(node)
-        return value
-
-    def _check_budget(self, node: Any) -> None:
-        if self.nodes > self.max_nodes:
-            raise ParseError(
-                f"document has more than {self.max_nodes:,} nodes once aliases are expanded "
-                "(a YAML alias bomb?; --max-nodes raises the limit)",
-                *_start(node),
-            )
-
-    def _sequence(self, node: Any) -> PosList:
-        items = PosList()
-        items.pos = spans = []
-        self.nodes += 1
-        for child in node.value:
-            items.append(self.build(child))
-            spans.append(_span(child, child) if child.id == "scalar" else _start_span(child))
-        return items
-
-    def _mapping(self, node: Any) -> PosDict:
-        """Keys in document order, as Kubernetes' YAML decoder (go-yaml v2) applies them: a
-        ``<<`` merge sets its keys at its place, so a later explicit key overrides it, and it
-        overrides an earlier one."""
-        mapping = PosDict()
-        spans: dict[str, Span] = {}
-        mapping.pos = spans
-        self.nodes += 1
-        written: set[str] = set()
-        for key_node, value_node in node.value:
-            if key_node.id != "scalar":
-                raise ParseError(_complex_key_message(key_node), *_start(key_node))
-            if key_node.tag == _MERGE:
-                self._merge(mapping, value_node)
-                continue
-            key = key_node.value
-            span = _span(key_node, value_node) if value_node.id == "scalar" else _key_span(key_node)
-            if key in written:
-                self.duplicates.append((mapping, key, spans[key], span))
-            written.add(key)
-            mapping[key] = self.build(value_node)
-            spans[key] = span
-        return mapping
-
-    def _merge(self, mapping: PosDict, merge: Any) -> None:
-        sources = reversed(merge.value) if merge.id == "sequence" else [merge]
-        for source in sources:  # a list merges last-to-first: its first mapping wins
-            merged = self.build(source)
-            if not isinstance(merged, PosDict):
-                raise ParseError(
-                    "a '<<' merge key needs a mapping or a list of mappings", *_start(source)
-                )
-            mapping.update(merged)
-            mapping.pos.update(merged.pos)
-
-
-def _start(node: Any) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-def _key_span(node: Any) -> Span:
-    start, end = node.start_mark, node.end_mark
-    if end.line != start.line:  # some parsers end a key at the next line: measure it instead
-        return Span(
-            start.line + 1, start.column + 1, start.line + 1, start.column + 1 + len(node.value)
-        )
     return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
 
-def _start_span(node: Any) -> Span:
-    line, column = _start(node)
-    return Span(line, column, line, column + 1)
+_BUILDING = object()
+"""The value of an anchor whose node is still being built (an alias to it is recursive)."""
+_ABSENT = object()
 
 
-def _complex_key_message(key_node: Any) -> str:
-    if key_node.id == "mapping" and key_node.flow_style:
+class _Open:
+    """A mapping or sequence being built."""
+
+    __slots__ = (
+        "anchor",
+        "explicit",
+        "is_map",
+        "key",
+        "key_span",
+        "kustomize_keys",
+        "kustomize_merge",
+        "kustomize_merges",
+        "merge",
+        "nodes_before",
+        "start",
+        "value",
+        "written",
+    )
+
+    def __init__(self, is_map: bool, event: Any, nodes_before: int) -> None:
+        self.is_map = is_map
+        self.start = event.start_mark
+        self.anchor = event.anchor
+        self.nodes_before = nodes_before
+        self.value: Any
+        if is_map:
+            self.value = PosDict()
+            self.value.pos = {}
+        else:
+            self.value = PosList()
+            self.value.pos = []
+        self.key: str | None = None
+        """The key whose value comes next (mappings); None while a key is awaited."""
+        self.key_span: Span | None = None
+        self.merge = False
+        """Whether the awaited value is a merge to kubectl (go-yaml v2: plain ``<<``)..."""
+        self.kustomize_merge = False
+        """... and to kustomize (kyaml: a key tagged ``!!merge``, plain ``<<`` included)."""
+        self.written: set[str] = set()
+        self.explicit: dict[str, tuple[Any, Span]] | None = None
+        """Explicit keys, kept once the mapping has a merge (for kustomize's reading)."""
+        self.kustomize_merges: list[list[PosDict]] = []
+        self.kustomize_keys: dict[str, tuple[Any, Span]] = {}
+        """Keys only kustomize has: ``! <<`` is a merge to kubectl, a key to kyaml."""
+
+
+class _Builder:
+    """Turns one document's events into PosDict/PosList data, decoding as go-yaml v2 does."""
+
+    def __init__(self, limits: Limits, source: Source) -> None:
+        self.max_nodes, self.max_depth = limits.nodes, limits.depth
+        self.source = source
+        self.nodes = 0
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.duplicates: list[tuple[PosDict, str, Span, Span]] = []
+        self.conflicts: list[tuple[PosDict, str, Span | None, Span | None]] = []
+        self.alternates: dict[int, Any] = {}
+        """id(value) -> kustomize's reading of it, for the values where the two differ."""
+        self.kustomize_rejects = False
+        """Whether kustomize refuses the document (two merge keys in a mapping, a bad merge)."""
+        self.text_regions: list[Span] = []
+
+    def document(self, events: Iterator[Any], index: int) -> Document | None:
+        """Build the document whose DocumentStartEvent was just read; None when it is empty."""
+        stack: list[_Open] = []
+        root: Any = _ABSENT
+        root_span: Span | None = None
+        for event in events:
+            code = _code(event)
+            if code == _SCALAR:
+                top = stack[-1] if stack else None
+                if top is not None and top.is_map and top.key is None:
+                    self._key(top, event)
+                    continue
+                value = self._scalar(event)
+                if event.anchor:
+                    self.anchors[event.anchor] = (value, 1)
+                span = _span(event.start_mark, event.end_mark)
+                if top is None:
+                    root, root_span = value, span
+                else:
+                    self._add(top, value, span, event, False, False)
+            elif code == _ALIAS:
+                value = self._alias(event)
+                top = stack[-1] if stack else None
+                if top is not None and top.is_map and top.key is None:
+                    self._alias_key(top, value, event)
+                    continue
+                span = _span(event.start_mark, event.end_mark)
+                if top is None:
+                    root, root_span = value, span
+                else:
+                    container = isinstance(value, (PosDict, PosList))
+                    self._add(top, value, span, event, container, True)
+            elif code in (_MAP, _SEQ):
+                top = stack[-1] if stack else None
+                if top is not None and top.is_map and top.key is None:
+                    raise ParseError(_complex_key_message(event), *_at(event.start_mark))
+                if len(stack) >= self.max_depth:
+                    raise ParseError(
+                        f"document is nested more than {self.max_depth} levels deep "
+                        "(--max-depth raises the limit)",
+                        *_at(event.start_mark),
+                    )
+                self.nodes += 1
+                opened = _Open(code == _MAP, event, self.nodes)
+                if opened.anchor:
+                    self.anchors[opened.anchor] = (_BUILDING, 0)
+                stack.append(opened)
+            elif code == _END:
+                closed = stack.pop()
+                if self.nodes > self.max_nodes:
+                    raise self._too_big(closed.start)
+                value = self._finish(closed)
+                if closed.anchor:
+                    self.anchors[closed.anchor] = (value, self.nodes - closed.nodes_before + 1)
+                if not stack:
+                    root, root_span = value, _span(closed.start, event.end_mark)
+                else:
+                    top = stack[-1]
+                    line, column = _at(closed.start)
+                    self._add(top, value, Span(line, column, line, column + 1), event, True, False)
+            elif code == _DOC_END:
+                break
+        if root is _ABSENT or root is None or root_span is None:
+            return None  # an empty document: only comments, or nothing, between separators
+        rejected = self.kustomize_rejects  # then only kubectl's reading can be applied
+        return Document(
+            self.source,
+            index,
+            root,
+            root_span,
+            _duplicates(root, self.duplicates),
+            [] if rejected else self._merge_conflicts(root),
+            None if rejected else self.alternates.get(id(root)),
+            text_regions=tuple(self.text_regions),
+        )
+
+    # -- scalars and keys --
+
+    def _scalar(self, event: Any) -> Any:
+        self.nodes += 1
+        text, tag, plain = event.value, event.tag, event.implicit[0]
+        if "#" in text:
+            self._text_region(event)
+        try:
+            value = resolve(text, tag, plain)
+        except ScalarError as exc:
+            raise ParseError(str(exc), *_at(event.start_mark)) from None
+        if (
+            type(value) is str
+            and "{{" in value
+            and event.style not in ("|", ">")
+            and tag in (None, STR)
+            and _HELM_EXPRESSION.search(value)
+        ):
+            raise ParseError("unrendered template expression in a value", *_at(event.start_mark))
+        return value
+
+    def _text_region(self, event: Any) -> None:
+        start, end = event.start_mark, event.end_mark
+        if event.style in ("|", ">"):  # the header line may hold a real comment: skip it
+            self.text_regions.append(Span(start.line + 2, 1, end.line + 1, end.column + 1))
+        else:
+            self.text_regions.append(_span(start, end))
+
+    def _key(self, mapping: _Open, event: Any) -> None:
+        self.nodes += 1
+        text, tag, plain = event.value, event.tag, event.implicit[0]
+        if "#" in text:
+            self._text_region(event)
+        mapping.merge = is_merge_key(text, tag, plain)
+        mapping.kustomize_merge = tag == MERGE or (tag is None and plain and text == "<<")
+        try:
+            mapping.key = "<<" if mapping.merge else resolve_key(text, tag, plain)
+        except ScalarError as exc:
+            raise ParseError(str(exc), *_at(event.start_mark)) from None
+        mapping.key_span = _key_span(event, text)
+        if event.anchor and not mapping.merge:
+            self.anchors[event.anchor] = (mapping.key, 1)
+
+    def _alias(self, event: Any) -> Any:
+        anchored = self.anchors.get(event.anchor)
+        if anchored is None:
+            raise ParseError("alias to an anchor that is not defined", *_at(event.start_mark))
+        value, size = anchored
+        if value is _BUILDING:
+            raise ParseError("recursive alias", *_at(event.start_mark))
+        self.nodes += size
+        if self.nodes > self.max_nodes:
+            raise self._too_big(event.start_mark)
+        return value
+
+    def _too_big(self, mark: Any) -> ParseError:
+        return ParseError(
+            f"document has more than {self.max_nodes:,} nodes once aliases are expanded "
+            "(a YAML alias bomb?; --max-nodes raises the limit)",
+            *_at(mark),
+        )
+
+    def _alias_key(self, mapping: _Open, value: Any, event: Any) -> None:
+        if isinstance(value, (PosDict, PosList)):
+            raise ParseError(
+                "a mapping key must be a scalar (complex keys are not supported)",
+                *_at(event.start_mark),
+            )
+        try:
+            mapping.key = key_text(value)  # the anchored scalar, resolved where it is written
+        except ScalarError as exc:
+            raise ParseError(str(exc), *_at(event.start_mark)) from None
+        mapping.merge = False
+        mapping.key_span = _span(event.start_mark, event.end_mark)
+
+    # -- building collections --
+
+    def _add(
+        self, top: _Open, value: Any, span: Span, event: Any, container: bool, via_alias: bool
+    ) -> None:
+        """Put a finished value into the open collection ``top``."""
+        if not top.is_map:
+            top.value.append(value)
+            top.value.pos.append(span)
+            return
+        key, key_span = top.key, top.key_span
+        assert key is not None and key_span is not None
+        top.key = None
+        entry_span = key_span if container else Span(key_span[0], key_span[1], span[2], span[3])
+        if top.merge or top.kustomize_merge:
+            if top.explicit is None:  # from now on, keep what kustomize reads differently
+                top.explicit = {k: (top.value[k], top.value.pos[k]) for k in top.written}
+            if top.kustomize_merge:
+                self._kustomize_merge(top, value, via_alias)
+            if top.merge:
+                self._merge(top, value, event, via_alias)
+                if not top.kustomize_merge:
+                    top.kustomize_keys[key] = (value, entry_span)
+                return
+        mapping = top.value
+        if key in top.written:
+            self.duplicates.append((mapping, key, mapping.pos[key], entry_span))
+        top.written.add(key)
+        mapping[key] = value
+        mapping.pos[key] = entry_span
+        if top.explicit is not None:
+            top.explicit[key] = (value, entry_span)
+
+    def _merge(self, top: _Open, value: Any, event: Any, via_alias: bool) -> None:
+        """kubectl's ``<<``: a mapping, or a sequence of mappings (the first wins), applied
+        where it is written (go-yaml v2 reads a mapping in order: later keys override it)."""
+        sources = _merge_sources(value, via_alias)
+        if sources is None:
+            raise ParseError(
+                "a '<<' merge key needs a mapping, or a list of mappings, as its value",
+                *_at(event.start_mark),
+            )
+        mapping = top.value
+        for source in reversed(sources):
+            mapping.update(source)
+            mapping.pos.update(source.pos)
+
+    def _kustomize_merge(self, top: _Open, value: Any, via_alias: bool) -> None:
+        """kyaml's merge (``DeAnchor``): refused when the value is not mappings, or when a
+        mapping has a second merge key; applied when the mapping is complete."""
+        sources = _merge_sources(value, via_alias)
+        if sources is None or top.kustomize_merges:
+            self.kustomize_rejects = True
+        else:
+            top.kustomize_merges.append(sources)
+
+    def _finish(self, closed: _Open) -> Any:
+        """A closed collection; where kustomize reads it otherwise, its reading is recorded."""
+        value = closed.value
+        if closed.explicit is None and not self.alternates:
+            return value
+        if closed.is_map:
+            self._kustomize_mapping(closed)
+        else:
+            alternates = self.alternates
+            if any(id(item) in alternates for item in value):
+                other = PosList(alternates.get(id(item), item) for item in value)
+                other.pos = value.pos
+                alternates[id(value)] = other
+        return value
+
+    def _kustomize_mapping(self, closed: _Open) -> None:
+        """kyaml merges the mappings of a mapping's merge key (the first one wins), then sets
+        every explicit key over them, wherever it is written; values are kustomize's too."""
+        mapping, alternates = closed.value, self.alternates
+        if closed.explicit is None:
+            if any(id(item) in alternates for item in mapping.values()):
+                other = PosDict((k, alternates.get(id(v), v)) for k, v in mapping.items())
+                other.pos = mapping.pos
+                alternates[id(mapping)] = other
+            return
+        other = PosDict()
+        other.pos = {}
+        for source in reversed(closed.kustomize_merges[0] if closed.kustomize_merges else []):
+            for key, item in source.items():
+                other[key] = alternates.get(id(item), item)
+                other.pos[key] = source.pos[key]
+        for key, (item, span) in (*closed.explicit.items(), *closed.kustomize_keys.items()):
+            other[key] = alternates.get(id(item), item)
+            other.pos[key] = span
+        differs = False
+        for key in mapping.keys() | other.keys():
+            kubectl = mapping.get(key, _ABSENT)
+            kustomize = other.get(key, _ABSENT)
+            if _same(alternates.get(id(kubectl), kubectl), kustomize):
+                continue
+            differs = True
+            if mapping.pos.get(key) != other.pos.get(key):
+                self.conflicts.append((mapping, key, mapping.pos.get(key), other.pos.get(key)))
+        if differs:
+            alternates[id(mapping)] = other
+
+    def _merge_conflicts(self, root: Any) -> list[MergeConflict]:
+        if not self.conflicts:
+            return []
+        pointers = pointers_to(root, {id(mapping) for mapping, *_ in self.conflicts})
+        return [
+            MergeConflict(
+                (*pointers[id(mapping)], key) if id(mapping) in pointers else None,
+                kubectl,
+                kustomize,
+            )
+            for mapping, key, kubectl, kustomize in self.conflicts
+        ]
+
+
+def _merge_sources(value: Any, via_alias: bool) -> list[PosDict] | None:
+    """The mappings a merge key's value merges (None when it is not mappings): a mapping, or
+    a sequence of mappings written in place (an alias to a sequence is refused by both)."""
+    if isinstance(value, PosDict):
+        return [value]
+    if isinstance(value, PosList) and not via_alias and all(isinstance(v, PosDict) for v in value):
+        return list(value)
+    return None
+
+
+def _same(first: Any, second: Any) -> bool:
+    """Whether two readings give the same value: the same object for collections, an equal
+    scalar of the same type otherwise (``1`` is not ``true``)."""
+    if isinstance(first, (dict, list)) or isinstance(second, (dict, list)):
+        return first is second
+    return type(first) is type(second) and first == second
+
+
+def _key_span(event: Any, text: str) -> Span:
+    start, end = event.start_mark, event.end_mark
+    if end.line != start.line:  # some parsers end a key at the next line: measure it instead
+        return Span(start.line + 1, start.column + 1, start.line + 1, start.column + 1 + len(text))
+    return _span(start, end)
+
+
+def _complex_key_message(event: Any) -> str:
+    if _code(event) == _MAP and event.flow_style:
         return "unrendered template expression '{{ ... }}' used as a mapping key; render it first"
     return "a mapping key must be a scalar (complex keys are not supported)"
-
-
-def _scalar(node: Any) -> Any:
-    tag, value = node.tag, node.value
-    if tag == _STR:
-        if value in _YAML11_SHORT_BOOLS and not node.style:
-            return _YAML11_SHORT_BOOLS[value]
-        if "{{" in value and node.style not in ("|", ">") and _HELM_EXPRESSION.search(value):
-            raise ParseError(f"unrendered template expression in {value!r}", *_start(node))
-        return value
-    convert = _CONVERTERS.get(tag)
-    if convert is None:
-        return value
-    try:
-        return convert(value)
-    except ValueError:  # "!!int abc", or "0x_" that the YAML 1.1 resolver calls an int
-        return value
-
-
-_YAML11_SHORT_BOOLS = {"y": True, "Y": True, "n": False, "N": False}
-"""Plain y/n: booleans to Kubernetes' decoder (go-yaml v2), strings to PyYAML's resolver."""
-
-
-def _to_bool(value: str) -> bool:
-    return value.lower() in ("y", "yes", "true", "on")
-
-
-def _to_int(value: str) -> int:
-    text = value.replace("_", "")
-    sign = -1 if text.startswith("-") else 1
-    text = text.lstrip("+-")
-    if text == "0":
-        return 0
-    if text.startswith("0b"):
-        return sign * int(text[2:], 2)
-    if text.startswith("0x"):
-        return sign * int(text[2:], 16)
-    if text.startswith("0"):
-        return sign * int(text, 8)
-    if ":" in text:
-        return sign * int(_sexagesimal(text))
-    return sign * int(text)
-
-
-def _to_float(value: str) -> float:
-    text = value.replace("_", "").lower()
-    sign = -1.0 if text.startswith("-") else 1.0
-    text = text.lstrip("+-")
-    if text == ".inf":
-        return sign * math.inf
-    if text == ".nan":
-        return math.nan
-    if ":" in text:
-        return sign * float(_sexagesimal(text))
-    return sign * float(text)
-
-
-def _sexagesimal(text: str) -> Any:
-    total: Any = 0
-    for part in text.split(":"):
-        total = total * 60 + (float(part) if "." in part else int(part))
-    return total
-
-
-_CONVERTERS = {
-    _TAG + "null": lambda _value: None,
-    _TAG + "bool": _to_bool,
-    _TAG + "int": _to_int,
-    _TAG + "float": _to_float,
-}

@@ -130,25 +130,49 @@ class FileScanner:
             return [], [InputError(source.path, f"internal error while parsing: {exc!r}")]
 
     def _check_document(self, document: Document, result: FileResult) -> None:
+        """The document's rules, then its objects' rules in each client's reading: kubectl's,
+        and kustomize's where a merge key makes it differ (a finding in either is reported
+        once). Cross-object facts and suppressions come from kubectl's reading."""
+        findings = result.findings
+        objects = self._objects(document, result)
+        self.suppressor.see(document, objects)
+        for rule in self.rules.document:
+            for violation in rule.template.run(rule.params, document):
+                findings.append(make_finding(rule, violation, self.suppressor))
+        self._check_objects(objects, findings)
+        for obj in objects:
+            result.objects += 1
+            if self.rules.wants_facts(obj):
+                result.facts.append(ObjectFacts.of(obj))
+        alternate = document.alternate_reading()
+        if alternate is not None:
+            known = {_identity(finding) for finding in findings}
+            extra: list[Finding] = []
+            self._check_objects(self._objects(alternate, result), extra)
+            findings.extend(f for f in extra if _identity(f) not in known)
+
+    def _objects(self, document: Document, result: FileResult) -> list[KubeObject]:
         objects = []
         for obj in extract_objects(document):
             if isinstance(obj, InvalidObject):
                 span = obj.span
-                result.errors.append(InputError(document.path, obj.message, span.line, span.column))
+                error = InputError(document.path, obj.message, span.line, span.column)
+                if error not in result.errors:
+                    result.errors.append(error)
             else:
                 objects.append(obj)
-        self.suppressor.see(document, objects)
-        findings = result.findings
-        for rule in self.rules.document:
-            for violation in rule.template.run(rule.params, document):
-                findings.append(make_finding(rule, violation, self.suppressor))
+        return objects
+
+    def _check_objects(self, objects: list[KubeObject], findings: list[Finding]) -> None:
         for obj in objects:
-            result.objects += 1
             for rule in self.rules.for_object(obj):
                 for violation in rule.template.run(rule.params, obj):
                     findings.append(make_finding(rule, violation, self.suppressor))
-            if self.rules.wants_facts(obj):
-                result.facts.append(ObjectFacts.of(obj))
+
+
+def _identity(finding: Finding) -> tuple[object, ...]:
+    """What makes two findings the same report: one rule, one field, one message."""
+    return (finding.rule.id, finding.span, finding.pointer, finding.container, finding.message)
 
 
 def make_finding(rule: Rule, violation: Violation, suppressor: Suppressor) -> Finding:

@@ -27,6 +27,7 @@ def test_hostile_input_stays_harmless(regression: Path) -> None:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("atheris") is None, reason="atheris not installed")
+@pytest.mark.slow
 def test_short_fuzzing_run_finds_nothing(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -40,6 +40,8 @@ spec:
 HOOK_NAME = "kscan (Kubernetes manifest security scan)"
 README = "# deploy\n\nManifests for the shop. Not a Kubernetes manifest itself.\n"
 
+pytestmark = pytest.mark.slow  # real pre-commit runs install environments
+
 
 def _pre_commit() -> str | None:
     beside = Path(sys.executable).parent / ("pre-commit.exe" if os.name == "nt" else "pre-commit")

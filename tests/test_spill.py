@@ -50,6 +50,7 @@ def test_a_small_store_stays_in_memory(fixture_findings: list[Finding]) -> None:
 
 
 @pytest.mark.parametrize("output_format", ["json", "sarif", "text", "junit", "markdown", "github"])
+@pytest.mark.slow
 def test_reports_are_the_same_when_findings_spill(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, output_format: str
 ) -> None:
@@ -61,6 +62,7 @@ def test_reports_are_the_same_when_findings_spill(
     assert in_memory.stdout == spilled.stdout
 
 
+@pytest.mark.slow
 def test_a_baseline_is_the_same_when_findings_spill(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -74,6 +76,7 @@ def test_a_baseline_is_the_same_when_findings_spill(
     assert expected.exit_code == spilled.exit_code == 0
 
 
+@pytest.mark.slow
 def test_reports_are_the_same_when_facts_spill(monkeypatch: pytest.MonkeyPatch) -> None:
     """Namespace rules read the facts back namespace by namespace, from disk here."""
     args = ["--format", "json", "--enable", "all", str(FIXTURES)]

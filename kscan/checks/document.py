@@ -31,6 +31,29 @@ def duplicate_key(params: NoParams, document: Document) -> Iterator[Violation]:
         yield Violation(document, pointer, message, identity=identity, span=duplicate.last)
 
 
+@template("merge-key-conflict", scope="document", params=NoParams)
+def merge_key_conflict(params: NoParams, document: Document) -> Iterator[Violation]:
+    """A key whose value depends on the client because of a ``<<`` merge: kubectl (go-yaml v2)
+    applies merges where they are written, kustomize (kyaml) lets explicit keys win and also
+    merges ``!!merge``-tagged keys. Both readings are checked by the other rules; this says
+    which lines each client applies, never the values."""
+    if not _is_manifest(document.data):
+        return
+    for conflict in document.merge_conflicts:
+        pointer = conflict.pointer or ()
+        field = ".".join(str(part) for part in pointer) if conflict.pointer else "a key"
+        kubectl = f"line {conflict.kubectl.line}" if conflict.kubectl else "no value"
+        kustomize = f"line {conflict.kustomize.line}" if conflict.kustomize else "no value"
+        message = (
+            f"Key '{field}' depends on the client because of a '<<' merge: kubectl (go-yaml v2) "
+            f"applies {kubectl}, kustomize (kyaml) {kustomize}; both readings are checked."
+        )
+        span = conflict.kubectl or conflict.kustomize
+        yield Violation(
+            document, pointer, message, identity=_identity(document, pointer), span=span
+        )
+
+
 def _is_manifest(data: Any) -> bool:
     return isinstance(data, dict) and isinstance(data.get("kind"), str) and "apiVersion" in data
 

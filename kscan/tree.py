@@ -1,0 +1,83 @@
+"""Parsed data that remembers where it was written: the shapes the YAML and JSON readers build."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+
+class Span(NamedTuple):
+    """A region in a file: 1-based lines and columns, end column exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+class PosDict(dict[str, Any]):
+    """A mapping that also knows the span of each of its keys (``pos[key]``)."""
+
+    __slots__ = ("pos",)
+    pos: dict[str, Span]
+
+
+class PosList(list[Any]):
+    """A sequence that also knows the span of each of its items (``pos[index]``)."""
+
+    __slots__ = ("pos",)
+    pos: list[Span]
+
+
+Pointer = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class DuplicateKey:
+    """A key written twice in one mapping: the value at ``last`` wins. ``pointer`` is None when
+    the mapping itself was replaced later (by a duplicate of an enclosing key)."""
+
+    pointer: Pointer | None
+    first: Span
+    last: Span
+
+
+@dataclass(frozen=True)
+class MergeConflict:
+    """A key whose value depends on the client: set both by a ``<<`` merge and explicitly (or by
+    two merges), which go-yaml v2 (kubectl) applies in document order while go-yaml v3
+    (kustomize) lets explicit keys win and uses only the last ``<<``. ``kubectl`` and
+    ``kustomize`` are where the value each applies is written."""
+
+    pointer: Pointer | None
+    kubectl: Span | None
+    kustomize: Span | None
+    """None where that client's reading has no such key."""
+
+
+class ParseError(Exception):
+    """A document that cannot be turned into data; positions are 1-based."""
+
+    def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
+        super().__init__(message)
+        self.line, self.column = line, column
+
+
+def pointers_to(root: Any, targets: set[int]) -> dict[int, Pointer]:
+    """Paths of some mapping objects inside a tree, in one walk that visits each object once
+    (aliases share objects). Used only for the rare documents with duplicate or merged keys."""
+    found: dict[int, Pointer] = {}
+    seen: set[int] = set()
+    stack: list[tuple[Any, Pointer]] = [(root, ())]
+    while stack and len(found) < len(targets):
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if id(node) in targets:
+            found[id(node)] = path
+        if isinstance(node, dict):
+            stack.extend((value, (*path, key)) for key, value in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((value, (*path, i)) for i, value in reversed(list(enumerate(node))))
+    return found

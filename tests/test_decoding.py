@@ -1,0 +1,352 @@
+"""kscan judges the object a Kubernetes client sends: YAML scalars, tags and merge keys as
+go-yaml v2 (kubectl, the API server) decodes them, kustomize's reading where it differs, and JSON
+as JSON. Facts are cited from the decoders' sources; ``go_yaml/scalars.jsonl`` was written by
+the real decoder (``go_yaml/oracle.go``), and the property test asks it directly where Go is
+installed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kscan.engine import ScanResult
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "go_yaml"))
+from kubectl_reading import ERROR, Oracle, build_oracle, kscan_reading, same
+
+Scan = Callable[..., ScanResult]
+TABLE = Path(__file__).resolve().parent / "go_yaml" / "scalars.jsonl"
+
+
+def table() -> list[dict[str, object]]:
+    lines = TABLE.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if not line.startswith("//")]
+
+
+def found(result: ScanResult, rule: str) -> list[tuple[int, str | None]]:
+    return sorted((f.span.line, f.container) for f in result.findings if f.rule.name == rule)
+
+
+def rules_hit(result: ScanResult) -> set[str]:
+    return {f.rule.name for f in result.findings}
+
+
+# --- scalars ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("row", table(), ids=lambda row: repr(row["spelling"]))
+def test_scalars_read_as_go_yaml_v2_and_sigs_yaml_write_them(row: dict[str, object]) -> None:
+    """Every spelling of the table, as a value and as a key, gives what sigs.k8s.io/yaml's
+    YAMLToJSON gave (or is refused where it refused): ``08`` is 8.0, ``0o17`` is 15, ``1:20`` a
+    string, ``y`` true, ``1.0`` the integer 1, a ``yes`` key is ``"true"``, ``!!int abc`` an
+    error."""
+    spelling = row["spelling"]
+    assert same(kscan_reading(f"v: {spelling}\n"), row["value"])
+    if row["key"] is not None:
+        assert same(kscan_reading(f"{spelling}: x\n"), row["key"])
+
+
+def test_the_table_covers_the_spellings_the_issue_names() -> None:
+    spellings = {row["spelling"] for row in table()}
+    needed = {"0o0", "0x0", "0b0", "1_000", "+12", "-0", "1:20", "0.0", "0e0", "22.0", "y", "n"}
+    assert needed - spellings == set()
+
+
+@pytest.fixture(scope="module")
+def oracle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oracle]:
+    binary = build_oracle(tmp_path_factory.mktemp("oracle"))
+    if isinstance(binary, str):
+        pytest.skip(f"the go-yaml oracle cannot be built here: {binary}")
+    running = Oracle(binary)
+    yield running
+    running.close()
+
+
+SCALAR_CHARACTERS = "0123456789+-._:eExXoObBpPaAfFyYnNtTlLsSuU~ "
+WORDS = ["0x", "0o", "0b", "1e", ".inf", ".nan", "yes", "no", "on", "off", "null", "true", "<<"]
+TAGS = ["", "", "", "!!int ", "!!float ", "!!bool ", "!!str ", "!!null ", "!!timestamp ", "! "]
+
+
+@st.composite
+def spellings(draw: st.DrawFn) -> str:
+    parts = draw(
+        st.lists(
+            st.one_of(st.text(SCALAR_CHARACTERS, min_size=1, max_size=6), st.sampled_from(WORDS)),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    return draw(st.sampled_from(TAGS)) + "".join(parts).strip()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spelling=spellings())
+def test_generated_spellings_read_as_go_yaml_reads_them(oracle: Oracle, spelling: str) -> None:
+    """A property test against the real decoder: any generated spelling, tagged or not, as a
+    value and as a key, gives kscan the JSON value sigs.k8s.io/yaml gives (or both refuse it)."""
+    for text in (f"v: {spelling}\n", f"{spelling}: x\n"):
+        expected = oracle.ask(text)
+        assert same(kscan_reading(text), expected), (text, expected)
+
+
+# --- tags ------------------------------------------------------------------------------------
+
+BINARY_POD = """\
+apiVersion: v1
+kind: !!binary UG9k
+metadata: {name: b, namespace: ns}
+spec:
+  containers:
+  - name: c
+    image: nginx:1.25
+    securityContext:
+      !!binary cHJpdmlsZWdlZA==: true
+      capabilities: {add: [!!binary U1lTX0FETUlO]}
+  volumes:
+  - name: sock
+    hostPath: {path: !!binary L3Zhci9ydW4vZG9ja2VyLnNvY2s=}
+"""
+
+
+def test_binary_tags_are_decoded_in_keys_and_values(scan_text: Scan) -> None:
+    """go-yaml v2 (decode.go, ``scalar``) base64-decodes ``!!binary`` into a string, keys
+    included: this is a Pod with a privileged container adding SYS_ADMIN and mounting the docker
+    socket (UG9k = Pod, cHJpdmlsZWdlZA== = privileged, U1lTX0FETUlO = SYS_ADMIN)."""
+    result = scan_text(BINARY_POD)
+    assert not result.errors
+    assert found(result, "privileged-container") == [(9, "c")]
+    assert found(result, "cap-sys-admin") == [(10, "c")]
+    assert found(result, "host-path-docker-socket") == [(13, None)]
+
+
+def test_invalid_base64_is_an_error_not_an_unknown_object(scan_text: Scan) -> None:
+    result = scan_text("apiVersion: v1\nkind: !!binary UG9\nmetadata: {name: x}\n")
+    assert [(e.line, "base64" in e.message) for e in result.errors] == [(2, True)]
+
+
+def test_custom_and_python_tags_are_their_text(scan_text: Scan) -> None:
+    """An unknown tag leaves the scalar's text (go-yaml's ``resolve`` returns unresolvable tags
+    as they are); ``!`` makes it a string even when it looks like a number or a boolean."""
+    result = scan_text(
+        "apiVersion: v1\nkind: !Pod Pod\nmetadata: {name: t, namespace: ns}\nspec:\n"
+        "  containers: [{name: c, image: i:1, securityContext: {privileged: !foo true}}]\n"
+    )
+    assert [e.message for e in result.errors] == [
+        "Pod 't' is invalid: spec.containers[0].securityContext.privileged: "
+        "Input should be a valid boolean"
+    ] or found(result, "privileged-container") == []
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+NUMBERS_POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: nums, namespace: ns}
+spec:
+  securityContext:
+    runAsGroup: 0.0
+    fsGroup: 0e0
+    supplementalGroups: [0x0]
+  containers:
+  - name: c
+    image: nginx:1.25
+    ports: [{containerPort: 22.0}]
+    securityContext: {runAsUser: 0o0, runAsNonRoot: y}
+"""
+
+
+def test_integral_floats_and_go_integer_spellings_are_the_integers_kubernetes_gets(
+    scan_text: Scan,
+) -> None:
+    """``0.0`` and ``0e0`` reach the API as 0 (json.Marshal writes an integral float64 as its
+    digits); ``0o0`` and ``0x0`` are ParseInt base-0 integers; ``y`` is true (resolveMap), so
+    only the root UID is reported, not a missing runAsNonRoot."""
+    result = scan_text(NUMBERS_POD)
+    assert not result.errors
+    assert found(result, "run-as-group-root") == [(6, None)]
+    assert found(result, "fs-group-root") == [(7, None)]
+    assert found(result, "supplemental-groups-root") == [(8, None)]
+    assert found(result, "ssh-port") == [(12, "c")]
+    messages = [f.message for f in result.findings if f.rule.name == "run-as-non-root"]
+    assert messages == ["Container 'c' of Pod 'ns/nums': securityContext.runAsUser is 0."]
+
+
+def test_sexagesimal_is_a_string_not_a_number(scan_text: Scan) -> None:
+    """go-yaml v2 does not read YAML 1.1 base-60 (``1:20`` is the string "1:20"), so a UID
+    written that way is a wrong type, never UID 80."""
+    result = scan_text(NUMBERS_POD.replace("runAsUser: 0o0", "runAsUser: 1:20"))
+    assert any("runAsUser" in e.message for e in result.errors)
+
+
+# --- merge keys ------------------------------------------------------------------------------
+
+MERGE_POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {{name: m, namespace: ns}}
+spec:
+  containers:
+  - name: c
+    image: nginx:1.25
+    securityContext:
+{context}
+"""
+
+
+def merge_pod(*lines: str) -> str:
+    return MERGE_POD.format(context="\n".join(f"      {line}" for line in lines))
+
+
+def test_a_merge_after_an_explicit_key_wins_for_kubectl(scan_text: Scan) -> None:
+    """go-yaml v2 applies ``<<`` where it is written (decode.go ``mapping``/``merge``), so the
+    merged ``privileged: true`` overrides the explicit ``false`` above it; kustomize (kyaml
+    ``DeAnchor``) lets the explicit key win. The clients disagree: reported, and the dangerous
+    reading is checked."""
+    result = scan_text(merge_pod("privileged: false", "<<: {privileged: true}"))
+    assert found(result, "privileged-container") == [(10, "c")]
+    assert found(result, "merge-key-conflict") == [(10, None)]
+
+
+def test_a_merge_before_an_explicit_key_loses_for_both_clients(scan_text: Scan) -> None:
+    result = scan_text(merge_pod("<<: {privileged: true}", "privileged: false"))
+    assert found(result, "privileged-container") == []
+    assert found(result, "merge-key-conflict") == []
+    result = scan_text(merge_pod("<<: {privileged: false}", "privileged: true"))
+    assert found(result, "privileged-container") == [(10, "c")]
+    assert found(result, "merge-key-conflict") == []
+
+
+def test_an_explicit_key_wins_for_kustomize_whatever_the_order(scan_text: Scan) -> None:
+    """Here kubectl applies the merged ``false`` and kustomize the explicit ``true``: the
+    finding comes from kustomize's reading, at the explicit key."""
+    result = scan_text(merge_pod("privileged: true", "<<: {privileged: false}"))
+    assert found(result, "privileged-container") == [(9, "c")]
+    assert found(result, "merge-key-conflict") == [(10, None)]
+
+
+def test_a_merge_tag_on_another_key_is_a_plain_key_to_kubectl(scan_text: Scan) -> None:
+    """go-yaml v2's ``isMerge`` needs the text ``<<``: ``!!merge foo:`` is a key named foo (an
+    unknown field). kyaml's ``isMerge`` looks at the tag alone and merges its mapping: that
+    reading runs privileged, so it is reported."""
+    result = scan_text(merge_pod("!!merge foo: {privileged: true}"))
+    assert found(result, "privileged-container") == [(9, "c")]
+    assert found(result, "merge-key-conflict") == [(9, None)]
+
+
+def test_a_quoted_merge_key_is_an_ordinary_key(scan_text: Scan) -> None:
+    result = scan_text(merge_pod('"<<": {privileged: true}'))
+    assert found(result, "privileged-container") == []
+    assert found(result, "merge-key-conflict") == []
+
+
+def test_two_merge_keys_apply_in_order_for_kubectl(scan_text: Scan) -> None:
+    """Both ``<<`` apply in order with go-yaml v2; kyaml refuses a second merge key
+    ("duplicate merge key"), so kubectl's reading is the only one."""
+    result = scan_text(merge_pod("<<: {privileged: false}", "<<: {privileged: true}"))
+    assert found(result, "privileged-container") == [(10, "c")]
+    assert found(result, "merge-key-conflict") == []
+
+
+def test_in_a_merged_list_the_first_mapping_wins(scan_text: Scan) -> None:
+    result = scan_text(merge_pod("<<: [{privileged: true}, {privileged: false}]"))
+    assert found(result, "privileged-container") == [(9, "c")]
+
+
+def test_merge_conflict_messages_name_lines_not_values(scan_text: Scan) -> None:
+    result = scan_text(merge_pod("privileged: false", "<<: {privileged: true}"))
+    (conflict,) = [f for f in result.findings if f.rule.name == "merge-key-conflict"]
+    assert "line 10" in conflict.message and "line 9" in conflict.message
+    assert "true" not in conflict.message and "false" not in conflict.message
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+JSON_POD = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "caf\u00e9-\U0001f600", "namespace": "ns"},
+    "spec": {
+        "containers": [{"name": "c", "image": "i:1", "securityContext": {"privileged": True}}]
+    },
+}
+
+
+def test_json_with_surrogate_pair_escapes_scans(scan_text: Scan) -> None:
+    """``json.dumps`` escapes non-ASCII as ``\\ud83d\\ude00`` pairs, which libyaml refuses;
+    kubectl reads such a file as JSON, and so does kscan."""
+    result = scan_text(json.dumps(JSON_POD), "pod.json")
+    assert not result.errors
+    (finding,) = [f for f in result.findings if f.rule.name == "privileged-container"]
+    assert finding.name == "caf\u00e9-\U0001f600"
+
+
+def test_json_with_a_newline_before_a_colon_and_a_stream_of_objects(scan_text: Scan) -> None:
+    """encoding/json allows whitespace between any tokens and kubectl decodes a stream of
+    concatenated objects; the second object's finding points at its line."""
+    first = json.dumps(JSON_POD).replace('"privileged":', '"privileged"\n:')
+    second = json.dumps({**JSON_POD, "metadata": {"name": "two", "namespace": "ns"}})
+    result = scan_text(first + second, "pods.json")
+    assert not result.errors
+    hits = [(f.name, f.span.line) for f in result.findings if f.rule.name == "privileged-container"]
+    assert hits == [("caf\u00e9-\U0001f600", 1), ("two", 2)]
+
+
+def test_a_yaml_file_that_starts_with_a_brace_is_read_as_json(scan_text: Scan) -> None:
+    result = scan_text(json.dumps(JSON_POD), "pod.yaml")
+    assert not result.errors and found(result, "privileged-container") == [(1, "c")]
+
+
+def test_a_lone_surrogate_escape_becomes_the_replacement_character(scan_text: Scan) -> None:
+    text = json.dumps(JSON_POD).replace("caf\\u00e9", "caf\\ud800")
+    result = scan_text(text, "pod.json")
+    assert not result.errors
+    assert {f.name for f in result.findings if f.rule.name == "privileged-container"} == {
+        "caf\ufffd-\U0001f600"
+    }
+
+
+def test_bad_json_gets_a_json_error(scan_text: Scan) -> None:
+    result = scan_text('{"apiVersion": "v1",\n "kind": "Pod",}\n', "pod.json")
+    ((line, message),) = [(e.line, e.message) for e in result.errors]
+    assert line == 2 and message.startswith("invalid JSON") and "YAML" not in message
+
+
+def test_json_reading_agrees_with_the_oracle_on_the_corpus_json(oracle: Oracle) -> None:
+    corpus = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
+    files = sorted(corpus.rglob("*.json"))
+    if not files:
+        pytest.skip(f"{corpus} has no JSON files")
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        expected = oracle.ask(text)
+        if expected == ERROR:  # a stream of several objects: sigs.k8s.io/yaml reads one
+            continue
+        assert same(kscan_reading(text), expected), path
+
+
+FLOW_CHARACTERS = SCALAR_CHARACTERS + "'\"!#&*[]{},|>%@`\\?"
+
+
+@pytest.mark.slow
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spelling=st.text(FLOW_CHARACTERS, min_size=1, max_size=10))
+def test_no_text_reads_as_another_value_than_kubectl_reads(oracle: Oracle, spelling: str) -> None:
+    """Wider than scalars: any short text in block and flow positions. libyaml and go-yaml's
+    port of it disagree on some syntax (``?`` inside flow scalars, junk in tags, text after a
+    complete root node), so one of them may refuse a text the other reads; but whenever both
+    read it, they read the same value."""
+    for text in (
+        f"v: {spelling}\n",
+        f"{spelling}: x\n",
+        f"v: [{spelling}]\n",
+        f"{{k: {spelling}}}\n",
+    ):
+        expected, got = oracle.ask(text), kscan_reading(text)
+        assert ERROR in (expected, got) or same(got, expected), (text, expected, got)
