@@ -16,7 +16,7 @@ from kscan.documents import Document, parse
 from kscan.findings import Finding
 from kscan.inventory import ObjectFacts
 from kscan.limits import Limits
-from kscan.objects import InvalidObject, KubeObject, Shape, extract_objects
+from kscan.objects import InvalidField, KubeObject, Shape, extract_objects
 from kscan.registry import Rule
 from kscan.sources import STDIN, InputError, Source, display_path, read_source
 from kscan.suppression import Collected, Suppressor
@@ -56,7 +56,7 @@ class RulesByScope:
     def wants_facts(self, obj: KubeObject) -> bool:
         """Whether a cross-object rule looks at this object."""
         return _among(obj.kind, self.inventory_kinds) or (
-            bool(self.namespace) and (obj.pod is not None or _among(obj.kind, self.namespace_kinds))
+            bool(self.namespace) and (bool(obj.pods) or _among(obj.kind, self.namespace_kinds))
         )
 
     def for_object(self, obj: KubeObject) -> list[Rule]:
@@ -154,7 +154,7 @@ class FileScanner:
     def _objects(self, document: Document, result: FileResult) -> list[KubeObject]:
         objects = []
         for obj in extract_objects(document):
-            if isinstance(obj, InvalidObject):
+            if isinstance(obj, InvalidField):
                 span = obj.span
                 error = InputError(document.path, obj.message, span.line, span.column)
                 if error not in result.errors:
@@ -164,10 +164,16 @@ class FileScanner:
         return objects
 
     def _check_objects(self, objects: list[KubeObject], findings: list[Finding]) -> None:
+        """Each object's rules; a rule reports a field once, even when several pods of the
+        object share it (an Argo workflow's fields apply to every template's pod)."""
         for obj in objects:
             for rule in self.rules.for_object(obj):
+                reported: set[tuple[object, ...]] = set()
                 for violation in rule.template.run(rule.params, obj):
-                    findings.append(make_finding(rule, violation, self.suppressor))
+                    key = (violation.pointer, violation.container, violation.detail)
+                    if key not in reported:
+                        reported.add(key)
+                        findings.append(make_finding(rule, violation, self.suppressor))
 
 
 def _identity(finding: Finding) -> tuple[object, ...]:

@@ -19,7 +19,7 @@ from sys import intern
 from typing import Any
 
 from kscan.documents import Pointer, Span, plain_path
-from kscan.objects import KubeObject, ObjectKey
+from kscan.objects import KubeObject, ObjectKey, PodView
 from kscan.objects.models import LabelSelector, NetworkPolicy, Role, RoleBinding
 from kscan.spill import SortedSpill
 
@@ -130,8 +130,13 @@ class PodFacts:
     automount: bool | None
     """The pod's ``automountServiceAccountToken`` (None when unset)."""
     service_account: str
-    pointer: Pointer
-    metadata_pointer: Pointer
+    labels_pointer: Pointer
+    automount_pointer: Pointer
+    label: str = ""
+    """Which pod of the object, for objects with several (see ``PodView.label``)."""
+
+    def subject(self, display: str) -> str:
+        return f"{display} ({self.label})" if self.label else display
 
     @property
     def labels(self) -> dict[str, str]:
@@ -152,7 +157,7 @@ class ObjectFacts:
     """The object's document in its file."""
     pointer: Pointer
     model: Outline | None
-    pod: PodFacts | None
+    pods: tuple[PodFacts, ...]
     automount: Any
     """A ServiceAccount's ``automountServiceAccountToken`` as written."""
     spans: tuple[int, ...]
@@ -165,6 +170,11 @@ class ObjectFacts:
     @property
     def key(self) -> ObjectKey:
         return (self.path, self.index, self.pointer)
+
+    @property
+    def pod(self) -> PodFacts | None:
+        """The first pod, when the object runs pods."""
+        return self.pods[0] if self.pods else None
 
     @property
     def document(self) -> ObjectFacts:
@@ -185,7 +195,7 @@ class ObjectFacts:
     def report_pointers(self) -> list[Pointer]:
         """The fields cross-object rules report at: a workload's namespace (for namespace-wide
         findings), its pod labels and token setting; the verbs of each rule of a Role."""
-        return _report_pointers(self.pointer, self.pod, self.model)
+        return _report_pointers(self.pointer, self.pods, self.model)
 
     def locate(self, pointer: Pointer) -> tuple[Span, bool]:
         return _unpack(self.spans[self.report_pointers().index(pointer)]), True
@@ -199,19 +209,7 @@ class ObjectFacts:
     @classmethod
     def of(cls, obj: KubeObject, reported: bool = True) -> ObjectFacts:
         """The facts of a scanned object, with the positions cross-object rules report at."""
-        pod = None
-        if obj.pod is not None:
-            spec = obj.pod.spec
-            account = spec.service_account_name or spec.service_account or "default"
-            pod = PodFacts(
-                label_items=tuple(
-                    intern(text) for item in obj.pod.metadata.labels.items() for text in item
-                ),
-                automount=spec.automount_service_account_token,
-                service_account=intern(account),
-                pointer=_shared(obj.pod.pointer),
-                metadata_pointer=_shared(obj.pod.metadata_pointer),
-            )
+        pods = tuple(_pod_facts(pod) for pod in obj.pods)
         model = obj.model
         kept: Outline | None = None
         if isinstance(model, NetworkPolicy):
@@ -221,7 +219,7 @@ class ObjectFacts:
         elif isinstance(model, RoleBinding):
             kept = BindingOutline.of(model)
         document = obj.document
-        pointers = _report_pointers(obj.pointer, pod, kept)
+        pointers = _report_pointers(obj.pointer, pods, kept)
         stable = {p: path for p in pointers if (path := document.stable_path(p)) != plain_path(p)}
         return cls(
             kind=intern(obj.kind),
@@ -231,7 +229,7 @@ class ObjectFacts:
             index=obj.document.index,
             pointer=_shared(obj.pointer),
             model=kept,
-            pod=pod,
+            pods=pods,
             automount=obj.data.get("automountServiceAccountToken")
             if obj.kind == "ServiceAccount"
             else None,
@@ -241,14 +239,28 @@ class ObjectFacts:
         )
 
 
+def _pod_facts(pod: PodView) -> PodFacts:
+    spec = pod.spec
+    account = spec.service_account_name or spec.service_account or "default"
+    return PodFacts(
+        label_items=tuple(intern(text) for item in pod.metadata.labels.items() for text in item),
+        automount=spec.automount_service_account_token,
+        service_account=intern(account),
+        labels_pointer=_shared((*pod.metadata_pointer, "labels")),
+        automount_pointer=_shared(pod.pointer_of(("automountServiceAccountToken",))),
+        label=pod.label,
+    )
+
+
 def _report_pointers(
-    pointer: Pointer, pod: PodFacts | None, model: Outline | None
+    pointer: Pointer, pods: tuple[PodFacts, ...], model: Outline | None
 ) -> list[Pointer]:
     pointers: list[Pointer] = []
-    if pod is not None:
+    if pods:
         pointers.append((*pointer, "metadata", "namespace"))
-        pointers.append((*pod.metadata_pointer, "labels"))
-        pointers.append((*pod.pointer, "automountServiceAccountToken"))
+    for pod in pods:
+        pointers.append(pod.labels_pointer)
+        pointers.append(pod.automount_pointer)
     if isinstance(model, RoleOutline):
         pointers += [(*pointer, "rules", index, "verbs") for index in range(len(model.rules))]
     return pointers
@@ -298,7 +310,7 @@ class FactStore:
         for obj in facts:
             if self.inventory_kinds is None or obj.kind in self.inventory_kinds:
                 self.whole_scan.append(obj)
-            if obj.pod is not None or namespace_kinds is None or obj.kind in namespace_kinds:
+            if obj.pods or namespace_kinds is None or obj.kind in namespace_kinds:
                 grouped.append((obj.effective_namespace, len(self._grouped) + len(grouped), obj))
         self._grouped.extend(grouped)
 
@@ -324,7 +336,7 @@ class Inventory:
         """Pod-bearing objects by the namespace they land in (``default`` when unset)."""
         grouped: dict[str, list[ObjectFacts]] = defaultdict(list)
         for obj in self.objects:
-            if obj.pod is not None:
+            if obj.pods:
                 grouped[obj.effective_namespace].append(obj)
         return dict(grouped)
 

@@ -71,8 +71,9 @@ def annotation_directives(obj: KubeObject) -> Iterator[Directive]:
     template."""
     own = (*obj.pointer, "metadata")
     metadatas = [(own, obj.data.get("metadata"))]
-    if obj.pod is not None and obj.pod.metadata_pointer != own:
-        metadatas.append((obj.pod.metadata_pointer, obj.document.get(obj.pod.metadata_pointer)))
+    for pod in obj.pods:
+        if all(pod.metadata_pointer != pointer for pointer, _ in metadatas):
+            metadatas.append((pod.metadata_pointer, obj.document.get(pod.metadata_pointer)))
     for pointer, metadata in metadatas:
         annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
         if not isinstance(annotations, dict):

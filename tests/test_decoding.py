@@ -132,15 +132,17 @@ def test_invalid_base64_is_an_error_not_an_unknown_object(scan_text: Scan) -> No
 
 def test_custom_and_python_tags_are_their_text(scan_text: Scan) -> None:
     """An unknown tag leaves the scalar's text (go-yaml's ``resolve`` returns unresolvable tags
-    as they are); ``!`` makes it a string even when it looks like a number or a boolean."""
+    as they are): ``!foo true`` is the string "true", which the API refuses for a boolean; the
+    object's other fields are still checked."""
     result = scan_text(
         "apiVersion: v1\nkind: !Pod Pod\nmetadata: {name: t, namespace: ns}\nspec:\n"
         "  containers: [{name: c, image: i:1, securityContext: {privileged: !foo true}}]\n"
     )
-    assert [e.message for e in result.errors] == [
-        "Pod 't' is invalid: spec.containers[0].securityContext.privileged: "
-        "Input should be a valid boolean"
-    ] or found(result, "privileged-container") == []
+    assert [(e.line, e.message) for e in result.errors] == [
+        (5, "Pod 't' is invalid: spec.containers[0].securityContext.privileged: expected a boolean")
+    ]
+    assert "privileged-container" not in rules_hit(result)
+    assert "run-as-non-root" in rules_hit(result)
 
 
 # --- numbers ---------------------------------------------------------------------------------
@@ -182,7 +184,11 @@ def test_sexagesimal_is_a_string_not_a_number(scan_text: Scan) -> None:
     """go-yaml v2 does not read YAML 1.1 base-60 (``1:20`` is the string "1:20"), so a UID
     written that way is a wrong type, never UID 80."""
     result = scan_text(NUMBERS_POD.replace("runAsUser: 0o0", "runAsUser: 1:20"))
-    assert any("runAsUser" in e.message for e in result.errors)
+    assert [e.message for e in result.errors] == [
+        "Pod 'nums' is invalid: spec.containers[0].securityContext.runAsUser: expected an integer"
+    ]
+    # the wrong field hides nothing else: the root group and the SSH port are still reported
+    assert {"run-as-group-root", "ssh-port", "fs-group-root"} <= rules_hit(result)
 
 
 # --- merge keys ------------------------------------------------------------------------------

@@ -116,6 +116,7 @@ def load_templates() -> dict[str, Template]:
         namespaces,
         network,
         rbac,
+        schema,
         secrets,
         suppressions,
     )

@@ -31,14 +31,13 @@ def capabilities(params: CapabilitiesParams, obj: KubeObject) -> Iterator[Violat
     ``allowed`` ones and none of ``forbidden`` (``ALL`` is reported only where it is listed).
     ``must-include`` and ``allowed`` compare names exactly, as Pod Security admission does;
     ``forbidden`` catches a capability however it is written (``cap_sys_admin``)."""
-    pod = obj.pod
-    if pod is None or (params.linux_only and pod.is_windows):
-        return
-    for ref in pod.containers():
+    for pod, ref in obj.containers():
+        if params.linux_only and pod.is_windows:
+            continue
         context = ref.container.security_context
         caps = context.capabilities if context is not None else None
         written = list(getattr(caps, params.which, []))
-        subject = f"{ref.label} '{ref.name}' of {obj.display}"
+        subject = ref.subject(obj.display)
         list_pointer = (*ref.pointer, "securityContext", "capabilities", params.which)
         field = f"securityContext.capabilities.{params.which}"
         if params.which == "drop":

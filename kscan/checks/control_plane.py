@@ -47,9 +47,7 @@ class FlagParams(PodParams):
 def component_flag(params: FlagParams, obj: KubeObject) -> Iterator[Violation]:
     """A flag of kube-apiserver, kube-controller-manager, kube-scheduler, etcd or kubelet
     containers, in both ``--flag=value`` and ``--flag value`` forms, from command and args."""
-    if obj.pod is None:
-        return
-    for ref in obj.pod.containers():
+    for _pod, ref in obj.containers():
         component = ref.program
         if component not in params.components:
             continue
@@ -115,7 +113,5 @@ def _violation(
 ) -> Violation:
     found = flags.get(params.flag)
     where: Pointer = found[0] if found is not None else ("command",)
-    message = (
-        f"{ref.label} '{ref.name}' of {obj.display} runs {component}: {params.flag} {problem}."
-    )
+    message = f"{ref.subject(obj.display)} runs {component}: {params.flag} {problem}."
     return Violation(obj.document, (*ref.pointer, *where), message, obj, ref.name)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
@@ -11,7 +12,7 @@ from pydantic import model_validator
 from kscan.checks import Params, Violation, template, yaml_value
 from kscan.checks.paths import MISSING, Condition, Match, dotted, is_empty, select
 from kscan.documents import Pointer
-from kscan.objects import KubeObject, Shape
+from kscan.objects import KubeObject, PodView, Shape
 
 Target = Literal["object", "pod", "pod-metadata", "container"]
 ContainerList = Literal["containers", "initContainers", "ephemeralContainers"]
@@ -55,89 +56,100 @@ class FieldParams(Params):
         return self
 
 
+@dataclass(frozen=True)
+class _Target:
+    """One place the conditions apply to: the object, a pod, a pod's metadata or a container."""
+
+    base: Pointer
+    data: Any
+    subject: str
+    container: str | None = None
+    pod: PodView | None = None
+    """The pod it belongs to (a container's, for inherited values)."""
+    locate: Callable[[Pointer], Pointer] | None = None
+
+
 @template("field", scope="object", params=FieldParams)
 def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
-    """Each target (the object, its pod spec, its pod metadata, or each container) must meet every
-    condition; the first condition it fails is reported. A container condition with ``inherit``
-    falls back to the same path in the pod spec when the container does not set it; a bad pod
-    value is reported once, where it is written, not again for each container inheriting it."""
+    """Each target (the object, each pod spec, each pod's metadata, or each container) must meet
+    every condition; the first condition it fails is reported. A container condition with
+    ``inherit`` falls back to the same path in its pod spec when the container does not set it;
+    a bad pod value is reported once, where it is written, not again for each container
+    inheriting it."""
     if not params.applies_to(obj.shape):
         return
     targets = list(_targets(params, obj))
-    if targets and params.inherited:
-        yield from _pod_values(params, obj)
-    for base, data, subject, container in targets:
-        if not all(_holds(c, data, base) for c in params.when):
+    if params.inherited:
+        for pod in obj.pods:
+            if any(target.pod is pod for target in targets):
+                yield from _pod_values(params, obj, pod)
+    for target in targets:
+        if not all(_holds(c, target) for c in params.when):
             continue
         for condition in params.conditions:
-            violation = _first_violation(params, condition, obj, base, data, subject, container)
+            violation = _first_violation(params, condition, obj, target)
             if violation is not None:
                 yield violation
                 break
 
 
-def _targets(
-    params: FieldParams, obj: KubeObject
-) -> Iterator[tuple[Pointer, Any, str, str | None]]:
-    """(pointer, data, subject, container) of each place the conditions apply to."""
+def _targets(params: FieldParams, obj: KubeObject) -> Iterator[_Target]:
     if params.target == "object":
-        yield obj.pointer, obj.data, obj.display, None
+        yield _Target(obj.pointer, obj.data, obj.display)
         return
-    pod = obj.pod
-    if pod is None or (params.linux_only and pod.is_windows):
-        return
-    if params.target == "pod":
-        yield pod.pointer, pod.data, obj.display, None
-    elif params.target == "pod-metadata":
-        yield pod.metadata_pointer, obj.document.get(pod.metadata_pointer), obj.display, None
-    else:
-        for ref in pod.containers():
-            if ref.pointer[-2] in params.containers:
-                subject = f"{ref.label} '{ref.name}' of {obj.display}"
-                yield ref.pointer, ref.data, subject, ref.name
+    for pod in obj.pods:
+        if params.linux_only and pod.is_windows:
+            continue
+        subject = pod.subject(obj.display)
+        if params.target == "pod":
+            yield _Target(pod.pointer, pod.data, subject, pod=pod, locate=pod.pointer_of)
+        elif params.target == "pod-metadata":
+            metadata = obj.document.get(pod.metadata_pointer)
+            yield _Target(pod.metadata_pointer, metadata, subject, pod=pod)
+        else:
+            for ref in pod.containers():
+                if ref.role in params.containers:
+                    yield _Target(ref.pointer, ref.data, ref.subject(obj.display), ref.name, pod)
 
 
-def _holds(condition: Condition, data: Any, base: Pointer) -> bool:
-    matches = select(data, condition.path, base, condition.key_pattern)
+def _holds(condition: Condition, target: _Target) -> bool:
+    matches = _select(condition, target)
     return all(condition.problem(match) is None for match in matches)
 
 
-def _pod_values(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
+def _select(condition: Condition, target: _Target) -> Iterator[Match]:
+    return select(target.data, condition.path, target.base, condition.key_pattern, target.locate)
+
+
+def _pod_values(params: FieldParams, obj: KubeObject, pod: PodView) -> Iterator[Violation]:
     """The pod-level values of inheritable fields: the first bad one, reported at the pod."""
-    pod = obj.pod
-    assert pod is not None
-    data = pod.data
+    target = _Target(
+        pod.pointer, pod.data, pod.subject(obj.display), pod=pod, locate=pod.pointer_of
+    )
     for condition in params.inherited:
-        for match in select(data, condition.path, pod.pointer, condition.key_pattern):
+        for match in _select(condition, target):
             written = match.present and not is_empty(match.value)
             problem = condition.problem(match) if written else None
             if problem is not None:
-                origin = " for the whole pod"
                 yield _violation(
-                    params, condition, obj, pod.pointer, match, obj.display, None, problem, origin
+                    params, condition, obj, target, match, problem, " for the whole pod"
                 )
                 return
 
 
 def _first_violation(
-    params: FieldParams,
-    condition: Condition,
-    obj: KubeObject,
-    base: Pointer,
-    data: Any,
-    subject: str,
-    container: str | None,
+    params: FieldParams, condition: Condition, obj: KubeObject, target: _Target
 ) -> Violation | None:
-    for match in select(data, condition.path, base, condition.key_pattern):
+    for match in _select(condition, target):
         unset = not match.present or is_empty(match.value)
-        if condition.inherit and unset and _inherited(condition, obj):
+        if condition.inherit and unset and _inherited(condition, target.pod):
             continue  # the pod's value applies: fine, or already reported at the pod
         problem = condition.problem(match)
         if problem is None:
             continue
         if unset and condition.inherit:
             problem += " on the container or the pod"
-        return _violation(params, condition, obj, base, match, subject, container, problem, "")
+        return _violation(params, condition, obj, target, match, problem, "")
     return None
 
 
@@ -145,16 +157,18 @@ def _violation(
     params: FieldParams,
     condition: Condition,
     obj: KubeObject,
-    base: Pointer,
+    target: _Target,
     match: Match,
-    subject: str,
-    container: str | None,
     problem: str,
     origin: str,
 ) -> Violation:
+    subject = target.subject
+    pod = target.pod
+    if pod is not None and pod.label and match.pointer[: len(pod.pointer)] != pod.pointer:
+        subject = obj.display  # a value shared by the object's pods (an Argo workflow's own)
     message = (params.message or "{subject}: {field} {problem}{origin}{expected}.").format(
         subject=subject,
-        field=dotted(match.pointer[len(base) :]),
+        field=dotted(match.relative),
         value="" if match.value is MISSING else yaml_value(match.value),
         problem=problem,
         origin=origin,
@@ -162,13 +176,19 @@ def _violation(
     )
     detail = "unset" if not match.present or is_empty(match.value) else "set"
     return Violation(
-        obj.document, match.pointer, message, obj, container, condition.severity, detail=detail
+        obj.document,
+        match.pointer,
+        message,
+        obj,
+        target.container,
+        condition.severity,
+        detail=detail,
     )
 
 
-def _inherited(condition: Condition, obj: KubeObject) -> bool:
+def _inherited(condition: Condition, pod: PodView | None) -> bool:
     """True if the pod spec sets the condition's path (so a container without it inherits it)."""
-    pod = obj.pod
-    assert pod is not None
-    matches = select(pod.data, condition.path, pod.pointer)
+    if pod is None:
+        return False
+    matches = select(pod.data, condition.path, pod.pointer, locate=pod.pointer_of)
     return any(match.present and not is_empty(match.value) for match in matches)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kscan.checks import PodParams, Violation, template
-from kscan.objects import KubeObject
+from kscan.objects import KubeObject, PodView
 
 
 class HostPathParams(PodParams):
@@ -36,15 +36,16 @@ def reaches(mounted: str, sensitive: str, include_children: bool) -> bool:
 
 @template("host-path", scope="object", params=HostPathParams)
 def host_path(params: HostPathParams, obj: KubeObject) -> Iterator[Violation]:
-    """hostPath volumes of the pod that match the params, reported at their ``path``."""
-    pod = obj.pod
-    if pod is None:
-        return
-    spec = pod.data
-    volumes = spec.get("volumes") if isinstance(spec, dict) else None
+    """hostPath volumes of each pod that match the params, reported at their ``path``."""
+    for pod in obj.pods:
+        yield from _host_paths(params, obj, pod)
+
+
+def _host_paths(params: HostPathParams, obj: KubeObject, pod: PodView) -> Iterator[Violation]:
+    volumes = pod.data.get("volumes")
     if not isinstance(volumes, list):
         return
-    writers = _writers(spec)
+    writers = _writers(pod)
     for index, volume in enumerate(volumes):
         source = volume.get("hostPath") if isinstance(volume, dict) else None
         if not isinstance(source, dict) or not isinstance(source.get("path"), str):
@@ -70,19 +71,19 @@ def host_path(params: HostPathParams, obj: KubeObject) -> Iterator[Violation]:
             f"writable by {', '.join(repr(c) for c in writable_by)}" if writable_by else "read-only"
         )
         exposes = f", which exposes {hit}" if hit is not None and hit != mounted else ""
-        message = f"{obj.display} mounts host path {mounted}{exposes} (volume '{name}', {how})."
-        pointer = (*pod.pointer, "volumes", index, "hostPath", "path")
+        pointer = pod.pointer_of(("volumes", index, "hostPath", "path"))
+        own = pointer[: len(pod.pointer)] == pod.pointer
+        subject = pod.subject(obj.display) if own else obj.display
+        message = f"{subject} mounts host path {mounted}{exposes} (volume '{name}', {how})."
         yield Violation(obj.document, pointer, message, obj)
 
 
-def _writers(spec: dict[str, Any]) -> dict[Any, list[str]]:
+def _writers(pod: PodView) -> dict[Any, list[str]]:
     """Volume name -> the containers that mount it without ``readOnly: true``."""
     writers: dict[Any, list[str]] = {}
-    for key in ("containers", "initContainers", "ephemeralContainers"):
-        containers = spec.get(key)
-        for container in containers if isinstance(containers, list) else []:
-            mounts = container.get("volumeMounts") if isinstance(container, dict) else None
-            for mount in mounts if isinstance(mounts, list) else []:
-                if isinstance(mount, dict) and mount.get("readOnly") is not True:
-                    writers.setdefault(mount.get("name"), []).append(str(container.get("name")))
+    for ref in pod.containers():
+        mounts = ref.data.get("volumeMounts")
+        for mount in mounts if isinstance(mounts, list) else []:
+            if isinstance(mount, dict) and mount.get("readOnly") is not True:
+                writers.setdefault(mount.get("name"), []).append(ref.name)
     return writers

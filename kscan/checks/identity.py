@@ -19,9 +19,7 @@ def service_account_token(params: NoParams, inventory: Inventory) -> Iterator[Vi
     is in the scanned set), sets ``automountServiceAccountToken: false``; the pod value wins."""
     for namespace, workloads in inventory.workloads_by_namespace.items():
         accounts = {obj.name: obj for obj in inventory.of_kind("ServiceAccount", namespace)}
-        for obj in workloads:
-            pod = obj.pod
-            assert pod is not None
+        for obj, pod in ((o, p) for o in workloads for p in o.pods):
             pod_value = pod.automount
             if pod_value is False:
                 continue
@@ -36,6 +34,6 @@ def service_account_token(params: NoParams, inventory: Inventory) -> Iterator[Vi
                 why = f"and ServiceAccount '{name}' leave automountServiceAccountToken unset"
             else:
                 why = "does not set automountServiceAccountToken: false"
-            message = f"{obj.display} {why}, so its containers get an API token for '{name}'."
-            pointer = (*pod.pointer, "automountServiceAccountToken")
-            yield Violation(obj.document, pointer, message, obj)
+            subject = pod.subject(obj.display)
+            message = f"{subject} {why}, so its containers get an API token for '{name}'."
+            yield Violation(obj.document, pod.automount_pointer, message, obj)

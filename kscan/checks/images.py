@@ -31,16 +31,16 @@ def full_name(image: str) -> str:
 @template("image-registry", scope="object", params=RegistryParams)
 def image_registry(params: RegistryParams, obj: KubeObject) -> Iterator[Violation]:
     """Every container image must come from one of the allowed registries (or repositories)."""
-    if obj.pod is None or not params.allowed:
+    if not params.allowed:
         return
-    for ref in obj.pod.containers():
+    for _pod, ref in obj.containers():
         image = ref.data.get("image")
         if not isinstance(image, str) or not image:
             continue
         name = full_name(image)
         if not any(name.startswith(prefix) for prefix in params.allowed):
             message = (
-                f"{ref.label} '{ref.name}' of {obj.display} uses image {image}, which is not "
+                f"{ref.subject(obj.display)} uses image {image}, which is not "
                 f"from an allowed registry ({', '.join(params.allowed)})."
             )
             yield Violation(obj.document, (*ref.pointer, "image"), message, obj, ref.name)

@@ -79,15 +79,13 @@ def pod_isolation(params: PodIsolationParams, inventory: Inventory) -> Iterator[
     (ingress) or they may reach anything (egress)."""
     for namespace, workloads in inventory.workloads_by_namespace.items():
         policies = _policies(inventory, namespace)
-        for obj in workloads:
-            assert obj.pod is not None
-            labels = obj.pod.labels
+        for obj, pod in ((o, p) for o in workloads for p in o.pods):
+            labels = pod.labels
             if any(isolates(policy, params.direction, labels) for policy in policies):
                 continue
             effect = _EFFECT[params.direction]
             message = (
-                f"The pods of {obj.display} are selected by no NetworkPolicy that isolates "
-                f"{params.direction.lower()}: {effect}."
+                f"The pods of {pod.subject(obj.display)} are selected by no NetworkPolicy that "
+                f"isolates {params.direction.lower()}: {effect}."
             )
-            pointer = (*obj.pod.metadata_pointer, "labels")
-            yield Violation(obj.document, pointer, message, obj)
+            yield Violation(obj.document, pod.labels_pointer, message, obj)

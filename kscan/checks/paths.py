@@ -10,7 +10,7 @@ the missing field, so that a ``required`` condition can point at it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -27,10 +27,12 @@ MISSING = object()
 
 @dataclass(frozen=True)
 class Match:
-    """One place a path leads to: its pointer, and its value (``MISSING`` when absent)."""
+    """One place a path leads to: its pointer, its value (``MISSING`` when absent), and its
+    pointer relative to the data the path was walked in (for messages)."""
 
     pointer: Pointer
     value: Any
+    relative: Pointer = ()
 
     @property
     def present(self) -> bool:
@@ -52,15 +54,25 @@ def parse_path(path: str) -> tuple[tuple[str, ...], ...]:
 
 
 def select(
-    data: Any, path: str, base: Pointer = (), key_pattern: str | None = None
+    data: Any,
+    path: str,
+    base: Pointer = (),
+    key_pattern: str | None = None,
+    locate: Callable[[Pointer], Pointer] | None = None,
 ) -> Iterator[Match]:
-    """Every match of ``path`` in ``data``; ``key_pattern`` filters the keys a ``*`` walks."""
+    """Every match of ``path`` in ``data``, at ``base``; ``key_pattern`` filters the keys a
+    ``*`` walks. ``locate`` turns a relative pointer into where it is written, for data
+    gathered from several places (a LayeredPod)."""
     names = _plain_names(path)
-    if names is not None:  # the common case, without wildcards or alternatives: no recursion
-        yield _lookup(data, names, base)
-        return
     keys = re.compile(key_pattern) if key_pattern else None
-    yield from _walk(data, parse_path(path), base, keys)
+    if names is not None:  # the common case, without wildcards or alternatives: no recursion
+        found: Iterator[Match] = iter([_lookup(data, names, ())])
+    else:
+        found = _walk(data, parse_path(path), (), keys)
+    for match in found:
+        relative = match.pointer
+        pointer = locate(relative) if locate is not None else (*base, *relative)
+        yield Match(pointer, match.value, relative)
 
 
 @cache

@@ -86,12 +86,12 @@ def _candidates(params: SecretLiteralParams, obj: KubeObject) -> Iterator[_Candi
             subject = f"{obj.display} data"
             yield _Candidate((*obj.pointer, "data", key), str(key), value, subject, None)
         return
-    for ref in obj.pod.containers() if obj.pod is not None else []:
+    for _pod, ref in obj.containers():
         env = ref.data.get("env")
         for index, item in enumerate(env if isinstance(env, list) else []):
             if isinstance(item, dict) and "value" in item:
                 pointer = (*ref.pointer, "env", index, "value")
-                subject = f"{ref.label} '{ref.name}' of {obj.display} env"
+                subject = f"{ref.subject(obj.display)} env"
                 yield _Candidate(pointer, str(item.get("name")), item["value"], subject, ref.name)
 
 
@@ -102,9 +102,7 @@ class NoParams(Params):
 @template("duplicate-env", scope="object", params=NoParams)
 def duplicate_env(params: NoParams, obj: KubeObject) -> Iterator[Violation]:
     """An env variable set twice in one container: the last one wins, which hides the first."""
-    if obj.pod is None:
-        return
-    for ref in obj.pod.containers():
+    for _pod, ref in obj.containers():
         env = ref.data.get("env")
         seen: dict[str, int] = {}
         for index, item in enumerate(env if isinstance(env, list) else []):
@@ -113,7 +111,7 @@ def duplicate_env(params: NoParams, obj: KubeObject) -> Iterator[Violation]:
                 continue
             if name in seen:
                 message = (
-                    f"{ref.label} '{ref.name}' of {obj.display} sets env '{name}' twice "
+                    f"{ref.subject(obj.display)} sets env '{name}' twice "
                     f"(env[{seen[name]}] and env[{index}]); the last one wins."
                 )
                 yield Violation(

@@ -1,9 +1,11 @@
-"""Kubernetes objects found in documents: kind dispatch, List flattening, typed pod views."""
+"""Kubernetes objects found in documents: kind dispatch, List flattening, pods and their
+containers wherever an object keeps them, typed views, and the API's verdict on their fields."""
 
 from kscan.objects.extract import (
     ContainerRef,
-    InvalidObject,
+    InvalidField,
     KubeObject,
+    LayeredPod,
     ObjectKey,
     PodView,
     Shape,
@@ -12,8 +14,9 @@ from kscan.objects.extract import (
 
 __all__ = [
     "ContainerRef",
-    "InvalidObject",
+    "InvalidField",
     "KubeObject",
+    "LayeredPod",
     "ObjectKey",
     "PodView",
     "Shape",

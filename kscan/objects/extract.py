@@ -1,20 +1,23 @@
-"""Turn parsed documents into KubeObjects with typed models and pod views.
+"""Turn parsed documents into KubeObjects: typed models, pod views, and the API's verdict on their
+fields.
 
 Every document with a ``kind`` becomes an object (Lists are flattened); rules decide which kinds
-they look at, so kinds no rule knows are skipped without a word.
+they look at, so kinds no rule knows are skipped without a word. A field of the wrong type is
+reported (the API server refuses such an object) and left out of the typed view; the object's
+other fields are still checked. A field the API does not know is kept as an ``UnknownField`` for
+the rule that reports it, and never read as the field it resembles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from kscan.documents import Document, Pointer, Span
-from kscan.objects import command_line
+from kscan.objects import api, command_line, workloads
 from kscan.objects.models import (
     Container,
     KubeObjectModel,
@@ -24,19 +27,9 @@ from kscan.objects.models import (
     Role,
     RoleBinding,
 )
+from kscan.objects.workloads import ContainerSlot, PodSlot
+from kscan.tree import Pointer, PosDict, PosList, Span
 
-_TEMPLATE_SPEC: Pointer = ("spec", "template", "spec")
-POD_SPEC_POINTERS: dict[str, Pointer] = {
-    "Pod": ("spec",),
-    "PodTemplate": ("template", "spec"),
-    "Deployment": _TEMPLATE_SPEC,
-    "ReplicaSet": _TEMPLATE_SPEC,
-    "StatefulSet": _TEMPLATE_SPEC,
-    "DaemonSet": _TEMPLATE_SPEC,
-    "ReplicationController": _TEMPLATE_SPEC,
-    "Job": _TEMPLATE_SPEC,
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
 MODELS: dict[str, type[KubeObjectModel]] = {
     "NetworkPolicy": NetworkPolicy,
     "Role": Role,
@@ -69,18 +62,69 @@ CLUSTER_SCOPED = frozenset(
         "ClusterIssuer",
         "FlowSchema",
         "PriorityLevelConfiguration",
+        "ClusterWorkflowTemplate",
     }
 )
 """Built-in (and common) kinds that live outside namespaces."""
-CONTAINER_LISTS = (
-    ("containers", "containers", "Container"),
-    ("initContainers", "init_containers", "Init container"),
-    ("ephemeralContainers", "ephemeral_containers", "Ephemeral container"),
-)
-
+_MAX_PROBLEMS = 20
+"""Wrong-typed fields reported per object; beyond them one line says how many more."""
 
 ObjectKey = tuple[str, int, Pointer]
 """(file path, document index, pointer): tells an object apart within one scan."""
+
+
+class LayeredPod(PosDict):
+    """Pod-level fields gathered from several mappings (an Argo template over its workflow's
+    defaults): each key from the nearest mapping that sets it, ``volumes`` added up; each
+    remembers where it is written, so findings point at it."""
+
+    __slots__ = ("item_origins", "origins", "pointer")
+    origins: dict[str, Pointer]
+    item_origins: dict[str, list[Pointer]]
+    pointer: Pointer
+
+    @classmethod
+    def of(
+        cls,
+        layers: list[tuple[Any, Pointer]],
+        pod_fields: frozenset[str] | None,
+        added_lists: frozenset[str],
+    ) -> LayeredPod:
+        pod = cls()
+        pod.pos, pod.origins, pod.item_origins = {}, {}, {}
+        pod.pointer = layers[0][1]
+        for layer, pointer in layers:
+            if not isinstance(layer, PosDict):
+                continue
+            for key, value in layer.items():
+                if (pod_fields is not None and key not in pod_fields) or value is None:
+                    continue
+                if key in added_lists and isinstance(value, PosList):
+                    items = pod.get(key)
+                    joined = PosList([*(items if isinstance(items, list) else []), *value])
+                    joined.pos = [*(items.pos if isinstance(items, PosList) else []), *value.pos]
+                    origins = pod.item_origins.setdefault(key, [])
+                    origins += [(*pointer, key, index) for index in range(len(value))]
+                    pod.pos.setdefault(key, layer.pos[key])
+                    pod.origins.setdefault(key, (*pointer, key))
+                    pod[key] = joined
+                elif key not in pod:
+                    pod[key] = value
+                    pod.pos[key] = layer.pos[key]
+                    pod.origins[key] = (*pointer, key)
+        return pod
+
+    def pointer_of(self, relative: Pointer) -> Pointer:
+        """Where a field of the gathered pod is written."""
+        if not relative:
+            return self.pointer
+        head = str(relative[0])
+        items = self.item_origins.get(head)
+        index = relative[1] if len(relative) > 1 else None
+        if items is not None and isinstance(index, int) and 0 <= index < len(items):
+            return (*items[index], *relative[2:])
+        origin = self.origins.get(head)
+        return (*origin, *relative[1:]) if origin is not None else (*self.pointer, *relative)
 
 
 @dataclass(frozen=True)
@@ -92,10 +136,15 @@ class ContainerRef:
     label: str
     data: dict[str, Any]
     """The container as parsed (plain data), for templates that walk field paths."""
+    role: workloads.Role = "containers"
+    """The list it belongs to, as Kubernetes runs it: containers, init or ephemeral ones."""
+    name: str = ""
+    where: str = ""
+    """Which pod of the object, for objects with several (`` (template 'build')``)."""
 
-    @property
-    def name(self) -> str:
-        return self.container.name
+    def subject(self, display: str) -> str:
+        """``Container 'web' of Deployment 'shop/web'``."""
+        return f"{self.label} '{self.name}'{self.where} of {display}"
 
     @cached_property
     def program(self) -> str | None:
@@ -110,30 +159,34 @@ class ContainerRef:
 
 @dataclass(frozen=True)
 class PodView:
-    """The pod spec of a pod-bearing object, with the metadata that applies to its pods."""
+    """One pod of a pod-bearing object: its pod-level fields, metadata and containers."""
 
     spec: PodSpec
     pointer: Pointer
     metadata: ObjectMeta
     metadata_pointer: Pointer
     data: dict[str, Any]
-    """The pod spec as parsed (plain data)."""
+    """The pod-level fields as parsed (a LayeredPod where they come from several mappings)."""
+    refs: tuple[ContainerRef, ...] = ()
+    label: str = ""
 
     @property
     def is_windows(self) -> bool:
         return self.spec.os is not None and self.spec.os.name == "windows"
 
     def containers(self) -> tuple[ContainerRef, ...]:
-        """Every container, init container and ephemeral container, in that order."""
-        return self._containers
+        """Every container, init container and ephemeral container."""
+        return self.refs
 
-    @cached_property
-    def _containers(self) -> tuple[ContainerRef, ...]:
-        return tuple(
-            ContainerRef(container, (*self.pointer, field, index), label, self.data[field][index])
-            for field, attribute, label in CONTAINER_LISTS
-            for index, container in enumerate(getattr(self.spec, attribute))
-        )
+    def pointer_of(self, relative: Pointer) -> Pointer:
+        """Where a pod-level field (``("volumes", 0)``) is written."""
+        if isinstance(self.data, LayeredPod):
+            return self.data.pointer_of(relative)
+        return (*self.pointer, *relative)
+
+    def subject(self, display: str) -> str:
+        """``Deployment 'shop/web'``, or ``Workflow 'ci/build' (template 'test')``."""
+        return f"{display} ({self.label})" if self.label else display
 
 
 @dataclass(frozen=True)
@@ -150,10 +203,16 @@ class Shape:
 class KubeObject:
     """A Kubernetes object found at ``pointer`` inside a document."""
 
-    document: Document
+    document: Any  # kscan.documents.Document (not imported: documents import this package)
     pointer: Pointer
     model: KubeObjectModel
-    pod: PodView | None = None
+    pods: tuple[PodView, ...] = ()
+    unknown_fields: tuple[api.UnknownField, ...] = ()
+
+    @property
+    def pod(self) -> PodView | None:
+        """The first pod (for rules about the object's pods as one, such as its labels)."""
+        return self.pods[0] if self.pods else None
 
     @property
     def kind(self) -> str:
@@ -178,11 +237,16 @@ class KubeObject:
         """Tells this object apart within one scan."""
         return (self.document.path, self.document.index, self.pointer)
 
+    def containers(self) -> Iterator[tuple[PodView, ContainerRef]]:
+        """Every container of every pod, with its pod."""
+        for pod in self.pods:
+            for ref in pod.refs:
+                yield pod, ref
+
     @cached_property
     def shape(self) -> Shape:
-        containers = self.pod.containers() if self.pod is not None else ()
-        programs = frozenset(ref.program for ref in containers if ref.program)
-        return Shape(self.kind, self.pod is not None, programs)
+        programs = frozenset(ref.program for _pod, ref in self.containers() if ref.program)
+        return Shape(self.kind, bool(self.pods), programs)
 
     @cached_property
     def data(self) -> dict[str, Any]:
@@ -197,23 +261,23 @@ class KubeObject:
 
 
 @dataclass(frozen=True)
-class InvalidObject:
-    """An object whose checked fields have the wrong type; it is reported, not scanned."""
+class InvalidField:
+    """A field the API server cannot decode (a wrong type): reported, and left out of the
+    object's typed view; the rest of the object is still checked."""
 
-    document: Document
+    document: Any
     pointer: Pointer
     span: Span
     message: str
 
 
-def extract_objects(document: Document) -> Iterator[KubeObject | InvalidObject]:
-    """Every object of a document, Lists flattened; documents without a kind are skipped."""
+def extract_objects(document: Any) -> Iterator[KubeObject | InvalidField]:
+    """Every object of a document, Lists flattened; documents without a kind are skipped. An
+    object's wrong-typed fields come right after it."""
     yield from _objects_at(document, document.data, ())
 
 
-def _objects_at(
-    document: Document, data: Any, pointer: Pointer
-) -> Iterator[KubeObject | InvalidObject]:
+def _objects_at(document: Any, data: Any, pointer: Pointer) -> Iterator[KubeObject | InvalidField]:
     if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
         return
     kind = data["kind"]
@@ -222,87 +286,184 @@ def _objects_at(
         for index, item in enumerate(items):
             yield from _objects_at(document, item, (*pointer, "items", index))
         return
-    pod_pointer = _pod_spec_pointer(kind, data)
-    try:
-        yield _build(document, data, pointer, kind, pod_pointer)
-    except ValidationError as exc:
-        yield _invalid(document, pointer, (), exc)
-    except _FieldError as exc:
-        yield _invalid(document, pointer, exc.prefix, exc.error)
+    builder = _ObjectBuilder(document, data, pointer)
+    obj = builder.build(kind)
+    yield obj
+    yield from builder.problems(obj)
 
 
-def _pod_spec_pointer(kind: str, data: dict[str, Any]) -> Pointer | None:
-    known = POD_SPEC_POINTERS.get(kind)
-    if known is not None:
-        return known
-    template = _get(data, _TEMPLATE_SPEC)
-    if isinstance(template, dict) and isinstance(template.get("containers"), list):
-        return _TEMPLATE_SPEC  # a custom resource with a pod template (Argo Rollout, ...)
-    return None
+@dataclass
+class _ObjectBuilder:
+    """Builds one object, collecting the fields the API would refuse (relative pointers)."""
 
+    document: Any
+    data: dict[str, Any]
+    pointer: Pointer
+    wrong: dict[Pointer, str] = field(default_factory=dict)
+    """Wrong-typed fields and what they should be: the API check's, then the models' own."""
+    model_wrong: dict[Pointer, str] = field(default_factory=dict)
+    found: api.Findings = field(default_factory=api.Findings)
 
-def _build(
-    document: Document,
-    data: dict[str, Any],
-    pointer: Pointer,
-    kind: str,
-    pod_pointer: Pointer | None,
-) -> KubeObject:
-    model = MODELS.get(kind, KubeObjectModel).model_validate(data)
-    pod = None
-    if pod_pointer is not None:
-        spec = _validate_at(PodSpec, data, pod_pointer)
-        meta_pointer = (*pod_pointer[:-1], "metadata") if len(pod_pointer) > 1 else ("metadata",)
-        metadata = _validate_at(ObjectMeta, data, meta_pointer)
-        pod_data = _get(data, pod_pointer) or {}
-        pointers = ((*pointer, *pod_pointer), (*pointer, *meta_pointer))
-        pod = PodView(spec, pointers[0], metadata, pointers[1], pod_data)
-    return KubeObject(document, pointer, model, pod)
+    def build(self, kind: str) -> KubeObject:
+        model = self._model(MODELS.get(kind, KubeObjectModel), self.data, (), KubeObjectModel)
+        slots = workloads.pods_of(self.data.get("apiVersion"), kind, self.data)
+        several = len(slots) > 1
+        pods = tuple(self._pod(slot, several) for slot in slots)
+        for problem in self.found.wrong:
+            self.wrong.setdefault(problem.pointer, f"expected {problem.expected}")
+        for pointer, problem in self.model_wrong.items():
+            self.wrong.setdefault(pointer, problem)
+        return KubeObject(self.document, self.pointer, model, pods, tuple(self.found.unknown))
 
+    def problems(self, obj: KubeObject) -> Iterator[InvalidField]:
+        """The wrong-typed fields, in document order, at most ``_MAX_PROBLEMS``."""
+        name = obj.name
+        ordered = sorted(self.wrong.items(), key=lambda item: self._span(item[0]))
+        for relative, problem in ordered[:_MAX_PROBLEMS]:
+            message = f"{obj.kind} '{name}' is invalid: {_dotted(relative)}: {problem}"
+            yield InvalidField(
+                self.document, (*self.pointer, *relative), self._span(relative), message
+            )
+        if len(ordered) > _MAX_PROBLEMS:
+            relative = ordered[_MAX_PROBLEMS][0]
+            more = len(ordered) - _MAX_PROBLEMS
+            message = f"{obj.kind} '{name}' has {more} more fields of the wrong type"
+            yield InvalidField(self.document, self.pointer, self._span(relative), message)
 
-class _FieldError(Exception):
-    """A validation error in the sub-tree at ``prefix``."""
+    def _span(self, relative: Pointer) -> Span:
+        span, _exact = self.document.locate((*self.pointer, *relative))
+        return span  # type: ignore[no-any-return]
 
-    def __init__(self, prefix: Pointer, error: ValidationError) -> None:
-        super().__init__(str(error))
-        self.prefix, self.error = prefix, error
-
-
-def _validate_at(model: type[BaseModel], data: dict[str, Any], pointer: Pointer) -> Any:
-    try:
-        return model.model_validate(_get(data, pointer) or {})
-    except ValidationError as exc:
-        raise _FieldError(pointer, exc) from None
-
-
-def _get(data: Any, pointer: Pointer) -> Any:
-    for part in pointer:
-        if isinstance(data, dict):
-            data = data.get(part)
+    def _pod(self, slot: PodSlot, several: bool) -> PodView:
+        own = workloads.get(self.data, slot.spec)
+        if slot.defaults or slot.pod_fields is not None:
+            layers = [(own, slot.spec), *((workloads.get(self.data, p), p) for p in slot.defaults)]
+            pod_data: dict[str, Any] = LayeredPod.of(
+                [(layer, (*self.pointer, *p)) for layer, p in layers],
+                slot.pod_fields,
+                slot.added_lists,
+            )
         else:
+            layers = [(own, slot.spec)]
+            pod_data = own if isinstance(own, dict) else {}
+        self._check_pod(slot, layers)
+        spec = self._model(PodSpec, pod_data, slot.spec, PodSpec, pod_data)
+        meta_pointer = slot.metadata if slot.metadata is not None else (*slot.spec, "metadata")
+        meta_data = workloads.get(self.data, meta_pointer)
+        if slot.metadata is not None and meta_data is not None:
+            api.check(meta_data, "ObjectMeta", meta_pointer, self.found)
+        metadata = self._model(ObjectMeta, meta_data or {}, meta_pointer, ObjectMeta)
+        label = slot.label or (_dotted(slot.spec[:-1]) if several and slot.spec else "")
+        where = f" ({label})" if label else ""
+        refs = tuple(r for c in slot.containers if (r := self._container(c, where)) is not None)
+        return PodView(
+            spec,
+            (*self.pointer, *slot.spec),
+            metadata,
+            (*self.pointer, *meta_pointer),
+            pod_data,
+            refs,
+            label,
+        )
+
+    def _check_pod(self, slot: PodSlot, layers: list[tuple[Any, Pointer]]) -> None:
+        """The API schema check of a pod's own fields (its containers included)."""
+        found = self.found
+        own, spec_pointer = layers[0]
+        if slot.spec_type is not None and slot.checked == "all":
+            api.check(own, slot.spec_type, spec_pointer, found, slot.spec_extra)
+            return
+        pod_types = api.fields("PodSpec")
+        for layer, pointer in layers:
+            if not isinstance(layer, dict):
+                continue
+            for key, value in layer.items():
+                wanted = slot.pod_fields is None or key in slot.pod_fields
+                if (
+                    wanted
+                    and key in pod_types
+                    and (slot.checked == "all" or key == "securityContext")
+                ):
+                    api.check(value, pod_types[key], (*pointer, key), found)
+        for container in slot.containers:
+            data = workloads.get(self.data, container.pointer)
+            if slot.checked == "all":
+                api.check(data, container.type_name, container.pointer, found, container.extra)
+            elif isinstance(data, dict):
+                api.check(
+                    data.get("securityContext"),
+                    "SecurityContext",
+                    (*container.pointer, "securityContext"),
+                    found,
+                )
+
+    def _container(self, slot: ContainerSlot, where: str) -> ContainerRef | None:
+        data = workloads.get(self.data, slot.pointer)
+        if not isinstance(data, dict):
             return None
+        model = self._model(Container, data, slot.pointer, Container)
+        name = model.name or slot.default_name
+        absolute = (*self.pointer, *slot.pointer)
+        return ContainerRef(model, absolute, slot.label, data, slot.role, name, where)
+
+    def _model(
+        self,
+        model: type[_Model],
+        data: Any,
+        pointer: Pointer,
+        fallback: type[_Model],
+        layered: Any = None,
+    ) -> _Model:
+        """Validate leniently: each field that fails is recorded (unless the API check already
+        has it) and left out, and validation runs again without it."""
+        for _attempt in range(_MAX_PROBLEMS + 5):
+            try:
+                return model.model_validate(data)
+            except ValidationError as exc:
+                locations = []
+                for error in exc.errors():
+                    loc = tuple(part for part in error["loc"] if isinstance(part, (str, int)))
+                    absolute = (*pointer, *loc)
+                    if isinstance(layered, LayeredPod) and loc:
+                        absolute = layered.pointer_of(loc)[len(self.pointer) :]
+                    self.model_wrong.setdefault(absolute, error["msg"])
+                    locations.append(loc)
+                data = _without(data, locations)
+        return fallback.model_construct()
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _without(data: Any, locations: list[Pointer]) -> Any:
+    """A copy of ``data`` without the values at ``locations`` (shared where untouched)."""
+    for loc in sorted(locations, key=lambda loc: [str(part) for part in loc], reverse=True):
+        data = _drop(data, loc)
     return data
 
 
-def _invalid(
-    document: Document, pointer: Pointer, prefix: Pointer, exc: ValidationError
-) -> InvalidObject:
-    error = exc.errors()[0]
-    loc = (*prefix, *(part for part in error["loc"] if isinstance(part, (str, int))))
-    span, _exact = document.locate((*pointer, *loc))
-    field = _dotted(loc)
-    data = _get(document.data, pointer) or {}
-    meta = data.get("metadata") if isinstance(data, dict) else None
-    name = meta.get("name") if isinstance(meta, dict) else None
-    name = name if isinstance(name, str) else "<unnamed>"
-    message = f"{data.get('kind')} '{name}' is invalid: {field}: {error['msg']}"
-    extra = len(exc.errors()) - 1
-    if extra:
-        message += f" (and {extra} more problem{'s' if extra > 1 else ''})"
-    return InvalidObject(document, pointer, span, message)
+def _drop(node: Any, loc: Pointer) -> Any:
+    if not loc:
+        return None
+    head, rest = loc[0], loc[1:]
+    if isinstance(node, dict) and head in node:
+        copy = dict(node)
+        if rest:
+            copy[head] = _drop(node[head], rest)
+        else:
+            del copy[head]
+        return copy
+    if isinstance(node, list) and isinstance(head, int) and 0 <= head < len(node):
+        copy_list = list(node)
+        if rest:
+            copy_list[head] = _drop(node[head], rest)
+        else:
+            del copy_list[head]
+        return copy_list
+    return node if rest else None
 
 
-def _dotted(loc: tuple[str | int, ...]) -> str:
+def _dotted(loc: Pointer) -> str:
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)

@@ -14,11 +14,13 @@ from pydantic.alias_generators import to_camel
 
 
 class KubeModel(BaseModel):
-    """Base: camelCase aliases, strict types, unknown fields ignored, immutable. An explicit
-    ``null`` (Helm's ``toYaml`` of nothing) means the field is unset, as it does to Kubernetes."""
+    """Base: camelCase aliases, strict types, unknown fields ignored, immutable. Fields are read
+    by their API name only (``security_context`` is an unknown field, never securityContext),
+    as the API server's case-sensitive decoding does. An explicit ``null`` (Helm's ``toYaml``
+    of nothing) means the field is unset, as it does to Kubernetes."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, strict=True, extra="ignore", frozen=True
+        alias_generator=to_camel, populate_by_name=False, strict=True, extra="ignore", frozen=True
     )
 
     @model_validator(mode="before")
@@ -83,9 +85,8 @@ class PodOS(KubeModel):
 
 
 class PodSpec(KubeModel):
-    containers: list[Container] = []
-    init_containers: list[Container] = []
-    ephemeral_containers: list[Container] = []
+    """A pod's own fields (its containers are validated one by one, wherever they are)."""
+
     security_context: PodSecurityContext | None = None
     os: PodOS | None = None
     service_account_name: str | None = None

@@ -1,0 +1,199 @@
+"""The Kubernetes API's field names and types for everything a pod is made of, and one walk that
+checks parsed data against them.
+
+``api_fields.json`` lists, for each struct reachable from a PodTemplateSpec, its JSON field names
+and Go types (facts from kubernetes/api ``core/v1/types.go``). The API server decodes JSON
+case-sensitively into those structs: a field it does not know is dropped (or the object refused
+under strict field validation), never applied; a value of the wrong type makes it refuse the
+object. ``check`` reports both, visiting each node once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from kscan.tree import Pointer
+
+_FIELDS_FILE = Path(__file__).with_name("api_fields.json")
+TYPED = frozenset(
+    {
+        *("PodSpec", "PodSecurityContext", "SecurityContext", "Capabilities", "SELinuxOptions"),
+        *("SeccompProfile", "AppArmorProfile", "WindowsSecurityContextOptions", "Sysctl"),
+        *("Container", "EphemeralContainer", "ContainerPort", "VolumeMount", "Volume"),
+        *("HostPathVolumeSource", "ObjectMeta", "PodTemplateSpec"),
+    }
+)
+"""The structs whose fields the rules read: a value of the wrong type there is reported (the
+API server refuses the object). Elsewhere (a volume plugin's options, affinity terms...) it
+changes no finding and is left to the API server."""
+_SCALARS = {
+    "bool": "a boolean",
+    "string": "a string",
+    "int32": "an integer",
+    "int64": "an integer",
+    "integer": "an integer",
+    "Quantity": "a quantity (a string or a number)",
+    "IntOrString": "an integer or a string",
+    "Time": "a time (a string)",
+    "object": "",
+}
+
+
+@dataclass(frozen=True)
+class UnknownField:
+    """A key the API does not know in a struct it decodes (``security_context`` in a container):
+    Kubernetes drops it."""
+
+    pointer: Pointer
+    """Where the key is written."""
+    key: str
+    struct: str
+    suggestion: str | None
+    removed: bool = False
+    """A field the API once had and has removed."""
+
+
+@dataclass(frozen=True)
+class WrongType:
+    """A value the API server cannot decode into its field (``privileged: "true"``)."""
+
+    pointer: Pointer
+    expected: str
+    """``a boolean``, ``a list``, ``a mapping``..."""
+
+
+@dataclass
+class Findings:
+    """What one walk found."""
+
+    unknown: list[UnknownField] = field(default_factory=list)
+    wrong: list[WrongType] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)
+    """ids of the mappings and lists already walked (aliases share them)."""
+
+
+@cache
+def _api() -> tuple[dict[str, dict[str, str]], dict[str, frozenset[str]]]:
+    data = json.loads(_FIELDS_FILE.read_text(encoding="utf-8"))
+    removed = {name: frozenset(keys) for name, keys in data["removed"].items()}
+    return data["structs"], removed
+
+
+def fields(struct: str) -> dict[str, str]:
+    """The JSON fields of a struct and their types."""
+    return _api()[0][struct]
+
+
+def is_struct(type_name: str) -> bool:
+    return type_name in _api()[0]
+
+
+def check(
+    value: Any,
+    type_name: str,
+    pointer: Pointer,
+    found: Findings,
+    extra: Iterable[str] = (),
+    unknown: bool = True,
+) -> None:
+    """Check ``value`` against an API type (``PodSpec``, ``[]Volume``, ``bool``...). ``extra``
+    names fields a custom resource adds to the top struct; with ``unknown`` False, keys the API
+    does not know are not reported (a struct that may carry more than the API's fields)."""
+    stack: list[tuple[Any, str, Pointer, frozenset[str]]] = [
+        (value, type_name, pointer, frozenset(extra))
+    ]
+    structs, removed = _api()
+    stack_types: list[bool] = [True]  # whether the value's type is reported, per stack entry
+    while stack:
+        value, type_name, pointer, allowed = stack.pop()
+        typed = stack_types.pop()
+        if value is None:  # an explicit null leaves the field unset
+            continue
+        if type_name.startswith("[]"):
+            if not isinstance(value, list):
+                _wrong(found, typed, pointer, "a list")
+            elif _first_visit(value, found):
+                item = type_name[2:]
+                stack.extend((v, item, (*pointer, i), frozenset()) for i, v in enumerate(value))
+                stack_types.extend([typed] * len(value))
+        elif type_name.startswith("map[string]"):
+            if not isinstance(value, dict):
+                _wrong(found, typed, pointer, "a mapping")
+            elif _first_visit(value, found):
+                item = type_name[len("map[string]") :]
+                stack.extend((v, item, (*pointer, k), frozenset()) for k, v in value.items())
+                stack_types.extend([typed] * len(value))
+        elif type_name in structs:
+            if not isinstance(value, dict):
+                _wrong(found, typed, pointer, "a mapping")
+                continue
+            if not _first_visit(value, found):
+                continue
+            known = structs[type_name]
+            inner = type_name in TYPED
+            for key, item in value.items():
+                item_type = known.get(key)
+                if item_type is not None:
+                    stack.append((item, item_type, (*pointer, key), frozenset()))
+                    stack_types.append(inner)
+                elif unknown and key not in allowed:
+                    gone = key in removed.get(type_name, ())
+                    hint = None if gone else suggest(key, known)
+                    found.unknown.append(UnknownField((*pointer, key), key, type_name, hint, gone))
+        elif not _scalar_fits(value, type_name):
+            _wrong(found, typed, pointer, _SCALARS.get(type_name, type_name))
+
+
+def _wrong(found: Findings, typed: bool, pointer: Pointer, expected: str) -> None:
+    if typed:
+        found.wrong.append(WrongType(pointer, expected))
+
+
+def _first_visit(container: Any, found: Findings) -> bool:
+    key = id(container)
+    if key in found.seen:
+        return False
+    found.seen.add(key)
+    return True
+
+
+def _scalar_fits(value: Any, type_name: str) -> bool:
+    if type_name == "bool":
+        return isinstance(value, bool)
+    if type_name in ("string", "Time"):
+        return isinstance(value, str)
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if type_name in ("int32", "int64", "integer"):
+        return is_number and isinstance(value, int)
+    if type_name == "Quantity":
+        return isinstance(value, str) or is_number
+    if type_name == "IntOrString":
+        return isinstance(value, (str, int)) and not isinstance(value, bool)
+    return True  # "object": anything
+
+
+def suggest(key: str, known: Iterable[str]) -> str | None:
+    """The field a key was probably meant to be: the same letters in another case or without
+    ``_``/``-`` (``security_context``, ``Privileged``), else the closest spelling."""
+    names = list(known)
+    folded = _fold(key)
+    for name in names:
+        if _fold(name) == folded:
+            return name
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _fold(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+def describe(type_name: str) -> str:
+    """How a type is named in messages."""
+    return _SCALARS.get(type_name) or type_name

@@ -1,0 +1,406 @@
+"""Where an object's pods are written: the pod specs, their metadata and their containers.
+
+Core workloads keep one pod template at a fixed place (``spec.template`` ...). Widely used
+custom resources keep several, at places listed here (facts from each project's API types:
+Argo Workflows and Rollouts, KEDA, Kubeflow, JobSet, OpenShift, Knative, Volcano, KubeRay,
+Flink). Argo Workflows have a pod per template, whose containers are ``container``,
+``script``, ``initContainers``, ``sidecars`` and ``containerSet.containers``, and whose
+pod-level fields come from the template, then ``templateDefaults``, then the workflow. Any
+other object is searched for mappings shaped like a pod spec: ``containers`` as a list of
+mappings with a string ``image``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from kscan.tree import Pointer
+
+Role = Literal["containers", "initContainers", "ephemeralContainers"]
+Checked = Literal["all", "security"]
+"""How much of a pod the API schema check covers: every field (core PodSpec and Container
+types), or only the securityContexts (a custom resource that may carry more fields)."""
+
+
+@dataclass(frozen=True)
+class ContainerSlot:
+    """A container of a pod: where it is written and what it is."""
+
+    pointer: Pointer
+    role: Role
+    label: str
+    type_name: str = "Container"
+    extra: frozenset[str] = frozenset()
+    """Fields the custom resource adds to the core Container type (Argo ``source``...)."""
+    default_name: str = ""
+
+
+@dataclass(frozen=True)
+class PodSlot:
+    """One pod an object runs."""
+
+    spec: Pointer
+    """The mapping holding its pod-level fields."""
+    metadata: Pointer | None
+    containers: tuple[ContainerSlot, ...]
+    label: str = ""
+    """How messages tell it from the object's other pods (``template 'build'``)."""
+    defaults: tuple[Pointer, ...] = ()
+    """Mappings whose pod-level fields apply where this pod does not set them, nearest first."""
+    pod_fields: frozenset[str] | None = None
+    """The keys of ``spec`` (and ``defaults``) that are pod fields (None: all of them)."""
+    added_lists: frozenset[str] = frozenset()
+    """Pod-level lists that add up across ``defaults`` instead of replacing (``volumes``)."""
+    spec_type: str | None = "PodSpec"
+    """The API type of ``spec`` when it is one (its fields are all checked), else None."""
+    spec_extra: frozenset[str] = frozenset()
+    checked: Checked = "all"
+
+
+CONTAINER_LISTS: tuple[tuple[Role, str, str], ...] = (
+    ("containers", "Container", "Container"),
+    ("initContainers", "Init container", "Container"),
+    ("ephemeralContainers", "Ephemeral container", "EphemeralContainer"),
+)
+
+_CORE_TEMPLATE: Pointer = ("spec", "template")
+_CORE: dict[tuple[str, str], Pointer] = {
+    ("", "Pod"): (),
+    ("", "PodTemplate"): ("template",),
+    ("", "ReplicationController"): _CORE_TEMPLATE,
+    ("apps", "Deployment"): _CORE_TEMPLATE,
+    ("apps", "ReplicaSet"): _CORE_TEMPLATE,
+    ("apps", "StatefulSet"): _CORE_TEMPLATE,
+    ("apps", "DaemonSet"): _CORE_TEMPLATE,
+    ("extensions", "Deployment"): _CORE_TEMPLATE,
+    ("extensions", "ReplicaSet"): _CORE_TEMPLATE,
+    ("extensions", "DaemonSet"): _CORE_TEMPLATE,
+    ("batch", "Job"): _CORE_TEMPLATE,
+    ("batch", "CronJob"): ("spec", "jobTemplate", "spec", "template"),
+    ("apps.openshift.io", "DeploymentConfig"): _CORE_TEMPLATE,
+    ("", "DeploymentConfig"): _CORE_TEMPLATE,  # OpenShift 3 without a group
+}
+"""Kinds with one pod template (or, for a Pod, one pod spec with the object's metadata)."""
+
+CORE_KINDS = frozenset(kind for _group, kind in _CORE)
+
+_KUBEFLOW_REPLICAS = {
+    "TFJob": "tfReplicaSpecs",
+    "PyTorchJob": "pytorchReplicaSpecs",
+    "MPIJob": "mpiReplicaSpecs",
+    "XGBoostJob": "xgbReplicaSpecs",
+    "PaddleJob": "paddleReplicaSpecs",
+    "MXJob": "mxReplicaSpecs",
+    "JAXJob": "jaxReplicaSpecs",
+}
+_RAY_CLUSTER = ("headGroupSpec.template", "workerGroupSpecs.*.template")
+_FLINK = ("spec.podTemplate", "spec.jobManager.podTemplate", "spec.taskManager.podTemplate")
+_TEMPLATES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("argoproj.io", "Rollout"): ("spec.template",),
+    ("argoproj.io", "Experiment"): ("spec.templates.*.template",),
+    **{
+        ("argoproj.io", kind): ("spec.metrics.*.provider.job.spec.template",)
+        for kind in ("AnalysisTemplate", "ClusterAnalysisTemplate", "AnalysisRun")
+    },
+    ("keda.sh", "ScaledJob"): ("spec.jobTargetRef.template",),
+    **{
+        ("kubeflow.org", kind): (f"spec.{field}.*.template",)
+        for kind, field in _KUBEFLOW_REPLICAS.items()
+    },
+    ("jobset.x-k8s.io", "JobSet"): ("spec.replicatedJobs.*.template.spec.template",),
+    **{
+        ("trainer.kubeflow.org", kind): (
+            "spec.template.spec.replicatedJobs.*.template.spec.template",
+        )
+        for kind in ("TrainingRuntime", "ClusterTrainingRuntime")
+    },
+    ("batch.volcano.sh", "Job"): ("spec.tasks.*.template",),
+    ("ray.io", "RayCluster"): tuple(f"spec.{path}" for path in _RAY_CLUSTER),
+    ("ray.io", "RayJob"): (
+        *(f"spec.rayClusterSpec.{path}" for path in _RAY_CLUSTER),
+        "spec.submitterPodTemplate",
+    ),
+    ("ray.io", "RayService"): tuple(f"spec.rayClusterConfig.{path}" for path in _RAY_CLUSTER),
+    ("flink.apache.org", "FlinkDeployment"): _FLINK,
+    ("sources.knative.dev", "ContainerSource"): ("spec.template",),
+}
+"""Custom resources and the paths of their pod templates (``*``: every list item or value)."""
+
+_KNATIVE_REVISION_FIELDS = frozenset(
+    {"containerConcurrency", "timeoutSeconds", "responseStartTimeoutSeconds", "idleTimeoutSeconds"}
+)
+_KNATIVE = {"Service": "spec.template", "Configuration": "spec.template", "Revision": ""}
+_ARGO_WORKFLOWS = {
+    "Workflow": ("spec",),
+    "WorkflowTemplate": ("spec",),
+    "ClusterWorkflowTemplate": ("spec",),
+    "CronWorkflow": ("spec", "workflowSpec"),
+}
+_ARGO_POD_FIELDS = frozenset(
+    {
+        *("securityContext", "serviceAccountName", "automountServiceAccountToken", "hostNetwork"),
+        *("volumes", "hostAliases", "dnsPolicy", "dnsConfig", "imagePullSecrets", "nodeSelector"),
+        *("affinity", "tolerations", "schedulerName", "priorityClassName", "runtimeClassName"),
+    }
+)
+_POLICY_GROUPS = frozenset(
+    {
+        *("kyverno.io", "policies.kyverno.io", "wgpolicyk8s.io", "policies.kubewarden.io"),
+        *("templates.gatekeeper.sh", "constraints.gatekeeper.sh", "mutations.gatekeeper.sh"),
+        *("apiextensions.k8s.io", "admissionregistration.k8s.io"),
+    }
+)
+"""Groups whose objects hold pod-shaped patterns, not pods (policies, schemas)."""
+
+
+def api_group(api_version: Any) -> str | None:
+    """``apps`` of ``apps/v1``, ``""`` of ``v1``; None when apiVersion is missing or odd."""
+    if not isinstance(api_version, str) or not api_version:
+        return None
+    return api_version.rpartition("/")[0] if "/" in api_version else ""
+
+
+def pods_of(api_version: Any, kind: str, data: dict[str, Any]) -> tuple[PodSlot, ...]:
+    """The pods an object runs, in document order."""
+    group = api_group(api_version)
+    core = _core_template(group, kind)
+    if core is not None:
+        return (_template_slot(data, core, core == ()),) if _is_mapping(data, core) else ()
+    if group == "argoproj.io" and kind in _ARGO_WORKFLOWS:
+        return tuple(_argo_pods(data, _ARGO_WORKFLOWS[kind]))
+    if group == "argoproj.io" and kind in ("Sensor", "EventSource"):
+        return _argo_events_pod(data)
+    if group == "serving.knative.dev" and kind in _KNATIVE:
+        path = _KNATIVE[kind]
+        pointers = list(expand(data, path)) if path else [()]
+        return tuple(
+            _template_slot(data, p, not path, _KNATIVE_REVISION_FIELDS)
+            for p in pointers
+            if _is_mapping(data, p)
+        )
+    paths = _TEMPLATES.get((group or "", kind), ())
+    found = tuple(
+        _template_slot(data, pointer, False)
+        for path in paths
+        for pointer in expand(data, path)
+        if _is_mapping(data, pointer)
+    )
+    if found or group in _POLICY_GROUPS:
+        return found
+    return tuple(_shaped_like_pods(data))
+
+
+def _core_template(group: str | None, kind: str) -> Pointer | None:
+    if group is None:  # no apiVersion: judged as the core kind of that name, if there is one
+        return next((p for (_group, k), p in _CORE.items() if k == kind), None)
+    return _CORE.get((group, kind))
+
+
+def _template_slot(
+    data: dict[str, Any], pointer: Pointer, is_pod: bool, extra: frozenset[str] = frozenset()
+) -> PodSlot:
+    """A PodTemplateSpec at ``pointer`` (a Pod: the object's own spec and metadata)."""
+    spec = ("spec",) if is_pod else (*pointer, "spec")
+    metadata = ("metadata",) if is_pod else (*pointer, "metadata")
+    return PodSlot(spec, metadata, _core_containers(data, spec), spec_extra=extra)
+
+
+def _core_containers(data: dict[str, Any], spec: Pointer) -> tuple[ContainerSlot, ...]:
+    pod = get(data, spec)
+    slots = []
+    for role, label, type_name in CONTAINER_LISTS:
+        items = pod.get(role) if isinstance(pod, dict) else None
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict):
+                slots.append(ContainerSlot((*spec, role, index), role, label, type_name))
+    return tuple(slots)
+
+
+def _argo_pods(data: dict[str, Any], workflow: Pointer) -> Iterator[PodSlot]:
+    """A pod per Argo template with containers (inline templates of steps and DAG tasks too)."""
+    defaults = ((*workflow, "templateDefaults"), workflow)
+    for pointer in _argo_templates(data, workflow):
+        template = get(data, pointer)
+        containers = _argo_containers(template, pointer)
+        if not containers:
+            continue
+        name = template.get("name")
+        yield PodSlot(
+            spec=pointer,
+            metadata=(*pointer, "metadata"),
+            containers=containers,
+            label=f"template '{name}'" if isinstance(name, str) else f"template {pointer[-1]}",
+            defaults=defaults,
+            pod_fields=_ARGO_POD_FIELDS,
+            added_lists=frozenset({"volumes"}),
+            spec_type=None,
+        )
+
+
+def _argo_templates(data: dict[str, Any], workflow: Pointer) -> Iterator[Pointer]:
+    pending = [
+        (*workflow, "templates", index) for index in _indexes(get(data, workflow), "templates")
+    ]
+    while pending:
+        pointer = pending.pop(0)
+        template = get(data, pointer)
+        if not isinstance(template, dict):
+            continue
+        yield pointer
+        steps = template.get("steps")
+        for i, group in enumerate(steps if isinstance(steps, list) else []):
+            for j, step in enumerate(group if isinstance(group, list) else []):
+                if isinstance(step, dict) and isinstance(step.get("inline"), dict):
+                    pending.append((*pointer, "steps", i, j, "inline"))
+        dag = template.get("dag")
+        tasks = dag.get("tasks") if isinstance(dag, dict) else None
+        for i, task in enumerate(tasks if isinstance(tasks, list) else []):
+            if isinstance(task, dict) and isinstance(task.get("inline"), dict):
+                pending.append((*pointer, "dag", "tasks", i, "inline"))
+
+
+def _argo_containers(template: dict[str, Any], pointer: Pointer) -> tuple[ContainerSlot, ...]:
+    mirror = frozenset({"mirrorVolumeMounts"})
+    slots = []
+    if isinstance(template.get("container"), dict):
+        slots.append(
+            ContainerSlot((*pointer, "container"), "containers", "Container", default_name="main")
+        )
+    if isinstance(template.get("script"), dict):
+        slots.append(
+            ContainerSlot(
+                (*pointer, "script"),
+                "containers",
+                "Script container",
+                extra=frozenset({"source"}),
+                default_name="main",
+            )
+        )
+    for index in _indexes(template, "initContainers"):
+        slots.append(
+            ContainerSlot(
+                (*pointer, "initContainers", index),
+                "initContainers",
+                "Init container",
+                extra=mirror,
+            )
+        )
+    for index in _indexes(template, "sidecars"):
+        slots.append(
+            ContainerSlot(
+                (*pointer, "sidecars", index), "containers", "Sidecar container", extra=mirror
+            )
+        )
+    container_set = template.get("containerSet")
+    for index in _indexes(container_set, "containers"):
+        slots.append(
+            ContainerSlot(
+                (*pointer, "containerSet", "containers", index),
+                "containers",
+                "Container",
+                extra=frozenset({"dependencies"}),
+            )
+        )
+    return tuple(slots)
+
+
+def _argo_events_pod(data: dict[str, Any]) -> tuple[PodSlot, ...]:
+    """Argo Events: ``spec.template`` holds pod-level fields and one ``container``."""
+    template = get(data, ("spec", "template"))
+    if not isinstance(template, dict) or not isinstance(template.get("container"), dict):
+        return ()
+    container = ContainerSlot(("spec", "template", "container"), "containers", "Container")
+    return (
+        PodSlot(
+            ("spec", "template"),
+            ("spec", "template", "metadata"),
+            (container,),
+            pod_fields=_ARGO_POD_FIELDS,
+            spec_type=None,
+        ),
+    )
+
+
+def _shaped_like_pods(data: dict[str, Any]) -> Iterator[PodSlot]:
+    """Mappings anywhere in the object (metadata and status aside) whose ``containers`` is a
+    list of mappings each with a string ``image``: pod specs of a custom resource. Each node is
+    visited once; a pod spec is not searched further."""
+    seen: set[int] = set()
+    stack: list[tuple[Any, Pointer]] = [
+        (value, (key,))
+        for key, value in reversed(data.items())
+        if key not in ("metadata", "status")
+    ]
+    while stack:
+        node, pointer = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            if _looks_like_pod_spec(node):
+                parent = get(data, pointer[:-1]) if pointer else None
+                has_metadata = (
+                    pointer[-1:] == ("spec",) and isinstance(parent, dict) and "metadata" in parent
+                )
+                metadata = (*pointer[:-1], "metadata") if has_metadata else None
+                yield PodSlot(
+                    pointer,
+                    metadata,
+                    _core_containers(data, pointer),
+                    spec_type=None,
+                    checked="security",
+                )
+                continue
+            stack.extend((v, (*pointer, k)) for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((v, (*pointer, i)) for i, v in reversed(list(enumerate(node))))
+
+
+def _looks_like_pod_spec(node: dict[str, Any]) -> bool:
+    containers = node.get("containers")
+    return (
+        isinstance(containers, list)
+        and bool(containers)
+        and all(isinstance(c, dict) and isinstance(c.get("image"), str) for c in containers)
+    )
+
+
+def expand(data: Any, path: str) -> Iterator[Pointer]:
+    """The pointers a dotted path with ``*`` (any list item or mapping value) leads to."""
+    pointers: list[tuple[Any, Pointer]] = [(data, ())]
+    for part in path.split("."):
+        following: list[tuple[Any, Pointer]] = []
+        for node, pointer in pointers:
+            if part == "*":
+                if isinstance(node, list):
+                    following += [(v, (*pointer, i)) for i, v in enumerate(node)]
+                elif isinstance(node, dict):
+                    following += [(v, (*pointer, k)) for k, v in node.items()]
+            elif isinstance(node, dict) and part in node:
+                following.append((node[part], (*pointer, part)))
+        pointers = following
+    for _node, pointer in pointers:
+        yield pointer
+
+
+def get(data: Any, pointer: Pointer) -> Any:
+    """The value at ``pointer``, or None where the path does not exist."""
+    for part in pointer:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _is_mapping(data: Any, pointer: Pointer) -> bool:
+    return isinstance(get(data, pointer), dict)
+
+
+def _indexes(node: Any, key: str) -> range:
+    items = node.get(key) if isinstance(node, dict) else None
+    return range(len(items)) if isinstance(items, list) else range(0)
