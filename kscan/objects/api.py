@@ -90,10 +90,6 @@ def fields(struct: str) -> dict[str, str]:
     return _api()[0][struct]
 
 
-def is_struct(type_name: str) -> bool:
-    return type_name in _api()[0]
-
-
 def check(
     value: Any,
     type_name: str,
@@ -192,8 +188,3 @@ def suggest(key: str, known: Iterable[str]) -> str | None:
 
 def _fold(name: str) -> str:
     return name.replace("_", "").replace("-", "").lower()
-
-
-def describe(type_name: str) -> str:
-    """How a type is named in messages."""
-    return _SCALARS.get(type_name) or type_name

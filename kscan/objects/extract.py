@@ -311,8 +311,8 @@ class _ObjectBuilder:
         pods = tuple(self._pod(slot, several) for slot in slots)
         for problem in self.found.wrong:
             self.wrong.setdefault(problem.pointer, f"expected {problem.expected}")
-        for pointer, problem in self.model_wrong.items():
-            self.wrong.setdefault(pointer, problem)
+        for pointer, message in self.model_wrong.items():
+            self.wrong.setdefault(pointer, message)
         return KubeObject(self.document, self.pointer, model, pods, tuple(self.found.unknown))
 
     def problems(self, obj: KubeObject) -> Iterator[InvalidField]:
