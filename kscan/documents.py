@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import sys
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -57,6 +58,7 @@ _FRAMES_PER_LEVEL = 3
 _HELM_EXPRESSION = re.compile(
     r"\{\{-?\s*(\.Values|\.Release|\.Chart|\.Capabilities|\.Files|include\b|tpl\b)"
 )
+_END_OF_LINE = sys.maxsize
 _HELM_HINT = " (the file looks like an unrendered Helm/Go template; render it first)"
 
 
@@ -105,7 +107,7 @@ class Document:
     """kustomize's (go-yaml v3's) reading of the data, where its merges give another value."""
     is_json: bool = False
     text_regions: tuple[Span, ...] = ()
-    """Where scalars holding ``#`` are written: text there is data, never a comment."""
+    """Where scalars holding ``#`` are written, in order: text there is data, never a comment."""
 
     @property
     def path(self) -> str:
@@ -166,11 +168,14 @@ class Document:
         return self._first_key(node, span, at_item), True
 
     def in_text(self, line: int, column: int) -> bool:
-        """Whether a position lies inside a scalar that holds ``#`` (so is data, not a comment)."""
-        return any(
-            (r.line, r.column) <= (line, column) < (r.end_line, r.end_column)
-            for r in self.text_regions
-        )
+        """Whether a position lies inside a scalar that holds ``#`` (so is data, not a comment).
+        Scalars do not overlap, so the one starting last before the position decides."""
+        regions = self.text_regions
+        index = bisect_right(regions, (line, column, _END_OF_LINE, _END_OF_LINE)) - 1
+        if index < 0:
+            return False
+        region = regions[index]
+        return (line, column) < (region.end_line, region.end_column)
 
     @staticmethod
     def _first_key(node: Any, span: Span, at_item: bool) -> Span:
@@ -524,7 +529,7 @@ class _Builder:
             _duplicates(root, self.duplicates),
             [] if rejected else self._merge_conflicts(root),
             None if rejected else self.alternates.get(id(root)),
-            text_regions=tuple(self.text_regions),
+            text_regions=tuple(sorted(self.text_regions)),
         )
 
     # -- scalars and keys --

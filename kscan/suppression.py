@@ -12,17 +12,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from kscan.config import Config, matches_selector, path_matches
-from kscan.documents import Document, PosDict, PosList, Span
+from kscan.documents import Document, Span
 from kscan.objects import KubeObject, ObjectKey
 
 ANNOTATION = "kscan.io/ignore"
 REASON_RULE = "suppression-without-reason"
 SCOPE_KEYS = ("path", "kind", "namespace", "name", "container")
-COMMENT = re.compile(r"(?:^|\s)#\s*kscan:\s*ignore\[([^\]]*)\]\s*([^#]*?)\s*(?:#.*)?$")
-"""``# kscan: ignore[RULE, ...] reason``; the reason ends at a further ``#`` comment."""
+_DIRECTIVE = re.compile(r"#[ \t]*kscan:[ \t]*ignore\[([^\]]*)\]")
+"""``# kscan: ignore[RULE, ...]``, matched where a comment's ``#`` is (anchored: linear); the
+reason follows, up to a further ``#``."""
 
 
 @dataclass(frozen=True)
@@ -92,45 +93,42 @@ def annotation_directives(obj: KubeObject) -> Iterator[Directive]:
 
 
 def comment_directives(document: Document) -> dict[int, Directive]:
-    """``# kscan: ignore[RULE, ...] reason`` comments in a document's lines, by line number;
-    text inside multi-line scalars (a shell script in a block scalar) is data, not a comment."""
+    """``# kscan: ignore[RULE, ...] reason`` comments in a document's lines, by line number. Only
+    real YAML comments count: text inside a scalar (a quoted env value, a script in a block
+    scalar) is data, whatever it says, and JSON has no comments at all."""
+    if document.is_json:
+        return {}
     source = document.source
-    inside = _scalar_lines(document.data)
     found = {}
     lines = source.text.splitlines()
     for number in range(document.span.line, min(document.span.end_line, len(lines)) + 1):
         line = lines[number - 1]
-        if "kscan:" not in line or number in inside:
-            continue
-        match = COMMENT.search(line)
-        if match:
-            rules = tuple(r.strip() for r in match.group(1).split(",") if r.strip())
-            column = line.index("#", match.start()) + 1
-            alone = line.lstrip().startswith("#")
-            found[number] = Directive(
-                rules, match.group(2), "inSource", source.path, number, column, alone=alone
-            )
+        if "kscan:" in line:
+            directive = _directive(document, line, number)
+            if directive is not None:
+                found[number] = directive
     return found
 
 
-def _scalar_lines(data: Any) -> set[int]:
-    """Lines after the first of every multi-line string value."""
-    lines: set[int] = set()
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, PosDict):
-            for key, value in node.items():
-                span = node.pos[key]
-                if isinstance(value, str) and span.end_line > span.line:
-                    lines.update(range(span.line + 1, span.end_line + 1))
-                stack.append(value)
-        elif isinstance(node, PosList):
-            for span, value in zip(node.pos, node, strict=True):
-                if isinstance(value, str) and span.end_line > span.line:
-                    lines.update(range(span.line + 1, span.end_line + 1))
-                stack.append(value)
-    return lines
+def _directive(document: Document, line: str, number: int) -> Directive | None:
+    """The suppression written in the comment of one line, if it has one: the comment starts at
+    the first ``#`` that begins a line or follows a space and lies outside every scalar."""
+    at = line.find("#")
+    while at >= 0 and not (
+        (at == 0 or line[at - 1].isspace()) and not document.in_text(number, at + 1)
+    ):
+        at = line.find("#", at + 1)
+    while at >= 0:
+        match = _DIRECTIVE.match(line, at)
+        if match is not None and (at == 0 or line[at - 1].isspace()):
+            rules = tuple(r.strip() for r in match.group(1).split(",") if r.strip())
+            reason = line[match.end() :].split("#", 1)[0].strip()
+            alone = not line[:at].strip()
+            return Directive(
+                rules, reason, "inSource", document.source.path, number, at + 1, alone=alone
+            )
+        at = line.find("#", at + 1)
+    return None
 
 
 @dataclass

@@ -610,3 +610,71 @@ def test_comment_text_inside_a_block_scalar_is_not_a_suppression(repo: Path) -> 
     )
     (repo / "p.yaml").write_text(pod().replace("      securityContext:", script, 1))
     assert privileged(report("p.yaml")) == [("p", "a", None), ("p", "b", None)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            '  - {name: a, image: "x # kscan: ignore[all] ok", securityContext: {privileged: true}}\n',
+            id="double-quoted",
+        ),
+        pytest.param(
+            "  - {name: a, image: 'x # kscan: ignore[all] ok', securityContext: {privileged: true}}\n",
+            id="single-quoted",
+        ),
+        pytest.param(
+            '  - {name: a, env: [{name: E, value: " # kscan: ignore[all] ok"}], image: x,'
+            " securityContext: {privileged: true}}\n",
+            id="quoted-env-value",
+        ),
+        pytest.param(
+            '  - {name: a, image: x, securityContext: {privileged: true}, args: ["a\n'
+            '      # kscan: ignore[all] ok"]}\n',
+            id="multi-line-quoted",
+        ),
+        pytest.param(
+            "  - name: a\n    image: x\n    args: [\"#\", '# kscan: ignore[all] ok']\n"
+            "    securityContext: {privileged: true}\n",
+            id="quoted-item-on-the-line-above",
+        ),
+    ],
+)
+def test_comment_text_inside_a_quoted_scalar_is_not_a_suppression(repo: Path, text: str) -> None:
+    """Only a real YAML comment suppresses: the text ``# kscan: ignore[all]`` inside a quoted
+    value is data, even on the line a finding points at (or the line above)."""
+    head = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n"
+    (repo / "p.yaml").write_text(head + text)
+    assert privileged(report("p.yaml")) == [("p", "a", None)]
+
+
+def test_a_real_comment_after_a_quoted_fake_one_still_suppresses(repo: Path) -> None:
+    head = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n"
+    line = (
+        '  - {name: a, image: "# kscan: ignore[KS999] fake", securityContext: {privileged: true}}'
+        "  # kscan: ignore[KS101] lab node\n"
+    )
+    (repo / "p.yaml").write_text(head + line)
+    data = report("p.yaml")
+    assert privileged(data) == [("p", "a", "inSource")]
+    (finding,) = [f for f in data["findings"] if f["rule_name"] == "privileged-container"]
+    assert finding["suppressed"]["reason"] == "lab node"
+
+
+def test_json_has_no_comments_so_no_suppression(repo: Path) -> None:
+    pod_json = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "shop"},
+        "spec": {
+            "containers": [
+                {
+                    "name": "a",
+                    "image": "x # kscan: ignore[all] ok",
+                    "securityContext": {"privileged": True},
+                }
+            ]
+        },
+    }
+    (repo / "p.json").write_text(json.dumps(pod_json))
+    assert privileged(report("p.json")) == [("p", "a", None)]
