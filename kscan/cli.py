@@ -12,24 +12,25 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from kscan import __version__
 from kscan import baseline as baseline_file
-from kscan.config import PATH_SETTINGS, Config, ConfigError, discover, load, path_matches, resolve
+from kscan.config import CONFIG_NAMES, PATH_SETTINGS, Config, ConfigError
 from kscan.engine import ScanResult, collector_paused, scan
 from kscan.finding_store import FindingStore
 from kscan.limits import DEFAULT_LIMITS, LIBYAML_MAX_DEPTH, Limits, describe_size, parse_size
 from kscan.locations import is_under, relative_to_base, repository_root
 from kscan.output_files import write_atomically
 from kscan.parallel import available_cores
+from kscan.profiles import Profile, Profiles
 from kscan.registry import Rule, RuleError, load_rules
 from kscan.report import FORMATS, SARIF_MAX_RESULTS, ReportOptions, printable
 from kscan.ruledoc import as_text, reference
 from kscan.selection import configure
-from kscan.sources import STDIN_DISPLAY, InputError
+from kscan.sources import MANIFEST_SUFFIXES, STDIN, STDIN_DISPLAY
 from kscan.suppression import Suppressor
 from kscan.taxonomy import Severity
 
@@ -132,7 +133,21 @@ class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from
     help="Name to report for input read from -.",
 )
 @click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), help="Use this configuration file."
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Judge every file under this configuration file (default: each file's nearest).",
+)
+@click.option(
+    "--isolated",
+    is_flag=True,
+    help="Ignore every configuration file: only defaults and the command line apply.",
+)
+@click.option(
+    "--no-default-excludes",
+    "scan_default_skips",
+    is_flag=True,
+    help="Also scan node_modules, .venv, .tox and __pycache__ (skipped and reported by default).",
 )
 @click.option(
     "--select",
@@ -222,6 +237,8 @@ def scan_command(
     sarif_max_results: int,
     stdin_filename: str,
     config_path: str | None,
+    isolated: bool,
+    scan_default_skips: bool,
     context: tuple[str, ...],
     show_suppressed: bool,
     warn_unused_suppressions: bool,
@@ -232,18 +249,30 @@ def scan_command(
     max_depth: int,
     max_nodes: int,
     jobs: int,
+    output: str | None,
     **settings: Any,
 ) -> None:
     """Scan PATHS (files, directories, - for stdin) and report findings."""
     limits = Limits(max_file_size, max_documents, max_depth, max_nodes)
-    config = _config_or_exit(paths, config_path, settings)
-    rules = _configured_rules_or_exit(config)
-    base_dir = config["base-dir"] or str(repository_root(paths))
-    suppressor = Suppressor(config)
-    excluded = _exclusion(config, baseline, write_baseline)
+    output = None if output in (None, "-") else output
+    profiles = _profiles_or_exit(paths, config_path, isolated, settings)
+    run_config = profiles.of(_first_path(paths)).config
+    base_dir = run_config["base-dir"] or str(repository_root(paths))
+    output_format = run_config["format"]
+    own_files = _own_files_or_exit(paths, output, baseline, write_baseline)
+    suppressor = Suppressor()
     result = _guarded_scan(
-        paths, rules, stdin_filename, context, suppressor, excluded, limits, jobs
+        paths,
+        profiles,
+        stdin_filename,
+        context,
+        suppressor,
+        lambda path: os.path.realpath(path) in own_files or _is_config_file(path),
+        limits,
+        jobs,
+        not scan_default_skips,
     )
+    rules = profiles.all_rules()
     if write_baseline:
         _write_baseline_and_exit(Path(write_baseline), result, base_dir)
     absent: list[baseline_file.Entry] = []
@@ -252,21 +281,22 @@ def scan_command(
     active = [(rule.id, rule.name) for rule in rules]
     unused = suppressor.unused(active) if warn_unused_suppressions else []
     options = ReportOptions(
-        color=_use_color(color, config["output"]),
+        color=_use_color(color, output),
         base_dir=base_dir,
         sarif_category=sarif_category,
         sarif_max_results=sarif_max_results,
         show_suppressed=show_suppressed,
         absent=tuple(absent),
     )
-    report = _render(config["format"], result, rules, options)
+    report = _render(output_format, result, rules, options)
     for error in result.errors:
         click.echo(printable(str(error)), err=True)
     for directive, selector in unused:
         where = f"{directive.path}:{directive.line}:{directive.column}"
         warning = f"{where}: warning: suppression of {selector} matches no finding"
         click.echo(printable(warning), err=True)
-    if config["format"] == "sarif":
+    _note_skipped(result)
+    if output_format == "sarif":
         _warn_outside_base_dir(result, base_dir)
         if len(result.findings) > sarif_max_results:
             click.echo(
@@ -274,14 +304,69 @@ def scan_command(
                 f"{len(result.findings)} findings (--sarif-max-results raises the cap)",
                 err=True,
             )
-    _deliver(report, config["output"])
-    code = exit_code(result, config["fail-on"])
+    _deliver(report, output)
+    code = exit_code(result, lambda path: profiles.profiles[result.profile_of.get(path, 0)])
     sys.exit(EXIT_FINDINGS if unused and code == EXIT_OK else code)
+
+
+def _first_path(paths: tuple[str, ...]) -> str:
+    """The path whose configuration sets the run-wide settings (format, base-dir)."""
+    return next((path for path in paths if path != STDIN), STDIN)
+
+
+def _is_config_file(path: str) -> bool:
+    """kscan's own configuration files are not manifests."""
+    return os.path.basename(path) in CONFIG_NAMES
+
+
+def _own_files_or_exit(paths: tuple[str, ...], *targets: str | None) -> set[str]:
+    """The files kscan writes or reads for itself (report, baselines), left out of the scan. A
+    report or baseline may not overwrite an input: not a path named on the command line, nor
+    a manifest inside a scanned directory (only a previous kscan report or baseline)."""
+    named = {os.path.realpath(path) for path in paths if path != STDIN}
+    directories = [
+        os.path.realpath(path) for path in paths if path != STDIN and os.path.isdir(path)
+    ]
+    own = set()
+    for target in (t for t in targets if t):
+        real = os.path.realpath(target)
+        inside = any(real.startswith(directory + os.sep) for directory in directories)
+        scanned = inside and real.lower().endswith(MANIFEST_SUFFIXES)
+        if real in named or (scanned and os.path.isfile(real) and not _written_by_kscan(real)):
+            click.echo(
+                f"kscan: error: refusing to write {printable(target)}: it is one of the inputs "
+                "being scanned",
+                err=True,
+            )
+            sys.exit(EXIT_ERROR)
+        own.add(real)
+    return own
+
+
+def _written_by_kscan(path: str) -> bool:
+    """Whether a file starts like a kscan JSON report or baseline."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(256)
+    except OSError:
+        return False
+    return head.startswith(b'{\n  "findings": ') or b'"tool": "kscan"' in head
+
+
+def _note_skipped(result: ScanResult) -> None:
+    if result.skipped:
+        shown = ", ".join(printable(path) for path in result.skipped[:5])
+        more = f" and {len(result.skipped) - 5} more" if len(result.skipped) > 5 else ""
+        click.echo(
+            f"kscan: note: skipped {len(result.skipped)} director"
+            f"{'y' if len(result.skipped) == 1 else 'ies'} by default ({shown}{more}); "
+            "--no-default-excludes scans them",
+            err=True,
+        )
 
 
 SETTING_OPTIONS = {
     "output_format": "format",
-    "output": "output",
     "fail_on": "fail-on",
     "base_dir": "base-dir",
     "select": "select",
@@ -293,57 +378,62 @@ SETTING_OPTIONS = {
 """Command-line options that override a configuration setting when given."""
 
 
-def _config_or_exit(
-    paths: tuple[str, ...], config_path: str | None, options: dict[str, Any]
-) -> Config:
-    try:
-        found = Path(config_path) if config_path else discover(paths)
-        if config_path and not found.is_file():  # type: ignore[union-attr]
-            raise ConfigError(InputError(config_path, "no such configuration file"))
-        config = resolve(load(found) if found else None)
-    except ConfigError as exc:
-        click.echo(printable(str(exc.problem)), err=True)
+def _profiles_or_exit(
+    paths: tuple[str, ...], config_path: str | None, isolated: bool, options: dict[str, Any]
+) -> Profiles:
+    """The profiles of a scan, with the configuration of the first path loaded (so that a
+    broken one is reported before anything is scanned)."""
+    explicit = Path(config_path) if config_path else None
+    if explicit is not None and not explicit.is_file():
+        click.echo(f"{printable(config_path or '')}: error: no such configuration file", err=True)
         sys.exit(EXIT_ERROR)
+    profiles = Profiles(
+        lambda config: _override(config, options),
+        _configured_rules,
+        None if isolated else explicit,
+        isolated,
+    )
+    try:
+        profiles.of(_first_path(paths))
+    except (ConfigError, RuleError) as exc:
+        _config_problem_and_exit(exc)
+    return profiles
+
+
+def _override(config: Config, options: dict[str, Any]) -> None:
+    """The command line's settings over a configuration: ``--select`` replaces the file's
+    list, the other lists add to it (``--exclude`` globs relative to the current directory)."""
     for option, key in SETTING_OPTIONS.items():
         value = options.get(option)
         if value in (None, ()):
             continue
         if key in PATH_SETTINGS:
             value = os.path.abspath(value)
-        if isinstance(value, tuple):  # lists: --select replaces, the others add to the file's
+        if isinstance(value, tuple):
             value = [item.strip() for text in value for item in text.split(",") if item.strip()]
             if key == "exclude":
                 config.exclude_roots += [(pattern, Path.cwd()) for pattern in value]
             if key != "select":
                 value = [*config[key], *value]
         config.override(key, value)
-    if config["output"] == os.path.abspath("-"):
-        config.override("output", None)
-    return config
 
 
-def _configured_rules_or_exit(config: Config) -> list[Rule]:
+_LOADED_RULES: dict[str | None, list[Rule]] = {}
+
+
+def _configured_rules(config: Config) -> list[Rule]:
+    """The rules a configuration runs; raises RuleError or ConfigError."""
     rules_dir = config["rules-dir"]
-    rules = _rules_or_exit(Path(rules_dir) if rules_dir else None)
-    try:
-        return configure(rules, config)
-    except ConfigError as exc:
-        click.echo(printable(str(exc.problem)), err=True)
-        sys.exit(EXIT_ERROR)
+    if rules_dir not in _LOADED_RULES:
+        _LOADED_RULES[rules_dir] = load_rules(custom=Path(rules_dir) if rules_dir else None)
+    return configure(_LOADED_RULES[rules_dir], config)
 
 
-def _exclusion(config: Config, *own_files: str | None) -> Callable[[str], bool]:
-    """Paths to skip: the exclude globs (each relative to where it was written: the
-    configuration file's folder, or the current directory for --exclude), and kscan's own
-    configuration and baseline files, which are not manifests."""
-    own = {os.path.realpath(p) for p in (*own_files, config.file and str(config.file.path)) if p}
-
-    def excluded(path: str) -> bool:
-        if os.path.realpath(path) in own:
-            return True
-        return any(path_matches(path, pattern, root) for pattern, root in config.exclude_roots)
-
-    return excluded
+def _config_problem_and_exit(exc: ConfigError | RuleError) -> NoReturn:
+    problems = [exc.problem] if isinstance(exc, ConfigError) else exc.problems
+    for problem in problems:
+        click.echo(printable(str(problem)), err=True)
+    sys.exit(EXIT_ERROR)
 
 
 def _write_baseline_and_exit(path: Path, result: ScanResult, base_dir: str) -> None:
@@ -412,17 +502,17 @@ def _blocks(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
         yield "".join(block)
 
 
-def exit_code(result: ScanResult, fail_on: str) -> int:
-    """2 for input errors, else 1 if a finding reaches the threshold, else 0. Suppressed findings
-    and findings accepted in the baseline do not count."""
+def exit_code(result: ScanResult, profile_of: Callable[[str], Profile]) -> int:
+    """2 for input errors, else 1 if a finding reaches the ``fail-on`` threshold of the
+    configuration governing its file, else 0. Suppressed findings and findings accepted in the
+    baseline do not count."""
     if result.errors:
         return EXIT_ERROR
-    if fail_on == "never":
-        return EXIT_OK
-    threshold = Severity(fail_on).rank
-    counting = result.findings.tally.counting
-    failing = any(counting[severity] for severity in Severity if severity.rank >= threshold)
-    return EXIT_FINDINGS if failing else EXIT_OK
+    for path, rank in result.findings.tally.worst.items():
+        fail_on = profile_of(path).config["fail-on"]
+        if fail_on != "never" and rank >= Severity(fail_on).rank:
+            return EXIT_FINDINGS
+    return EXIT_OK
 
 
 @cli.command("rules")
@@ -484,10 +574,11 @@ def explain_command(rule: str, config_path: str | None, rules_dir: str | None) -
 
 
 def _known_rules(config_path: str | None, rules_dir: str | None) -> list[Rule]:
-    """Built-in rules plus the custom ones named by --rules-dir or the configuration."""
-    config = _config_or_exit((), config_path, {"rules_dir": rules_dir})
-    custom = config["rules-dir"]
-    return _rules_or_exit(Path(custom) if custom else None)
+    """Built-in rules plus the custom ones named by --rules-dir or the configuration that
+    governs the current directory."""
+    profiles = _profiles_or_exit((".",), config_path, False, {"rules_dir": rules_dir})
+    custom = profiles.of(".").config["rules-dir"]
+    return _LOADED_RULES[custom]
 
 
 @cli.group("config")
@@ -500,37 +591,49 @@ def config_group() -> None:
 @click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), help="Use this configuration file."
 )
-def config_show(paths: tuple[str, ...], config_path: str | None) -> None:
-    """Print the effective configuration for PATHS, and where each value comes from."""
-    config = _config_or_exit(paths, config_path, {})
-    _configured_rules_or_exit(config)  # the same checks a scan makes
-    where = str(config.file.path) if config.file else "none found (defaults apply)"
-    click.echo(f"# configuration file: {where}")
-    for key, value in config.values.items():
-        click.echo(f"{key}: {json.dumps(value)}  # {config.origins[key]}")
-
-
-def _rules_or_exit(custom: Path | None = None) -> list[Rule]:
-    try:
-        return load_rules(custom=custom)
-    except RuleError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(EXIT_ERROR)
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+def config_show(paths: tuple[str, ...], config_path: str | None, isolated: bool) -> None:
+    """Print the effective configuration for each of PATHS (default: the current directory),
+    and where each value comes from."""
+    profiles = _profiles_or_exit(paths or (".",), config_path, isolated, {})
+    for path in paths or (".",):
+        try:
+            config = profiles.of(path).config
+        except (ConfigError, RuleError) as exc:
+            _config_problem_and_exit(exc)
+        where = str(config.file.path) if config.file else "none found (defaults apply)"
+        if len(paths) > 1:
+            click.echo(f"# {printable(path)}")
+        click.echo(f"# configuration file: {where}")
+        for key, value in config.values.items():
+            click.echo(f"{key}: {json.dumps(value)}  # {config.origins[key]}")
 
 
 def _guarded_scan(
     paths: tuple[str, ...],
-    rules: list[Rule],
+    profiles: Profiles,
     stdin_filename: str,
     context: tuple[str, ...],
     suppressor: Suppressor,
     excluded: Callable[[str], bool],
     limits: Limits,
     jobs: int,
+    default_skips: bool,
 ) -> ScanResult:
     try:
-        return scan(paths, rules, stdin_filename, context, suppressor, excluded, limits, jobs)
+        return scan(
+            paths,
+            profiles,
+            stdin_filename,
+            context,
+            suppressor,
+            excluded,
+            limits,
+            jobs,
+            default_skips,
+        )
+    except (ConfigError, RuleError) as exc:  # a configuration met on the way cannot be used
+        _config_problem_and_exit(exc)
     except Exception as exc:  # a bug in kscan: one line for the user, the traceback on request
         if os.environ.get("KSCAN_DEBUG"):
             raise

@@ -35,11 +35,10 @@ DEFAULTS: dict[str, Any] = {
     "exclude": [],
     "rules-dir": None,
     "format": "text",
-    "output": None,
     "base-dir": None,
     "suppressions": [],
 }
-PATH_SETTINGS = ("rules-dir", "output", "base-dir")
+PATH_SETTINGS = ("rules-dir", "base-dir")
 """Settings holding a path, which is relative to the file that sets it."""
 
 
@@ -89,11 +88,15 @@ class Config:
 
 
 def discover(paths: tuple[str, ...] | list[str]) -> Path | None:
-    """The nearest ``.kscan.yaml`` or ``pyproject.toml`` with ``[tool.kscan]`` above the first
-    scanned path (the current directory for stdin), stopping at the repository root."""
+    """The configuration governing the first scanned path (the current directory for stdin)."""
     first = next((p for p in paths if p != "-"), ".")
     start = Path(os.path.abspath(first))
-    directory = start if start.is_dir() else start.parent
+    return discover_for(start if start.is_dir() else start.parent)
+
+
+def discover_for(directory: Path) -> Path | None:
+    """The nearest ``.kscan.yaml`` or ``pyproject.toml`` with ``[tool.kscan]`` in ``directory``
+    or above it, stopping at the repository root."""
     for candidate_dir in (directory, *directory.parents):
         for name in CONFIG_NAMES:
             if (candidate_dir / name).is_file():
@@ -168,6 +171,13 @@ def _toml_line(text: str, pointer: Pointer) -> tuple[int, int]:
 def _validated(path: Path, data: Any, locate: Any, source: Source | None) -> ConfigFile:
     if not isinstance(data, dict):
         raise ConfigError(InputError(str(path), "the configuration must be a mapping of settings"))
+    if "output" in data:
+        line, column = locate(("output",))
+        message = (
+            "'output' cannot be set in a configuration file (the scanned repository must not "
+            "choose what kscan writes); use -o/--output on the command line"
+        )
+        raise ConfigError(InputError(str(path), message, line, column))
     error = first_error(CONFIG_SCHEMA, data)
     if error is not None:
         where = tuple(error.absolute_path)

@@ -15,6 +15,7 @@ from kscan.findings import Finding
 from kscan.inventory import FactStore, Inventory, ObjectFacts
 from kscan.limits import DEFAULT_LIMITS, Limits
 from kscan.parallel import FileRunner
+from kscan.profiles import Profiles
 from kscan.registry import Rule
 from kscan.sources import STDIN, STDIN_DISPLAY, InputError, display_path, iter_paths
 from kscan.suppression import Suppressor
@@ -31,36 +32,45 @@ class ScanResult:
     objects: int = 0
     paths: list[str] = field(default_factory=list)
     """The files scanned, as shown in findings."""
+    profile_of: dict[str, int] = field(default_factory=dict)
+    """Each scanned file (as shown) -> the profile (configuration) it was judged under."""
+    skipped: list[str] = field(default_factory=list)
+    """Directories left out because kscan skips them by default (``node_modules``...)."""
 
 
 def scan(
     paths: Iterable[str],
-    rules: Iterable[Rule],
+    rules: Iterable[Rule] | Profiles,
     stdin_name: str = STDIN_DISPLAY,
     context: Iterable[str] = (),
     suppressor: Suppressor | None = None,
     excluded: Callable[[str], bool] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     jobs: int = 1,
+    default_skips: bool = True,
 ) -> ScanResult:
-    """Scan files, directories and ``-`` (stdin) with the given rules.
+    """Scan files, directories and ``-`` (stdin) with the given rules, or under ``Profiles``
+    (each file under the configuration that governs it).
 
     ``context`` paths are read only to complete the picture for cross-object rules (a commit that
     touches a Deployment but not its namespace's NetworkPolicy); nothing is reported in them.
     Findings are marked with the suppression that applies to them (annotations and inline
     comments always count; ``suppressor`` adds configured ones). ``excluded`` paths are skipped.
     ``limits`` bound each file and document. ``jobs`` > 1 scans files in that many worker
-    processes (large inputs only); the result is the same.
+    processes (large inputs only); the result is the same. ``default_skips`` False scans
+    the directories skipped by default too (``node_modules``, ``.venv``...).
     """
+    profiles = rules if isinstance(rules, Profiles) else Profiles.single(list(rules))
     with collector_paused():
         run = _Scan(
-            rules,
+            profiles,
             suppressor or Suppressor(),
             excluded or (lambda path: False),
             limits,
             stdin_name,
             jobs,
         )
+        run.default_skips = default_skips
         return run.scan(paths, context)
 
 
@@ -82,29 +92,37 @@ class _Scan:
 
     def __init__(
         self,
-        rules: Iterable[Rule],
+        profiles: Profiles,
         suppressor: Suppressor,
         excluded: Callable[[str], bool],
         limits: Limits,
         stdin_name: str,
         jobs: int,
     ) -> None:
-        self.rules = list(rules)
+        self.profiles = profiles
         self.suppressor = suppressor
         self.excluded = excluded
         self.limits = limits
         self.stdin_name = stdin_name
         self.jobs = jobs
+        self.default_skips = True
         self.result = ScanResult()
 
     def scan(self, paths: Iterable[str], context: Iterable[str]) -> ScanResult:
-        items = [p for p in iter_paths(paths) if isinstance(p, InputError) or not self._skip(p)]
+        skipped = self.result.skipped
+        found = iter_paths(paths, skipped, self.default_skips)
+        items = [p for p in found if isinstance(p, InputError) or not self._skip(p)]
         files = [item for item in items if not isinstance(item, InputError)]
+        profiles = self.profiles
+        profiles.assign(files)  # every profile is known before workers start
+        for profile in profiles.profiles:
+            self.suppressor.add_config(profile.config, profile.index)
         scanned = {os.path.realpath(path) for path in files if path != STDIN}
         context_files = self._context_files(context, scanned)
-        runner = FileRunner(self.rules, self.suppressor, self.limits, self.stdin_name, self.jobs)
-        scope = RulesByScope(self.rules)
-        facts = FactStore(scope.inventory_kinds, scope.namespace_kinds)
+        runner = FileRunner(profiles, self.suppressor, self.limits, self.stdin_name, self.jobs)
+        scopes = [RulesByScope(profile.rules) for profile in profiles.profiles]
+        union = RulesByScope(profiles.every_rule_object())
+        facts = FactStore(union.inventory_kinds, union.namespace_kinds)
         file_results = runner.scan(files)
         for item in items:  # errors and files in the order they were found
             if isinstance(item, InputError):
@@ -112,33 +130,52 @@ class _Scan:
             else:
                 self._add(next(file_results), facts)
         facts.extend(runner.context(context_files))
-        self._run_last(scope, facts)
+        self._run_last(scopes, facts)
         return self.result
 
-    def _run_last(self, scope: RulesByScope, facts: FactStore) -> None:
+    def _run_last(self, scopes: list[RulesByScope], facts: FactStore) -> None:
         """The rules that need every file first: namespace by namespace, whole scan, then the
-        rules about suppressions (which have all been seen and used by then)."""
+        rules about suppressions (which have all been seen and used by then). Each profile's
+        rules report only in the files it governs."""
         findings = self.result.findings
-        for namespace in facts.namespaces() if scope.namespace else ():
-            findings.extend(self._cross_object(scope.namespace, namespace))
-        findings.extend(self._cross_object(scope.inventory, Inventory(facts.whole_scan)))
-        for rule in scope.suppressions:
-            for violation in rule.template.run(rule.params, self.suppressor):
-                findings.extend([make_finding(rule, violation, self.suppressor)])
+        if any(scope.namespace for scope in scopes):
+            for namespace in facts.namespaces():
+                for index, scope in enumerate(scopes):
+                    findings.extend(self._cross_object(scope.namespace, namespace, index))
+        whole = Inventory(facts.whole_scan)
+        for index, scope in enumerate(scopes):
+            findings.extend(self._cross_object(scope.inventory, whole, index))
+            for rule in scope.suppressions:
+                for violation in rule.template.run(rule.params, self.suppressor):
+                    if self._profile_of(violation.document.path) == index:
+                        findings.extend([make_finding(rule, violation, self.suppressor, index)])
 
-    def _cross_object(self, rules: list[Rule], inventory: Inventory) -> Iterator[Finding]:
+    def _cross_object(
+        self, rules: list[Rule], inventory: Inventory, profile: int
+    ) -> Iterator[Finding]:
         for rule in rules:
             for violation in rule.template.run(rule.params, inventory):
-                if not isinstance(violation.obj, ObjectFacts) or violation.obj.reported:
-                    yield make_finding(rule, violation, self.suppressor)
+                obj = violation.obj
+                if isinstance(obj, ObjectFacts) and not obj.reported:
+                    continue
+                if self._profile_of(violation.document.path) == profile:
+                    yield make_finding(rule, violation, self.suppressor, profile)
+
+    def _profile_of(self, shown: str) -> int:
+        """The profile of a scanned file, by the path findings show (the first profile for a
+        place outside the scanned files, such as a configuration file)."""
+        return self.result.profile_of.get(shown, 0)
 
     def _skip(self, path: str) -> bool:
-        return path != STDIN and self.excluded(path)
+        if path == STDIN:
+            return False
+        return self.excluded(path) or self.profiles.of(path).excludes(path)
 
     def _add(self, part: FileResult, facts: FactStore) -> None:
         result = self.result
         result.files += 1
         result.paths.append(part.path)
+        result.profile_of[part.path] = part.profile
         result.findings.extend(part.findings)
         result.errors.extend(part.errors)
         result.documents += part.documents

@@ -17,6 +17,7 @@ from kscan.findings import Finding
 from kscan.inventory import ObjectFacts
 from kscan.limits import Limits
 from kscan.objects import InvalidField, KubeObject, Shape, extract_objects
+from kscan.profiles import Profiles
 from kscan.registry import Rule
 from kscan.sources import STDIN, InputError, Source, display_path, read_source
 from kscan.suppression import Collected, Suppressor
@@ -34,6 +35,8 @@ class FileResult:
     objects: int = 0
     facts: list[ObjectFacts] = field(default_factory=list)
     suppressions: Collected = field(default_factory=Collected)
+    profile: int = 0
+    """The profile (configuration) the file was judged under."""
 
 
 class RulesByScope:
@@ -83,17 +86,25 @@ class FileScanner:
     """Scans files one at a time with the document and object rules of a scan."""
 
     def __init__(
-        self, rules: Iterable[Rule], suppressor: Suppressor, limits: Limits, stdin_name: str
+        self, profiles: Profiles, suppressor: Suppressor, limits: Limits, stdin_name: str
     ) -> None:
-        self.rules = RulesByScope(rules)
+        self.profiles = profiles
+        self.scopes = [RulesByScope(profile.rules) for profile in profiles.profiles]
+        self.facts_scope = RulesByScope(profiles.every_rule_object())
+        """Facts are kept for the cross-object rules of every profile."""
+        self.rules = self.scopes[0]
+        self.profile = 0
         self.suppressor = suppressor.fresh()
         self.limits = limits
         self.stdin_name = stdin_name
 
     def scan(self, path: str) -> FileResult:
-        """Findings, errors, counts, facts and suppressions of one file (``-``: stdin)."""
+        """Findings, errors, counts, facts and suppressions of one file (``-``: stdin), under
+        the profile that governs it."""
+        self.profile = self.profiles.of(path).index
+        self.rules = self.scopes[self.profile]
         shown = self.stdin_name if path == STDIN else display_path(path)
-        result = FileResult(shown)
+        result = FileResult(shown, profile=self.profile)
         source = read_source(path, self.stdin_name, self.limits.file_bytes)
         if isinstance(source, InputError):
             result.errors.append(source)
@@ -120,7 +131,7 @@ class FileScanner:
             ObjectFacts.of(obj, reported=False)
             for document in self._parse_safely(source)[0]
             for obj in extract_objects(document)
-            if isinstance(obj, KubeObject) and self.rules.wants_facts(obj)
+            if isinstance(obj, KubeObject) and self.facts_scope.wants_facts(obj)
         ]
 
     def _parse_safely(self, source: Source) -> tuple[list[Document], list[InputError]]:
@@ -138,11 +149,11 @@ class FileScanner:
         self.suppressor.see(document, objects)
         for rule in self.rules.document:
             for violation in rule.template.run(rule.params, document):
-                findings.append(make_finding(rule, violation, self.suppressor))
+                findings.append(make_finding(rule, violation, self.suppressor, self.profile))
         self._check_objects(objects, findings)
         for obj in objects:
             result.objects += 1
-            if self.rules.wants_facts(obj):
+            if self.facts_scope.wants_facts(obj):
                 result.facts.append(ObjectFacts.of(obj))
         alternate = document.alternate_reading()
         if alternate is not None:
@@ -173,7 +184,9 @@ class FileScanner:
                     key = (violation.pointer, violation.container, violation.detail)
                     if key not in reported:
                         reported.add(key)
-                        findings.append(make_finding(rule, violation, self.suppressor))
+                        findings.append(
+                            make_finding(rule, violation, self.suppressor, self.profile)
+                        )
 
 
 def _identity(finding: Finding) -> tuple[object, ...]:
@@ -181,7 +194,9 @@ def _identity(finding: Finding) -> tuple[object, ...]:
     return (finding.rule.id, finding.span, finding.pointer, finding.container, finding.message)
 
 
-def make_finding(rule: Rule, violation: Violation, suppressor: Suppressor) -> Finding:
+def make_finding(
+    rule: Rule, violation: Violation, suppressor: Suppressor, profile: int = 0
+) -> Finding:
     """The finding of a rule's violation: located, identified, and checked for suppressions."""
     document, pointer = violation.document, violation.pointer
     span = violation.span or document.locate(pointer)[0]
@@ -204,6 +219,7 @@ def make_finding(rule: Rule, violation: Violation, suppressor: Suppressor) -> Fi
         obj.key if obj is not None and violation.identity is None else None,
         (kind, namespace, name),
         violation.container,
+        profile,
     )
     return Finding(
         rule=rule,

@@ -93,12 +93,18 @@ class Tally:
     """Files with findings."""
     counting_paths: set[str] = field(default_factory=set)
     """Files with findings that count."""
+    worst: dict[str, int] = field(default_factory=dict)
+    """File -> the highest severity rank among its findings that count (for the exit code,
+    whose threshold each file's configuration may set)."""
 
     def add(self, finding: Finding) -> None:
         self.paths.add(finding.path)
         if finding.counts:
             self.counting[finding.severity] += 1
             self.counting_paths.add(finding.path)
+            rank = finding.severity.rank
+            if rank > self.worst.get(finding.path, -1):
+                self.worst[finding.path] = rank
         self.suppressed += finding.suppression is not None
         self.unchanged += finding.baseline_state == "unchanged"
         self.compared = self.compared or finding.baseline_state is not None

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from kscan.file_scan import FileResult, FileScanner
 from kscan.inventory import ObjectFacts
 from kscan.limits import Limits
-from kscan.registry import Rule
+from kscan.profiles import Profiles
 from kscan.rule_pickle import RuleIndex
 from kscan.sources import STDIN
 from kscan.suppression import Suppressor
@@ -41,10 +41,15 @@ class FileRunner:
     """Runs a ``FileScanner`` over files, in ``jobs`` processes where that pays off."""
 
     def __init__(
-        self, rules: list[Rule], suppressor: Suppressor, limits: Limits, stdin_name: str, jobs: int
+        self,
+        profiles: Profiles,
+        suppressor: Suppressor,
+        limits: Limits,
+        stdin_name: str,
+        jobs: int,
     ) -> None:
-        self.rules = rules
-        self.args = (rules, suppressor, limits, stdin_name)
+        self.rules = profiles.every_rule_object()
+        self.args = (profiles, suppressor, limits, stdin_name)
         self.jobs = jobs
         self._local: FileScanner | None = None
 
@@ -141,11 +146,12 @@ _worker: tuple[FileScanner, RuleIndex] | None = None
 
 
 def _start_worker(
-    rules: list[Rule], suppressor: Suppressor, limits: Limits, stdin_name: str
+    profiles: Profiles, suppressor: Suppressor, limits: Limits, stdin_name: str
 ) -> None:
     global _worker
     gc.disable()  # as in the parent: the scan's objects are acyclic
-    _worker = (FileScanner(rules, suppressor, limits, stdin_name), RuleIndex(rules))
+    scanner = FileScanner(profiles, suppressor, limits, stdin_name)
+    _worker = (scanner, RuleIndex(profiles.every_rule_object()))
 
 
 def _scan_batch(paths: list[str]) -> bytes:

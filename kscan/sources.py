@@ -14,7 +14,11 @@ from kscan.limits import DEFAULT_LIMITS, describe_size
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
 STDIN_DISPLAY = "<stdin>"
-SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".tox"})
+VCS_DIRS = frozenset({".git", ".hg", ".svn"})
+"""Version-control internals: never manifests, always skipped."""
+DEFAULT_SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", ".venv", ".tox"})
+"""Skipped unless asked otherwise (``--no-default-excludes``), and every skip is reported:
+``kubectl apply -R`` would apply manifests inside them."""
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -51,10 +55,14 @@ class InputError:
         return f"{where}: error: {self.message}"
 
 
-def iter_paths(paths: Iterable[str]) -> Iterator[str | InputError]:
+def iter_paths(
+    paths: Iterable[str], skipped: list[str] | None = None, default_skips: bool = True
+) -> Iterator[str | InputError]:
     """Expand directories recursively into manifest files, in a stable (sorted) order; a file
     named twice (or reached twice) is read once. Problems found on the way (a missing path, a
-    broken or looping symbolic link, an unreadable directory) come out as InputErrors."""
+    broken or looping symbolic link, an unreadable directory) come out as InputErrors.
+    Directories skipped by default are appended to ``skipped`` (unless ``default_skips`` is
+    False: then only version-control folders are skipped)."""
     seen: set[str] = set()
     for given in paths:
         if given == STDIN:
@@ -62,7 +70,7 @@ def iter_paths(paths: Iterable[str]) -> Iterator[str | InputError]:
             continue
         found: Iterable[str | InputError]
         if os.path.isdir(given):
-            found = _walk(given)
+            found = _walk(given, skipped if skipped is not None else [], default_skips)
         elif os.path.exists(given):
             found = [given]  # named explicitly: read whatever it is (a FIFO from <(helm ...) too)
         else:
@@ -78,14 +86,22 @@ def iter_paths(paths: Iterable[str]) -> Iterator[str | InputError]:
                 yield path
 
 
-def _walk(top: str) -> Iterator[str | InputError]:
+def _walk(top: str, skipped: list[str], default_skips: bool) -> Iterator[str | InputError]:
     """Regular files with a manifest suffix (any case); never FIFOs, sockets or devices, which
     block or cannot be read. Symbolic links to directories are not followed (no loops)."""
     problems: list[OSError] = []
     for root, dirs, files in os.walk(top, onerror=problems.append):
         yield from (_unreadable_directory(problem) for problem in problems)
         problems.clear()
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        kept = []
+        for name in sorted(dirs):
+            if name in VCS_DIRS:
+                continue
+            if default_skips and name in DEFAULT_SKIPPED_DIRS:
+                skipped.append(display_path(os.path.normpath(os.path.join(root, name))))
+                continue
+            kept.append(name)
+        dirs[:] = kept
         for name in sorted(files):
             if not name.lower().endswith(MANIFEST_SUFFIXES):
                 continue

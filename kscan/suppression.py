@@ -51,6 +51,10 @@ class Directive:
     scope: dict[str, str] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     """The selectors that matched a finding."""
+    profile: int = 0
+    """For configuration entries: the profile (configuration) whose files they apply to."""
+    root: Path | None = None
+    """For configuration entries: the folder their path globs are relative to."""
 
     def covering(self, rule_id: str, rule_name: str) -> list[str]:
         """The selectors of this directive that name the rule."""
@@ -148,27 +152,28 @@ class Suppressor:
     suppressions and suppressions without a reason can be reported too."""
 
     def __init__(self, config: Config | None = None) -> None:
-        self.root = config.root if config else Path.cwd()
         self.config: list[Directive] = []
         if config is not None:
-            where = _display(config.file.path) if config.file else "command line"
-            for index, entry in enumerate(config["suppressions"]):
-                line, column = (
-                    config.file.locate(("suppressions", index)) if config.file else (0, 0)
-                )
-                directive = Directive(
-                    tuple(entry["rules"]), entry["reason"], "external", where, line, column or 1
-                )
-                directive.scope = {key: entry[key] for key in SCOPE_KEYS if key in entry}
-                self.config.append(directive)
+            self.add_config(config)
         self._seen = Collected()
         self._commented: dict[str, bool] = {}
+
+    def add_config(self, config: Config, profile: int = 0) -> None:
+        """The ``suppressions`` entries of a configuration, for the files of its profile."""
+        where = _display(config.file.path) if config.file else "command line"
+        for index, entry in enumerate(config["suppressions"]):
+            line, column = config.file.locate(("suppressions", index)) if config.file else (0, 0)
+            directive = Directive(
+                tuple(entry["rules"]), entry["reason"], "external", where, line, column or 1
+            )
+            directive.scope = {key: entry[key] for key in SCOPE_KEYS if key in entry}
+            directive.profile, directive.root = profile, config.root
+            self.config.append(directive)
 
     def fresh(self) -> Suppressor:
         """A suppressor with the same configuration and nothing seen or used yet, for scanning
         files apart (in this process or a worker) and ``add``-ing back what it collected."""
         copy = Suppressor()
-        copy.root = self.root
         copy.config = [replace(d, used=set()) for d in self.config]
         return copy
 
@@ -216,10 +221,12 @@ class Suppressor:
         obj: ObjectKey | None,
         identity: tuple[str | None, str | None, str | None],
         container: str | None,
+        profile: int = 0,
     ) -> Suppression | None:
         """The suppression of this finding, if any: the first that applies. Every suppression
         that covers it counts as used. ``obj`` is the object the finding is about (None for a
-        finding about a namespace, which takes the Namespace object's annotations)."""
+        finding about a namespace, which takes the Namespace object's annotations); configured
+        entries apply to the files of their ``profile``."""
         seen = self._seen
         nothing_written = not seen.comments.get(path) and not (
             seen.annotations.get(obj) if obj is not None else seen.namespaces
@@ -230,7 +237,9 @@ class Suppressor:
         values = {"kind": kind, "namespace": namespace or "default", "name": name}
         values["container"] = container
         candidates = list(self._candidates(path, obj, span, container, identity))
-        candidates += [d for d in self.config if self._in_scope(d, path, values)]
+        candidates += [
+            d for d in self.config if d.profile == profile and self._in_scope(d, path, values)
+        ]
         found = None
         for directive in candidates:
             if rule_name == REASON_RULE and not directive.reason:
@@ -266,7 +275,7 @@ class Suppressor:
     def _in_scope(self, directive: Directive, path: str, values: dict[str, str | None]) -> bool:
         for key, pattern in directive.scope.items():
             if key == "path":
-                if not path_matches(path, pattern, self.root):
+                if not path_matches(path, pattern, directive.root or Path.cwd()):
                     return False
             elif values.get(key) is None or not fnmatch.fnmatchcase(str(values[key]), pattern):
                 return False
@@ -288,7 +297,8 @@ class Suppressor:
         paths = list(self._seen.comments)
         for directive in self.all_directives():
             scope = directive.scope.get("path")
-            if scope and not any(path_matches(p, scope, self.root) for p in paths):
+            root = directive.root or Path.cwd()
+            if scope and not any(path_matches(p, scope, root) for p in paths):
                 continue
             for selector in directive.rules:
                 ran = any(matches_selector(selector, rule_id, name) for rule_id, name in active)

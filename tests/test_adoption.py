@@ -616,11 +616,13 @@ def test_comment_text_inside_a_block_scalar_is_not_a_suppression(repo: Path) -> 
     "text",
     [
         pytest.param(
-            '  - {name: a, image: "x # kscan: ignore[all] ok", securityContext: {privileged: true}}\n',
+            '  - {name: a, image: "x # kscan: ignore[all] ok",'
+            " securityContext: {privileged: true}}\n",
             id="double-quoted",
         ),
         pytest.param(
-            "  - {name: a, image: 'x # kscan: ignore[all] ok', securityContext: {privileged: true}}\n",
+            "  - {name: a, image: 'x # kscan: ignore[all] ok',"
+            " securityContext: {privileged: true}}\n",
             id="single-quoted",
         ),
         pytest.param(

@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 from kscan import parallel
 from kscan.cli import cli
 from kscan.limits import DEFAULT_LIMITS
+from kscan.profiles import Profiles
 from kscan.suppression import Suppressor
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -199,7 +200,9 @@ def test_batches_keep_the_order_of_files(tmp_path: Path) -> None:
 def test_small_inputs_and_stdin_stay_in_process(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(TEAM_B)
     (tmp_path / "b.yaml").write_text(ACCOUNT)
-    runner = parallel.FileRunner([], Suppressor(), DEFAULT_LIMITS, "<stdin>", jobs=8)
+    runner = parallel.FileRunner(
+        Profiles.single([]), Suppressor(), DEFAULT_LIMITS, "<stdin>", jobs=8
+    )
 
     def sizes(*names: str) -> list[int]:
         return [parallel._size(str(tmp_path / name)) for name in names]

@@ -33,6 +33,7 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Ite
         "by_severity": {severity.value: tally.counting[severity] for severity in Severity},
         "errors": len(result.errors),
         "rules": len(rules),
+        "skipped": result.skipped,
     }
     fragments: dict[str, str] = {}
     findings = (_finding_line(finding, fragments) for finding in result.findings)

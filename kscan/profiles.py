@@ -1,0 +1,117 @@
+"""Which configuration governs each scanned file, and the rules it runs.
+
+As ruff does, each file is judged under the nearest ``.kscan.yaml`` (or ``pyproject.toml`` with
+``[tool.kscan]``) in its directory or above it, up to the repository root; the command line wins
+over every file. ``--config FILE`` puts every file under one configuration; ``--isolated`` under
+none (defaults and the command line only), so a CI job can enforce a central policy that no
+configuration in the scanned repository can weaken.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kscan.config import Config, discover_for, load, path_matches, resolve
+from kscan.registry import Rule
+from kscan.sources import STDIN
+
+
+@dataclass
+class Profile:
+    """One configuration (or none) with the command line over it, and the rules it runs."""
+
+    index: int
+    config: Config
+    rules: list[Rule]
+
+    @property
+    def file(self) -> Path | None:
+        return self.config.file.path if self.config.file else None
+
+    def excludes(self, path: str) -> bool:
+        """Whether its exclude globs (each relative to where it is written) match ``path``."""
+        return any(path_matches(path, glob, root) for glob, root in self.config.exclude_roots)
+
+
+Override = Callable[[Config], None]
+"""Applies the command line's settings over a configuration."""
+Configure = Callable[[Config], list[Rule]]
+"""The rules a configuration runs (loads its custom rules, applies selection and params)."""
+
+
+@dataclass
+class Profiles:
+    """The profiles of a scan, found as files are assigned to them."""
+
+    override: Override
+    configure: Configure
+    explicit: Path | None = None
+    isolated: bool = False
+    profiles: list[Profile] = field(default_factory=list)
+    _by_file: dict[Path | None, Profile] = field(default_factory=dict)
+    _by_directory: dict[str, Profile] = field(default_factory=dict)
+    _by_path: dict[str, Profile] = field(default_factory=dict)
+
+    @classmethod
+    def single(cls, rules: list[Rule]) -> Profiles:
+        """One profile for every file, with these rules (for scans made in code and tests)."""
+        profiles = cls(lambda config: None, lambda config: rules, isolated=True)
+        profiles.of(".")
+        return profiles
+
+    def of(self, path: str) -> Profile:
+        """The profile governing a scanned path (``-``: the current directory)."""
+        known = self._by_path.get(path)
+        if known is not None:
+            return known
+        if self.isolated or self.explicit is not None:
+            found = self._profile(self.explicit)
+        else:
+            absolute = os.getcwd() if path == STDIN else os.path.abspath(path)
+            directory = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+            cached = self._by_directory.get(directory)
+            found = cached or self._profile(discover_for(Path(directory)))
+            self._by_directory[directory] = found
+        self._by_path[path] = found
+        return found
+
+    def _profile(self, file: Path | None) -> Profile:
+        known = self._by_file.get(file)
+        if known is not None:
+            return known
+        config = resolve(load(file) if file is not None else None)
+        self.override(config)
+        profile = Profile(len(self.profiles), config, self.configure(config))
+        self.profiles.append(profile)
+        self._by_file[file] = profile
+        return profile
+
+    def all_rules(self) -> list[Rule]:
+        """Every rule some profile runs, once per id (the first profile's version), by id."""
+        rules: dict[str, Rule] = {}
+        for profile in self.profiles:
+            for rule in profile.rules:
+                rules.setdefault(rule.id, rule)
+        return sorted(rules.values(), key=lambda rule: rule.id)
+
+    def every_rule_object(self) -> list[Rule]:
+        """Every rule object of every profile (rules differ between profiles in params)."""
+        seen: dict[int, Rule] = {}
+        for profile in self.profiles:
+            for rule in profile.rules:
+                seen.setdefault(id(rule), rule)
+        return list(seen.values())
+
+    def assign(self, paths: Iterable[str]) -> dict[str, int]:
+        """Each path's profile index (finding every profile before workers start)."""
+        return {path: self.of(path).index for path in paths}
+
+
+def setting(profiles: Profiles, first_path: str, key: str) -> Any:
+    """A run-wide setting (format, base-dir): the command line's, else that of the
+    configuration governing the first scanned path."""
+    return profiles.of(first_path).config[key]
