@@ -356,3 +356,43 @@ def test_no_text_reads_as_another_value_than_kubectl_reads(oracle: Oracle, spell
     ):
         expected, got = oracle.ask(text), kscan_reading(text)
         assert ERROR in (expected, got) or same(got, expected), (text, expected, got)
+
+
+# --- unknown and misspelled fields -------------------------------------------------------------
+
+SNAKE_POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: s, namespace: ns}
+spec:
+  init_containers:
+    - {name: setup, image: i:1, securityContext: {privileged: true}}
+  containers:
+    - name: c
+      image: i:1
+      security_context: {capabilities: {add: [SYS_ADMIN]}, run_as_non_root: true}
+      securityContext:
+        Privileged: true
+        runAsNonRoot: true
+        capabilities: {Add: [NET_ADMIN]}
+"""
+
+
+def test_unknown_fields_are_never_read_as_the_field_they_resemble(scan_text: Scan) -> None:
+    """The API server decodes case-sensitively (sigs.k8s.io/json) and drops unknown fields:
+    nothing here adds a capability, runs privileged or runs an init container; each unknown key
+    is reported once, at its line, with the field it resembles."""
+    result = scan_text(SNAKE_POD)
+    assert not result.errors
+    hit = rules_hit(result)
+    assert not {"privileged-container", "cap-sys-admin", "cap-net-admin"} & hit
+    unknown = sorted(
+        (f.span.line, f.message.split(": ", 1)[1])
+        for f in result.findings
+        if f.rule.name == "unknown-field"
+    )
+    assert [line for line, _ in unknown] == [5, 10, 12, 14]
+    assert "did you mean 'initContainers'?" in unknown[0][1]
+    assert "did you mean 'securityContext'?" in unknown[1][1]
+    assert "did you mean 'privileged'?" in unknown[2][1]
+    assert "did you mean 'add'?" in unknown[3][1]
