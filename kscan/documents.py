@@ -389,6 +389,10 @@ def _span(start: Any, end: Any) -> Span:
     return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
 
+_PLAIN_KEYS: dict[str, str] = {}
+"""Plain, untagged keys already resolved (their JSON key), shared by every document."""
+_PLAIN_KEYS_KEPT = 50_000
+_PLAIN_KEY_LENGTH = 64
 _BUILDING = object()
 """The value of an anchor whose node is still being built (an alias to it is recursive)."""
 _ABSENT = object()
@@ -461,8 +465,11 @@ class _Builder:
         stack: list[_Open] = []
         root: Any = _ABSENT
         root_span: Span | None = None
+        codes = _CODES
         for event in events:
-            code = _code(event)
+            code = codes.get(type(event))
+            if code is None:
+                code = _code(event)
             if code == _SCALAR:
                 top = stack[-1] if stack else None
                 if top is not None and top.is_map and top.key is None:
@@ -563,6 +570,19 @@ class _Builder:
     def _key(self, mapping: _Open, event: Any) -> None:
         self.nodes += 1
         text, tag, plain = event.value, event.tag, event.implicit[0]
+        start, end = event.start_mark, event.end_mark
+        if end.line == start.line:
+            mapping.key_span = Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+        else:  # some parsers end a key at the next line: measure it instead
+            width = start.column + 1 + len(text)
+            mapping.key_span = Span(start.line + 1, start.column + 1, start.line + 1, width)
+        if tag is None and plain:
+            known = _PLAIN_KEYS.get(text)
+            if known is not None:  # the common case: a plain key seen before (``name``)
+                mapping.key, mapping.merge, mapping.kustomize_merge = known, False, False
+                if event.anchor:
+                    self.anchors[event.anchor] = (known, 1)
+                return
         if "#" in text:
             self._text_region(event)
         mapping.merge = is_merge_key(text, tag, plain)
@@ -571,7 +591,9 @@ class _Builder:
             mapping.key = "<<" if mapping.merge else resolve_key(text, tag, plain)
         except ScalarError as exc:
             raise ParseError(str(exc), *_at(event.start_mark)) from None
-        mapping.key_span = _key_span(event, text)
+        cacheable = tag is None and plain and not mapping.merge and "#" not in text
+        if cacheable and len(_PLAIN_KEYS) < _PLAIN_KEYS_KEPT and len(text) <= _PLAIN_KEY_LENGTH:
+            _PLAIN_KEYS[text] = mapping.key
         if event.anchor and not mapping.merge:
             self.anchors[event.anchor] = (mapping.key, 1)
 
@@ -739,13 +761,6 @@ def _same(first: Any, second: Any) -> bool:
     if isinstance(first, (dict, list)) or isinstance(second, (dict, list)):
         return first is second
     return type(first) is type(second) and first == second
-
-
-def _key_span(event: Any, text: str) -> Span:
-    start, end = event.start_mark, event.end_mark
-    if end.line != start.line:  # some parsers end a key at the next line: measure it instead
-        return Span(start.line + 1, start.column + 1, start.line + 1, start.column + 1 + len(text))
-    return _span(start, end)
 
 
 def _complex_key_message(event: Any) -> str:
