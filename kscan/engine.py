@@ -114,14 +114,14 @@ class _Scan:
         items = [p for p in found if isinstance(p, InputError) or not self._skip(p)]
         files = [item for item in items if not isinstance(item, InputError)]
         profiles = self.profiles
-        profiles.assign(files)  # every profile is known before workers start
+        assignment = profiles.assign(files)  # every profile is known before workers start
         for profile in profiles.profiles:
             self.suppressor.add_config(profile.config, profile.index)
         scanned = {os.path.realpath(path) for path in files if path != STDIN}
         context_files = self._context_files(context, scanned)
-        runner = FileRunner(profiles, self.suppressor, self.limits, self.stdin_name, self.jobs)
-        scopes = [RulesByScope(profile.rules) for profile in profiles.profiles]
-        union = RulesByScope(profiles.every_rule_object())
+        runner = FileRunner(assignment, self.suppressor, self.limits, self.stdin_name, self.jobs)
+        scopes = [RulesByScope(rules) for rules in assignment.rules]
+        union = RulesByScope(assignment.every_rule_object())
         facts = FactStore(union.inventory_kinds, union.namespace_kinds)
         file_results = runner.scan(files)
         for item in items:  # errors and files in the order they were found

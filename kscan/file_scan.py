@@ -17,7 +17,7 @@ from kscan.findings import Finding
 from kscan.inventory import ObjectFacts
 from kscan.limits import Limits
 from kscan.objects import InvalidField, KubeObject, Shape, extract_objects
-from kscan.profiles import Profiles
+from kscan.profiles import Assignment
 from kscan.registry import Rule
 from kscan.sources import STDIN, InputError, Source, display_path, read_source
 from kscan.suppression import Collected, Suppressor
@@ -86,11 +86,11 @@ class FileScanner:
     """Scans files one at a time with the document and object rules of a scan."""
 
     def __init__(
-        self, profiles: Profiles, suppressor: Suppressor, limits: Limits, stdin_name: str
+        self, assignment: Assignment, suppressor: Suppressor, limits: Limits, stdin_name: str
     ) -> None:
-        self.profiles = profiles
-        self.scopes = [RulesByScope(profile.rules) for profile in profiles.profiles]
-        self.facts_scope = RulesByScope(profiles.every_rule_object())
+        self.assignment = assignment
+        self.scopes = [RulesByScope(rules) for rules in assignment.rules]
+        self.facts_scope = RulesByScope(assignment.every_rule_object())
         """Facts are kept for the cross-object rules of every profile."""
         self.rules = self.scopes[0]
         self.profile = 0
@@ -101,7 +101,7 @@ class FileScanner:
     def scan(self, path: str) -> FileResult:
         """Findings, errors, counts, facts and suppressions of one file (``-``: stdin), under
         the profile that governs it."""
-        self.profile = self.profiles.of(path).index
+        self.profile = self.assignment.index_of.get(path, 0)
         self.rules = self.scopes[self.profile]
         shown = self.stdin_name if path == STDIN else display_path(path)
         result = FileResult(shown, profile=self.profile)

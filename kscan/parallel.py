@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from kscan.file_scan import FileResult, FileScanner
 from kscan.inventory import ObjectFacts
 from kscan.limits import Limits
-from kscan.profiles import Profiles
+from kscan.profiles import Assignment
 from kscan.rule_pickle import RuleIndex
 from kscan.sources import STDIN
 from kscan.suppression import Suppressor
@@ -42,14 +42,14 @@ class FileRunner:
 
     def __init__(
         self,
-        profiles: Profiles,
+        assignment: Assignment,
         suppressor: Suppressor,
         limits: Limits,
         stdin_name: str,
         jobs: int,
     ) -> None:
-        self.rules = profiles.every_rule_object()
-        self.args = (profiles, suppressor, limits, stdin_name)
+        self.rules = assignment.every_rule_object()
+        self.args = (assignment, suppressor, limits, stdin_name)
         self.jobs = jobs
         self._local: FileScanner | None = None
 
@@ -146,12 +146,12 @@ _worker: tuple[FileScanner, RuleIndex] | None = None
 
 
 def _start_worker(
-    profiles: Profiles, suppressor: Suppressor, limits: Limits, stdin_name: str
+    assignment: Assignment, suppressor: Suppressor, limits: Limits, stdin_name: str
 ) -> None:
     global _worker
     gc.disable()  # as in the parent: the scan's objects are acyclic
-    scanner = FileScanner(profiles, suppressor, limits, stdin_name)
-    _worker = (scanner, RuleIndex(profiles.every_rule_object()))
+    scanner = FileScanner(assignment, suppressor, limits, stdin_name)
+    _worker = (scanner, RuleIndex(assignment.every_rule_object()))
 
 
 def _scan_batch(paths: list[str]) -> bytes:

@@ -98,17 +98,27 @@ class Profiles:
                 rules.setdefault(rule.id, rule)
         return sorted(rules.values(), key=lambda rule: rule.id)
 
+    def assign(self, paths: Iterable[str]) -> Assignment:
+        """Which profile each path is judged under, found before any file is scanned (so that
+        worker processes get every profile), as plain data that can cross processes."""
+        index_of = {path: self.of(path).index for path in paths}
+        return Assignment([profile.rules for profile in self.profiles], index_of)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The rules of each profile and the profile of each scanned path: what a file scan needs."""
+
+    rules: list[list[Rule]]
+    index_of: dict[str, int]
+
     def every_rule_object(self) -> list[Rule]:
-        """Every rule object of every profile (rules differ between profiles in params)."""
+        """Every rule object of every profile, once, in a fixed order (for pickling by index)."""
         seen: dict[int, Rule] = {}
-        for profile in self.profiles:
-            for rule in profile.rules:
+        for rules in self.rules:
+            for rule in rules:
                 seen.setdefault(id(rule), rule)
         return list(seen.values())
-
-    def assign(self, paths: Iterable[str]) -> dict[str, int]:
-        """Each path's profile index (finding every profile before workers start)."""
-        return {path: self.of(path).index for path in paths}
 
 
 def setting(profiles: Profiles, first_path: str, key: str) -> Any:

@@ -201,7 +201,7 @@ def test_small_inputs_and_stdin_stay_in_process(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(TEAM_B)
     (tmp_path / "b.yaml").write_text(ACCOUNT)
     runner = parallel.FileRunner(
-        Profiles.single([]), Suppressor(), DEFAULT_LIMITS, "<stdin>", jobs=8
+        Profiles.single([]).assign([]), Suppressor(), DEFAULT_LIMITS, "<stdin>", jobs=8
     )
 
     def sizes(*names: str) -> list[int]:

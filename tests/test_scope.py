@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from kscan import parallel
 from kscan.cli import cli
 
 POD = """\
@@ -182,3 +183,16 @@ def test_directories_skipped_by_default_are_named_and_can_be_scanned(repo: Path)
     assert "--no-default-excludes" in result.stderr
     _code, data = report("--no-default-excludes", ".")
     assert privileged(data) == ["app", "hidden", "venv"]
+
+
+def test_profiles_reach_worker_processes(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --jobs, each worker judges its files under their own configuration too."""
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)  # workers even for small inputs
+    write(repo / "quiet" / ".kscan.yaml", "ignore: [all]\n")
+    for folder in ("quiet", "loud"):
+        for part in range(3):
+            write(repo / folder / f"{part}.yaml", POD.format(name=f"{folder}{part}"))
+    one = report("--jobs", "1", ".")
+    two = report("--jobs", "2", ".")
+    assert one == two
+    assert {f["path"].split("/")[0] for f in one[1]["findings"]} == {"loud"}
