@@ -31,7 +31,7 @@ from kscan.report import FORMATS, SARIF_MAX_RESULTS, ReportOptions, printable
 from kscan.ruledoc import as_text, reference
 from kscan.selection import configure
 from kscan.sources import MANIFEST_SUFFIXES, STDIN, STDIN_DISPLAY
-from kscan.suppression import Suppressor
+from kscan.suppression import Directive, Suppressor
 from kscan.taxonomy import Severity
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -278,8 +278,14 @@ def scan_command(
     absent: list[baseline_file.Entry] = []
     if baseline:
         result.findings, absent = _compare_or_exit(Path(baseline), result, rules, base_dir)
-    active = [(rule.id, rule.name) for rule in rules]
-    unused = suppressor.unused(active) if warn_unused_suppressions else []
+    active = [[(rule.id, rule.name) for rule in profile.rules] for profile in profiles.profiles]
+
+    def ran_for(directive: Directive) -> list[tuple[str, str]]:
+        """The rules that ran for a suppression's files (its configuration's, or its file's)."""
+        external = directive.kind == "external"
+        return active[directive.profile if external else result.profile_of.get(directive.path, 0)]
+
+    unused = suppressor.unused(ran_for) if warn_unused_suppressions else []
     options = ReportOptions(
         color=_use_color(color, output),
         base_dir=base_dir,
@@ -344,13 +350,19 @@ def _own_files_or_exit(paths: tuple[str, ...], *targets: str | None) -> set[str]
 
 
 def _written_by_kscan(path: str) -> bool:
-    """Whether a file starts like a kscan JSON report or baseline."""
+    """Whether a file is a kscan JSON report or baseline (and nothing Kubernetes would apply:
+    no kind), which a new report or baseline may replace."""
     try:
         with open(path, "rb") as handle:
-            head = handle.read(256)
-    except OSError:
+            head = handle.read(64)
+            if not head.startswith((b'{\n  "findings": ', b'{\n "version": ')):
+                return False
+            data = json.loads(head + handle.read(DEFAULT_LIMITS.file_bytes))
+    except (OSError, ValueError):
         return False
-    return head.startswith(b'{\n  "findings": ') or b'"tool": "kscan"' in head
+    if not isinstance(data, dict) or "kind" in data or "apiVersion" in data:
+        return False
+    return "summary" in data or data.get("tool") == "kscan"
 
 
 def _note_skipped(result: ScanResult) -> None:

@@ -35,6 +35,7 @@ from kscan.tree import (
     PosList,
     Span,
     pointers_to,
+    value_at,
 )
 
 __all__ = [
@@ -123,15 +124,7 @@ class Document:
 
     def get(self, pointer: Pointer) -> Any:
         """The value at ``pointer``, or None where the path does not exist."""
-        node = self.data
-        for part in pointer:
-            if isinstance(node, dict):
-                node = node.get(part)
-            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-                node = node[part]
-            else:
-                return None
-        return node
+        return value_at(self.data, pointer)
 
     def stable_path(self, pointer: Pointer) -> str:
         """The pointer with list items named by content, not position: ``containers[web]``
@@ -204,9 +197,10 @@ def parse(
         sys.setrecursionlimit(_FRAMES_PER_LEVEL * limits.depth + 200)  # for recursive walkers
     if source.is_json or looks_like_json(source.text):
         documents, errors = _parse_json(source, limits)
-        if not errors or source.is_json or documents:
+        if not errors or source.is_json:
             return documents, errors
-        # kubectl reads it as JSON and fails; kustomize and Helm read it as YAML: check that.
+        # kubectl reads it as JSON and fails; kustomize and Helm read it as YAML, the reading
+        # that can be applied (or whose error a YAML author understands).
     return _parse_yaml(source, limits)
 
 
@@ -655,7 +649,8 @@ class _Builder:
                 return
         mapping = top.value
         if key in top.written:
-            self.duplicates.append((mapping, key, mapping.pos[key], entry_span))
+            first = top.explicit[key][1] if top.explicit and key in top.explicit else None
+            self.duplicates.append((mapping, key, first or mapping.pos[key], entry_span))
         top.written.add(key)
         mapping[key] = value
         mapping.pos[key] = entry_span
@@ -713,9 +708,10 @@ class _Builder:
         other = PosDict()
         other.pos = {}
         for source in reversed(closed.kustomize_merges[0] if closed.kustomize_merges else []):
-            for key, item in source.items():
+            read = alternates.get(id(source), source)  # the merged mapping as kustomize reads it
+            for key, item in read.items():
                 other[key] = alternates.get(id(item), item)
-                other.pos[key] = source.pos[key]
+                other.pos[key] = read.pos[key]
         for key, (item, span) in (*closed.explicit.items(), *closed.kustomize_keys.items()):
             other[key] = alternates.get(id(item), item)
             other.pos[key] = span

@@ -74,6 +74,16 @@ def scan(
         return run.scan(paths, context)
 
 
+def _shared_rules(per_profile: Iterable[list[Rule]]) -> list[tuple[Rule, frozenset[int]]]:
+    """Each distinct rule (profiles that do not change a rule share it) with the profiles that
+    run it."""
+    found: dict[int, tuple[Rule, set[int]]] = {}
+    for index, rules in enumerate(per_profile):
+        for rule in rules:
+            found.setdefault(id(rule), (rule, set()))[1].add(index)
+    return [(rule, frozenset(indexes)) for rule, indexes in found.values()]
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: a scan allocates millions of acyclic objects that
@@ -135,30 +145,32 @@ class _Scan:
 
     def _run_last(self, scopes: list[RulesByScope], facts: FactStore) -> None:
         """The rules that need every file first: namespace by namespace, whole scan, then the
-        rules about suppressions (which have all been seen and used by then). Each profile's
-        rules report only in the files it governs."""
+        rules about suppressions (which have all been seen and used by then). A rule runs once
+        however many profiles share it, and reports only in the files of those profiles."""
         findings = self.result.findings
-        if any(scope.namespace for scope in scopes):
+        namespace_rules = _shared_rules(scope.namespace for scope in scopes)
+        if namespace_rules:
             for namespace in facts.namespaces():
-                for index, scope in enumerate(scopes):
-                    findings.extend(self._cross_object(scope.namespace, namespace, index))
-        whole = Inventory(facts.whole_scan)
-        for index, scope in enumerate(scopes):
-            findings.extend(self._cross_object(scope.inventory, whole, index))
-            for rule in scope.suppressions:
-                for violation in rule.template.run(rule.params, self.suppressor):
-                    if self._profile_of(violation.document.path) == index:
-                        findings.extend([make_finding(rule, violation, self.suppressor, index)])
+                findings.extend(self._cross_object(namespace_rules, namespace))
+        findings.extend(
+            self._cross_object(
+                _shared_rules(scope.inventory for scope in scopes), Inventory(facts.whole_scan)
+            )
+        )
+        findings.extend(
+            self._cross_object(_shared_rules(s.suppressions for s in scopes), self.suppressor)
+        )
 
     def _cross_object(
-        self, rules: list[Rule], inventory: Inventory, profile: int
+        self, rules: list[tuple[Rule, frozenset[int]]], target: Inventory | Suppressor
     ) -> Iterator[Finding]:
-        for rule in rules:
-            for violation in rule.template.run(rule.params, inventory):
+        for rule, profiles in rules:
+            for violation in rule.template.run(rule.params, target):
                 obj = violation.obj
                 if isinstance(obj, ObjectFacts) and not obj.reported:
                     continue
-                if self._profile_of(violation.document.path) == profile:
+                profile = self._profile_of(violation.document.path)
+                if profile in profiles:
                     yield make_finding(rule, violation, self.suppressor, profile)
 
     def _profile_of(self, shown: str) -> int:

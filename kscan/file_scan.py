@@ -9,7 +9,7 @@ documents are freed, so a scan's memory does not grow with the size of its files
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kscan.checks import Violation
 from kscan.documents import Document, parse
@@ -159,8 +159,27 @@ class FileScanner:
         if alternate is not None:
             known = {_identity(finding) for finding in findings}
             extra: list[Finding] = []
-            self._check_objects(self._objects(alternate, result), extra)
+            alternate_objects = self._objects(alternate, result)
+            self._check_objects(alternate_objects, extra)
             findings.extend(f for f in extra if _identity(f) not in known)
+            self._alternate_facts(alternate_objects, result)
+
+    def _alternate_facts(self, objects: list[KubeObject], result: FileResult) -> None:
+        """Cross-object rules see kustomize's reading of an object too, where it differs: both
+        readings of a Role, a binding or a workload; no reading of a NetworkPolicy, since which
+        pods it isolates depends on the client (the dangerous reading isolates nothing)."""
+        kept = {facts.key: facts for facts in result.facts}
+        for obj in objects:
+            if not self.facts_scope.wants_facts(obj):
+                continue
+            facts = ObjectFacts.of(obj)
+            main = kept.get(facts.key)
+            if main is not None and _same_facts(main, facts):
+                continue
+            if obj.kind == "NetworkPolicy":
+                result.facts = [f for f in result.facts if f.key != facts.key]
+            else:
+                result.facts.append(facts)
 
     def _objects(self, document: Document, result: FileResult) -> list[KubeObject]:
         objects = []
@@ -187,6 +206,11 @@ class FileScanner:
                         findings.append(
                             make_finding(rule, violation, self.suppressor, self.profile)
                         )
+
+
+def _same_facts(first: ObjectFacts, second: ObjectFacts) -> bool:
+    """The same facts, wherever their fields are written."""
+    return replace(first, spans=(), stable=None) == replace(second, spans=(), stable=None)
 
 
 def _identity(finding: Finding) -> tuple[object, ...]:

@@ -18,13 +18,13 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from typing import Any
 
+from kscan.scalars import ScalarError, json_number
 from kscan.tree import ParseError, PosDict, PosList, Span
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _LITERALS = {"true": True, "false": False, "null": None}
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_JSON_EXACT_LIMIT = 1e21
 _scanstring = json.decoder.scanstring  # type: ignore[attr-defined]  # the C scanner
 
 
@@ -152,12 +152,12 @@ class JsonReader:
             return self._string(position)
         match = _NUMBER.match(text, position)
         if match:
-            if match.group(1) is None and match.group(2) is None:
-                return int(match.group()), match.end()
-            number = float(match.group())
-            if number.is_integer() and abs(number) < _JSON_EXACT_LIMIT:
-                return int(number), match.end()
-            return number, match.end()
+            is_integer = match.group(1) is None and match.group(2) is None
+            number = int(match.group()) if is_integer else float(match.group())
+            try:  # as Kubernetes' unstructured decoding reads it: int64 if it fits, else float
+                return json_number(number), match.end()
+            except ScalarError:
+                raise self._fail("a number out of range", position) from None
         for word, value in _LITERALS.items():
             if text.startswith(word, position):
                 return value, position + len(word)

@@ -62,10 +62,6 @@ _KNOWN: dict[str, tuple[str, Any]] = {
 }
 """go-yaml v2's ``resolveMap`` (its ``<<`` entry only matters for mapping keys)."""
 
-YAML_1_2_BOOLEANS = frozenset({"true", "True", "TRUE", "false", "False", "FALSE"})
-"""The booleans go-yaml v3 (kustomize's kyaml) still knows; the other spellings above are
-strings to it."""
-
 _GO_INT = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
 """``strconv.ParseInt(s, 0, 64)``'s syntax (underscores already removed)."""
 _GO_UINT = re.compile(r"(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
@@ -98,7 +94,7 @@ def resolve(text: str, tag: str | None, plain: bool) -> Any:
     (None when it has none), ``plain`` whether it was written without quotes or block style.
     Integral floats come back as ints, as they reach the API server."""
     if tag is None:
-        return _json_number(_resolve_plain(text)[1]) if plain else text
+        return json_number(_resolve_plain(text)[1]) if plain else text
     if tag == STR:
         return text
     if tag == BINARY:
@@ -107,9 +103,9 @@ def resolve(text: str, tag: str | None, plain: bool) -> Any:
         return text  # custom tags, "!", !!python/..., !!map on a scalar: the text itself
     resolved_tag, value = _resolve_plain(text, timestamps=tag == _TIMESTAMP)
     if resolved_tag == tag:
-        return text if tag == _TIMESTAMP else _json_number(value)
+        return text if tag == _TIMESTAMP else json_number(value)
     if tag == _FLOAT and resolved_tag == _INT:
-        return _json_number(float(value))
+        return json_number(float(value))
     raise ScalarError(f"cannot decode a !!{_short(resolved_tag)} value as !!{_short(tag)}")
 
 
@@ -261,15 +257,15 @@ def _is_timestamp(text: str) -> bool:
         date(int(match["y"]), int(match["m"]), int(match["d"]))
     except ValueError:
         return False
-    hour, minute, second = (match["H"] or match["h"]), (match["M"] or match["mi"]), None
+    hour, minute = (match["H"] or match["h"]), (match["M"] or match["mi"])
     second = match["S"] or match["s"]
     if hour is None:
         return True
     return int(hour) < 24 and int(minute) < 60 and int(second) < 60
 
 
-def _json_number(value: Any) -> Any:
-    """What a value is once JSON has carried it: Go writes an integral float below 1e21 as
+def json_number(value: Any) -> Any:
+    """What a number is once JSON has carried it: Go writes an integral float below 1e21 as
     digits (its shortest decimal form), which read back as an integer where they fit in an
     int64 (a larger integer reads back as a float); NaN and infinities have no JSON form, so
     kubectl cannot send the document."""

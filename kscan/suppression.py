@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -105,7 +105,8 @@ def comment_directives(document: Document) -> dict[int, Directive]:
     source = document.source
     found = {}
     lines = source.text.splitlines()
-    for number in range(document.span.line, min(document.span.end_line, len(lines)) + 1):
+    first = max(1, document.span.line - 1)  # a comment alone above the first key counts too
+    for number in range(first, min(document.span.end_line, len(lines)) + 1):
         line = lines[number - 1]
         if "kscan:" in line:
             directive = _directive(document, line, number)
@@ -289,9 +290,12 @@ class Suppressor:
             yield from comments.values()
         yield from self.config
 
-    def unused(self, active: list[tuple[str, str]]) -> list[tuple[Directive, str]]:
+    def unused(
+        self, active: Callable[[Directive], list[tuple[str, str]]]
+    ) -> list[tuple[Directive, str]]:
         """(suppression, selector) pairs that matched no finding. Only judged where it can be:
-        a selector naming no rule that ran, or a configuration entry whose path matches no
+        a selector naming no rule that ran for the suppression's files (``active``: the rules
+        of the configuration governing them), or a configuration entry whose path matches no
         scanned file, may be fine in another run (another selection, a full scan)."""
         unused = []
         paths = list(self._seen.comments)
@@ -300,8 +304,9 @@ class Suppressor:
             root = directive.root or Path.cwd()
             if scope and not any(path_matches(p, scope, root) for p in paths):
                 continue
+            ran_here = active(directive)
             for selector in directive.rules:
-                ran = any(matches_selector(selector, rule_id, name) for rule_id, name in active)
+                ran = any(matches_selector(selector, rule_id, name) for rule_id, name in ran_here)
                 if ran and selector not in directive.used:
                     unused.append((directive, selector))
         return unused

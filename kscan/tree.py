@@ -44,10 +44,10 @@ class DuplicateKey:
 
 @dataclass(frozen=True)
 class MergeConflict:
-    """A key whose value depends on the client: set both by a ``<<`` merge and explicitly (or by
-    two merges), which go-yaml v2 (kubectl) applies in document order while go-yaml v3
-    (kustomize) lets explicit keys win and uses only the last ``<<``. ``kubectl`` and
-    ``kustomize`` are where the value each applies is written."""
+    """A key whose value depends on the client because of a merge: go-yaml v2 (kubectl) applies
+    ``<<`` in document order, kyaml (kustomize) lets explicit keys win wherever they are and
+    also merges keys tagged ``!!merge``. ``kubectl`` and ``kustomize`` are where the value each
+    applies is written."""
 
     pointer: Pointer | None
     kubectl: Span | None
@@ -61,6 +61,18 @@ class ParseError(Exception):
     def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
         super().__init__(message)
         self.line, self.column = line, column
+
+
+def value_at(data: Any, pointer: Pointer) -> Any:
+    """The value at ``pointer`` inside parsed data, or None where the path does not exist."""
+    for part in pointer:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
 
 
 def pointers_to(root: Any, targets: set[int]) -> dict[int, Pointer]:

@@ -680,3 +680,16 @@ def test_json_has_no_comments_so_no_suppression(repo: Path) -> None:
     }
     (repo / "p.json").write_text(json.dumps(pod_json))
     assert privileged(report("p.json")) == [("p", "a", None)]
+
+
+def test_a_comment_alone_above_a_document_s_first_key_suppresses_it(repo: Path) -> None:
+    text = (
+        "# kscan: ignore[naked-pod] a debugging pod\n"
+        "metadata: {name: p, namespace: shop}\napiVersion: v1\nkind: Pod\n"
+        "spec:\n  containers: [{name: a, image: busybox:1.36}]\n"
+    )
+    (repo / "p.yaml").write_text(text)
+    data = report("--select", "naked-pod", "p.yaml")
+    assert [(f["rule_name"], (f["suppressed"] or {}).get("reason")) for f in data["findings"]] == [
+        ("naked-pod", "a debugging pod")
+    ]

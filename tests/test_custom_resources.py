@@ -219,3 +219,29 @@ spec:
           containers: [{name: mpi, image: mpi:1, securityContext: {privileged: true}}]
 """
     assert hits(scan_text(text), "privileged-container") == [(9, "mpi")]
+
+
+def test_argo_template_defaults_merge_into_every_template(scan_text: Scan) -> None:
+    """Argo merges spec.templateDefaults into each template, key by key (SetTemplateDefault, a
+    strategic merge): a template's own securityContext keeps the defaults' other fields, and a
+    default container field applies to every template's container, reported where written."""
+    text = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf, namespace: ci}
+spec:
+  templateDefaults:
+    securityContext: {runAsUser: 0}
+    container:
+      securityContext: {privileged: true}
+  templates:
+    - name: a
+      securityContext: {runAsNonRoot: true}
+      container: {image: a:1}
+    - name: b
+      container: {image: b:1, securityContext: {privileged: false}}
+"""
+    result = scan_text(text)
+    assert hits(result, "privileged-container") == [(8, "main")]  # template a inherits it
+    assert hits(result, "run-as-non-root") == [(6, None), (14, "main")]
+    assert any("(template 'a')" in m for m in messages(result, "privileged-container"))

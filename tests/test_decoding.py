@@ -396,3 +396,51 @@ def test_unknown_fields_are_never_read_as_the_field_they_resemble(scan_text: Sca
     assert "did you mean 'securityContext'?" in unknown[1][1]
     assert "did you mean 'privileged'?" in unknown[2][1]
     assert "did you mean 'add'?" in unknown[3][1]
+
+
+def test_cross_object_rules_see_kustomize_s_reading_too(scan_text: Scan) -> None:
+    """kyaml lets the explicit ``resources: [secrets]`` win over the merge below it, so under
+    kustomize the role can read secrets: RBAC rules check that reading as well."""
+    text = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: reader}
+rules:
+  - apiGroups: [""]
+    verbs: [get]
+    resources: [secrets]
+    <<: {resources: [configmaps]}
+"""
+    result = scan_text(text)
+    assert "rbac-read-secrets" in rules_hit(result)
+    assert "merge-key-conflict" in rules_hit(result)
+
+
+def test_a_merge_source_is_itself_read_as_kustomize_reads_it(scan_text: Scan) -> None:
+    """A merged anchor with its own merge: kustomize merges its kustomize reading."""
+    result = scan_text(
+        merge_pod("x-defaults: &m {privileged: true, <<: {privileged: false}}", "<<: *m")
+    )
+    assert "privileged-container" in rules_hit(result)
+
+
+def test_json_numbers_are_read_as_kubernetes_reads_them(scan_text: Scan) -> None:
+    """Unstructured decoding: an integer beyond int64 is a float; ``1e400`` cannot be read."""
+    big = kscan_reading('{"a": 9223372036854775808, "b": 22.0, "c": 1e20}')
+    assert same(big, {"a": 9.223372036854776e18, "b": 22, "c": 1e20})  # 1e20 > int64: float
+    result = scan_text('{"apiVersion": "v1", "kind": "Pod", "a": 1e400}', "pod.json")
+    assert [e.message for e in result.errors] == ["invalid JSON: a number out of range"]
+
+
+def test_a_yaml_file_that_only_starts_like_json_is_read_as_yaml(scan_text: Scan) -> None:
+    text = '{"apiVersion": "v1", "kind": "Pod"}\n---\n' + NUMBERS_POD
+    result = scan_text(text)
+    assert not result.errors and "ssh-port" in rules_hit(result)
+
+
+def test_a_duplicate_after_a_merge_names_the_explicit_first_line(scan_text: Scan) -> None:
+    result = scan_text(
+        merge_pod("privileged: false", "<<: {runAsNonRoot: true}", "privileged: true")
+    )
+    (duplicate,) = [f for f in result.findings if f.rule.name == "duplicate-key"]
+    assert "lines 9 and 11" in duplicate.message

@@ -196,3 +196,28 @@ def test_profiles_reach_worker_processes(repo: Path, monkeypatch: pytest.MonkeyP
     two = report("--jobs", "2", ".")
     assert one == two
     assert {f["path"].split("/")[0] for f in one[1]["findings"]} == {"loud"}
+
+
+def test_unused_suppressions_are_judged_with_the_rules_of_their_own_configuration(
+    repo: Path,
+) -> None:
+    """A comment suppressing a rule its folder's configuration ignores is not 'unused' just
+    because the rule ran for another folder."""
+    write(repo / "quiet" / ".kscan.yaml", "ignore: [privileged-container]\n")
+    text = POD.format(name="q").replace(
+        "      securityContext:",
+        "      # kscan: ignore[privileged-container] lab node\n      securityContext:",
+    )
+    write(repo / "quiet" / "a.yaml", text)
+    write(repo / "loud" / "b.yaml", POD.format(name="b"))
+    result = kscan("--warn-unused-suppressions", ".")
+    assert "matches no finding" not in result.stderr
+
+
+def test_a_planted_manifest_that_looks_like_a_report_is_not_skipped(repo: Path) -> None:
+    planted = (
+        '{\n  "findings": [],\n  "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}}\n'
+    )
+    write(repo / "deploy" / "kscan.json", planted)
+    result = kscan("--format", "json", "-o", "deploy/kscan.json", "deploy")
+    assert result.exit_code == 2 and "refusing to write" in result.stderr

@@ -109,7 +109,8 @@ def _targets(params: FieldParams, obj: KubeObject) -> Iterator[_Target]:
         else:
             for ref in pod.containers():
                 if ref.role in params.containers:
-                    yield _Target(ref.pointer, ref.data, ref.subject(obj.display), ref.name, pod)
+                    subject = ref.subject(obj.display)
+                    yield _Target(ref.pointer, ref.data, subject, ref.name, pod, ref.pointer_of)
 
 
 def _holds(condition: Condition, target: _Target) -> bool:
@@ -164,7 +165,8 @@ def _violation(
 ) -> Violation:
     subject = target.subject
     pod = target.pod
-    if pod is not None and pod.label and match.pointer[: len(pod.pointer)] != pod.pointer:
+    shared = pod is not None and pod.label and match.pointer[: len(pod.pointer)] != pod.pointer
+    if shared and target.container is None:
         subject = obj.display  # a value shared by the object's pods (an Argo workflow's own)
     message = (params.message or "{subject}: {field} {problem}{origin}{expected}.").format(
         subject=subject,

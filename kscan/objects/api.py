@@ -74,8 +74,8 @@ class Findings:
 
     unknown: list[UnknownField] = field(default_factory=list)
     wrong: list[WrongType] = field(default_factory=list)
-    seen: set[int] = field(default_factory=set)
-    """ids of the mappings and lists already walked (aliases share them)."""
+    seen: set[tuple[int, str]] = field(default_factory=set)
+    """(id, type) of the mappings and lists already walked (aliases share them)."""
 
 
 @cache
@@ -114,14 +114,14 @@ def check(
         if type_name.startswith("[]"):
             if not isinstance(value, list):
                 _wrong(found, typed, pointer, "a list")
-            elif _first_visit(value, found):
+            elif _first_visit(value, type_name, found):
                 item = type_name[2:]
                 stack.extend((v, item, (*pointer, i), frozenset()) for i, v in enumerate(value))
                 stack_types.extend([typed] * len(value))
         elif type_name.startswith("map[string]"):
             if not isinstance(value, dict):
                 _wrong(found, typed, pointer, "a mapping")
-            elif _first_visit(value, found):
+            elif _first_visit(value, type_name, found):
                 item = type_name[len("map[string]") :]
                 stack.extend((v, item, (*pointer, k), frozenset()) for k, v in value.items())
                 stack_types.extend([typed] * len(value))
@@ -129,7 +129,7 @@ def check(
             if not isinstance(value, dict):
                 _wrong(found, typed, pointer, "a mapping")
                 continue
-            if not _first_visit(value, found):
+            if not _first_visit(value, type_name, found):
                 continue
             known = structs[type_name]
             inner = type_name in TYPED
@@ -151,8 +151,10 @@ def _wrong(found: Findings, typed: bool, pointer: Pointer, expected: str) -> Non
         found.wrong.append(WrongType(pointer, expected))
 
 
-def _first_visit(container: Any, found: Findings) -> bool:
-    key = id(container)
+def _first_visit(container: Any, type_name: str, found: Findings) -> bool:
+    """Whether this is the first walk of a mapping or list as this type (an alias may use one
+    mapping as two types, say a container's and a pod's securityContext)."""
+    key = (id(container), type_name)
     if key in found.seen:
         return False
     found.seen.add(key)

@@ -28,7 +28,7 @@ from kscan.objects.models import (
     RoleBinding,
 )
 from kscan.objects.workloads import ContainerSlot, PodSlot
-from kscan.tree import Pointer, PosDict, PosList, Span
+from kscan.tree import Pointer, PosDict, PosList, Span, value_at
 
 MODELS: dict[str, type[KubeObjectModel]] = {
     "NetworkPolicy": NetworkPolicy,
@@ -74,14 +74,22 @@ ObjectKey = tuple[str, int, Pointer]
 
 
 class LayeredPod(PosDict):
-    """Pod-level fields gathered from several mappings (an Argo template over its workflow's
-    defaults): each key from the nearest mapping that sets it, ``volumes`` added up; each
-    remembers where it is written, so findings point at it."""
+    """Fields gathered from several mappings, each remembering where it is written so that
+    findings point at it: an Argo template's pod over its workflow's defaults (each key from the
+    nearest mapping that sets it, ``volumes`` added up), or a template merged over
+    ``templateDefaults`` (``overlay``: mappings merged key by key, at every depth)."""
 
     __slots__ = ("item_origins", "origins", "pointer")
     origins: dict[str, Pointer]
     item_origins: dict[str, list[Pointer]]
     pointer: Pointer
+
+    @classmethod
+    def empty(cls, pointer: Pointer) -> LayeredPod:
+        layered = cls()
+        layered.pos, layered.origins, layered.item_origins = {}, {}, {}
+        layered.pointer = pointer
+        return layered
 
     @classmethod
     def of(
@@ -90,41 +98,68 @@ class LayeredPod(PosDict):
         pod_fields: frozenset[str] | None,
         added_lists: frozenset[str],
     ) -> LayeredPod:
-        pod = cls()
-        pod.pos, pod.origins, pod.item_origins = {}, {}, {}
-        pod.pointer = layers[0][1]
+        """Each key from the first layer that sets it (``added_lists``: from every layer)."""
+        pod = cls.empty(layers[0][1])
         for layer, pointer in layers:
             if not isinstance(layer, PosDict):
                 continue
             for key, value in layer.items():
                 if (pod_fields is not None and key not in pod_fields) or value is None:
                     continue
+                origin = _origin(layer, pointer, key)
                 if key in added_lists and isinstance(value, PosList):
                     items = pod.get(key)
                     joined = PosList([*(items if isinstance(items, list) else []), *value])
                     joined.pos = [*(items.pos if isinstance(items, PosList) else []), *value.pos]
                     origins = pod.item_origins.setdefault(key, [])
-                    origins += [(*pointer, key, index) for index in range(len(value))]
+                    origins += [(*origin, index) for index in range(len(value))]
                     pod.pos.setdefault(key, layer.pos[key])
-                    pod.origins.setdefault(key, (*pointer, key))
+                    pod.origins.setdefault(key, origin)
                     pod[key] = joined
                 elif key not in pod:
                     pod[key] = value
                     pod.pos[key] = layer.pos[key]
-                    pod.origins[key] = (*pointer, key)
+                    pod.origins[key] = origin
         return pod
 
+    @classmethod
+    def overlay(cls, upper: Any, upper_at: Pointer, lower: Any, lower_at: Pointer) -> Any:
+        """``upper`` merged over ``lower`` as a strategic merge does it for mappings (Argo's
+        ``templateDefaults``): keys of both, ``upper``'s values winning, mappings merged."""
+        if not isinstance(lower, PosDict):
+            return upper
+        if not isinstance(upper, PosDict):
+            return lower if upper is None else upper
+        merged = cls.empty(upper_at)
+        for source, at in ((lower, lower_at), (upper, upper_at)):
+            for key, value in source.items():
+                merged[key], merged.pos[key] = value, source.pos[key]
+                merged.origins[key] = (*at, key)
+        for key in upper.keys() & lower.keys():
+            if isinstance(upper[key], PosDict) and isinstance(lower[key], PosDict):
+                merged[key] = cls.overlay(
+                    upper[key], (*upper_at, key), lower[key], (*lower_at, key)
+                )
+        return merged
+
     def pointer_of(self, relative: Pointer) -> Pointer:
-        """Where a field of the gathered pod is written."""
+        """Where a field of the gathered mapping is written."""
         if not relative:
             return self.pointer
         head = str(relative[0])
+        value = self.get(head)
+        if isinstance(value, LayeredPod):
+            return value.pointer_of(relative[1:])
         items = self.item_origins.get(head)
         index = relative[1] if len(relative) > 1 else None
         if items is not None and isinstance(index, int) and 0 <= index < len(items):
             return (*items[index], *relative[2:])
         origin = self.origins.get(head)
         return (*origin, *relative[1:]) if origin is not None else (*self.pointer, *relative)
+
+
+def _origin(layer: PosDict, pointer: Pointer, key: str) -> Pointer:
+    return layer.pointer_of((key,)) if isinstance(layer, LayeredPod) else (*pointer, key)
 
 
 @dataclass(frozen=True)
@@ -145,6 +180,12 @@ class ContainerRef:
     def subject(self, display: str) -> str:
         """``Container 'web' of Deployment 'shop/web'``."""
         return f"{self.label} '{self.name}'{self.where} of {display}"
+
+    def pointer_of(self, relative: Pointer) -> Pointer:
+        """Where a field of the container is written (a default merged into it, elsewhere)."""
+        if isinstance(self.data, LayeredPod):
+            return self.data.pointer_of(relative)
+        return (*self.pointer, *relative)
 
     @cached_property
     def program(self) -> str | None:
@@ -335,9 +376,16 @@ class _ObjectBuilder:
         return span  # type: ignore[no-any-return]
 
     def _pod(self, slot: PodSlot, several: bool) -> PodView:
-        own = workloads.get(self.data, slot.spec)
+        own = value_at(self.data, slot.spec)
+        if slot.overlay is not None:
+            under = value_at(self.data, slot.overlay)
+            self._check_layer(slot, own, slot.spec)
+            self._check_layer(slot, under, slot.overlay)
+            own = LayeredPod.overlay(
+                own, (*self.pointer, *slot.spec), under, (*self.pointer, *slot.overlay)
+            )
         if slot.defaults or slot.pod_fields is not None:
-            layers = [(own, slot.spec), *((workloads.get(self.data, p), p) for p in slot.defaults)]
+            layers = [(own, slot.spec), *((value_at(self.data, p), p) for p in slot.defaults)]
             pod_data: dict[str, Any] = LayeredPod.of(
                 [(layer, (*self.pointer, *p)) for layer, p in layers],
                 slot.pod_fields,
@@ -349,7 +397,7 @@ class _ObjectBuilder:
         self._check_pod(slot, layers)
         spec = self._model(PodSpec, pod_data, slot.spec, PodSpec, pod_data)
         meta_pointer = slot.metadata if slot.metadata is not None else (*slot.spec, "metadata")
-        meta_data = workloads.get(self.data, meta_pointer)
+        meta_data = value_at(self.data, meta_pointer)
         if slot.metadata is not None and meta_data is not None:
             api.check(meta_data, "ObjectMeta", meta_pointer, self.found)
         metadata = self._model(ObjectMeta, meta_data or {}, meta_pointer, ObjectMeta)
@@ -373,34 +421,37 @@ class _ObjectBuilder:
         if slot.spec_type is not None and slot.checked == "all":
             api.check(own, slot.spec_type, spec_pointer, found, slot.spec_extra)
             return
-        pod_types = api.fields("PodSpec")
         for layer, pointer in layers:
-            if not isinstance(layer, dict):
-                continue
-            for key, value in layer.items():
-                wanted = slot.pod_fields is None or key in slot.pod_fields
-                if (
-                    wanted
-                    and key in pod_types
-                    and (slot.checked == "all" or key == "securityContext")
-                ):
-                    api.check(value, pod_types[key], (*pointer, key), found)
+            if not isinstance(layer, LayeredPod):  # an overlay's layers are checked apart
+                self._check_layer(slot, layer, pointer)
         for container in slot.containers:
-            data = workloads.get(self.data, container.pointer)
-            if slot.checked == "all":
-                api.check(data, container.type_name, container.pointer, found, container.extra)
-            elif isinstance(data, dict):
-                api.check(
-                    data.get("securityContext"),
-                    "SecurityContext",
-                    (*container.pointer, "securityContext"),
-                    found,
-                )
+            places = [container.pointer] + ([container.overlay] if container.overlay else [])
+            for place in places:
+                data = value_at(self.data, place)
+                if slot.checked == "all":
+                    api.check(data, container.type_name, place, found, container.extra)
+                elif isinstance(data, dict):
+                    context = data.get("securityContext")
+                    api.check(context, "SecurityContext", (*place, "securityContext"), found)
+
+    def _check_layer(self, slot: PodSlot, layer: Any, pointer: Pointer) -> None:
+        """The pod fields one mapping sets (all of them, or only the securityContext)."""
+        if not isinstance(layer, dict):
+            return
+        pod_types = api.fields("PodSpec")
+        for key, value in layer.items():
+            wanted = slot.pod_fields is None or key in slot.pod_fields
+            if wanted and key in pod_types and (slot.checked == "all" or key == "securityContext"):
+                api.check(value, pod_types[key], (*pointer, key), self.found)
 
     def _container(self, slot: ContainerSlot, where: str) -> ContainerRef | None:
-        data = workloads.get(self.data, slot.pointer)
+        data = value_at(self.data, slot.pointer)
         if not isinstance(data, dict):
             return None
+        if slot.overlay is not None:
+            under = value_at(self.data, slot.overlay)
+            absolute = (*self.pointer, *slot.pointer)
+            data = LayeredPod.overlay(data, absolute, under, (*self.pointer, *slot.overlay))
         model = self._model(Container, data, slot.pointer, Container)
         name = model.name or slot.default_name
         absolute = (*self.pointer, *slot.pointer)
@@ -415,52 +466,59 @@ class _ObjectBuilder:
         layered: Any = None,
     ) -> _Model:
         """Validate leniently: each field that fails is recorded (unless the API check already
-        has it) and left out, and validation runs again without it."""
+        has it) and repaired (a key left out, a list item made neutral so that the other items
+        keep their index, a missing required string made empty), then validation runs again."""
         for _attempt in range(_MAX_PROBLEMS + 5):
             try:
                 return model.model_validate(data)
             except ValidationError as exc:
-                locations = []
+                repairs = []
                 for error in exc.errors():
                     loc = tuple(part for part in error["loc"] if isinstance(part, (str, int)))
                     absolute = (*pointer, *loc)
                     if isinstance(layered, LayeredPod) and loc:
                         absolute = layered.pointer_of(loc)[len(self.pointer) :]
                     self.model_wrong.setdefault(absolute, error["msg"])
-                    locations.append(loc)
-                data = _without(data, locations)
+                    repairs.append((loc, error["type"]))
+                data = _repaired(data, repairs)
+        self.model_wrong.setdefault(pointer, "too many fields of the wrong type to read it")
         return fallback.model_construct()
 
 
 _Model = TypeVar("_Model", bound=BaseModel)
+_NEUTRAL_ITEMS: dict[str, Any] = {"string_type": "", "list_type": []}
+"""What replaces a list item of the wrong type (by pydantic error type; a mapping otherwise)."""
 
 
-def _without(data: Any, locations: list[Pointer]) -> Any:
-    """A copy of ``data`` without the values at ``locations`` (shared where untouched)."""
-    for loc in sorted(locations, key=lambda loc: [str(part) for part in loc], reverse=True):
-        data = _drop(data, loc)
+def _repaired(data: Any, repairs: list[tuple[Pointer, str]]) -> Any:
+    """A copy of ``data`` with each failing value repaired (shared where untouched)."""
+    for loc, error_type in repairs:
+        data = _repair(data, loc, error_type)
     return data
 
 
-def _drop(node: Any, loc: Pointer) -> Any:
+def _repair(node: Any, loc: Pointer, error_type: str) -> Any:
     if not loc:
-        return None
+        return node
     head, rest = loc[0], loc[1:]
-    if isinstance(node, dict) and head in node:
+    if isinstance(node, dict):
         copy = dict(node)
         if rest:
-            copy[head] = _drop(node[head], rest)
+            if head in copy:
+                copy[head] = _repair(node[head], rest, error_type)
+        elif error_type == "missing":
+            copy[head] = ""  # the models' required fields are strings: an empty one matches nothing
         else:
-            del copy[head]
+            copy.pop(head, None)
         return copy
     if isinstance(node, list) and isinstance(head, int) and 0 <= head < len(node):
-        copy_list = list(node)
+        items = list(node)
         if rest:
-            copy_list[head] = _drop(node[head], rest)
+            items[head] = _repair(node[head], rest, error_type)
         else:
-            del copy_list[head]
-        return copy_list
-    return node if rest else None
+            items[head] = _NEUTRAL_ITEMS.get(error_type, {})
+        return items
+    return node
 
 
 def _dotted(loc: Pointer) -> str:

@@ -13,10 +13,10 @@ mappings with a string ``image``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from kscan.tree import Pointer
+from kscan.tree import Pointer, value_at
 
 Role = Literal["containers", "initContainers", "ephemeralContainers"]
 Checked = Literal["all", "security"]
@@ -35,6 +35,8 @@ class ContainerSlot:
     extra: frozenset[str] = frozenset()
     """Fields the custom resource adds to the core Container type (Argo ``source``...)."""
     default_name: str = ""
+    overlay: Pointer | None = None
+    """A mapping merged under this container, key by key (Argo's ``templateDefaults``)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class PodSlot:
     """How messages tell it from the object's other pods (``template 'build'``)."""
     defaults: tuple[Pointer, ...] = ()
     """Mappings whose pod-level fields apply where this pod does not set them, nearest first."""
+    overlay: Pointer | None = None
+    """A mapping merged under ``spec`` key by key, at every depth (Argo's ``templateDefaults``,
+    which Argo merges into each template)."""
     pod_fields: frozenset[str] | None = None
     """The keys of ``spec`` (and ``defaults``) that are pod fields (None: all of them)."""
     added_lists: frozenset[str] = frozenset()
@@ -83,8 +88,6 @@ _CORE: dict[tuple[str, str], Pointer] = {
     ("", "DeploymentConfig"): _CORE_TEMPLATE,  # OpenShift 3 without a group
 }
 """Kinds with one pod template (or, for a Pod, one pod spec with the object's metadata)."""
-
-CORE_KINDS = frozenset(kind for _group, kind in _CORE)
 
 _KUBEFLOW_REPLICAS = {
     "TFJob": "tfReplicaSpecs",
@@ -208,7 +211,7 @@ def _template_slot(
 
 
 def _core_containers(data: dict[str, Any], spec: Pointer) -> tuple[ContainerSlot, ...]:
-    pod = get(data, spec)
+    pod = value_at(data, spec)
     slots = []
     for role, label, type_name in CONTAINER_LISTS:
         items = pod.get(role) if isinstance(pod, dict) else None
@@ -220,10 +223,10 @@ def _core_containers(data: dict[str, Any], spec: Pointer) -> tuple[ContainerSlot
 
 def _argo_pods(data: dict[str, Any], workflow: Pointer) -> Iterator[PodSlot]:
     """A pod per Argo template with containers (inline templates of steps and DAG tasks too)."""
-    defaults = ((*workflow, "templateDefaults"), workflow)
+    overlay = (*workflow, "templateDefaults")
     for pointer in _argo_templates(data, workflow):
-        template = get(data, pointer)
-        containers = _argo_containers(template, pointer)
+        template = value_at(data, pointer)
+        containers = _argo_containers(template, pointer, overlay)
         if not containers:
             continue
         name = template.get("name")
@@ -232,7 +235,8 @@ def _argo_pods(data: dict[str, Any], workflow: Pointer) -> Iterator[PodSlot]:
             metadata=(*pointer, "metadata"),
             containers=containers,
             label=f"template '{name}'" if isinstance(name, str) else f"template {pointer[-1]}",
-            defaults=defaults,
+            defaults=(workflow,),
+            overlay=overlay,
             pod_fields=_ARGO_POD_FIELDS,
             added_lists=frozenset({"volumes"}),
             spec_type=None,
@@ -241,11 +245,11 @@ def _argo_pods(data: dict[str, Any], workflow: Pointer) -> Iterator[PodSlot]:
 
 def _argo_templates(data: dict[str, Any], workflow: Pointer) -> Iterator[Pointer]:
     pending = [
-        (*workflow, "templates", index) for index in _indexes(get(data, workflow), "templates")
+        (*workflow, "templates", index) for index in _indexes(value_at(data, workflow), "templates")
     ]
     while pending:
         pointer = pending.pop(0)
-        template = get(data, pointer)
+        template = value_at(data, pointer)
         if not isinstance(template, dict):
             continue
         yield pointer
@@ -261,13 +265,16 @@ def _argo_templates(data: dict[str, Any], workflow: Pointer) -> Iterator[Pointer
                 pending.append((*pointer, "dag", "tasks", i, "inline"))
 
 
-def _argo_containers(template: dict[str, Any], pointer: Pointer) -> tuple[ContainerSlot, ...]:
+def _argo_containers(
+    template: dict[str, Any], pointer: Pointer, defaults: Pointer
+) -> tuple[ContainerSlot, ...]:
     mirror = frozenset({"mirrorVolumeMounts"})
     slots = []
     if isinstance(template.get("container"), dict):
-        slots.append(
-            ContainerSlot((*pointer, "container"), "containers", "Container", default_name="main")
+        slot = ContainerSlot(
+            (*pointer, "container"), "containers", "Container", default_name="main"
         )
+        slots.append(replace(slot, overlay=(*defaults, "container")))
     if isinstance(template.get("script"), dict):
         slots.append(
             ContainerSlot(
@@ -276,6 +283,7 @@ def _argo_containers(template: dict[str, Any], pointer: Pointer) -> tuple[Contai
                 "Script container",
                 extra=frozenset({"source"}),
                 default_name="main",
+                overlay=(*defaults, "script"),
             )
         )
     for index in _indexes(template, "initContainers"):
@@ -308,7 +316,7 @@ def _argo_containers(template: dict[str, Any], pointer: Pointer) -> tuple[Contai
 
 def _argo_events_pod(data: dict[str, Any]) -> tuple[PodSlot, ...]:
     """Argo Events: ``spec.template`` holds pod-level fields and one ``container``."""
-    template = get(data, ("spec", "template"))
+    template = value_at(data, ("spec", "template"))
     if not isinstance(template, dict) or not isinstance(template.get("container"), dict):
         return ()
     container = ContainerSlot(("spec", "template", "container"), "containers", "Container")
@@ -340,7 +348,7 @@ def _shaped_like_pods(data: dict[str, Any]) -> Iterator[PodSlot]:
         seen.add(id(node))
         if isinstance(node, dict):
             if _looks_like_pod_spec(node):
-                parent = get(data, pointer[:-1]) if pointer else None
+                parent = value_at(data, pointer[:-1]) if pointer else None
                 has_metadata = (
                     pointer[-1:] == ("spec",) and isinstance(parent, dict) and "metadata" in parent
                 )
@@ -385,20 +393,8 @@ def expand(data: Any, path: str) -> Iterator[Pointer]:
         yield pointer
 
 
-def get(data: Any, pointer: Pointer) -> Any:
-    """The value at ``pointer``, or None where the path does not exist."""
-    for part in pointer:
-        if isinstance(data, dict):
-            data = data.get(part)
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        else:
-            return None
-    return data
-
-
 def _is_mapping(data: Any, pointer: Pointer) -> bool:
-    return isinstance(get(data, pointer), dict)
+    return isinstance(value_at(data, pointer), dict)
 
 
 def _indexes(node: Any, key: str) -> range:
