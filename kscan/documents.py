@@ -628,7 +628,20 @@ class _Builder:
     def _add(
         self, top: _Open, value: Any, span: Span, event: Any, container: bool, via_alias: bool
     ) -> None:
-        """Put a finished value into the open collection ``top``."""
+        """Put a finished value into the open collection ``top``. For a mapping, the key read
+        before it decides, per client:
+
+        ============== ============================== ====================================
+        key            kubectl (go-yaml v2)           kustomize (kyaml)
+        ============== ============================== ====================================
+        ``<<``         merge, where written           merge, under every explicit key
+        ``!!merge <<`` merge, where written           merge, under every explicit key
+        ``! <<``       merge, where written           the key ``<<``
+        ``!!merge x``  the key ``x``                  merge, and the key ``x`` (only ``<<``
+                                                      is cleared)
+        ``"<<"``       the key ``<<``                 the key ``<<``
+        ============== ============================== ====================================
+        """
         if not top.is_map:
             top.value.append(value)
             top.value.pos.append(span)
