@@ -141,7 +141,7 @@ class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from
 @click.option(
     "--isolated",
     is_flag=True,
-    help="Ignore every configuration file: only defaults and the command line apply.",
+    help="Ignore every configuration file found in the scanned tree (only --config, if given).",
 )
 @click.option(
     "--no-default-excludes",
@@ -259,7 +259,7 @@ def scan_command(
     run_config = profiles.of(_first_path(paths)).config
     base_dir = run_config["base-dir"] or str(repository_root(paths))
     output_format = run_config["format"]
-    own_files = _own_files_or_exit(paths, output, baseline, write_baseline)
+    own_files = _own_files_or_exit(paths, (output, write_baseline), (baseline,))
     suppressor = Suppressor()
     result = _guarded_scan(
         paths,
@@ -325,28 +325,34 @@ def _is_config_file(path: str) -> bool:
     return os.path.basename(path) in CONFIG_NAMES
 
 
-def _own_files_or_exit(paths: tuple[str, ...], *targets: str | None) -> set[str]:
+def _own_files_or_exit(
+    paths: tuple[str, ...], written: tuple[str | None, ...], read: tuple[str | None, ...]
+) -> set[str]:
     """The files kscan writes or reads for itself (report, baselines), left out of the scan. A
-    report or baseline may not overwrite an input: not a path named on the command line, nor
-    a manifest inside a scanned directory (only a previous kscan report or baseline)."""
+    report or baseline may not overwrite an input (a path named on the command line, or a
+    manifest inside a scanned directory other than a previous kscan report or baseline), nor
+    be written through a symbolic link inside a scanned directory, which the scanned
+    repository may have planted to point anywhere."""
     named = {os.path.realpath(path) for path in paths if path != STDIN}
-    directories = [
-        os.path.realpath(path) for path in paths if path != STDIN and os.path.isdir(path)
-    ]
-    own = set()
-    for target in (t for t in targets if t):
-        real = os.path.realpath(target)
-        inside = any(real.startswith(directory + os.sep) for directory in directories)
+    folders = [path for path in paths if path != STDIN and os.path.isdir(path)]
+    real_folders = [os.path.realpath(path) for path in folders]
+    given_folders = [os.path.abspath(path) for path in folders]
+    own = {os.path.realpath(path) for path in read if path}
+    for target in (t for t in written if t):
+        real, absolute = os.path.realpath(target), os.path.abspath(target)
+        if real != absolute and any(absolute.startswith(f + os.sep) for f in given_folders):
+            _refuse(target, "it leads through a symbolic link inside the scanned tree")
+        inside = any(real.startswith(folder + os.sep) for folder in real_folders)
         scanned = inside and real.lower().endswith(MANIFEST_SUFFIXES)
         if real in named or (scanned and os.path.isfile(real) and not _written_by_kscan(real)):
-            click.echo(
-                f"kscan: error: refusing to write {printable(target)}: it is one of the inputs "
-                "being scanned",
-                err=True,
-            )
-            sys.exit(EXIT_ERROR)
+            _refuse(target, "it is one of the inputs being scanned")
         own.add(real)
     return own
+
+
+def _refuse(target: str, why: str) -> NoReturn:
+    click.echo(f"kscan: error: refusing to write {printable(target)}: {why}", err=True)
+    sys.exit(EXIT_ERROR)
 
 
 def _written_by_kscan(path: str) -> bool:
@@ -402,7 +408,7 @@ def _profiles_or_exit(
     profiles = Profiles(
         lambda config: _override(config, options),
         _configured_rules,
-        None if isolated else explicit,
+        explicit,
         isolated,
     )
     try:

@@ -24,7 +24,7 @@ import yaml
 
 from kscan.json_reader import JsonReader, looks_like_json
 from kscan.limits import DEFAULT_LIMITS, Limits
-from kscan.scalars import MERGE, STR, ScalarError, is_merge_key, key_text, resolve, resolve_key
+from kscan.scalars import MERGE, STR, ScalarError, is_merge_key, key_text, key_value, resolve
 from kscan.sources import InputError, Source, read_source
 from kscan.tree import (
     DuplicateKey,
@@ -228,15 +228,17 @@ def _too_many(source: Source, limits: Limits, line: int, column: int) -> InputEr
     return InputError(source.path, message, line, column)
 
 
-def _duplicates(data: Any, found: list[tuple[PosDict, str, Span, Span]]) -> list[DuplicateKey]:
+def _duplicates(
+    data: Any, found: list[tuple[PosDict, str, Span, Span, bool]]
+) -> list[DuplicateKey]:
     if not found:
         return []
     pointers = pointers_to(data, {id(mapping) for mapping, *_ in found})
     return [
         DuplicateKey(
-            (*pointers[id(mapping)], key) if id(mapping) in pointers else None, first, last
+            (*pointers[id(mapping)], key) if id(mapping) in pointers else None, first, last, alike
         )
-        for mapping, key, first, last in found
+        for mapping, key, first, last, alike in found
     ]
 
 
@@ -398,6 +400,8 @@ class _Open:
     __slots__ = (
         "anchor",
         "explicit",
+        "go_key",
+        "go_keys",
         "is_map",
         "key",
         "key_span",
@@ -426,6 +430,10 @@ class _Open:
         self.key: str | None = None
         """The key whose value comes next (mappings); None while a key is awaited."""
         self.key_span: Span | None = None
+        self.go_key: Any = None
+        """The Go value of the awaited key, when it is not the key's own string (``1``)."""
+        self.go_keys: dict[str, Any] | None = None
+        """Such Go values of the keys written so far, to tell colliding keys apart."""
         self.merge = False
         """Whether the awaited value is a merge to kubectl (go-yaml v2: plain ``<<``)..."""
         self.kustomize_merge = False
@@ -446,7 +454,7 @@ class _Builder:
         self.source = source
         self.nodes = 0
         self.anchors: dict[str, tuple[Any, int]] = {}
-        self.duplicates: list[tuple[PosDict, str, Span, Span]] = []
+        self.duplicates: list[tuple[PosDict, str, Span, Span, bool]] = []
         self.conflicts: list[tuple[PosDict, str, Span | None, Span | None]] = []
         self.alternates: dict[int, Any] = {}
         """id(value) -> kustomize's reading of it, for the values where the two differ."""
@@ -570,9 +578,10 @@ class _Builder:
         else:  # some parsers end a key at the next line: measure it instead
             width = start.column + 1 + len(text)
             mapping.key_span = Span(start.line + 1, start.column + 1, start.line + 1, width)
+        mapping.go_key = None
         if tag is None and plain:
             known = _PLAIN_KEYS.get(text)
-            if known is not None:  # the common case: a plain key seen before (``name``)
+            if known is not None:  # the common case: a plain string key seen before (``name``)
                 mapping.key, mapping.merge, mapping.kustomize_merge = known, False, False
                 if event.anchor:
                     self.anchors[event.anchor] = (known, 1)
@@ -582,10 +591,14 @@ class _Builder:
         mapping.merge = is_merge_key(text, tag, plain)
         mapping.kustomize_merge = tag == MERGE or (tag is None and plain and text == "<<")
         try:
-            mapping.key = "<<" if mapping.merge else resolve_key(text, tag, plain)
+            value = "<<" if mapping.merge else key_value(text, tag, plain)
+            mapping.key = key_text(value)
         except ScalarError as exc:
             raise ParseError(str(exc), *_at(event.start_mark)) from None
+        if type(value) is not str:
+            mapping.go_key = value
         cacheable = tag is None and plain and not mapping.merge and "#" not in text
+        cacheable = cacheable and type(value) is str
         if cacheable and len(_PLAIN_KEYS) < _PLAIN_KEYS_KEPT and len(text) <= _PLAIN_KEY_LENGTH:
             _PLAIN_KEYS[text] = mapping.key
         if event.anchor and not mapping.merge:
@@ -620,7 +633,8 @@ class _Builder:
             mapping.key = key_text(value)  # the anchored scalar, resolved where it is written
         except ScalarError as exc:
             raise ParseError(str(exc), *_at(event.start_mark)) from None
-        mapping.merge = False
+        mapping.merge = mapping.kustomize_merge = False
+        mapping.go_key = None if type(value) is str else value
         mapping.key_span = _span(event.start_mark, event.end_mark)
 
     # -- building collections --
@@ -661,10 +675,18 @@ class _Builder:
                     top.kustomize_keys[key] = (value, entry_span)
                 return
         mapping = top.value
+        go_key = top.go_key
         if key in top.written:
             first = top.explicit[key][1] if top.explicit and key in top.explicit else None
-            self.duplicates.append((mapping, key, first or mapping.pos[key], entry_span))
+            before = top.go_keys.get(key, key) if top.go_keys else key
+            after = key if go_key is None else go_key
+            alike = type(before) is type(after) and before == after
+            self.duplicates.append((mapping, key, first or mapping.pos[key], entry_span, alike))
         top.written.add(key)
+        if go_key is not None:
+            if top.go_keys is None:
+                top.go_keys = {}
+            top.go_keys[key] = go_key
         mapping[key] = value
         mapping.pos[key] = entry_span
         if top.explicit is not None:

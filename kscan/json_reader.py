@@ -41,7 +41,7 @@ class JsonReader:
         self.text = text
         self.max_depth, self.max_nodes = max_depth, max_nodes
         self._line_starts = [0] + [match.end() for match in re.finditer("\n", text)]
-        self.duplicates: list[tuple[PosDict, str, Span, Span]] = []
+        self.duplicates: list[tuple[PosDict, str, Span, Span, bool]] = []
         self.nodes = 0
 
     def values(self) -> Iterator[tuple[Any, Span]]:
@@ -207,7 +207,7 @@ class _Open:
         if self.is_object:
             key = self.key
             if key in container:
-                reader.duplicates.append((container, key, container.pos[key], span))
+                reader.duplicates.append((container, key, container.pos[key], span, True))
             container[key] = value
             container.pos[key] = span
         else:

@@ -135,15 +135,21 @@ def key_text(value: Any) -> str:
 def resolve_key(text: str, tag: str | None, plain: bool) -> str:
     """A mapping key's JSON text: resolved as a value is (keeping floats as floats), then
     converted as sigs.k8s.io/yaml converts keys."""
+    return key_text(key_value(text, tag, plain))
+
+
+def key_value(text: str, tag: str | None, plain: bool) -> Any:
+    """The Go value go-yaml v2 gives a mapping key, before it becomes a JSON key (``1`` is an
+    int, ``"1"`` a string: both become the key ``"1"``, in an order Go leaves to chance)."""
     if tag is None and plain:
-        return key_text(_resolve_plain(text)[1])
+        return _resolve_plain(text)[1]
     if tag in (_INT, _FLOAT, _BOOL, _NULL):
         resolved_tag, value = _resolve_plain(text)
         if resolved_tag == tag:
-            return key_text(value)
+            return value
         if tag == _FLOAT and resolved_tag == _INT:
-            return key_text(float(value))
-    return key_text(resolve(text, tag, plain))
+            return float(value)
+    return resolve(text, tag, plain)
 
 
 def decode_binary(text: str) -> str:

@@ -40,6 +40,9 @@ class DuplicateKey:
     pointer: Pointer | None
     first: Span
     last: Span
+    spelled_alike: bool = True
+    """False when two different keys (``1`` and ``"1"``, ``y`` and ``true``) only become the
+    same JSON key: then which value Kubernetes keeps is left to chance."""
 
 
 @dataclass(frozen=True)

@@ -444,3 +444,20 @@ def test_a_duplicate_after_a_merge_names_the_explicit_first_line(scan_text: Scan
     )
     (duplicate,) = [f for f in result.findings if f.rule.name == "duplicate-key"]
     assert "lines 9 and 11" in duplicate.message
+
+
+def test_keys_that_only_become_the_same_json_key_are_reported_as_a_coin_toss(
+    scan_text: Scan,
+) -> None:
+    """sigs.k8s.io/yaml turns the int key 1 and the string key "1" into one JSON key, writing
+    them from a Go map in random order: neither value can be said to win."""
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  1: first\n  '1': second\n"
+    )
+    (duplicate,) = [f for f in scan_text(text).findings if f.rule.name == "duplicate-key"]
+    assert "left to chance" in duplicate.message
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: first\n  'a': second\n"
+    )
+    (duplicate,) = [f for f in scan_text(text).findings if f.rule.name == "duplicate-key"]
+    assert "line 6 is the one applied" in duplicate.message

@@ -221,3 +221,20 @@ def test_a_planted_manifest_that_looks_like_a_report_is_not_skipped(repo: Path) 
     write(repo / "deploy" / "kscan.json", planted)
     result = kscan("--format", "json", "-o", "deploy/kscan.json", "deploy")
     assert result.exit_code == 2 and "refusing to write" in result.stderr
+
+
+def test_isolated_with_config_applies_only_the_central_policy(repo: Path) -> None:
+    write(repo / "aaa" / ".kscan.yaml", "ignore: [all]\n")
+    write(repo / "aaa" / "a.yaml", POD.format(name="a"))
+    write(repo.parent / "policy.yaml", "select: [KS101]\n")
+    _code, data = report("--isolated", "--config", str(repo.parent / "policy.yaml"), "aaa")
+    assert {f["rule_name"] for f in data["findings"]} == {"privileged-container"}
+
+
+def test_the_report_is_not_written_through_a_link_in_the_scanned_tree(repo: Path) -> None:
+    victim = write(repo.parent / "victim.txt", "keep me\n")
+    (repo / "kscan.sarif").symlink_to(victim)
+    write(repo / "pod.yaml", POD.format(name="p"))
+    result = kscan("--format", "sarif", "-o", "kscan.sarif", ".")
+    assert result.exit_code == 2 and "symbolic link" in result.stderr
+    assert victim.read_text() == "keep me\n"

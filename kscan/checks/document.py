@@ -23,10 +23,15 @@ def duplicate_key(params: NoParams, document: Document) -> Iterator[Violation]:
     for duplicate in document.duplicates:
         pointer = duplicate.pointer or ()
         field = ".".join(str(part) for part in pointer) if duplicate.pointer else "a key"
-        message = (
-            f"Key '{field}' is written twice (lines {duplicate.first.line} and "
-            f"{duplicate.last.line}); the value on line {duplicate.last.line} is the one applied."
-        )
+        lines = f"lines {duplicate.first.line} and {duplicate.last.line}"
+        if duplicate.spelled_alike:
+            applied = f"the value on line {duplicate.last.line} is the one applied"
+            message = f"Key '{field}' is written twice ({lines}); {applied}."
+        else:
+            message = (
+                f"Two keys become the JSON key '{field}' ({lines}, spelled differently, such "
+                'as 1 and "1"); which value Kubernetes applies is left to chance.'
+            )
         identity = _identity(document, pointer)
         yield Violation(document, pointer, message, identity=identity, span=duplicate.last)
 

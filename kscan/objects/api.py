@@ -21,6 +21,8 @@ from typing import Any
 from kscan.tree import Pointer
 
 _FIELDS_FILE = Path(__file__).with_name("api_fields.json")
+_SUGGESTED = 200
+"""Unknown fields per object given a suggestion (the closest spelling costs a little each)."""
 TYPED = frozenset(
     {
         *("PodSpec", "PodSecurityContext", "SecurityContext", "Capabilities", "SELinuxOptions"),
@@ -140,7 +142,8 @@ def check(
                     stack_types.append(inner)
                 elif unknown and key not in allowed:
                     gone = key in removed.get(type_name, ())
-                    hint = None if gone else suggest(key, known)
+                    guess = not gone and len(found.unknown) < _SUGGESTED
+                    hint = suggest(key, known) if guess else None
                     found.unknown.append(UnknownField((*pointer, key), key, type_name, hint, gone))
         elif not _scalar_fits(value, type_name):
             _wrong(found, typed, pointer, _SCALARS.get(type_name, type_name))
