@@ -109,6 +109,8 @@ class Document:
     is_json: bool = False
     text_regions: tuple[Span, ...] = ()
     """Where scalars holding ``#`` are written, in order: text there is data, never a comment."""
+    kubectl_separator: Span | None = None
+    """The ``---`` line that starts it, when only kubectl reads that line as a separator."""
 
     @property
     def path(self) -> str:
@@ -302,8 +304,32 @@ def _code(event: Any) -> int:
     return code
 
 
+def kubectl_separators(text: str) -> tuple[str, list[int]]:
+    """The text with the document separators only kubectl sees made plain, and their lines.
+
+    kubectl splits a file at every line that starts with ``---`` and holds nothing else but
+    Unicode spaces or a comment (apimachinery's ``YAMLReader``, with ``strings.TrimSpace``), once
+    the document it ends has some line. libyaml needs a space, a tab or the line's end right
+    after ``---``, so to it ``---`` and a no-break space, or ``---#x``, start a plain scalar: a
+    file can look like one harmless string to every other reader and hold a pod for kubectl."""
+    if "---" not in text:
+        return text, []
+    lines = text.split("\n")
+    moved = []
+    previous_separates = True
+    for number, line in enumerate(lines):
+        rest = line[3:] if line.startswith("---") else None
+        trimmed = rest.strip() if rest is not None else None
+        separates = trimmed is not None and (not trimmed or trimmed.startswith("#"))
+        if separates and rest and rest[0] not in " \t\r" and not previous_separates:
+            lines[number] = f"--- {trimmed}" if trimmed else "---"
+            moved.append(number + 1)
+        previous_separates = separates
+    return ("\n".join(lines), moved) if moved else (text, [])
+
+
 def _parse_yaml(source: Source, limits: Limits) -> tuple[list[Document], list[InputError]]:
-    text = source.text
+    text, separators = kubectl_separators(source.text)
     documents: list[Document] = []
     errors: list[InputError] = []
     events = _events(text)
@@ -331,6 +357,9 @@ def _parse_yaml(source: Source, limits: Limits) -> tuple[list[Document], list[In
                 errors.append(_parse_error(source, exc))
                 document = None
             if document is not None:
+                line = event.start_mark.line + 1
+                if line in separators:
+                    document.kubectl_separator = Span(line, 1, line, 4)
                 documents.append(document)
             index += 1
     except yaml.YAMLError as exc:

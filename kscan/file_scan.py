@@ -157,12 +157,24 @@ class FileScanner:
                 result.facts.append(ObjectFacts.of(obj))
         alternate = document.alternate_reading()
         if alternate is not None:
-            known = {_identity(finding) for finding in findings}
             extra: list[Finding] = []
             alternate_objects = self._objects(alternate, result)
-            self._check_objects(alternate_objects, extra)
-            findings.extend(f for f in extra if _identity(f) not in known)
+            with self.suppressor.reading(alternate_objects):  # kustomize's own annotations
+                self._check_objects(alternate_objects, extra)
+            self._merge_findings(findings, extra)
             self._alternate_facts(alternate_objects, result)
+
+    @staticmethod
+    def _merge_findings(findings: list[Finding], extra: list[Finding]) -> None:
+        """Add the findings of another reading: a finding of both is reported once, and stays
+        suppressed only if it is suppressed in both readings."""
+        position = {_identity(finding): index for index, finding in enumerate(findings)}
+        for finding in extra:
+            index = position.get(_identity(finding))
+            if index is None:
+                findings.append(finding)
+            elif finding.suppression is None and findings[index].suppression is not None:
+                findings[index] = finding
 
     def _alternate_facts(self, objects: list[KubeObject], result: FileResult) -> None:
         """Cross-object rules see kustomize's reading of an object too, where it differs: both

@@ -209,7 +209,7 @@ class ObjectFacts:
     @classmethod
     def of(cls, obj: KubeObject, reported: bool = True) -> ObjectFacts:
         """The facts of a scanned object, with the positions cross-object rules report at."""
-        pods = tuple(_pod_facts(pod) for pod in obj.pods)
+        pods = tuple(_pod_facts(pod) for pod in obj.pods if not pod.partial)
         model = obj.model
         kept: Outline | None = None
         if isinstance(model, NetworkPolicy):

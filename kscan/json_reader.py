@@ -29,9 +29,9 @@ _scanstring = json.decoder.scanstring  # type: ignore[attr-defined]  # the C sca
 
 
 def looks_like_json(text: str) -> bool:
-    """kubectl's test (``GuessJSONStream``): the first character that is not whitespace is ``{``."""
-    match = _SPACE.match(text)
-    return match is not None and text.startswith("{", match.end())
+    """kubectl's test (``GuessJSONStream``): the first character that is not (Unicode)
+    whitespace is ``{``."""
+    return text.lstrip().startswith("{")
 
 
 class JsonReader:

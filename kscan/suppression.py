@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -212,6 +213,28 @@ class Suppressor:
                 seen.annotations[obj.key] = directives
             if obj.kind == "Namespace" and directives:
                 seen.namespaces[obj.name] = directives
+
+    @contextmanager
+    def reading(self, objects: list[KubeObject]) -> Iterator[None]:
+        """While checking another reading of objects already seen (kustomize's), let their
+        annotations be that reading's own: an annotation only kubectl sees suppresses nothing
+        kustomize applies."""
+        annotations = self._seen.annotations
+        saved = {obj.key: annotations.get(obj.key) for obj in objects}
+        for obj in objects:
+            directives = list(annotation_directives(obj))
+            if directives:
+                annotations[obj.key] = directives
+            else:
+                annotations.pop(obj.key, None)
+        try:
+            yield
+        finally:
+            for key, kept in saved.items():
+                if kept is None:
+                    annotations.pop(key, None)
+                else:
+                    annotations[key] = kept
 
     def check(
         self,

@@ -184,6 +184,10 @@ spec:
     result = scan_text(text)
     assert hits(result, "privileged-container") == [(11, "runner")]
     assert hits(result, "host-network") == [(7, None)]
+    # seen in part, such a pod is reported for what it sets, not for what it lacks (whatever
+    # runs it may complete it), and it is left out of cross-object rules
+    assert hits(result, "run-as-non-root") == [] and hits(result, "capabilities-drop-all") == []
+    assert hits(result, "default-deny-network-policy") == []
 
 
 def test_policy_patterns_are_not_pods(scan_text: Scan) -> None:
@@ -245,3 +249,33 @@ spec:
     assert hits(result, "privileged-container") == [(8, "main")]  # template a inherits it
     assert hits(result, "run-as-non-root") == [(6, None), (14, "main")]
     assert any("(template 'a')" in m for m in messages(result, "privileged-container"))
+
+
+def test_operator_resources_and_partial_containers(scan_text: Scan) -> None:
+    """Prometheus Operator merges spec.containers (image-less, by name) into the pods it runs,
+    and spec.hostNetwork applies to them; one image-less container does not hide the others,
+    and a pod template nested in a pod-shaped mapping is found too."""
+    text = """\
+apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata: {name: k8s, namespace: monitoring}
+spec:
+  hostNetwork: true
+  containers:
+    - {name: prometheus, securityContext: {privileged: true}}
+---
+apiVersion: example.com/v1
+kind: BatchRunner
+metadata: {name: r, namespace: shop}
+spec:
+  containers:
+    - {name: main, image: main:1}
+    - {name: sidecar, imageFrom: registry}
+  workers:
+    template:
+      spec:
+        containers: [{name: worker, image: w:1, securityContext: {privileged: true}}]
+"""
+    result = scan_text(text)
+    assert hits(result, "host-network") == [(5, None)]
+    assert hits(result, "privileged-container") == [(7, "prometheus"), (19, "worker")]

@@ -461,3 +461,86 @@ def test_keys_that_only_become_the_same_json_key_are_reported_as_a_coin_toss(
     )
     (duplicate,) = [f for f in scan_text(text).findings if f.rule.name == "duplicate-key"]
     assert "line 6 is the one applied" in duplicate.message
+
+
+# --- documents as kubectl splits them ----------------------------------------------------------
+
+
+def test_any_object_with_items_is_a_list_and_its_items_inherit_the_kind(scan_text: Scan) -> None:
+    """apimachinery's unstructured decoding reads any object with ``items`` as a List (only the
+    items are applied); an item with neither kind nor apiVersion takes the List's kind without
+    ``List`` and its apiVersion (``decodeToList``)."""
+    text = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: decoy, namespace: shop}
+items:
+- metadata: {name: evil, namespace: shop}
+  spec:
+    template:
+      spec:
+        hostPID: true
+        containers: [{name: evil, image: busybox:1.36, securityContext: {privileged: true}}]
+---
+apiVersion: v1
+kind: PodList
+items:
+- metadata: {name: listed, namespace: shop}
+  spec:
+    containers: [{name: c, image: busybox:1.36, securityContext: {privileged: true}}]
+"""
+    result = scan_text(text)
+    assert found(result, "privileged-container") == [(10, "evil"), (17, "c")]
+    assert {f.name for f in result.findings if f.rule.name == "privileged-container"} == {
+        "evil",
+        "listed",
+    }
+    assert found(result, "host-pid") == [(9, None)]
+
+
+@pytest.mark.parametrize("after", ["\u00a0", "\u2003", "#note", "\u3000 # note"])
+def test_separators_only_kubectl_sees_split_documents_as_kubectl_does(
+    scan_text: Scan, after: str
+) -> None:
+    """apimachinery's YAMLReader ends a document at a line starting with ``---`` whose rest is
+    empty or a comment once trimmed (``strings.TrimSpace``, Unicode spaces too); libyaml would
+    read the object below as a string of the ConfigMap above."""
+    pod = (
+        '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"evil","namespace":"shop"},'
+        '"spec":{"hostPID":true,"containers":[{"name":"x","image":"busybox:1.36"}]}}'
+    )
+    text = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\n---{after}\n{pod}\n"
+    result = scan_text(text)
+    assert found(result, "host-pid") == [(5, None)]
+    assert found(result, "kubectl-only-separator") == [(4, None)]
+
+
+def test_a_leading_separator_line_does_not_split(scan_text: Scan) -> None:
+    """With nothing read yet, kubectl keeps the line in the document (and go-yaml reads a
+    string there, as libyaml does)."""
+    result = scan_text("---\u00a0\nplain text\n")
+    assert not result.errors and list(result.findings) == []
+
+
+def test_an_annotation_only_kubectl_reads_does_not_suppress_what_kustomize_applies(
+    scan_text: Scan,
+) -> None:
+    text = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  namespace: shop
+  annotations: {}
+  <<: {annotations: {kscan.io/ignore: "all: reviewed"}}
+spec:
+  containers:
+  - name: c
+    image: busybox:1.36
+    securityContext:
+      privileged: true
+      <<: {privileged: false}
+"""
+    result = scan_text(text)
+    (finding,) = [f for f in result.findings if f.rule.name == "privileged-container"]
+    assert finding.suppression is None and finding.span.line == 13

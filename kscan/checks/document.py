@@ -59,6 +59,22 @@ def merge_key_conflict(params: NoParams, document: Document) -> Iterator[Violati
         )
 
 
+@template("kubectl-separator", scope="document", params=NoParams)
+def kubectl_separator(params: NoParams, document: Document) -> Iterator[Violation]:
+    """A document that starts at a ``---`` line only kubectl reads as a separator (followed by
+    invisible Unicode spaces, or by ``#`` without a space): other YAML readers, and reviewers,
+    see the text below as part of the document above."""
+    span = document.kubectl_separator
+    if span is None or not _is_manifest(document.data):
+        return
+    message = (
+        f"Line {span.line} is a document separator to kubectl only ('---' followed by "
+        "invisible spaces or a '#' without a space): other YAML readers see this object as "
+        "text of the document above; kscan checks it as kubectl applies it."
+    )
+    yield Violation(document, (), message, identity=_identity(document, ()), span=span)
+
+
 def _is_manifest(data: Any) -> bool:
     return isinstance(data, dict) and isinstance(data.get("kind"), str) and "apiVersion" in data
 

@@ -143,6 +143,8 @@ def _first_violation(
 ) -> Violation | None:
     for match in _select(condition, target):
         unset = not match.present or is_empty(match.value)
+        if unset and target.pod is not None and target.pod.partial:
+            continue  # what a pod kscan sees in part lacks may be set by whatever completes it
         if condition.inherit and unset and _inherited(condition, target.pod):
             continue  # the pod's value applies: fine, or already reported at the pod
         problem = condition.problem(match)

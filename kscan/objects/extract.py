@@ -210,6 +210,9 @@ class PodView:
     """The pod-level fields as parsed (a LayeredPod where they come from several mappings)."""
     refs: tuple[ContainerRef, ...] = ()
     label: str = ""
+    partial: bool = False
+    """Seen only in part (found by its shape, or completed by an operator): rules report what
+    it sets, never what it lacks, and cross-object rules leave it out."""
 
     @property
     def is_windows(self) -> bool:
@@ -249,6 +252,9 @@ class KubeObject:
     model: KubeObjectModel
     pods: tuple[PodView, ...] = ()
     unknown_fields: tuple[api.UnknownField, ...] = ()
+    own_data: dict[str, Any] | None = None
+    """The object as Kubernetes decodes it, where that is not the data at ``pointer`` (a List
+    item that takes its kind from the List)."""
 
     @property
     def pod(self) -> PodView | None:
@@ -292,6 +298,8 @@ class KubeObject:
     @cached_property
     def data(self) -> dict[str, Any]:
         """The object as parsed (plain data), for templates that walk field paths."""
+        if self.own_data is not None:
+            return self.own_data
         return self.document.get(self.pointer)  # type: ignore[no-any-return]
 
     @cached_property
@@ -323,14 +331,34 @@ def _objects_at(document: Any, data: Any, pointer: Pointer) -> Iterator[KubeObje
         return
     kind = data["kind"]
     items = data.get("items")
-    if kind.endswith("List") and isinstance(items, list):
+    if isinstance(items, list):  # a List to kubectl, whatever its kind: only its items are sent
         for index, item in enumerate(items):
+            item = _inheriting(item, data) if isinstance(item, PosDict) else item
             yield from _objects_at(document, item, (*pointer, "items", index))
         return
     builder = _ObjectBuilder(document, data, pointer)
     obj = builder.build(kind)
     yield obj
     yield from builder.problems(obj)
+
+
+def _inheriting(item: PosDict, wrapper: dict[str, Any]) -> PosDict:
+    """An item of a List as Kubernetes decodes it (apimachinery's unstructured ``decodeToList``):
+    one with neither kind nor apiVersion takes the List's kind without ``List`` and its
+    apiVersion (shown at the List's own fields)."""
+    if "kind" in item or "apiVersion" in item:
+        return item
+    filled = PosDict(item)
+    filled.pos = dict(item.pos)
+    kind = wrapper["kind"]
+    filled["kind"] = kind[: -len("List")] if kind.endswith("List") else kind
+    if isinstance(wrapper, PosDict):
+        filled.pos["kind"] = wrapper.pos["kind"]
+    if "apiVersion" in wrapper:
+        filled["apiVersion"] = wrapper["apiVersion"]
+        if isinstance(wrapper, PosDict):
+            filled.pos["apiVersion"] = wrapper.pos["apiVersion"]
+    return filled
 
 
 @dataclass
@@ -354,7 +382,9 @@ class _ObjectBuilder:
             self.wrong.setdefault(problem.pointer, f"expected {problem.expected}")
         for pointer, message in self.model_wrong.items():
             self.wrong.setdefault(pointer, message)
-        return KubeObject(self.document, self.pointer, model, pods, tuple(self.found.unknown))
+        own = self.data if self.document.get(self.pointer) is not self.data else None
+        unknown = tuple(self.found.unknown)
+        return KubeObject(self.document, self.pointer, model, pods, unknown, own)
 
     def problems(self, obj: KubeObject) -> Iterator[InvalidField]:
         """The wrong-typed fields, in document order, at most ``_MAX_PROBLEMS``."""
@@ -412,6 +442,7 @@ class _ObjectBuilder:
             pod_data,
             refs,
             label,
+            slot.checked == "security",
         )
 
     def _check_pod(self, slot: PodSlot, layers: list[tuple[Any, Pointer]]) -> None:

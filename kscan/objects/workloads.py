@@ -62,6 +62,8 @@ class PodSlot:
     """The API type of ``spec`` when it is one (its fields are all checked), else None."""
     spec_extra: frozenset[str] = frozenset()
     checked: Checked = "all"
+    """``security``: a pod kscan sees only in part (found by its shape, or completed by an
+    operator), checked in its securityContexts and for what is set, never for what is missing."""
 
 
 CONTAINER_LISTS: tuple[tuple[Role, str, str], ...] = (
@@ -131,6 +133,12 @@ _TEMPLATES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 """Custom resources and the paths of their pod templates (``*``: every list item or value)."""
 
+_OPERATED_PODS = frozenset(
+    ("monitoring.coreos.com", kind)
+    for kind in ("Prometheus", "PrometheusAgent", "Alertmanager", "ThanosRuler")
+)
+"""Prometheus Operator resources: their spec holds the pod's own fields (hostNetwork,
+securityContext, volumes...) and containers merged by name into the ones the operator runs."""
 _KNATIVE_REVISION_FIELDS = frozenset(
     {"containerConcurrency", "timeoutSeconds", "responseStartTimeoutSeconds", "idleTimeoutSeconds"}
 )
@@ -182,6 +190,12 @@ def pods_of(api_version: Any, kind: str, data: dict[str, Any]) -> tuple[PodSlot,
             _template_slot(data, p, not path, _KNATIVE_REVISION_FIELDS)
             for p in pointers
             if _is_mapping(data, p)
+        )
+    if (group, kind) in _OPERATED_PODS:  # the spec holds pod fields and partial containers
+        spec = ("spec",)
+        containers = _core_containers(data, spec)
+        return (
+            PodSlot(spec, ("spec", "podMetadata"), containers, spec_type=None, checked="security"),
         )
     paths = _TEMPLATES.get((group or "", kind), ())
     found = tuple(
@@ -332,9 +346,9 @@ def _argo_events_pod(data: dict[str, Any]) -> tuple[PodSlot, ...]:
 
 
 def _shaped_like_pods(data: dict[str, Any]) -> Iterator[PodSlot]:
-    """Mappings anywhere in the object (metadata and status aside) whose ``containers`` is a
-    list of mappings each with a string ``image``: pod specs of a custom resource. Each node is
-    visited once; a pod spec is not searched further."""
+    """Mappings anywhere in the object (metadata and status aside) shaped like pod specs (see
+    ``_looks_like_pod_spec``): the pods of a custom resource. Each node is visited once; inside
+    a pod spec the search goes on (a pod template may sit below it), its containers aside."""
     seen: set[int] = set()
     stack: list[tuple[Any, Pointer]] = [
         (value, (key,))
@@ -347,6 +361,7 @@ def _shaped_like_pods(data: dict[str, Any]) -> Iterator[PodSlot]:
             continue
         seen.add(id(node))
         if isinstance(node, dict):
+            skipped: tuple[str, ...] = ()
             if _looks_like_pod_spec(node):
                 parent = value_at(data, pointer[:-1]) if pointer else None
                 has_metadata = (
@@ -360,19 +375,21 @@ def _shaped_like_pods(data: dict[str, Any]) -> Iterator[PodSlot]:
                     spec_type=None,
                     checked="security",
                 )
-                continue
-            stack.extend((v, (*pointer, k)) for k, v in reversed(node.items()))
+                skipped = tuple(role for role, _label, _type in CONTAINER_LISTS)
+            stack.extend((v, (*pointer, k)) for k, v in reversed(node.items()) if k not in skipped)
         elif isinstance(node, list):
             stack.extend((v, (*pointer, i)) for i, v in reversed(list(enumerate(node))))
 
 
 def _looks_like_pod_spec(node: dict[str, Any]) -> bool:
+    """``containers`` is a list of mappings, each with a name or an image, one at least with a
+    string image (a container merged by name into one the operator defines may have none)."""
     containers = node.get("containers")
-    return (
-        isinstance(containers, list)
-        and bool(containers)
-        and all(isinstance(c, dict) and isinstance(c.get("image"), str) for c in containers)
-    )
+    if not isinstance(containers, list) or not containers:
+        return False
+    if not all(isinstance(c, dict) and ("name" in c or "image" in c) for c in containers):
+        return False
+    return any(isinstance(c.get("image"), str) for c in containers)
 
 
 def expand(data: Any, path: str) -> Iterator[Pointer]:
