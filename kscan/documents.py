@@ -117,6 +117,11 @@ class Document:
         """The path of its file, as shown to users."""
         return self.source.path
 
+    @property
+    def has_comments(self) -> bool:
+        """Whether its text can hold YAML comments (JSON cannot)."""
+        return not self.is_json
+
     def alternate_reading(self) -> Document | None:
         """The document as kustomize reads it, when that differs; it carries no duplicates or
         conflicts of its own (they are the main reading's)."""
@@ -177,6 +182,29 @@ class Document:
         if at_item and isinstance(node, PosDict) and node:
             return node.pos[next(iter(node))]
         return span
+
+
+_NOWHERE = Span(0, 0, 0, 0)
+
+
+@dataclass
+class EmbeddedDocument(Document):
+    """A document written inside a string of another (an Argo resource template's manifest):
+    its findings point at that string, which is all a file position can say of them."""
+
+    host_span: Span = _NOWHERE
+    host_path: str = ""
+    """The stable path of the string holding it."""
+
+    @property
+    def has_comments(self) -> bool:
+        return False  # its lines are not the file's: no comment of it is a suppression
+
+    def locate(self, pointer: Pointer) -> tuple[Span, bool]:
+        return self.host_span, False
+
+    def stable_path(self, pointer: Pointer) -> str:
+        return f"{self.host_path}!{super().stable_path(pointer)}"
 
 
 def read_documents(path: str) -> list[Document] | InputError:

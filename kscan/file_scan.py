@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 
 from kscan.checks import Violation
-from kscan.documents import Document, parse
+from kscan.documents import Document, EmbeddedDocument, Pointer, parse
 from kscan.findings import Finding
 from kscan.inventory import ObjectFacts
 from kscan.limits import Limits
@@ -37,6 +38,10 @@ class FileResult:
     suppressions: Collected = field(default_factory=Collected)
     profile: int = 0
     """The profile (configuration) the file was judged under."""
+
+
+_MAX_EMBEDDING = 3
+"""Manifests inside manifests (inside manifests) are scanned this deep."""
 
 
 class RulesByScope:
@@ -95,6 +100,8 @@ class FileScanner:
         self.rules = self.scopes[0]
         self.profile = 0
         self.suppressor = suppressor.fresh()
+        self._embedding = 0
+        """How deep in manifests written inside manifests the scan is."""
         self.limits = limits
         self.stdin_name = stdin_name
 
@@ -155,6 +162,8 @@ class FileScanner:
             result.objects += 1
             if self.facts_scope.wants_facts(obj):
                 result.facts.append(ObjectFacts.of(obj))
+            for pointer in obj.manifests:
+                self._check_embedded(document, pointer, result)
         alternate = document.alternate_reading()
         if alternate is not None:
             extra: list[Finding] = []
@@ -163,6 +172,29 @@ class FileScanner:
                 self._check_objects(alternate_objects, extra)
             self._merge_findings(findings, extra)
             self._alternate_facts(alternate_objects, result)
+
+    def _check_embedded(self, host: Document, pointer: Pointer, result: FileResult) -> None:
+        """Scan the manifest a string of ``host`` holds, as the controller that applies it
+        reads it; its findings and errors point at the string."""
+        text = host.get(pointer)
+        if not isinstance(text, str) or self._embedding >= _MAX_EMBEDDING:
+            return
+        span, _exact = host.locate(pointer)
+        where = host.stable_path(pointer)
+        documents, errors = parse(Source(host.path, text, len(text), False), self.limits)
+        for error in errors:
+            message = f"in the manifest at {where}: {error.message}"
+            result.errors.append(InputError(host.path, message, span.line, span.column))
+        self._embedding += 1
+        try:
+            for number, inner in enumerate(documents):
+                fields = {f.name: getattr(inner, f.name) for f in dataclass_fields(Document)}
+                fields.update(index=-1000 * (host.index + 1) - number, span=span, text_regions=())
+                self._check_document(
+                    EmbeddedDocument(**fields, host_span=span, host_path=where), result
+                )
+        finally:
+            self._embedding -= 1
 
     @staticmethod
     def _merge_findings(findings: list[Finding], extra: list[Finding]) -> None:

@@ -101,7 +101,7 @@ def comment_directives(document: Document) -> dict[int, Directive]:
     """``# kscan: ignore[RULE, ...] reason`` comments in a document's lines, by line number. Only
     real YAML comments count: text inside a scalar (a quoted env value, a script in a block
     scalar) is data, whatever it says, and JSON has no comments at all."""
-    if document.is_json:
+    if not document.has_comments:
         return {}
     source = document.source
     found = {}

@@ -279,3 +279,51 @@ spec:
     result = scan_text(text)
     assert hits(result, "host-network") == [(5, None)]
     assert hits(result, "privileged-container") == [(7, "prometheus"), (19, "worker")]
+
+
+def test_argo_pod_spec_patches_and_resource_manifests(scan_text: Scan) -> None:
+    """Argo applies the workflow's, then the template's podSpecPatch (a strategic merge patch,
+    written as a YAML or JSON string) to each pod, containers merged by name; a resource
+    template's manifest is an object Argo creates. Findings point at the strings."""
+    text = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf, namespace: ci}
+spec:
+  podSpecPatch: '{"hostPID": true}'
+  templates:
+    - name: main
+      podSpecPatch: |
+        containers:
+          - name: main
+            securityContext: {privileged: true}
+      container: {image: alpine:3.19, securityContext: {privileged: false}}
+    - name: res
+      resource:
+        action: create
+        manifest: |
+          apiVersion: v1
+          kind: Pod
+          metadata: {name: made, namespace: ci}
+          spec:
+            containers: [{name: x, image: busybox:1.36, securityContext: {privileged: true}}]
+"""
+    result = scan_text(text)
+    assert hits(result, "host-pid") == [(5, None)]
+    assert hits(result, "privileged-container") == [(8, "main"), (16, "x")]
+    assert any("Pod 'ci/made'" in m for m in messages(result, "privileged-container"))
+
+
+def test_a_pod_spec_patch_that_does_not_parse_is_an_error(scan_text: Scan) -> None:
+    text = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: wf, namespace: ci}
+spec:
+  templates:
+    - name: main
+      podSpecPatch: '{"hostPID": tru'
+      container: {image: alpine:3.19}
+"""
+    result = scan_text(text)
+    assert [(e.line, "pod spec patch" in e.message) for e in result.errors] == [(7, True)]

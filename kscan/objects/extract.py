@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from kscan.documents import parse
 from kscan.objects import api, command_line, workloads
 from kscan.objects.models import (
     Container,
@@ -28,6 +29,7 @@ from kscan.objects.models import (
     RoleBinding,
 )
 from kscan.objects.workloads import ContainerSlot, PodSlot
+from kscan.sources import Source
 from kscan.tree import Pointer, PosDict, PosList, Span, value_at
 
 MODELS: dict[str, type[KubeObjectModel]] = {
@@ -66,6 +68,8 @@ CLUSTER_SCOPED = frozenset(
     }
 )
 """Built-in (and common) kinds that live outside namespaces."""
+_PATCHED_LISTS = ("containers", "initContainers")
+"""Lists a pod spec patch merges item by item, by container name (a strategic merge)."""
 _MAX_PROBLEMS = 20
 """Wrong-typed fields reported per object; beyond them one line says how many more."""
 
@@ -125,7 +129,8 @@ class LayeredPod(PosDict):
     @classmethod
     def overlay(cls, upper: Any, upper_at: Pointer, lower: Any, lower_at: Pointer) -> Any:
         """``upper`` merged over ``lower`` as a strategic merge does it for mappings (Argo's
-        ``templateDefaults``): keys of both, ``upper``'s values winning, mappings merged."""
+        ``templateDefaults`` under a template, a ``podSpecPatch`` over its pod): keys of both,
+        ``upper``'s values winning, mappings merged at every depth."""
         if not isinstance(lower, PosDict):
             return upper
         if not isinstance(upper, PosDict):
@@ -134,11 +139,19 @@ class LayeredPod(PosDict):
         for source, at in ((lower, lower_at), (upper, upper_at)):
             for key, value in source.items():
                 merged[key], merged.pos[key] = value, source.pos[key]
-                merged.origins[key] = (*at, key)
+                merged.origins[key] = _origin(source, at, key)
+                items = source.item_origins.get(key) if isinstance(source, LayeredPod) else None
+                if items is not None:
+                    merged.item_origins[key] = items
+                else:
+                    merged.item_origins.pop(key, None)
         for key in upper.keys() & lower.keys():
             if isinstance(upper[key], PosDict) and isinstance(lower[key], PosDict):
                 merged[key] = cls.overlay(
-                    upper[key], (*upper_at, key), lower[key], (*lower_at, key)
+                    upper[key],
+                    _origin(upper, upper_at, key),
+                    lower[key],
+                    _origin(lower, lower_at, key),
                 )
         return merged
 
@@ -255,6 +268,8 @@ class KubeObject:
     own_data: dict[str, Any] | None = None
     """The object as Kubernetes decodes it, where that is not the data at ``pointer`` (a List
     item that takes its kind from the List)."""
+    manifests: tuple[Pointer, ...] = ()
+    """Strings holding manifests a controller creates for this object (``embedded_manifests``)."""
 
     @property
     def pod(self) -> PodView | None:
@@ -384,7 +399,9 @@ class _ObjectBuilder:
             self.wrong.setdefault(pointer, message)
         own = self.data if self.document.get(self.pointer) is not self.data else None
         unknown = tuple(self.found.unknown)
-        return KubeObject(self.document, self.pointer, model, pods, unknown, own)
+        manifests = workloads.embedded_manifests(self.data.get("apiVersion"), kind, self.data)
+        inner = tuple((*self.pointer, *pointer) for pointer in manifests)
+        return KubeObject(self.document, self.pointer, model, pods, unknown, own, inner)
 
     def problems(self, obj: KubeObject) -> Iterator[InvalidField]:
         """The wrong-typed fields, in document order, at most ``_MAX_PROBLEMS``."""
@@ -425,6 +442,9 @@ class _ObjectBuilder:
             layers = [(own, slot.spec)]
             pod_data = own if isinstance(own, dict) else {}
         self._check_pod(slot, layers)
+        patched: dict[str, list[tuple[PosDict, Pointer]]] = {}
+        for patch in slot.patches:
+            pod_data = self._patched(pod_data, slot, patch, patched)
         spec = self._model(PodSpec, pod_data, slot.spec, PodSpec, pod_data)
         meta_pointer = slot.metadata if slot.metadata is not None else (*slot.spec, "metadata")
         meta_data = value_at(self.data, meta_pointer)
@@ -433,7 +453,15 @@ class _ObjectBuilder:
         metadata = self._model(ObjectMeta, meta_data or {}, meta_pointer, ObjectMeta)
         label = slot.label or (_dotted(slot.spec[:-1]) if several and slot.spec else "")
         where = f" ({label})" if label else ""
-        refs = tuple(r for c in slot.containers if (r := self._container(c, where)) is not None)
+        refs = tuple(
+            r for c in slot.containers if (r := self._container(c, where, patched)) is not None
+        )
+        refs += tuple(
+            self._patch_container(item, pointer, where)
+            for items in patched.values()
+            for item, pointer in items
+            if not any(ref.name == item.get("name") for ref in refs)
+        )
         return PodView(
             spec,
             (*self.pointer, *slot.spec),
@@ -475,14 +503,56 @@ class _ObjectBuilder:
             if wanted and key in pod_types and (slot.checked == "all" or key == "securityContext"):
                 api.check(value, pod_types[key], (*pointer, key), self.found)
 
-    def _container(self, slot: ContainerSlot, where: str) -> ContainerRef | None:
+    def _patched(
+        self,
+        pod: Any,
+        slot: PodSlot,
+        pointer: Pointer,
+        containers: dict[str, list[tuple[PosDict, Pointer]]],
+    ) -> Any:
+        """A pod with a pod spec patch (a YAML or JSON string) applied over it; the patch's
+        containers are kept by name, to be merged into the containers of that name."""
+        text = value_at(self.data, pointer)
+        if not isinstance(text, str) or not text.strip():
+            return pod
+        documents, errors = parse(Source(self.document.path, text, len(text), False))
+        patch = documents[0].data if documents and not errors else None
+        if not isinstance(patch, PosDict):
+            self.wrong.setdefault(pointer, "expected a pod spec patch (a YAML or JSON mapping)")
+            return pod
+        at = (*self.pointer, *pointer)
+        fields = PosDict((k, v) for k, v in patch.items() if k not in _PATCHED_LISTS)
+        fields.pos = {k: patch.pos[k] for k in fields}
+        for role in _PATCHED_LISTS:
+            items = patch.get(role)
+            for index, item in enumerate(items if isinstance(items, list) else []):
+                if isinstance(item, PosDict):
+                    name = str(item.get("name", ""))
+                    containers.setdefault(name, []).append((item, (*at, role, index)))
+        return LayeredPod.overlay(fields, at, pod, (*self.pointer, *slot.spec))
+
+    def _patch_container(self, data: PosDict, pointer: Pointer, where: str) -> ContainerRef:
+        """A container that only a pod spec patch adds."""
+        model = self._model(Container, data, pointer[len(self.pointer) :], Container)
+        role: workloads.Role = "initContainers" if "initContainers" in pointer else "containers"
+        return ContainerRef(model, pointer, "Container", data, role, model.name, where)
+
+    def _container(
+        self,
+        slot: ContainerSlot,
+        where: str,
+        patched: dict[str, list[tuple[PosDict, Pointer]]],
+    ) -> ContainerRef | None:
         data = value_at(self.data, slot.pointer)
         if not isinstance(data, dict):
             return None
+        absolute = (*self.pointer, *slot.pointer)
         if slot.overlay is not None:
             under = value_at(self.data, slot.overlay)
-            absolute = (*self.pointer, *slot.pointer)
             data = LayeredPod.overlay(data, absolute, under, (*self.pointer, *slot.overlay))
+        name = data.get("name") or slot.default_name
+        for patch, at in patched.get(str(name), []):
+            data = LayeredPod.overlay(patch, at, data, absolute)
         model = self._model(Container, data, slot.pointer, Container)
         name = model.name or slot.default_name
         absolute = (*self.pointer, *slot.pointer)

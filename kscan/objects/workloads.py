@@ -54,6 +54,8 @@ class PodSlot:
     overlay: Pointer | None = None
     """A mapping merged under ``spec`` key by key, at every depth (Argo's ``templateDefaults``,
     which Argo merges into each template)."""
+    patches: tuple[Pointer, ...] = ()
+    """Strings holding pod spec patches applied last, in order (Argo's ``podSpecPatch``)."""
     pod_fields: frozenset[str] | None = None
     """The keys of ``spec`` (and ``defaults``) that are pod fields (None: all of them)."""
     added_lists: frozenset[str] = frozenset()
@@ -251,10 +253,24 @@ def _argo_pods(data: dict[str, Any], workflow: Pointer) -> Iterator[PodSlot]:
             label=f"template '{name}'" if isinstance(name, str) else f"template {pointer[-1]}",
             defaults=(workflow,),
             overlay=overlay,
+            patches=((*workflow, "podSpecPatch"), (*pointer, "podSpecPatch")),
             pod_fields=_ARGO_POD_FIELDS,
             added_lists=frozenset({"volumes"}),
             spec_type=None,
         )
+
+
+def embedded_manifests(api_version: Any, kind: str, data: dict[str, Any]) -> list[Pointer]:
+    """Strings holding whole manifests that a controller creates (an Argo resource template's
+    ``manifest``, which Argo applies as it is)."""
+    if api_group(api_version) != "argoproj.io" or kind not in _ARGO_WORKFLOWS:
+        return []
+    found = []
+    for pointer in _argo_templates(data, _ARGO_WORKFLOWS[kind]):
+        resource = value_at(data, (*pointer, "resource"))
+        if isinstance(resource, dict) and isinstance(resource.get("manifest"), str):
+            found.append((*pointer, "resource", "manifest"))
+    return found
 
 
 def _argo_templates(data: dict[str, Any], workflow: Pointer) -> Iterator[Pointer]:
