@@ -12,7 +12,7 @@ from pydantic import model_validator
 from kscan.checks import Params, Violation, template, yaml_value
 from kscan.checks.paths import MISSING, Condition, Match, dotted, is_empty, select
 from kscan.documents import Pointer
-from kscan.objects import KubeObject, PodView, Shape
+from kscan.objects import KubeObject, LayeredPod, PodView, Shape
 
 Target = Literal["object", "pod", "pod-metadata", "container"]
 ContainerList = Literal["containers", "initContainers", "ephemeralContainers"]
@@ -101,8 +101,10 @@ def _targets(params: FieldParams, obj: KubeObject) -> Iterator[_Target]:
         if params.linux_only and pod.is_windows:
             continue
         subject = pod.subject(obj.display)
+        layered = isinstance(pod.data, LayeredPod)
         if params.target == "pod":
-            yield _Target(pod.pointer, pod.data, subject, pod=pod, locate=pod.pointer_of)
+            locate = pod.pointer_of if layered else None
+            yield _Target(pod.pointer, pod.data, subject, pod=pod, locate=locate)
         elif params.target == "pod-metadata":
             metadata = obj.document.get(pod.metadata_pointer)
             yield _Target(pod.metadata_pointer, metadata, subject, pod=pod)
@@ -110,7 +112,8 @@ def _targets(params: FieldParams, obj: KubeObject) -> Iterator[_Target]:
             for ref in pod.containers():
                 if ref.role in params.containers:
                     subject = ref.subject(obj.display)
-                    yield _Target(ref.pointer, ref.data, subject, ref.name, pod, ref.pointer_of)
+                    locate = ref.pointer_of if isinstance(ref.data, LayeredPod) else None
+                    yield _Target(ref.pointer, ref.data, subject, ref.name, pod, locate)
 
 
 def _holds(condition: Condition, target: _Target) -> bool:
@@ -124,9 +127,8 @@ def _select(condition: Condition, target: _Target) -> Iterator[Match]:
 
 def _pod_values(params: FieldParams, obj: KubeObject, pod: PodView) -> Iterator[Violation]:
     """The pod-level values of inheritable fields: the first bad one, reported at the pod."""
-    target = _Target(
-        pod.pointer, pod.data, pod.subject(obj.display), pod=pod, locate=pod.pointer_of
-    )
+    locate = pod.pointer_of if isinstance(pod.data, LayeredPod) else None
+    target = _Target(pod.pointer, pod.data, pod.subject(obj.display), pod=pod, locate=locate)
     for condition in params.inherited:
         for match in _select(condition, target):
             written = match.present and not is_empty(match.value)
@@ -194,5 +196,6 @@ def _inherited(condition: Condition, pod: PodView | None) -> bool:
     """True if the pod spec sets the condition's path (so a container without it inherits it)."""
     if pod is None:
         return False
-    matches = select(pod.data, condition.path, pod.pointer, locate=pod.pointer_of)
+    locate = pod.pointer_of if isinstance(pod.data, LayeredPod) else None
+    matches = select(pod.data, condition.path, pod.pointer, locate=locate)
     return any(match.present and not is_empty(match.value) for match in matches)

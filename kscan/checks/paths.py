@@ -25,18 +25,25 @@ MISSING = object()
 """The value of a field that is not there."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
-    """One place a path leads to: its pointer, its value (``MISSING`` when absent), and its
-    pointer relative to the data the path was walked in (for messages)."""
+    """One place a path leads to: its pointer and its value (``MISSING`` when absent)."""
 
     pointer: Pointer
     value: Any
-    relative: Pointer = ()
+    base_length: int = 0
+    """How many leading parts of ``pointer`` lead to the data the path was walked in."""
+    walked: Pointer | None = None
+    """The path within that data, when ``pointer`` was located elsewhere (a LayeredPod)."""
 
     @property
     def present(self) -> bool:
         return self.value is not MISSING
+
+    @property
+    def relative(self) -> Pointer:
+        """The pointer within the data the path was walked in (for messages)."""
+        return self.walked if self.walked is not None else self.pointer[self.base_length :]
 
 
 _SEGMENT = re.compile(r"""\["([^"]+)"\]|\['([^']+)'\]|([^.\[\]]+)""")
@@ -65,14 +72,19 @@ def select(
     gathered from several places (a LayeredPod)."""
     names = _plain_names(path)
     keys = re.compile(key_pattern) if key_pattern else None
-    if names is not None:  # the common case, without wildcards or alternatives: no recursion
-        found: Iterator[Match] = iter([_lookup(data, names, ())])
-    else:
-        found = _walk(data, parse_path(path), (), keys)
+    if locate is None:
+        if names is not None:  # the common case, without wildcards or alternatives
+            yield _lookup(data, names, base)
+        else:
+            yield from _walk(data, parse_path(path), base, keys, len(base))
+        return
+    found = (
+        [_lookup(data, names, ())]
+        if names is not None
+        else _walk(data, parse_path(path), (), keys, 0)
+    )
     for match in found:
-        relative = match.pointer
-        pointer = locate(relative) if locate is not None else (*base, *relative)
-        yield Match(pointer, match.value, relative)
+        yield Match(locate(match.pointer), match.value, walked=match.pointer)
 
 
 @cache
@@ -86,37 +98,37 @@ def _plain_names(path: str) -> tuple[str, ...] | None:
 def _lookup(data: Any, names: tuple[str, ...], base: Pointer) -> Match:
     for name in names:
         if not isinstance(data, dict) or name not in data:
-            return Match((*base, *names), MISSING)
+            return Match((*base, *names), MISSING, len(base))
         data = data[name]
-    return Match((*base, *names), data)
+    return Match((*base, *names), data, len(base))
 
 
 def _walk(
-    data: Any, segments: tuple[tuple[str, ...], ...], pointer: Pointer, keys: Any
+    data: Any, segments: tuple[tuple[str, ...], ...], pointer: Pointer, keys: Any, base: int
 ) -> Iterator[Match]:
     if not segments:
-        yield Match(pointer, data)
+        yield Match(pointer, data, base)
         return
     head, rest = segments[0], segments[1:]
     if head == ("*",):
         if isinstance(data, list):
             for index, item in enumerate(data):
-                yield from _walk(item, rest, (*pointer, index), keys)
+                yield from _walk(item, rest, (*pointer, index), keys, base)
         elif isinstance(data, dict):
             for key, item in data.items():
                 if keys is None or keys.search(str(key)):
-                    yield from _walk(item, rest, (*pointer, key), keys)
+                    yield from _walk(item, rest, (*pointer, key), keys, base)
         return
     found = False
     for name in head:
         if isinstance(data, dict) and name in data:
             found = True
-            yield from _walk(data[name], rest, (*pointer, name), keys)
+            yield from _walk(data[name], rest, (*pointer, name), keys, base)
         elif isinstance(data, list) and name.isdigit() and int(name) < len(data):
             found = True
-            yield from _walk(data[int(name)], rest, (*pointer, int(name)), keys)
+            yield from _walk(data[int(name)], rest, (*pointer, int(name)), keys, base)
     if not found and len(head) == 1 and "*" not in (part for segment in rest for part in segment):
-        yield Match((*pointer, head[0], *(segment[0] for segment in rest)), MISSING)
+        yield Match((*pointer, head[0], *(segment[0] for segment in rest)), MISSING, base)
 
 
 class Condition(Params):
