@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import model_validator
 
@@ -56,8 +55,7 @@ class FieldParams(Params):
         return self
 
 
-@dataclass(frozen=True)
-class _Target:
+class _Target(NamedTuple):
     """One place the conditions apply to: the object, a pod, a pod's metadata or a container."""
 
     base: Pointer
@@ -143,11 +141,12 @@ def _pod_values(params: FieldParams, obj: KubeObject, pod: PodView) -> Iterator[
 def _first_violation(
     params: FieldParams, condition: Condition, obj: KubeObject, target: _Target
 ) -> Violation | None:
+    pod = target.pod
     for match in _select(condition, target):
         unset = not match.present or is_empty(match.value)
-        if unset and target.pod is not None and target.pod.partial:
+        if unset and pod is not None and pod.partial:
             continue  # what a pod kscan sees in part lacks may be set by whatever completes it
-        if condition.inherit and unset and _inherited(condition, target.pod):
+        if condition.inherit and unset and _inherited(condition, pod):
             continue  # the pod's value applies: fine, or already reported at the pod
         problem = condition.problem(match)
         if problem is None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import field_validator, model_validator
 
@@ -25,8 +24,7 @@ MISSING = object()
 """The value of a field that is not there."""
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """One place a path leads to: its pointer and its value (``MISSING`` when absent)."""
 
     pointer: Pointer

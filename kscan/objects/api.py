@@ -103,65 +103,74 @@ def check(
     """Check ``value`` against an API type (``PodSpec``, ``[]Volume``, ``bool``...). ``extra``
     names fields a custom resource adds to the top struct; with ``unknown`` False, keys the API
     does not know are not reported (a struct that may carry more than the API's fields)."""
-    stack: list[tuple[Any, str, Pointer, frozenset[str]]] = [
-        (value, type_name, pointer, frozenset(extra))
+    stack: list[tuple[Any, str, Pointer, frozenset[str], bool]] = [
+        (value, type_name, pointer, frozenset(extra), True)
     ]
     structs, removed = _api()
-    stack_types: list[bool] = [True]  # whether the value's type is reported, per stack entry
+    seen = found.seen
     while stack:
-        value, type_name, pointer, allowed = stack.pop()
-        typed = stack_types.pop()
+        value, type_name, pointer, allowed, typed = stack.pop()
         if value is None:  # an explicit null leaves the field unset
             continue
-        if type_name.startswith("[]"):
-            if not isinstance(value, list):
-                _wrong(found, typed, pointer, "a list")
-            elif _first_visit(value, type_name, found):
-                item = type_name[2:]
-                stack.extend((v, item, (*pointer, i), frozenset()) for i, v in enumerate(value))
-                stack_types.extend([typed] * len(value))
-        elif type_name.startswith("map[string]"):
-            if not isinstance(value, dict):
-                _wrong(found, typed, pointer, "a mapping")
-            elif _first_visit(value, type_name, found):
-                item = type_name[len("map[string]") :]
-                stack.extend((v, item, (*pointer, k), frozenset()) for k, v in value.items())
-                stack_types.extend([typed] * len(value))
-        elif type_name in structs:
+        if type_name in structs:
             if not isinstance(value, dict):
                 _wrong(found, typed, pointer, "a mapping")
                 continue
-            if not _first_visit(value, type_name, found):
+            visit = (id(value), type_name)
+            if visit in seen:
                 continue
+            seen.add(visit)
             known = structs[type_name]
             inner = type_name in TYPED
             for key, item in value.items():
                 item_type = known.get(key)
-                if item_type is not None:
-                    stack.append((item, item_type, (*pointer, key), frozenset()))
-                    stack_types.append(inner)
-                elif unknown and key not in allowed:
-                    gone = key in removed.get(type_name, ())
-                    guess = not gone and len(found.unknown) < _SUGGESTED
-                    hint = suggest(key, known) if guess else None
-                    found.unknown.append(UnknownField((*pointer, key), key, type_name, hint, gone))
+                if item_type is None:
+                    if unknown and key not in allowed:
+                        _unknown(found, removed, known, type_name, (*pointer, key), key)
+                elif item_type in _SCALARS:  # most fields: checked here, not stacked
+                    if item is not None and inner and not _scalar_fits(item, item_type):
+                        found.wrong.append(WrongType((*pointer, key), _SCALARS[item_type]))
+                else:
+                    stack.append((item, item_type, (*pointer, key), _NO_EXTRA, inner))
+        elif type_name.startswith("[]"):
+            if not isinstance(value, list):
+                _wrong(found, typed, pointer, "a list")
+            elif (id(value), type_name) not in seen:
+                seen.add((id(value), type_name))
+                item = type_name[2:]
+                stack.extend(
+                    (v, item, (*pointer, i), _NO_EXTRA, typed) for i, v in enumerate(value)
+                )
+        elif type_name.startswith("map[string]"):
+            if not isinstance(value, dict):
+                _wrong(found, typed, pointer, "a mapping")
+            elif (id(value), type_name) not in seen:
+                seen.add((id(value), type_name))
+                item = type_name[len("map[string]") :]
+                stack.extend((v, item, (*pointer, k), _NO_EXTRA, typed) for k, v in value.items())
         elif not _scalar_fits(value, type_name):
             _wrong(found, typed, pointer, _SCALARS.get(type_name, type_name))
+
+
+_NO_EXTRA: frozenset[str] = frozenset()
+
+
+def _unknown(
+    found: Findings,
+    removed: dict[str, frozenset[str]],
+    known: dict[str, str],
+    type_name: str,
+    pointer: Pointer,
+    key: str,
+) -> None:
+    gone = key in removed.get(type_name, ())
+    hint = suggest(key, known) if not gone and len(found.unknown) < _SUGGESTED else None
+    found.unknown.append(UnknownField(pointer, key, type_name, hint, gone))
 
 
 def _wrong(found: Findings, typed: bool, pointer: Pointer, expected: str) -> None:
     if typed:
         found.wrong.append(WrongType(pointer, expected))
-
-
-def _first_visit(container: Any, type_name: str, found: Findings) -> bool:
-    """Whether this is the first walk of a mapping or list as this type (an alias may use one
-    mapping as two types, say a container's and a pod's securityContext)."""
-    key = (id(container), type_name)
-    if key in found.seen:
-        return False
-    found.seen.add(key)
-    return True
 
 
 def _scalar_fits(value: Any, type_name: str) -> bool:
