@@ -34,6 +34,7 @@ from kscan.tree import (
     PosDict,
     PosList,
     Span,
+    new_container,
     pointers_to,
     value_at,
 )
@@ -477,13 +478,7 @@ class _Open:
         self.start = event.start_mark
         self.anchor = event.anchor
         self.nodes_before = nodes_before
-        self.value: Any
-        if is_map:
-            self.value = PosDict()
-            self.value.pos = {}
-        else:
-            self.value = PosList()
-            self.value.pos = []
+        self.value: Any = new_container(is_map)
         self.key: str | None = None
         """The key whose value comes next (mappings); None while a key is awaited."""
         self.key_span: Span | None = None
@@ -793,12 +788,11 @@ class _Builder:
         mapping, alternates = closed.value, self.alternates
         if closed.explicit is None:
             if any(id(item) in alternates for item in mapping.values()):
-                other = PosDict((k, alternates.get(id(v), v)) for k, v in mapping.items())
-                other.pos = mapping.pos
-                alternates[id(mapping)] = other
+                copied = PosDict((k, alternates.get(id(v), v)) for k, v in mapping.items())
+                copied.pos = mapping.pos
+                alternates[id(mapping)] = copied
             return
-        other = PosDict()
-        other.pos = {}
+        other: Any = new_container(True)
         for source in reversed(closed.kustomize_merges[0] if closed.kustomize_merges else []):
             read = alternates.get(id(source), source)  # the merged mapping as kustomize reads it
             for key, item in read.items():

@@ -69,8 +69,8 @@ def scan(
             limits,
             stdin_name,
             jobs,
+            default_skips,
         )
-        run.default_skips = default_skips
         return run.scan(paths, context)
 
 
@@ -108,6 +108,7 @@ class _Scan:
         limits: Limits,
         stdin_name: str,
         jobs: int,
+        default_skips: bool,
     ) -> None:
         self.profiles = profiles
         self.suppressor = suppressor
@@ -115,7 +116,7 @@ class _Scan:
         self.limits = limits
         self.stdin_name = stdin_name
         self.jobs = jobs
-        self.default_skips = True
+        self.default_skips = default_skips
         self.result = ScanResult()
 
     def scan(self, paths: Iterable[str], context: Iterable[str]) -> ScanResult:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from dataclasses import fields as dataclass_fields
 
 from kscan.checks import Violation
 from kscan.documents import Document, EmbeddedDocument, Pointer, parse
@@ -188,8 +187,8 @@ class FileScanner:
         self._embedding += 1
         try:
             for number, inner in enumerate(documents):
-                fields = {f.name: getattr(inner, f.name) for f in dataclass_fields(Document)}
-                fields.update(index=-1000 * (host.index + 1) - number, span=span, text_regions=())
+                fields = {**vars(inner), "index": -1000 * (host.index + 1) - number}
+                fields.update(span=span, text_regions=())
                 self._check_document(
                     EmbeddedDocument(**fields, host_span=span, host_path=where), result
                 )

@@ -172,11 +172,6 @@ class ObjectFacts:
         return (self.path, self.index, self.pointer)
 
     @property
-    def pod(self) -> PodFacts | None:
-        """The first pod, when the object runs pods."""
-        return self.pods[0] if self.pods else None
-
-    @property
     def document(self) -> ObjectFacts:
         """Where violations about it are located: the facts themselves."""
         return self

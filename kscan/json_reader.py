@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kscan.scalars import ScalarError, json_number
-from kscan.tree import ParseError, PosDict, PosList, Span
+from kscan.tree import ParseError, PosDict, Span, new_container
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
@@ -192,13 +192,7 @@ class _Open:
     def __init__(self, is_object: bool, start: int) -> None:
         self.is_object = is_object
         self.start = start
-        self.value: Any
-        if is_object:
-            self.value = PosDict()
-            self.value.pos = {}
-        else:
-            self.value = PosList()
-            self.value.pos = []
+        self.value: Any = new_container(is_object)
         self.key = ""
         self.key_start = self.key_end = start
 

@@ -2,9 +2,9 @@
 
 As ruff does, each file is judged under the nearest ``.kscan.yaml`` (or ``pyproject.toml`` with
 ``[tool.kscan]``) in its directory or above it, up to the repository root; the command line wins
-over every file. ``--config FILE`` puts every file under one configuration; ``--isolated`` under
-none (defaults and the command line only), so a CI job can enforce a central policy that no
-configuration in the scanned repository can weaken.
+over every file. ``--config FILE`` puts every file under one configuration; ``--isolated``
+ignores the configurations in the scanned tree (leaving ``--config``, or none), so a CI job can
+enforce a central policy that no configuration in the scanned repository can weaken.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from kscan.config import Config, discover_for, load, path_matches, resolve
 from kscan.registry import Rule
@@ -27,10 +26,6 @@ class Profile:
     index: int
     config: Config
     rules: list[Rule]
-
-    @property
-    def file(self) -> Path | None:
-        return self.config.file.path if self.config.file else None
 
     def excludes(self, path: str) -> bool:
         """Whether its exclude globs (each relative to where it is written) match ``path``."""
@@ -119,9 +114,3 @@ class Assignment:
             for rule in rules:
                 seen.setdefault(id(rule), rule)
         return list(seen.values())
-
-
-def setting(profiles: Profiles, first_path: str, key: str) -> Any:
-    """A run-wide setting (format, base-dir): the command line's, else that of the
-    configuration governing the first scanned path."""
-    return profiles.of(first_path).config[key]

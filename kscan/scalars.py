@@ -132,12 +132,6 @@ def key_text(value: Any) -> str:
     raise ScalarError("a null mapping key cannot be converted to JSON")
 
 
-def resolve_key(text: str, tag: str | None, plain: bool) -> str:
-    """A mapping key's JSON text: resolved as a value is (keeping floats as floats), then
-    converted as sigs.k8s.io/yaml converts keys."""
-    return key_text(key_value(text, tag, plain))
-
-
 def key_value(text: str, tag: str | None, plain: bool) -> Any:
     """The Go value go-yaml v2 gives a mapping key, before it becomes a JSON key (``1`` is an
     int, ``"1"`` a string: both become the key ``"1"``, in an order Go leaves to chance)."""

@@ -32,6 +32,17 @@ class PosList(list[Any]):
 Pointer = tuple[str | int, ...]
 
 
+def new_container(is_map: bool) -> PosDict | PosList:
+    """An empty mapping or sequence, ready for items and their spans."""
+    if is_map:
+        mapping = PosDict()
+        mapping.pos = {}
+        return mapping
+    sequence = PosList()
+    sequence.pos = []
+    return sequence
+
+
 @dataclass(frozen=True)
 class DuplicateKey:
     """A key written twice in one mapping: the value at ``last`` wins. ``pointer`` is None when

@@ -272,11 +272,6 @@ class KubeObject:
     """Strings holding manifests a controller creates for this object (``embedded_manifests``)."""
 
     @property
-    def pod(self) -> PodView | None:
-        """The first pod (for rules about the object's pods as one, such as its labels)."""
-        return self.pods[0] if self.pods else None
-
-    @property
     def kind(self) -> str:
         return self.model.kind
 
@@ -555,7 +550,6 @@ class _ObjectBuilder:
             data = LayeredPod.overlay(patch, at, data, absolute)
         model = self._model(Container, data, slot.pointer, Container)
         name = model.name or slot.default_name
-        absolute = (*self.pointer, *slot.pointer)
         return ContainerRef(model, absolute, slot.label, data, slot.role, name, where)
 
     def _model(
