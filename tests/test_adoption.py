@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from kscan.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
-SARIF_SCHEMA = REPO.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = REPO / "tests" / "schemas" / "sarif-schema-2.1.0.json"
 
 POD = """\
 apiVersion: v1

@@ -17,7 +17,7 @@ from kscan.cli import cli
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "insecure-deployment.yaml"
 HARDENED = REPO / "examples" / "hardened-deployment.yaml"
-SARIF_SCHEMA = REPO.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = REPO / "tests" / "schemas" / "sarif-schema-2.1.0.json"
 TEXT_LINE = re.compile(
     r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>CRITICAL|HIGH|MEDIUM|LOW|INFO) "
     r"(?P<id>KS\d{3}) (?P<name>[a-z0-9-]+) (?P<message>.+\.) \[(?P<threat>.+)\]$"
