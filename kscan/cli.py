@@ -682,7 +682,8 @@ def _render(
 def _use_color(choice: str, output: str | None) -> bool:
     if choice != "auto":
         return choice == "always"
-    return output is None and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    no_color = os.environ.get("NO_COLOR")  # https://no-color.org: set and not empty
+    return output is None and not no_color and sys.stdout.isatty()
 
 
 def main(argv: list[str] | None = None) -> Any:
