@@ -1,7 +1,8 @@
 """Command line: ``kscan PATH...`` scans, ``kscan rules`` lists rules, ``kscan explain`` shows one.
 
 Exit codes: 0 no finding at or above ``--fail-on``; 1 such findings; 2 usage error, bad rule files,
-or an input that could not be read, parsed or validated (the other inputs are still scanned).
+an output that cannot be written, or an input that could not be read, parsed or validated (the
+other inputs are still scanned); 128 + N when signal N stopped the run, 141 for a closed pipe.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
-from kscan import __version__
+from kscan import __version__, interrupts
 from kscan import baseline as baseline_file
 from kscan.config import CONFIG_NAMES, PATH_SETTINGS, Config, ConfigError
 from kscan.engine import ScanResult, collector_paused, scan
@@ -47,6 +48,13 @@ class _DefaultToScan(click.Group):
             args = ["scan", *args]
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # the reader of the output went away (``kscan ... | head``)
+            _silence_stdout()
+            sys.exit(interrupts.EXIT_CLOSED_PIPE)
+
 
 @click.group(cls=_DefaultToScan, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kscan")
@@ -61,7 +69,8 @@ def cli() -> None:
 
     \b
     Exit codes: 0 no finding at or above --fail-on; 1 such findings;
-    2 a usage error, a bad configuration or rule file, or an unreadable input.
+    2 a usage error, a bad configuration or rule file, or an unreadable input;
+    130 Ctrl-C, 143 SIGTERM (128 + the signal), 141 a closed pipe.
     Documentation: README.md, docs/rules.md, docs/github-actions.md.
     """
 
@@ -255,6 +264,8 @@ def scan_command(
     """Scan PATHS (files, directories, - for stdin) and report findings."""
     limits = Limits(max_file_size, max_documents, max_depth, max_nodes)
     output = None if output in (None, "-") else output
+    if output is None and not write_baseline:
+        _require_stdout()
     profiles = _profiles_or_exit(paths, config_path, isolated, settings)
     run_config = profiles.of(_first_path(paths)).config
     base_dir = run_config["base-dir"] or str(repository_root(paths))
@@ -492,17 +503,34 @@ def _deliver(report: Iterable[str], output: str | None) -> None:
 
 
 def _write_stdout(report: Iterable[str]) -> None:
-    """Print the report as it is made; a closed pipe (``kscan ... | head``) ends quietly, a full
-    disk clearly."""
+    """Print the report as it is made; a closed pipe (``kscan ... | head``) ends quietly (in
+    the command group), a full disk clearly."""
     try:
         for block in _blocks(report):
             click.echo(block, nl=False, color=True)  # colour codes are present only if wanted
         sys.stdout.flush()
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(EXIT_ERROR)
+        raise
     except OSError as exc:
         click.echo(f"kscan: error: cannot write the report: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that nothing left in its buffer is written
+    (nor reported as a broken pipe) when the interpreter exits."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
+
+
+def _require_stdout() -> None:
+    """Exit with an error if kscan was started with its standard output closed (``>&-``)."""
+    if sys.stdout is None:
+        click.echo(
+            "kscan: error: standard output is closed (-o FILE writes the report to a file)",
+            err=True,
+        )
         sys.exit(EXIT_ERROR)
 
 
@@ -550,6 +578,7 @@ def exit_code(result: ScanResult, profile_of: Callable[[str], Profile]) -> int:
 )
 def rules_command(output_format: str, config_path: str | None, rules_dir: str | None) -> None:
     """List the rules (built-in and custom): id, name, severity, STRIDE, ATT&CK, on by default."""
+    _require_stdout()
     rules = _known_rules(config_path, rules_dir)
     if output_format == "markdown":
         click.echo(reference(rules), nl=False)
@@ -584,6 +613,7 @@ def rules_command(output_format: str, config_path: str | None, rules_dir: str | 
 )
 def explain_command(rule: str, config_path: str | None, rules_dir: str | None) -> None:
     """Show the documentation of RULE (id or name), built-in or custom."""
+    _require_stdout()
     for candidate in _known_rules(config_path, rules_dir):
         if rule in (candidate.id, candidate.name) or rule.upper() == candidate.id:
             click.echo(as_text(candidate), nl=False)
@@ -613,6 +643,7 @@ def config_group() -> None:
 def config_show(paths: tuple[str, ...], config_path: str | None, isolated: bool) -> None:
     """Print the effective configuration for each of PATHS (default: the current directory),
     and where each value comes from."""
+    _require_stdout()
     profiles = _profiles_or_exit(paths or (".",), config_path, isolated, {})
     for path in paths or (".",):
         try:
@@ -687,10 +718,9 @@ def _use_color(choice: str, output: str | None) -> bool:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point. The cyclic garbage collector stays paused for the whole
-    (short-lived) run: scans and their reports allocate millions of acyclic objects."""
-    try:
-        with collector_paused():
-            return cli.main(args=argv, prog_name="kscan")
-    except KeyboardInterrupt:
-        sys.exit(130)
+    """Console-script entry point. A signal (Ctrl-C) ends the run at once (``interrupts``). The
+    cyclic garbage collector stays paused for the whole (short-lived) run: scans and their
+    reports allocate millions of acyclic objects."""
+    interrupts.install()
+    with collector_paused():
+        return cli.main(args=argv, prog_name="kscan")

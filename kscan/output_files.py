@@ -1,13 +1,18 @@
 """Write kscan's own output files (reports, baselines) atomically: readers see the old file or
-the whole new one, never a half-written report, and a failed write leaves nothing behind."""
+the whole new one, never a half-written report, and a failed or interrupted write leaves
+nothing behind."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+
+_UNFINISHED: set[str] = set()
+"""Temporary files of writes in progress, named here before they are created."""
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
 def write_atomically(path: Path, text: str | Iterable[str]) -> None:
@@ -26,9 +31,7 @@ def write_atomically(path: Path, text: str | Iterable[str]) -> None:
             handle.writelines([text] if isinstance(text, str) else text)
         return
     target = path.resolve() if path.is_symlink() else path
-    descriptor, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
+    descriptor, temporary = _create_temporary(target)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.writelines([text] if isinstance(text, str) else text)
@@ -39,6 +42,28 @@ def write_atomically(path: Path, text: str | Iterable[str]) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    finally:
+        _UNFINISHED.discard(temporary)
+
+
+def discard_unfinished() -> None:
+    """Remove the temporary files of the writes in progress (a signal is ending the run)."""
+    for temporary in list(_UNFINISHED):
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _create_temporary(target: Path) -> tuple[int, str]:
+    """A new private file ``.NAME.XXXXXXXX.tmp`` beside ``target``, recorded as unfinished
+    before it exists, so that no signal can leave it behind unnoticed."""
+    while True:
+        temporary = str(target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp")
+        _UNFINISHED.add(temporary)
+        try:
+            return os.open(temporary, _NEW_FILE, 0o600), temporary
+        except BaseException as exc:
+            _UNFINISHED.discard(temporary)
+            if not isinstance(exc, FileExistsError):
+                raise
 
 
 def _umask() -> int:
