@@ -283,11 +283,15 @@ def scan_command(
         jobs,
         not scan_default_skips,
     )
+    for error in result.errors:
+        click.echo(printable(str(error)), err=True)
     rules = profiles.all_rules()
     if write_baseline:
-        _write_baseline_and_exit(Path(write_baseline), result, base_dir)
+        _write_baseline_or_exit(Path(write_baseline), result, base_dir)
+        if not output:  # the baseline is the only output asked for
+            sys.exit(_baseline_exit_code(result))
     absent: list[baseline_file.Entry] = []
-    if baseline:
+    if baseline and not write_baseline:  # a report beside a new baseline shows every finding
         result.findings, absent = _compare_or_exit(Path(baseline), result, rules, base_dir)
     active = [[(rule.id, rule.name) for rule in profile.rules] for profile in profiles.profiles]
 
@@ -306,8 +310,6 @@ def scan_command(
         absent=tuple(absent),
     )
     report = _render(output_format, result, rules, options)
-    for error in result.errors:
-        click.echo(printable(str(error)), err=True)
     for directive, selector in unused:
         where = f"{directive.path}:{directive.line}:{directive.column}"
         warning = f"{where}: warning: suppression of {selector} matches no finding"
@@ -322,6 +324,8 @@ def scan_command(
                 err=True,
             )
     _deliver(report, output)
+    if write_baseline:
+        sys.exit(_baseline_exit_code(result))
     code = exit_code(result, lambda path: profiles.profiles[result.profile_of.get(path, 0)])
     sys.exit(EXIT_FINDINGS if unused and code == EXIT_OK else code)
 
@@ -465,16 +469,19 @@ def _config_problem_and_exit(exc: ConfigError | RuleError) -> NoReturn:
     sys.exit(EXIT_ERROR)
 
 
-def _write_baseline_and_exit(path: Path, result: ScanResult, base_dir: str) -> None:
-    for error in result.errors:
-        click.echo(printable(str(error)), err=True)
+def _write_baseline_or_exit(path: Path, result: ScanResult, base_dir: str) -> None:
     try:
         count = baseline_file.write(path, result.findings, base_dir)
     except baseline_file.BaselineError as exc:
-        click.echo(str(exc), err=True)
+        click.echo(printable(str(exc)), err=True)
         sys.exit(EXIT_ERROR)
-    click.echo(f"Wrote {count} finding{'' if count == 1 else 's'} to the baseline {path}.")
-    sys.exit(EXIT_ERROR if result.errors else EXIT_OK)
+    where = printable(str(path))
+    click.echo(f"Wrote {count} finding{'' if count == 1 else 's'} to the baseline {where}.")
+
+
+def _baseline_exit_code(result: ScanResult) -> int:
+    """A run that writes a baseline accepts its findings: 0, or 2 if an input had errors."""
+    return EXIT_ERROR if result.errors else EXIT_OK
 
 
 def _compare_or_exit(
@@ -487,7 +494,7 @@ def _compare_or_exit(
     try:
         return baseline_file.compare(result.findings, baseline_file.load(path), base_dir, scope)
     except baseline_file.BaselineError as exc:
-        click.echo(str(exc), err=True)
+        click.echo(printable(str(exc)), err=True)
         sys.exit(EXIT_ERROR)
 
 

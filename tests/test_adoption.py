@@ -307,6 +307,26 @@ def test_baseline_workflow(repo: Path) -> None:
     assert kscan("--baseline", "baseline.json", "p.yaml").exit_code == 1
 
 
+def test_write_baseline_with_an_output_writes_both(repo: Path) -> None:
+    """The report shows the findings as they are; the exit code is the baseline's (0, or 2 for
+    an input error), since writing a baseline accepts the findings."""
+    (repo / "p.yaml").write_text(pod())
+    (repo / "broken.yaml").write_text("a: [\n")
+    old = repo / "old.json"
+    kscan("--write-baseline", str(old), "p.yaml")
+    for paths, code in ((["p.yaml"], 0), (["p.yaml", "broken.yaml"], 2)):
+        args = ["--baseline", str(old), "--write-baseline", "b.json", "-o", "r.json", *paths]
+        run = kscan("--format", "json", *args)
+        assert run.exit_code == code, run.output
+        accepted = len(json.loads((repo / "b.json").read_text())["findings"])
+        assert run.stdout == f"Wrote {accepted} findings to the baseline b.json.\n"
+        written = json.loads((repo / "r.json").read_text())
+        findings = written["findings"]
+        assert written["summary"]["findings"] == len(findings) == accepted > 0
+        assert {finding["baseline_state"] for finding in findings} == {None}
+    assert [error["path"] for error in written["errors"]] == ["broken.yaml"]
+
+
 def test_baseline_in_sarif(repo: Path) -> None:
     (repo / "p.yaml").write_text(pod())
     kscan("--select", "KS101", "--write-baseline", "b.json", "p.yaml")
