@@ -96,27 +96,25 @@ def discover(paths: tuple[str, ...] | list[str]) -> Path | None:
 
 def discover_for(directory: Path) -> Path | None:
     """The nearest ``.kscan.yaml`` or ``pyproject.toml`` with ``[tool.kscan]`` in ``directory``
-    or above it, stopping at the repository root."""
+    or above it, stopping at the repository root. A ``pyproject.toml`` that cannot be read
+    counts too: it may hold the policy, so loading it reports the problem."""
     for candidate_dir in (directory, *directory.parents):
         for name in CONFIG_NAMES:
             if (candidate_dir / name).is_file():
                 return candidate_dir / name
         pyproject = candidate_dir / "pyproject.toml"
-        if pyproject.is_file() and _has_tool_kscan(pyproject):
+        if pyproject.is_file() and _may_configure_kscan(pyproject):
             return pyproject
         if (candidate_dir / ".git").exists():
             return None
     return None
 
 
-def _has_tool_kscan(path: Path) -> bool:
+def _may_configure_kscan(path: Path) -> bool:
     try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError):
-        return False
-    except tomllib.TOMLDecodeError:
-        return "[tool.kscan]" in text  # broken: say so when loading it rather than ignore it
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return True
     return isinstance(data.get("tool"), dict) and "kscan" in data["tool"]
 
 
@@ -145,15 +143,37 @@ def load(path: Path) -> ConfigFile:
 
 def _load_pyproject(path: Path) -> ConfigFile:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(InputError(str(path), f"cannot read [tool.kscan]: {exc}")) from None
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(InputError(str(path), f"cannot read: {exc.strerror or exc}")) from None
+    except UnicodeDecodeError:
+        raise ConfigError(InputError(str(path), "invalid TOML: not UTF-8 text")) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(_toml_error(path, text, exc)) from None
     tool = data.get("tool")
     values = tool.get("kscan", {}) if isinstance(tool, dict) and "kscan" in tool else data
     if path.name == "pyproject.toml" and values is data:
         values = {}
-    text = path.read_text(encoding="utf-8")
     return _validated(path, values, lambda pointer: _toml_line(text, pointer), None)
+
+
+_TOML_POSITION = re.compile(r" \(at (?:line (\d+), column (\d+)|end of document)\)$")
+"""Where tomllib (and tomli) put the position of a syntax error: at the end of the message."""
+
+
+def _toml_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> InputError:
+    """A TOML syntax error as ``path:line:col: error: invalid TOML: ...``."""
+    message = str(exc)
+    found = _TOML_POSITION.search(message)
+    if found is None:
+        return InputError(str(path), f"invalid TOML: {message}")
+    if found[1]:
+        line, column = int(found[1]), int(found[2])
+    else:  # at the end of the document
+        line, column = text.count("\n") + 1, len(text) - text.rfind("\n")
+    return InputError(str(path), f"invalid TOML: {message[: found.start()]}", line, column)
 
 
 def _toml_line(text: str, pointer: Pointer) -> tuple[int, int]:

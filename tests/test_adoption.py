@@ -97,6 +97,44 @@ def test_pyproject_tool_section(repo: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ('[project]\nname = "x"\nversion =\n', ":3:10: error: invalid TOML: Invalid value"),
+        (
+            '[tool.kscan]\nfail-on = "high"\n[tool.kscan]\n',
+            ":3:12: error: invalid TOML: Cannot declare ('tool', 'kscan') twice",
+        ),
+        ('[tool.kscan]\nselect = ["KS1"', ":2:16: error: invalid TOML: Unclosed array"),
+        (b"name = '\xff'\n", ": error: invalid TOML: not UTF-8 text"),
+    ],
+)
+@pytest.mark.parametrize("where", [".", "sub"])
+def test_a_pyproject_kscan_cannot_read_stops_the_run(
+    repo: Path, text: str | bytes, expected: str, where: str
+) -> None:
+    """It may hold [tool.kscan], so it is never skipped: the run stops as for a broken
+    .kscan.yaml, with one line naming the file and line, before any report is written."""
+    (repo / "sub").mkdir()
+    (repo / "p.yaml").write_text(pod())
+    (repo / "sub" / "q.yaml").write_text(pod("q"))
+    config = repo / where / "pyproject.toml"
+    config.write_bytes(text if isinstance(text, bytes) else text.encode())
+    result = kscan("--format", "json", "p.yaml", "sub/q.yaml")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"{config}{expected}\n"
+    assert kscan("--isolated", "p.yaml", "sub/q.yaml").exit_code == 1
+
+
+def test_a_pyproject_without_a_kscan_table_is_ignored(repo: Path) -> None:
+    (repo / ".kscan.yaml").write_text("select: [privileged-container]\n")
+    (repo / "sub").mkdir()
+    (repo / "sub" / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    (repo / "sub" / "q.yaml").write_text(pod("q"))
+    data = report("sub/q.yaml")
+    assert {f["rule_name"] for f in data["findings"]} == {"privileged-container"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("fail-on: high\nselec: [KS1]\n", ".kscan.yaml:2:1: error: unknown setting 'selec'"),
         ("fail-on: severe\n", ".kscan.yaml:1:1: error: fail-on: 'severe' is not one of"),
         ("severity: {nope: high}\n", ".kscan.yaml:1:12: error: severity: no rule 'nope'"),
