@@ -43,7 +43,8 @@ def corpus_report() -> tuple[int, dict, str]:
 def test_corpus_has_no_errors(corpus_report: tuple[int, dict, str]) -> None:
     code, report, stderr = corpus_report
     assert report["errors"] == [], "\n".join(
-        f"{e['path']}:{e['line']}:{e['column']}: {e['message']}" for e in report["errors"]
+        f"{e['path']}:{e.get('line', '-')}:{e.get('column', '-')}: {e['message']}"
+        for e in report["errors"]
     )
     assert stderr == ""
     assert code in (0, 1)

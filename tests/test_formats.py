@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import re
+from importlib import import_module
 from pathlib import Path
 
+import jsonschema
 import junitparser
 from click.testing import CliRunner, Result
 
 from kscan.cli import cli
+from kscan.engine import ScanResult
+from kscan.registry import Rule
+from kscan.report import FORMATS, ReportOptions
+from kscan.sources import InputError
 
 REPO = Path(__file__).resolve().parents[1]
+SARIF_SCHEMA = REPO / "tests" / "schemas" / "sarif-schema-2.1.0.json"
 EXAMPLE = REPO / "examples" / "insecure-deployment.yaml"
 HARDENED = REPO / "examples" / "hardened-deployment.yaml"
 ANNOTATION = re.compile(
@@ -109,3 +116,43 @@ def test_sarif_results_are_capped_most_severe_first() -> None:
     levels = [r["level"] for r in log["runs"][0]["results"]]
     assert len(levels) == 5 and levels.count("error") == 4  # 1 critical + 3 high kept
     assert "keeps the 5 most severe of 33 findings" in result.stderr
+
+
+def _render_all(result: ScanResult, rules: list[Rule]) -> dict[str, str]:
+    options = ReportOptions(base_dir=".")
+    return {
+        name: "".join(import_module(f"kscan.report.{name}").render(result, rules, options))
+        for name in FORMATS
+    }
+
+
+def test_errors_with_a_line_alone_or_no_position_in_every_format(rules: list[Rule]) -> None:
+    """An error knows its line but not its column, or nothing of its position: column 1 of the
+    line, or no position at all, in every format."""
+    result = ScanResult(
+        errors=[InputError("a.yaml", "too many documents", 4), InputError("gone.yaml", "gone")],
+        files=1,
+        paths=["a.yaml"],
+    )
+    shown = _render_all(result, rules)
+    assert json.loads(shown["json"])["errors"] == [
+        {"path": "a.yaml", "line": 4, "column": 1, "message": "too many documents"},
+        {"path": "gone.yaml", "message": "gone"},
+    ]
+    assert shown["github"].splitlines()[:2] == [
+        "::error file=a.yaml,line=4,col=1,title=kscan input error::too many documents",
+        "::error file=gone.yaml,title=kscan input error::gone",
+    ]
+    suites = {suite.name: suite for suite in junitparser.JUnitXml.fromstring(shown["junit"])}
+    texts = [next(iter(suites[path])).result[0].text for path in ("a.yaml", "gone.yaml")]
+    assert texts == ["a.yaml:4:1: error: too many documents", "gone.yaml: error: gone"]
+    assert shown["markdown"].endswith(
+        "### Input errors\n\n- `a.yaml:4:1: error: too many documents`\n"
+        "- `gone.yaml: error: gone`\n"
+    )
+    log = json.loads(shown["sarif"])
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
+    (invocation,) = log["runs"][0]["invocations"]
+    assert [n["message"]["text"] for n in invocation["toolExecutionNotifications"]] == texts
+    assert shown["text"].endswith("2 input errors (see above).\n")

@@ -316,3 +316,48 @@ def test_readme_documents_every_scan_option_and_subcommand() -> None:
         )
     for name in cli.commands:  # type: ignore[attr-defined]
         assert f"kscan {name}" in readme, f"subcommand {name} is not in the README"
+
+
+REPORT_SCHEMA = REPO / "docs" / "report-schema.json"
+
+
+def _validate_report(text: str) -> dict:  # type: ignore[type-arg]
+    schema = json.loads(REPORT_SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    report = json.loads(text)
+    jsonschema.Draft202012Validator(schema).validate(report)
+    return report  # type: ignore[no-any-return]
+
+
+def test_json_reports_follow_their_schema(tmp_path: Path) -> None:
+    """docs/report-schema.json describes every report: findings, suppressed and baseline ones,
+    absent entries, and errors with and without a position."""
+    manifest = tmp_path / "deploy.yaml"
+    manifest.write_text(EXAMPLE.read_text())
+    baseline = tmp_path / "baseline.json"
+    assert run("--write-baseline", str(baseline), str(manifest)).exit_code == 0
+    manifest.write_text(
+        EXAMPLE.read_text()
+        .replace("privileged: true", "privileged: false")
+        .replace("  name: web\n", "  name: web\n  annotations: {kscan.io/ignore: 'KS1: lab'}\n", 1)
+    )
+    compared = _validate_report(
+        run("--format", "json", "--baseline", str(baseline), str(manifest)).stdout
+    )
+    assert compared["absent"] and compared["summary"]["suppressed"]
+    assert {f["baseline_state"] for f in compared["findings"]} == {"unchanged"}
+    (tmp_path / "two.yaml").write_text(
+        "kind: ConfigMap\nmetadata: {name: a}\n---\nkind: ConfigMap\nmetadata: {name: b}\n"
+    )
+    (tmp_path / "bad.yaml").write_text("a: [\n")
+    names = ("two.yaml", "bad.yaml", "missing.yaml")
+    errors = run("--format", "json", "--max-documents", "1", *(str(tmp_path / n) for n in names))
+    positions = [
+        {key: error[key] for key in ("path", "line", "column") if key in error}
+        for error in _validate_report(errors.stdout)["errors"]
+    ]
+    assert positions == [
+        {"path": str(tmp_path / "two.yaml"), "line": 4, "column": 1},  # the line alone is known
+        {"path": str(tmp_path / "bad.yaml"), "line": 2, "column": 1},
+        {"path": str(tmp_path / "missing.yaml")},  # about the whole input: no position
+    ]

@@ -1,4 +1,5 @@
-"""Machine-readable output: ``{"findings": [...], "errors": [...], "summary": {...}}``."""
+"""Machine-readable output: ``{"findings": [...], "errors": [...], "summary": {...}}``, as
+described by the JSON Schema ``docs/report-schema.json``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from kscan.engine import ScanResult
 from kscan.findings import Finding
 from kscan.registry import Rule
 from kscan.report import ReportOptions
+from kscan.sources import InputError
 from kscan.taxonomy import Severity
 
 
@@ -18,10 +20,6 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Ite
     Python's C encoder does each line; a fully indented dump took seconds on large scans).
     Each finding is one flat object: its rule's fields, then its own."""
     tally = result.findings.tally
-    errors = [
-        {"path": e.path, "line": e.line or None, "column": e.column or None, "message": e.message}
-        for e in result.errors
-    ]
     summary = {
         "files": result.files,
         "documents": result.documents,
@@ -42,7 +40,7 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Ite
     yield ',\n  "absent": '
     yield from _lines(_dump(vars(entry)) for entry in options.absent)
     yield ',\n  "errors": '
-    yield from _lines(map(_dump, errors))
+    yield from _lines(_dump(error_fields(error)) for error in result.errors)
     yield ',\n  "summary": ' + _dump(summary) + "\n}\n"
 
 
@@ -101,6 +99,17 @@ def finding_fields(finding: Finding) -> dict[str, Any]:
         "suppressed": _suppression(finding),
         "baseline_state": finding.baseline_state,
     }
+
+
+def error_fields(error: InputError) -> dict[str, Any]:
+    """An input error; ``line`` and ``column`` only where it has a position (column 1 when only
+    the line is known, as the other formats show it), neither when it is about the whole input."""
+    fields: dict[str, Any] = {"path": error.path}
+    if error.line:
+        fields["line"] = error.line
+        fields["column"] = error.column or 1
+    fields["message"] = error.message
+    return fields
 
 
 def _suppression(finding: Finding) -> dict[str, str] | None:
