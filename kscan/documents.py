@@ -221,34 +221,50 @@ def read_documents(path: str) -> list[Document] | InputError:
 def parse(
     source: Source, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[list[Document], list[InputError]]:
-    """All documents of a source, and the errors met. A document that cannot be turned into data
-    is reported and skipped; a syntax error, or more documents than ``limits.documents``, ends
-    the stream (documents before it are kept)."""
-    if sys.getrecursionlimit() < _FRAMES_PER_LEVEL * limits.depth + 200:
-        sys.setrecursionlimit(_FRAMES_PER_LEVEL * limits.depth + 200)  # for recursive walkers
-    if source.is_json or looks_like_json(source.text):
-        documents, errors = _parse_json(source, limits)
-        if not errors or source.is_json:
-            return documents, errors
-        # kubectl reads it as JSON and fails; kustomize and Helm read it as YAML, the reading
-        # that can be applied (or whose error a YAML author understands).
-    return _parse_yaml(source, limits)
-
-
-def _parse_json(source: Source, limits: Limits) -> tuple[list[Document], list[InputError]]:
-    reader = JsonReader(source.text, limits.depth, limits.nodes)
+    """All documents of a source, and the errors met (see ``iter_parse``)."""
     documents: list[Document] = []
     errors: list[InputError] = []
+    for item in iter_parse(source, limits):
+        if isinstance(item, InputError):
+            errors.append(item)
+        else:
+            documents.append(item)
+    return documents, errors
+
+
+def iter_parse(source: Source, limits: Limits = DEFAULT_LIMITS) -> Iterator[Document | InputError]:
+    """The documents of a source one at a time, in order, with the errors met where they are
+    met, so that a file's documents can be checked and freed one by one. A document that cannot
+    be turned into data is reported and skipped; a syntax error, or more documents than
+    ``limits.documents``, ends the stream (documents before it are kept)."""
+    if sys.getrecursionlimit() < _FRAMES_PER_LEVEL * limits.depth + 200:
+        sys.setrecursionlimit(_FRAMES_PER_LEVEL * limits.depth + 200)  # for recursive walkers
+    if source.is_json or (looks_like_json(source.text) and _json_parses(source, limits)):
+        yield from _parse_json(source, limits)
+    else:
+        # kubectl reads a file that looks like JSON as JSON, and fails where it is not; kustomize
+        # and Helm read it as YAML, the reading that can be applied (or whose error a YAML
+        # author understands).
+        yield from _parse_yaml(source, limits)
+
+
+def _json_parses(source: Source, limits: Limits) -> bool:
+    """Whether text that looks like JSON reads as JSON to its end: one value at a time is
+    held, so that the decision costs a second pass, not the memory of every document."""
+    return not any(isinstance(item, InputError) for item in _parse_json(source, limits))
+
+
+def _parse_json(source: Source, limits: Limits) -> Iterator[Document | InputError]:
+    reader = JsonReader(source.text, limits.depth, limits.nodes)
     try:
         for index, (data, span) in enumerate(reader.values()):
             if index == limits.documents:
-                errors.append(_too_many(source, limits, span.line, span.column))
-                break
+                yield _too_many(source, limits, span.line, span.column)
+                return
             duplicates = _duplicates(data, reader.duplicates)
-            documents.append(Document(source, index, data, span, duplicates, is_json=True))
+            yield Document(source, index, data, span, duplicates, is_json=True)
     except ParseError as exc:
-        errors.append(InputError(source.path, str(exc), exc.line, exc.column))
-    return documents, errors
+        yield InputError(source.path, str(exc), exc.line, exc.column)
 
 
 def _too_many(source: Source, limits: Limits, line: int, column: int) -> InputError:
@@ -278,9 +294,25 @@ def _duplicates(
 _SCALAR, _ALIAS, _MAP, _SEQ, _END, _DOC_START, _DOC_END, _STREAM = range(8)
 
 
+class _Chunks:
+    """A text handed to libyaml a slice at a time: given the whole ``str``, PyYAML would first
+    make a UTF-8 copy of all of it, as large as the file."""
+
+    name = "<text>"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.position = 0
+
+    def read(self, size: int) -> str:
+        start = self.position
+        self.position += size
+        return self.text[start : self.position]
+
+
 def events_with_libyaml(text: str) -> Iterator[Any]:
     """Parse events from libyaml through PyYAML (the fast path)."""
-    loader = yaml.CSafeLoader(text)
+    loader = yaml.CSafeLoader(_Chunks(text))
     try:
         while (event := loader.get_event()) is not None:
             yield event
@@ -333,6 +365,9 @@ def _code(event: Any) -> int:
     return code
 
 
+_DASHES_LINE = re.compile(r"^---([^\n]*)", re.MULTILINE)
+
+
 def kubectl_separators(text: str) -> tuple[str, list[int]]:
     """The text with the document separators only kubectl sees made plain, and their lines.
 
@@ -340,27 +375,38 @@ def kubectl_separators(text: str) -> tuple[str, list[int]]:
     Unicode spaces or a comment (apimachinery's ``YAMLReader``, with ``strings.TrimSpace``), once
     the document it ends has some line. libyaml needs a space, a tab or the line's end right
     after ``---``, so to it ``---`` and a no-break space, or ``---#x``, start a plain scalar: a
-    file can look like one harmless string to every other reader and hold a pod for kubectl."""
+    file can look like one harmless string to every other reader and hold a pod for kubectl.
+    Only the lines starting with ``---`` are looked at; the text is copied only when one moves."""
     if "---" not in text:
         return text, []
-    lines = text.split("\n")
-    moved = []
-    previous_separates = True
-    for number, line in enumerate(lines):
-        rest = line[3:] if line.startswith("---") else None
-        trimmed = rest.strip() if rest is not None else None
-        separates = trimmed is not None and (not trimmed or trimmed.startswith("#"))
-        if separates and rest and rest[0] not in " \t\r" and not previous_separates:
-            lines[number] = f"--- {trimmed}" if trimmed else "---"
-            moved.append(number + 1)
-        previous_separates = separates
-    return ("\n".join(lines), moved) if moved else (text, [])
+    pieces: list[str] = []
+    moved: list[int] = []
+    copied = 0
+    line = 1
+    counted = 0
+    previous_end = -2  # where the last separating line ended (-2: none yet; the start counts)
+    for match in _DASHES_LINE.finditer(text):
+        start = match.start()
+        line += text.count("\n", counted, start)
+        counted = start
+        rest = match.group(1)
+        trimmed = rest.strip()
+        separates = not trimmed or trimmed.startswith("#")
+        follows_separator = start == 0 or previous_end == start - 1
+        if separates and rest and rest[0] not in " \t\r" and not follows_separator:
+            pieces += (text[copied:start], f"--- {trimmed}" if trimmed else "---")
+            copied = match.end()
+            moved.append(line)
+        previous_end = match.end() if separates else -2
+    if not moved:
+        return text, []
+    pieces.append(text[copied:])
+    return "".join(pieces), moved
 
 
-def _parse_yaml(source: Source, limits: Limits) -> tuple[list[Document], list[InputError]]:
-    text, separators = kubectl_separators(source.text)
-    documents: list[Document] = []
-    errors: list[InputError] = []
+def _parse_yaml(source: Source, limits: Limits) -> Iterator[Document | InputError]:
+    text, moved = kubectl_separators(source.text)
+    separators = set(moved)
     events = _events(text)
     index = 0
     try:
@@ -370,9 +416,10 @@ def _parse_yaml(source: Source, limits: Limits) -> tuple[list[Document], list[In
             if index == limits.documents:
                 first = next(events, event)  # the document's first node, if it has one
                 mark = (first if _code(first) < _END else event).start_mark
-                errors.append(_too_many(source, limits, *_at(mark)))
-                break
+                yield _too_many(source, limits, *_at(mark))
+                return
             builder = _Builder(limits, source)
+            document: Document | InputError | None
             try:
                 if event.version not in (None, (1, 1)):
                     raise ParseError(
@@ -383,17 +430,16 @@ def _parse_yaml(source: Source, limits: Limits) -> tuple[list[Document], list[In
                 document = builder.document(events, index)
             except ParseError as exc:
                 _skip_document(events)  # a syntax error further on is reported instead
-                errors.append(_parse_error(source, exc))
-                document = None
-            if document is not None:
+                document = _parse_error(source, exc)
+            if isinstance(document, Document):
                 line = event.start_mark.line + 1
                 if line in separators:
                     document.kubectl_separator = Span(line, 1, line, 4)
-                documents.append(document)
+            if document is not None:
+                yield document
             index += 1
     except yaml.YAMLError as exc:
-        errors.append(_yaml_error(source, text, exc))
-    return documents, errors
+        yield _yaml_error(source, text, exc)
 
 
 def _skip_document(events: Iterator[Any]) -> None:
@@ -404,7 +450,7 @@ def _skip_document(events: Iterator[Any]) -> None:
 
 def _parse_error(source: Source, exc: ParseError) -> InputError:
     message = str(exc)
-    if "{{" in source.text and "template" not in message:
+    if source.has_braces and "template" not in message:
         message += _HELM_HINT
     return InputError(source.path, message, exc.line, exc.column)
 
@@ -420,7 +466,7 @@ def _yaml_error(source: Source, text: str, exc: Exception) -> InputError:
     context = getattr(exc, "context", None)
     if context:
         problem = f"{context}, {problem}"
-    if "{{" in source.text:
+    if source.has_braces:
         problem += _HELM_HINT
     line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
     return InputError(source.path, f"invalid YAML: {_one_line(problem)}", line, column)

@@ -84,6 +84,20 @@ def _shared_rules(per_profile: Iterable[list[Rule]]) -> list[tuple[Rule, frozens
     return [(rule, frozenset(indexes)) for rule, indexes in found.values()]
 
 
+@dataclass
+class _Stores:
+    """The scan's stores, as the sink of the files scanned in this process."""
+
+    findings: FindingStore
+    facts: FactStore
+
+    def add_findings(self, findings: list[Finding]) -> None:
+        self.findings.extend(findings)
+
+    def add_facts(self, facts: list[ObjectFacts]) -> None:
+        self.facts.extend(facts)
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: a scan allocates millions of acyclic objects that
@@ -130,10 +144,17 @@ class _Scan:
             self.suppressor.add_config(profile.config, profile.index)
         scanned = {os.path.realpath(path) for path in files if path != STDIN}
         context_files = self._context_files(context, scanned)
-        runner = FileRunner(assignment, self.suppressor, self.limits, self.stdin_name, self.jobs)
         scopes = [RulesByScope(rules) for rules in assignment.rules]
         union = RulesByScope(assignment.every_rule_object())
         facts = FactStore(union.inventory_kinds, union.namespace_kinds)
+        runner = FileRunner(
+            assignment,
+            self.suppressor,
+            self.limits,
+            self.stdin_name,
+            self.jobs,
+            _Stores(self.result.findings, facts),
+        )
         file_results = runner.scan(files)
         for item in items:  # errors and files in the order they were found
             if isinstance(item, InputError):

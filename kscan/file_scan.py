@@ -8,11 +8,12 @@ documents are freed, so a scan's memory does not grow with the size of its files
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from kscan.checks import Violation
-from kscan.documents import Document, EmbeddedDocument, Pointer, parse
+from kscan.documents import Document, EmbeddedDocument, Pointer, iter_parse, parse
 from kscan.findings import Finding
 from kscan.inventory import ObjectFacts
 from kscan.limits import Limits
@@ -86,11 +87,27 @@ def _among(kind: str, kinds: frozenset[str] | None) -> bool:
     return kinds is None or kind in kinds
 
 
+class Sink(Protocol):
+    """Where a scan in this process puts findings and facts as each document yields them, so
+    that a large file's are never all held at once."""
+
+    def add_findings(self, findings: list[Finding]) -> None: ...
+
+    def add_facts(self, facts: list[ObjectFacts]) -> None: ...
+
+
 class FileScanner:
-    """Scans files one at a time with the document and object rules of a scan."""
+    """Scans files one at a time with the document and object rules of a scan. Without a
+    ``sink``, a file's findings and facts are returned in its ``FileResult`` (what a worker
+    process sends back); with one, they go to the sink document by document."""
 
     def __init__(
-        self, assignment: Assignment, suppressor: Suppressor, limits: Limits, stdin_name: str
+        self,
+        assignment: Assignment,
+        suppressor: Suppressor,
+        limits: Limits,
+        stdin_name: str,
+        sink: Sink | None = None,
     ) -> None:
         self.assignment = assignment
         self.scopes = [RulesByScope(rules) for rules in assignment.rules]
@@ -103,6 +120,8 @@ class FileScanner:
         """How deep in manifests written inside manifests the scan is."""
         self.limits = limits
         self.stdin_name = stdin_name
+        self.sink = sink
+        self._reported: set[InputError] = set()
 
     def scan(self, path: str) -> FileResult:
         """Findings, errors, counts, facts and suppressions of one file (``-``: stdin), under
@@ -111,19 +130,28 @@ class FileScanner:
         self.rules = self.scopes[self.profile]
         shown = self.stdin_name if path == STDIN else display_path(path)
         result = FileResult(shown, profile=self.profile)
+        self._reported = set()  # the file's invalid-field errors (both readings may meet one)
         source = read_source(path, self.stdin_name, self.limits.file_bytes)
         if isinstance(source, InputError):
             result.errors.append(source)
             return result
-        documents, errors = self._parse_safely(source)
-        result.errors.extend(errors)
-        for document in documents:
+        for document in self._parse_safely(source):  # one at a time, freed once checked
+            if isinstance(document, InputError):
+                result.errors.append(document)
+                continue
             result.documents += 1
+            findings: list[Finding] = []
             try:
-                self._check_document(document, result)
+                self._check_document(document, findings, result)
             except Exception as exc:  # a kscan bug must not stop the other documents
                 message = f"internal error while checking document {document.index + 1}: {exc!r}"
                 result.errors.append(InputError(document.path, message, document.span.line))
+            if self.sink is None:
+                result.findings += findings
+            else:
+                self.sink.add_findings(findings)
+                self.sink.add_facts(result.facts)
+                result.facts = []
         result.findings.sort(key=Finding.sort_key)
         result.suppressions = self.suppressor.take()
         return result
@@ -135,23 +163,26 @@ class FileScanner:
             return []
         return [
             ObjectFacts.of(obj, reported=False)
-            for document in self._parse_safely(source)[0]
+            for document in self._parse_safely(source)
+            if isinstance(document, Document)
             for obj in extract_objects(document)
             if isinstance(obj, KubeObject) and self.facts_scope.wants_facts(obj)
         ]
 
-    def _parse_safely(self, source: Source) -> tuple[list[Document], list[InputError]]:
+    def _parse_safely(self, source: Source) -> Iterator[Document | InputError]:
         try:
-            return parse(source, self.limits)
+            yield from iter_parse(source, self.limits)
         except Exception as exc:  # a kscan bug must not stop the other files
-            return [], [InputError(source.path, f"internal error while parsing: {exc!r}")]
+            yield InputError(source.path, f"internal error while parsing: {exc!r}")
 
-    def _check_document(self, document: Document, result: FileResult) -> None:
+    def _check_document(
+        self, document: Document, findings: list[Finding], result: FileResult
+    ) -> None:
         """The document's rules, then its objects' rules in each client's reading: kubectl's,
         and kustomize's where a merge key makes it differ (a finding in either is reported
         once). Cross-object facts and suppressions come from kubectl's reading."""
-        findings = result.findings
         objects = self._objects(document, result)
+        first_facts = len(result.facts)
         self.suppressor.see(document, objects)
         for rule in self.rules.document:
             for violation in rule.template.run(rule.params, document):
@@ -162,7 +193,7 @@ class FileScanner:
             if self.facts_scope.wants_facts(obj):
                 result.facts.append(ObjectFacts.of(obj))
             for pointer in obj.manifests:
-                self._check_embedded(document, pointer, result)
+                self._check_embedded(document, pointer, findings, result)
         alternate = document.alternate_reading()
         if alternate is not None:
             extra: list[Finding] = []
@@ -170,9 +201,11 @@ class FileScanner:
             with self.suppressor.reading(alternate_objects):  # kustomize's own annotations
                 self._check_objects(alternate_objects, extra)
             self._merge_findings(findings, extra)
-            self._alternate_facts(alternate_objects, result)
+            self._alternate_facts(alternate_objects, result, first_facts)
 
-    def _check_embedded(self, host: Document, pointer: Pointer, result: FileResult) -> None:
+    def _check_embedded(
+        self, host: Document, pointer: Pointer, findings: list[Finding], result: FileResult
+    ) -> None:
         """Scan the manifest a string of ``host`` holds, as the controller that applies it
         reads it; its findings and errors point at the string."""
         text = host.get(pointer)
@@ -189,9 +222,8 @@ class FileScanner:
             for number, inner in enumerate(documents):
                 fields = {**vars(inner), "index": -1000 * (host.index + 1) - number}
                 fields.update(span=span, text_regions=())
-                self._check_document(
-                    EmbeddedDocument(**fields, host_span=span, host_path=where), result
-                )
+                embedded = EmbeddedDocument(**fields, host_span=span, host_path=where)
+                self._check_document(embedded, findings, result)
         finally:
             self._embedding -= 1
 
@@ -207,11 +239,12 @@ class FileScanner:
             elif finding.suppression is None and findings[index].suppression is not None:
                 findings[index] = finding
 
-    def _alternate_facts(self, objects: list[KubeObject], result: FileResult) -> None:
+    def _alternate_facts(self, objects: list[KubeObject], result: FileResult, first: int) -> None:
         """Cross-object rules see kustomize's reading of an object too, where it differs: both
         readings of a Role, a binding or a workload; no reading of a NetworkPolicy, since which
-        pods it isolates depends on the client (the dangerous reading isolates nothing)."""
-        kept = {facts.key: facts for facts in result.facts}
+        pods it isolates depends on the client (the dangerous reading isolates nothing). The
+        document's own facts start at ``first`` in ``result.facts``."""
+        kept = {facts.key: facts for facts in result.facts[first:]}
         for obj in objects:
             if not self.facts_scope.wants_facts(obj):
                 continue
@@ -220,7 +253,8 @@ class FileScanner:
             if main is not None and _same_facts(main, facts):
                 continue
             if obj.kind == "NetworkPolicy":
-                result.facts = [f for f in result.facts if f.key != facts.key]
+                own = [f for f in result.facts[first:] if f.key != facts.key]
+                result.facts[first:] = own
             else:
                 result.facts.append(facts)
 
@@ -230,7 +264,8 @@ class FileScanner:
             if isinstance(obj, InvalidField):
                 span = obj.span
                 error = InputError(document.path, obj.message, span.line, span.column)
-                if error not in result.errors:
+                if error not in self._reported:
+                    self._reported.add(error)
                     result.errors.append(error)
             else:
                 objects.append(obj)

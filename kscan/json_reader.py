@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json.decoder
 import re
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
 from typing import Any
@@ -40,7 +41,8 @@ class JsonReader:
     def __init__(self, text: str, max_depth: int, max_nodes: int) -> None:
         self.text = text
         self.max_depth, self.max_nodes = max_depth, max_nodes
-        self._line_starts = [0] + [match.end() for match in re.finditer("\n", text)]
+        self._line_starts = array("q", [0])  # 8 bytes a line, not a list of int objects
+        self._line_starts.extend(match.end() for match in re.finditer("\n", text))
         self.duplicates: list[tuple[PosDict, str, Span, Span, bool]] = []
         self.nodes = 0
 

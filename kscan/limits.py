@@ -8,6 +8,9 @@ from dataclasses import dataclass
 _SIZE = re.compile(r"(\d+)\s*([KMG]i?B?|B)?", re.IGNORECASE)
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30}
 
+MAX_FILE_BYTES = 4 * 2**30
+"""The largest ``--max-file-size``: a manifest file beyond it is no manifest, and its text alone
+would take more memory than a scan should ever ask for."""
 LIBYAML_MAX_DEPTH = 1000
 """libyaml's own nesting cap: deeper input is invalid YAML whatever --max-depth says."""
 
@@ -35,7 +38,12 @@ def parse_size(text: str) -> int:
     if match is None:
         raise ValueError(f"'{text}' is not a size such as 65536, 512K, 64M or 1G")
     number, unit = match.groups()
-    return int(number) * _UNITS[(unit or "")[:1].upper()]
+    if len(number) > 20:
+        raise ValueError(f"'{text}' is larger than {describe_size(MAX_FILE_BYTES)}")
+    size = int(number) * _UNITS[(unit or "")[:1].upper()]
+    if size > MAX_FILE_BYTES:
+        raise ValueError(f"'{text}' is larger than {describe_size(MAX_FILE_BYTES)}")
+    return size
 
 
 def describe_size(size: int) -> str:

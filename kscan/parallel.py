@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from kscan.file_scan import FileResult, FileScanner
+from kscan.file_scan import FileResult, FileScanner, Sink
 from kscan.inventory import ObjectFacts
 from kscan.limits import Limits
 from kscan.profiles import Assignment
@@ -47,10 +47,13 @@ class FileRunner:
         limits: Limits,
         stdin_name: str,
         jobs: int,
+        sink: Sink | None = None,
     ) -> None:
         self.rules = assignment.every_rule_object()
         self.args = (assignment, suppressor, limits, stdin_name)
         self.jobs = jobs
+        self.sink = sink
+        """Where files scanned in this process put their findings and facts as they go."""
         self._local: FileScanner | None = None
 
     def scan(self, paths: list[str]) -> Iterator[FileResult]:
@@ -72,7 +75,7 @@ class FileRunner:
 
     def _scanner(self) -> FileScanner:
         if self._local is None:
-            self._local = FileScanner(*self.args)
+            self._local = FileScanner(*self.args, sink=self.sink)
         return self._local
 
     def _worth_workers(self, sizes: list[int]) -> bool:

@@ -8,6 +8,8 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
+from typing import BinaryIO
 
 from kscan.limits import DEFAULT_LIMITS, describe_size
 
@@ -37,6 +39,11 @@ class Source:
     text: str
     size: int
     is_json: bool
+
+    @cached_property
+    def has_braces(self) -> bool:
+        """Whether it holds ``{{``, as unrendered templates do (looked up once per source)."""
+        return "{{" in self.text
 
 
 @dataclass(frozen=True)
@@ -148,10 +155,12 @@ def read_source(
     display = stdin_name if path == STDIN else display_path(path)
     try:
         if path == STDIN:
-            data = sys.stdin.buffer.read(max_bytes + 1)
+            if sys.stdin is None:  # started with its standard input closed (``<&-``)
+                return InputError(display, "cannot read: standard input is closed")
+            data = read_at_most(sys.stdin.buffer, max_bytes + 1)
         else:
             with open(path, "rb") as handle:
-                data = handle.read(max_bytes + 1)
+                data = read_at_most(handle, max_bytes + 1)
     except OSError as exc:
         return InputError(display, f"cannot read: {exc.strerror or exc}")
     if len(data) > max_bytes:
@@ -164,6 +173,23 @@ def read_source(
         line, column, message = decoded
         return InputError(display, message, line, column)
     return Source(display, decoded, len(data), display.lower().endswith(".json"))
+
+
+_CHUNK = 1 << 20
+
+
+def read_at_most(handle: BinaryIO, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a stream, in chunks: memory follows what the stream holds, never
+    the limit (``read(limit)`` would reserve all of it at once)."""
+    chunks = []
+    total = 0
+    while total < limit:
+        chunk = handle.read(min(_CHUNK, limit - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def decode(data: bytes) -> str | tuple[int, int, str]:
