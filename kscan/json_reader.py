@@ -155,7 +155,9 @@ class JsonReader:
         match = _NUMBER.match(text, position)
         if match:
             is_integer = match.group(1) is None and match.group(2) is None
-            number = int(match.group()) if is_integer else float(match.group())
+            literal = match.group()
+            # beyond 20 characters an integer is no int64: read it as the float Go would make
+            number = int(literal) if is_integer and len(literal) <= 20 else float(literal)
             try:  # as Kubernetes' unstructured decoding reads it: int64 if it fits, else float
                 return json_number(number), match.end()
             except ScalarError:

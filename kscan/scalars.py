@@ -232,15 +232,25 @@ def _resolve_plain(text: str, timestamps: bool = False) -> tuple[str, Any]:
     return STR, text
 
 
+_INT_DIGITS = 64
+"""More significant digits than this (binary's 64 for 2**64) cannot fit 64 bits in any base."""
+
+
 def _go_int(text: str) -> int:
+    """``strconv.ParseInt(text, 0, 64)``'s reading, as a Python int (range checked by the
+    caller); a literal with more digits than any 64-bit number has reads as ``2**64``, out of
+    range, without converting thousands of digits."""
     sign = -1 if text[0] == "-" else 1
     digits = text.lstrip("+-")
     prefix = digits[:2].lower()
-    if prefix in ("0x", "0o", "0b"):
-        return sign * int(digits[2:], {"0x": 16, "0o": 8, "0b": 2}[prefix])
-    if len(digits) > 1 and digits[0] == "0":
-        return sign * int(digits, 8)
-    return sign * int(digits)
+    base = {"0x": 16, "0o": 8, "0b": 2}.get(prefix)
+    if base is not None:
+        digits = digits[2:]
+    elif len(digits) > 1 and digits[0] == "0":
+        base = 8
+    if len(digits.lstrip("0")) > _INT_DIGITS:
+        return sign * 2**64
+    return sign * int(digits, base or 10)
 
 
 def _finite_float(text: str) -> float | None:

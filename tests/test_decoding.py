@@ -52,6 +52,48 @@ def test_scalars_read_as_go_yaml_v2_and_sigs_yaml_write_them(row: dict[str, obje
         assert same(kscan_reading(f"{spelling}: x\n"), row["key"])
 
 
+@pytest.mark.parametrize(
+    "spelling, value",
+    [
+        ("9" * 5000, "9" * 5000),  # ParseInt, ParseUint: ErrRange; ParseFloat: +Inf, ErrRange
+        ("-" + "9" * 5000, "-" + "9" * 5000),
+        ("0x" + "f" * 3600, "0x" + "f" * 3600),  # hex: no float form without a 'p' exponent
+        ("0b" + "1" * 65, "0b" + "1" * 65),
+        ("0" * 5000 + "17", 15),  # leading zeros: octal, whatever their number
+        ("1" + "0" * 400, "1" + "0" * 400),  # 1e400: beyond float64
+        ("1" + "0" * 300, 1e300),
+    ],
+    ids=lambda item: repr(item)[:12] if isinstance(item, str) else repr(item),
+)
+def test_huge_number_literals_read_as_go_yaml_v2_reads_them(spelling: str, value: object) -> None:
+    """go-yaml v2's ``resolve`` tries ``strconv.ParseInt(plain, 0, 64)``, then ``ParseUint``,
+    then ``ParseFloat`` (only where the text has a float's form), and keeps the string when all
+    fail (``ParseFloat`` fails with ErrRange beyond float64). No digit is converted beyond what
+    64 bits hold, so thousands of digits neither crash nor slow the decoding."""
+    assert same(kscan_reading(f"v: {spelling}\n"), {"v": value})
+
+
+def test_a_huge_number_in_a_field_is_an_input_error_on_that_field(scan_text: Scan) -> None:
+    result = scan_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "  - {name: c, image: nginx:1, ports: [{containerPort: 80, hostPort: "
+        + "9" * 5000
+        + "}]}\n"
+    )
+    assert [(e.line, e.message) for e in result.errors] == [
+        (6, "Pod 'p' is invalid: spec.containers[0].ports[0].hostPort: expected an integer")
+    ]
+
+
+def test_a_huge_json_number_is_out_of_range(scan_text: Scan) -> None:
+    """Kubernetes' JSON decoding reads an integer that no int64 holds as a float64, and fails
+    where no float64 holds it either."""
+    result = scan_text(
+        '{"kind": "ConfigMap", "data": {"a": "b"}, "n": ' + "9" * 5000 + "}", "a.json"
+    )
+    assert [e.message for e in result.errors] == ["invalid JSON: a number out of range"]
+
+
 def test_the_table_covers_the_spellings_the_issue_names() -> None:
     spellings = {row["spelling"] for row in table()}
     needed = {"0o0", "0x0", "0b0", "1_000", "+12", "-0", "1:20", "0.0", "0e0", "22.0", "y", "n"}
