@@ -505,7 +505,8 @@ def _deliver(report: Iterable[str], output: str | None) -> None:
     try:
         write_atomically(Path(output), report)
     except OSError as exc:
-        click.echo(f"kscan: error: cannot write {output}: {exc.strerror or exc}", err=True)
+        where = printable(output)
+        click.echo(f"kscan: error: cannot write {where}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_ERROR)
 
 
@@ -657,7 +658,7 @@ def config_show(paths: tuple[str, ...], config_path: str | None, isolated: bool)
             config = profiles.of(path).config
         except (ConfigError, RuleError) as exc:
             _config_problem_and_exit(exc)
-        where = str(config.file.path) if config.file else "none found (defaults apply)"
+        where = printable(str(config.file.path)) if config.file else "none found (defaults apply)"
         if len(paths) > 1:
             click.echo(f"# {printable(path)}")
         click.echo(f"# configuration file: {where}")
@@ -704,8 +705,9 @@ def _warn_outside_base_dir(result: ScanResult, base_dir: str) -> None:
     outside = sorted(p for p in result.findings.tally.paths if not is_under(p, base_dir))
     if outside:
         click.echo(
-            f"kscan: warning: {len(outside)} file(s) outside --base-dir {base_dir} (first: "
-            f"{printable(outside[0])}) get absolute URIs, which GitHub code scanning rejects",
+            f"kscan: warning: {len(outside)} file(s) outside --base-dir {printable(base_dir)} "
+            f"(first: {printable(outside[0])}) get absolute URIs, which GitHub code scanning "
+            "rejects",
             err=True,
         )
 

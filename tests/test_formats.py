@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
+import xml.etree.ElementTree as ET
 from importlib import import_module
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from click.testing import CliRunner, Result
 from kscan.cli import cli
 from kscan.engine import ScanResult
 from kscan.registry import Rule
-from kscan.report import FORMATS, ReportOptions
+from kscan.report import FORMATS, ReportOptions, printable
 from kscan.sources import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -156,3 +158,96 @@ def test_errors_with_a_line_alone_or_no_position_in_every_format(rules: list[Rul
     (invocation,) = log["runs"][0]["invocations"]
     assert [n["message"]["text"] for n in invocation["toolExecutionNotifications"]] == texts
     assert shown["text"].endswith("2 input errors (see above).\n")
+
+
+HOSTILE = r"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: "web\e[2J\a\0\x7f\x9b\r\ufffe"
+  namespace: "ns\e]0;title\a"
+spec:
+  template:
+    spec:
+      containers:
+        - name: "c\e[31m\0"
+          image: nginx
+          securityContext: {privileged: true, runAsUser: "\e[5m"}
+        - name: "d\x01\x1f"
+          image: nginx
+"""
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters but tab and newline."""
+WORKFLOW_COMMAND = re.compile(r"^::(?P<command>[a-z]+) (?P<properties>[^:]*)::(?P<message>.*)$")
+
+
+def _hostile_tree(tmp_path: Path) -> tuple[Path, str, str]:
+    """A manifest whose object and container names carry control characters, and a broken file,
+    both under names that carry some too where the file system allows."""
+    names = ["ev\x1b[31m\x07il.yaml", "bad\x1b.yaml"]
+    try:
+        (tmp_path / names[0]).write_text(HOSTILE)
+    except OSError:  # a file system that refuses such names
+        names = ["evil.yaml", "bad.yaml"]
+        (tmp_path / names[0]).write_text(HOSTILE)
+    (tmp_path / names[1]).write_text("a: [\n")
+    return tmp_path, names[0], names[1]
+
+
+def _runner() -> CliRunner:
+    """A runner that keeps stderr apart (the default from click 8.2)."""
+    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    return CliRunner()
+
+
+def _unescape_property(value: str) -> str:
+    """A workflow command property as GitHub's runner reads it."""
+    for escaped, raw in (("%3A", ":"), ("%2C", ","), ("%0D", "\r"), ("%0A", "\n"), ("%25", "%")):
+        value = value.replace(escaped, raw)
+    return value
+
+
+def test_control_characters_reach_no_consumer_raw(tmp_path: Path) -> None:
+    """Names and messages from a hostile manifest, in every format: each consumer's own parser
+    reads the report, and no control character reaches a terminal, a log or an XML parser."""
+    tree, manifest, broken = _hostile_tree(tmp_path)
+    runner = _runner()
+    outputs = {}
+    for name in FORMATS:
+        result = runner.invoke(cli, ["--format", name, "--base-dir", str(tree), str(tree)])
+        assert result.exit_code == 2, result.output
+        assert not CONTROL.search(result.stderr), result.stderr
+        assert len(result.stderr.splitlines()) == 2  # the broken file, the invalid runAsUser
+        outputs[name] = result.stdout
+    for name in ("json", "sarif"):  # JSON escapes them: \u001b
+        assert not re.search("[\x00-\x09\x0b-\x1f]", outputs[name])
+    for name in ("text", "github", "junit", "markdown"):
+        assert not CONTROL.search(outputs[name]), name
+
+    report = json.loads(outputs["json"])
+    assert {f["name"] for f in report["findings"] if f["kind"] == "Deployment"} == {
+        "web\x1b[2J\x07\x00\x7f\x9b\r\ufffe"
+    }
+    assert sorted(Path(e["path"]).name for e in report["errors"]) == sorted([broken, manifest])
+    log = json.loads(outputs["sarif"])
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
+
+    xml = junitparser.JUnitXml.fromstring(outputs["junit"])
+    assert ET.fromstring(outputs["junit"]).tag == "testsuites"
+    suites = {Path(suite.name).name for suite in xml}
+    assert suites == {printable(manifest), printable(broken)}
+    assert sum(suite.errors for suite in xml) == 2 and sum(suite.failures for suite in xml) > 0
+
+    *commands, summary = outputs["github"].splitlines()
+    assert summary.startswith("Found ")
+    for line in commands:
+        parsed = WORKFLOW_COMMAND.match(line)
+        assert parsed, line
+        properties = dict(item.split("=", 1) for item in parsed["properties"].split(","))
+        assert set(properties) >= {"file", "title"}
+        assert Path(_unescape_property(properties["file"])).name in suites
+    assert any("web\\x1b[2J\\x07\\x00\\x7f\\x9b%0D" in line for line in commands)
+
+    assert "web\\\\x1b[2J" in outputs["markdown"]  # a table cell: the backslash escaped
+    assert "web\\x1b[2J\\x07\\x00\\x7f\\x9b\\x0d" in outputs["text"]

@@ -14,12 +14,19 @@ FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
 SARIF_MAX_RESULTS = 1000
 """Results in one SARIF run by default: the limit GitHub's SARIF tooling checks (GH1004)."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters but tab and newline: C0 (ESC, BEL, NUL, CR...), DEL and C1."""
 
 
 def printable(text: str) -> str:
     """Text safe for one terminal line: control characters (newlines, ESC) shown as escapes, so
     a manifest cannot break the one-line format or send codes to the terminal."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text.replace("\n", "\\n"))
+    return without_controls(text.replace("\n", "\\n"))
+
+
+def without_controls(text: str) -> str:
+    """Control characters but tab and newline shown as ``\\xNN`` escapes: none reaches a
+    terminal, an XML parser or a log viewer raw."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 @dataclass(frozen=True)

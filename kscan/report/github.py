@@ -8,7 +8,7 @@ from kscan.engine import ScanResult
 from kscan.findings import Finding
 from kscan.locations import relative_to_base
 from kscan.registry import Rule
-from kscan.report import ReportOptions
+from kscan.report import ReportOptions, without_controls
 from kscan.report.text import summary
 from kscan.taxonomy import Severity
 
@@ -49,8 +49,9 @@ def _annotation(finding: Finding, base_dir: str) -> str:
 
 
 def _data(text: str) -> str:
-    """Escape a workflow command's message."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Escape a workflow command's message as GitHub's toolkit does (``%``, CR, LF); the other
+    control characters, which the toolkit passes through to the log, become ``\\xNN``."""
+    return without_controls(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _property(text: str) -> str:

@@ -3,6 +3,7 @@ case per finding, a passing one for a file without findings, an error for unread
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterator
@@ -10,7 +11,10 @@ from collections.abc import Iterator
 from kscan.engine import ScanResult
 from kscan.findings import Finding
 from kscan.registry import Rule
-from kscan.report import ReportOptions
+from kscan.report import ReportOptions, without_controls
+
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
+"""Code points XML 1.0 forbids besides control characters."""
 
 
 def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Iterator[str]:
@@ -62,7 +66,14 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Ite
     for key, value in totals.items():
         root.set(key, str(value))
     ET.indent(root)
-    yield '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    yield '<?xml version="1.0" encoding="UTF-8"?>\n' + _xml(ET.tostring(root, encoding="unicode"))
+    yield "\n"
+
+
+def _xml(text: str) -> str:
+    """XML 1.0 text: ElementTree writes control characters (ESC, NUL...) raw, which no parser
+    accepts, so they become ``\\xNN``, and the other forbidden code points ``\\uNNNN``."""
+    return _NOT_XML.sub(lambda match: f"\\u{ord(match.group()):04x}", without_controls(text))
 
 
 def _case_name(finding: Finding) -> str:

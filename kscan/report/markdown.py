@@ -10,7 +10,7 @@ from kscan.engine import ScanResult
 from kscan.findings import Finding
 from kscan.locations import relative_to_base
 from kscan.registry import Rule
-from kscan.report import ReportOptions
+from kscan.report import ReportOptions, printable
 from kscan.report.text import summary
 from kscan.taxonomy import Severity
 
@@ -68,11 +68,11 @@ def _row(finding: Finding, base_dir: str) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text safe in a table cell: no pipes, no line breaks, no HTML."""
+    """Text safe in a table cell: no pipes, no line breaks, no control characters, no HTML."""
     return (
-        text.replace("\\", "\\\\")
+        printable(text.replace("\n", " "))
+        .replace("\\", "\\\\")
         .replace("|", "\\|")
-        .replace("\n", " ")
         .replace("<", "&lt;")
         .replace(">", "&gt;")
     )

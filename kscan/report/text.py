@@ -55,7 +55,8 @@ def format_finding(finding: Finding, color: bool) -> str:
     if finding.suppression is not None:
         reason = finding.suppression.reason or "no reason given"
         line += style(
-            f" (suppressed at {finding.suppression.where}: {printable(reason)})", dim=True
+            f" (suppressed at {printable(finding.suppression.where)}: {printable(reason)})",
+            dim=True,
         )
     return line
 
