@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
+from kscan.checks.regex_safety import require_linear
 from kscan.documents import Located, Pointer, Span
 from kscan.objects import KubeObject, Shape
 
@@ -26,11 +27,20 @@ Scope = Literal["object", "document", "namespace", "inventory", "suppressions"]
 
 
 class Params(BaseModel):
-    """Base of template params: kebab-case keys in rule files, unknown keys rejected."""
+    """Base of template params: kebab-case keys in rule files, unknown keys rejected. A param
+    named ``...pattern`` is a regular expression applied to manifest text: one that can take
+    super-linear time is rejected (``regex_safety``), in rule files and configurations alike."""
 
     model_config = ConfigDict(
         alias_generator=lambda name: name.replace("_", "-"), extra="forbid", frozen=True
     )
+
+    @field_validator("*")
+    @classmethod
+    def _linear_patterns(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and (info.field_name or "").endswith("pattern"):
+            require_linear(value)
+        return value
 
     def applies_to(self, shape: Shape) -> bool:
         """Whether an object of this shape can be reported at all (lets the engine skip early)."""
