@@ -22,9 +22,9 @@ from kscan.objects import KubeObject, ObjectKey
 ANNOTATION = "kscan.io/ignore"
 REASON_RULE = "suppression-without-reason"
 SCOPE_KEYS = ("path", "kind", "namespace", "name", "container")
-_DIRECTIVE = re.compile(r"#[ \t]*kscan:[ \t]*ignore\[([^\]]*)\]")
-"""``# kscan: ignore[RULE, ...]``, matched where a comment's ``#`` is (anchored: linear); the
-reason follows, up to a further ``#``."""
+_DIRECTIVE = re.compile(r"#[ \t]*kscan:[ \t]*ignore\[")
+"""``# kscan: ignore[``, matched where a comment's ``#`` is (anchored); the rules follow up to
+the next ``]``, then the reason up to a further ``#``."""
 
 
 @dataclass(frozen=True)
@@ -97,15 +97,16 @@ def annotation_directives(obj: KubeObject) -> Iterator[Directive]:
             )
 
 
-def comment_directives(document: Document) -> dict[int, Directive]:
+def comment_directives(document: Document, lines: list[str] | None = None) -> dict[int, Directive]:
     """``# kscan: ignore[RULE, ...] reason`` comments in a document's lines, by line number. Only
     real YAML comments count: text inside a scalar (a quoted env value, a script in a block
-    scalar) is data, whatever it says, and JSON has no comments at all."""
+    scalar) is data, whatever it says, and JSON has no comments at all. ``lines``: the file's
+    lines, split once for all its documents."""
     if not document.has_comments:
         return {}
-    source = document.source
+    if lines is None:
+        lines = document.source.text.splitlines()
     found = {}
-    lines = source.text.splitlines()
     first = max(1, document.span.line - 1)  # a comment alone above the first key counts too
     for number in range(first, min(document.span.end_line, len(lines)) + 1):
         line = lines[number - 1]
@@ -118,17 +119,22 @@ def comment_directives(document: Document) -> dict[int, Directive]:
 
 def _directive(document: Document, line: str, number: int) -> Directive | None:
     """The suppression written in the comment of one line, if it has one: the comment starts at
-    the first ``#`` that begins a line or follows a space and lies outside every scalar."""
+    the first ``#`` that begins a line or follows a space and lies outside every scalar. Linear
+    in the line: each ``#`` is tried once, and the search for the ``]`` that closes the rules
+    ends the search (a later ``#`` has no ``]`` after it either)."""
     at = line.find("#")
     while at >= 0 and not (
         (at == 0 or line[at - 1].isspace()) and not document.in_text(number, at + 1)
     ):
         at = line.find("#", at + 1)
     while at >= 0:
-        match = _DIRECTIVE.match(line, at)
-        if match is not None and (at == 0 or line[at - 1].isspace()):
-            rules = tuple(r.strip() for r in match.group(1).split(",") if r.strip())
-            reason = line[match.end() :].split("#", 1)[0].strip()
+        match = _DIRECTIVE.match(line, at) if at == 0 or line[at - 1].isspace() else None
+        if match is not None:
+            close = line.find("]", match.end())
+            if close < 0:
+                return None
+            rules = tuple(r.strip() for r in line[match.end() : close].split(",") if r.strip())
+            reason = line[close + 1 :].split("#", 1)[0].strip()
             alone = not line[:at].strip()
             return Directive(
                 rules, reason, "inSource", document.source.path, number, at + 1, alone=alone
@@ -158,7 +164,8 @@ class Suppressor:
         if config is not None:
             self.add_config(config)
         self._seen = Collected()
-        self._commented: dict[str, bool] = {}
+        self._lines: dict[str, list[str] | None] = {}
+        """Each file's lines, split once (None: the file has no ``kscan:`` comment)."""
 
     def add_config(self, config: Config, profile: int = 0) -> None:
         """The ``suppressions`` entries of a configuration, for the files of its profile."""
@@ -182,7 +189,7 @@ class Suppressor:
     def take(self) -> Collected:
         """What was seen and used since the last ``take``; forgotten here."""
         seen, self._seen = self._seen, Collected()
-        self._commented = {}
+        self._lines = {}
         seen.config_used = [d.used for d in self.config]
         for directive in self.config:
             directive.used = set()
@@ -204,9 +211,11 @@ class Suppressor:
         path = document.path
         if path not in seen.comments:
             seen.comments[path] = {}
-            self._commented[path] = "kscan:" in document.source.text  # once per file
-        if self._commented.get(path):
-            seen.comments[path].update(comment_directives(document))
+            text = document.source.text
+            self._lines[path] = text.splitlines() if "kscan:" in text else None  # once per file
+        lines = self._lines.get(path)
+        if lines is not None:
+            seen.comments[path].update(comment_directives(document, lines))
         for obj in objects:
             directives = list(annotation_directives(obj))
             if directives:
