@@ -168,11 +168,12 @@ def _rule_patterns() -> list[tuple[str, str]]:
     """(rule name and param, pattern) of every pattern param of the shipped rules."""
     found = []
     for rule in _shipped_rules():
-        for index, condition in enumerate(getattr(rule.params, "conditions", [])):
-            for field in ("pattern", "forbidden_pattern", "key_pattern"):
-                value = getattr(condition, field)
-                if value is not None:
-                    found.append((f"{rule.name}.{index}.{field}", value))
+        for group in ("when", "conditions"):
+            for index, condition in enumerate(getattr(rule.params, group, ())):
+                for field in ("pattern", "forbidden_pattern", "key_pattern"):
+                    value = getattr(condition, field)
+                    if value is not None:
+                        found.append((f"{rule.name}.{group}.{index}.{field}", value))
     return found
 
 
