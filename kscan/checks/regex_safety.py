@@ -52,6 +52,10 @@ _NEGATED = {
     _sre.CATEGORY_NOT_LINEBREAK: _sre.CATEGORY_LINEBREAK,
 }
 
+_WIDE = 16
+"""A repeat whose count may vary more than this backtracks like an unbounded one
+(``(a{1,100}){1,100}`` is as bad as ``(a+)+``)."""
+
 Chars = frozenset[str]
 
 
@@ -227,7 +231,7 @@ class _Walker:
 
     def repeat(self, av: Any, flags: int, looped: bool) -> _Node:
         low, high, items = av
-        unbounded = high == _MAXREPEAT
+        unbounded = high == _MAXREPEAT or high - low > _WIDE
         body = self.sequence(list(items), flags, looped or unbounded)
         if high > 1:  # where one iteration ends, the next begins
             for trail in body.trails:
