@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import yaml
 
+from kscan.disclosure import quotable
 from kscan.json_reader import JsonReader, looks_like_json
 from kscan.limits import DEFAULT_LIMITS, Limits
 from kscan.scalars import MERGE, STR, ScalarError, is_merge_key, key_text, key_value, resolve
@@ -136,18 +137,18 @@ class Document:
 
     def stable_path(self, pointer: Pointer) -> str:
         """The pointer with list items named by content, not position: ``containers[web]``
-        for an item with a ``name``, ``add[SYS_ADMIN]`` for a scalar item, the index otherwise.
-        Inserting a container or volume elsewhere does not change it."""
+        for an item with a ``name``, ``add[SYS_ADMIN]`` for a scalar item that may be quoted
+        (``disclosure``), the index otherwise (``command[2]``). Inserting a container or
+        volume elsewhere does not change it."""
         node, text = self.data, ""
-        for part in pointer:
+        for depth, part in enumerate(pointer):
             if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
                 node = node[part]
                 name = node.get("name") if isinstance(node, dict) else node
-                text += (
-                    f"[{name}]"
-                    if isinstance(name, (str, int)) and not isinstance(name, bool)
-                    else f"[{part}]"
-                )
+                named = isinstance(name, (str, int)) and not isinstance(name, bool)
+                # a name, or a scalar item that may be quoted (never a command line's words)
+                safe = named and quotable(name, () if node is not name else pointer[:depth])
+                text += f"[{name}]" if safe else f"[{part}]"
             else:
                 node = node.get(part) if isinstance(node, dict) else None
                 text += f"/{part}"
@@ -304,9 +305,9 @@ class _Chunks:
         self.text = text
         self.position = 0
 
-    def read(self, size: int) -> str:
+    def read(self, size: int = -1, /) -> str:
         start = self.position
-        self.position += size
+        self.position = len(self.text) if size < 0 else start + size
         return self.text[start : self.position]
 
 

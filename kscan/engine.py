@@ -142,6 +142,7 @@ class _Scan:
         assignment = profiles.assign(files)  # every profile is known before workers start
         for profile in profiles.profiles:
             self.suppressor.add_config(profile.config, profile.index)
+        self.suppressor.known_rules = [(r.id, r.name) for r in assignment.every_rule_object()]
         scanned = {os.path.realpath(path) for path in files if path != STDIN}
         context_files = self._context_files(context, scanned)
         scopes = [RulesByScope(rules) for rules in assignment.rules]

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from kscan.checks import PodParams, Violation, template
+from kscan.disclosure import shown
 from kscan.objects import KubeObject
 
 
@@ -53,7 +54,7 @@ def capabilities(params: CapabilitiesParams, obj: KubeObject) -> Iterator[Violat
             continue
         bad = [index for index, name in enumerate(written) if _bad_addition(params, name)]
         if bad:
-            listed = ", ".join(written[index] for index in bad)
+            listed = ", ".join(shown(written[index]) for index in bad)
             allowed = f"; only {', '.join(params.allowed)} may be added" if params.allowed else ""
             message = f"{subject} adds {listed} in {field}{allowed}."
             yield Violation(obj.document, (*list_pointer, bad[0]), message, obj, ref.name)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from pydantic import model_validator
 
 from kscan.checks import PodParams, Violation, template
+from kscan.disclosure import quotable, shown
 from kscan.documents import Pointer
 from kscan.objects import ContainerRef, KubeObject, Shape
 
@@ -74,21 +76,35 @@ def _problem(params: FlagParams, found: tuple[Pointer, str] | None) -> str | Non
         value, suffix = found[1], ""
     items = [_canonical(item.strip()) for item in value.split(",")]
     canonical = _canonical(value).lower()
+    said = _shown_flag_value(value)
     if params.allowed is not None and canonical not in [
         _canonical(a).lower() for a in params.allowed
     ]:
-        return f"is {value}{suffix}; expected {' or '.join(params.allowed)}"
+        return f"is {said}{suffix}; expected {' or '.join(params.allowed)}"
     if params.forbidden is not None and canonical in [
         _canonical(f).lower() for f in params.forbidden
     ]:
-        return f"is {value}{suffix}"
+        return f"is {said}{suffix}"
     if params.contains is not None and _canonical(params.contains) not in items:
-        return f"is {value or 'empty'}{suffix}, without {params.contains}"
+        return f"is {said if value else 'empty'}{suffix}, without {params.contains}"
     if params.not_contains is not None and _canonical(params.not_contains) in items:
-        return f"is {value}{suffix}, which includes {params.not_contains}"
+        return f"is {said}{suffix}, which includes {params.not_contains}"
     if params.minimum is not None and not (value.isdigit() and int(value) >= params.minimum):
-        return f"is {value}{suffix}; expected at least {params.minimum}"
+        return f"is {said}{suffix}; expected at least {params.minimum}"
     return None
+
+
+_FEATURE_GATE = re.compile(r"[A-Za-z0-9]{1,100}=(?i:true|false|t|f|0|1)")
+
+
+def _shown_flag_value(value: str) -> str:
+    """A flag's value as the message may show it: a comma list of tokens (modes, suites, file
+    paths) or of feature gates (``Name=false``); anything else (a flag with an inline secret)
+    is described, not shown."""
+    items = value.split(",")
+    if all(quotable(item) or _FEATURE_GATE.fullmatch(item) for item in items):
+        return value
+    return shown(value, ("command",))
 
 
 _GO_TRUE = frozenset({"1", "t", "true"})

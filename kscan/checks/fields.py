@@ -8,8 +8,9 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import model_validator
 
-from kscan.checks import Params, Violation, template, yaml_value
+from kscan.checks import Params, Violation, template
 from kscan.checks.paths import MISSING, Condition, Match, dotted, is_empty, select
+from kscan.disclosure import shown
 from kscan.documents import Pointer
 from kscan.objects import KubeObject, LayeredPod, PodView, Shape
 
@@ -174,7 +175,7 @@ def _violation(
     message = (params.message or "{subject}: {field} {problem}{origin}{expected}.").format(
         subject=subject,
         field=dotted(match.relative),
-        value="" if match.value is MISSING else yaml_value(match.value),
+        value="" if match.value is MISSING else shown(match.value, match.pointer),
         problem=problem,
         origin=origin,
         expected=condition.expectation(),

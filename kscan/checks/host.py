@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kscan.checks import PodParams, Violation, template
+from kscan.disclosure import shown
 from kscan.objects import KubeObject, PodView
 
 
@@ -74,7 +75,7 @@ def _host_paths(params: HostPathParams, obj: KubeObject, pod: PodView) -> Iterat
         pointer = pod.pointer_of(("volumes", index, "hostPath", "path"))
         own = pointer[: len(pod.pointer)] == pod.pointer
         subject = pod.subject(obj.display) if own else obj.display
-        message = f"{subject} mounts host path {mounted}{exposes} (volume '{name}', {how})."
+        message = f"{subject} mounts host path {shown(mounted)}{exposes} (volume '{name}', {how})."
         yield Violation(obj.document, pointer, message, obj)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kscan.checks import PodParams, Violation, template
+from kscan.disclosure import shown
 from kscan.objects import KubeObject
 
 
@@ -40,7 +41,7 @@ def image_registry(params: RegistryParams, obj: KubeObject) -> Iterator[Violatio
         name = full_name(image)
         if not any(name.startswith(prefix) for prefix in params.allowed):
             message = (
-                f"{ref.subject(obj.display)} uses image {image}, which is not "
+                f"{ref.subject(obj.display)} uses image {shown(image)}, which is not "
                 f"from an allowed registry ({', '.join(params.allowed)})."
             )
             yield Violation(obj.document, (*ref.pointer, "image"), message, obj, ref.name)

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from pydantic import field_validator, model_validator
 
 from kscan.checks import Params, yaml_value
+from kscan.disclosure import shown
 from kscan.documents import Pointer
 from kscan.taxonomy import Severity
 
@@ -179,7 +180,7 @@ class Condition(Params):
             return "is not set" if self.required else None
         if self.absent:
             return "is set"
-        return f"is {yaml_value(match.value)}" if self._rejects(match.value) else None
+        return f"is {shown(match.value, match.pointer)}" if self._rejects(match.value) else None
 
     def _rejects(self, value: Any) -> bool:
         number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from kscan.checks import Params, Violation, template
+from kscan.disclosure import shown
 from kscan.inventory import BindingOutline, Inventory, ObjectFacts, RoleOutline, RuleOutline
 
 
@@ -77,7 +78,8 @@ def rbac_rule(params: RbacRuleParams, inventory: Inventory) -> Iterator[Violatio
             subjects = bindings.get(_role_key(obj), [])
             bound = f"; bound to {'; '.join(subjects)}" if subjects else ""
             message = (
-                f"{obj.display} grants {', '.join(verbs)} on {', '.join(resources)} "
+                f"{obj.display} grants {', '.join(map(shown, verbs))} on "
+                f"{', '.join(map(shown, resources))} "
                 f"(rules[{index}]){bound}."
             )
             yield Violation(obj.document, (*obj.pointer, "rules", index, "verbs"), message, obj)

@@ -19,7 +19,8 @@ def suppression_reason(params: NoParams, suppressor: Suppressor) -> Iterator[Vio
     for directive in suppressor.all_directives():
         if directive.reason or directive.kind == "external":
             continue
-        what = ", ".join(directive.rules) or "nothing"
+        named = [s if suppressor.names_a_rule(s) else "(an unknown rule)" for s in directive.rules]
+        what = ", ".join(named) or "nothing"
         message = (
             f"The suppression of {what} gives no reason; write one after the rule list "
             f'(`kscan.io/ignore: "RULE: reason"` or `# kscan: ignore[RULE] reason`).'
