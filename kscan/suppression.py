@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -97,23 +98,55 @@ def annotation_directives(obj: KubeObject) -> Iterator[Directive]:
             )
 
 
-def comment_directives(document: Document, lines: list[str] | None = None) -> dict[int, Directive]:
+_LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+"""Where ``str.splitlines`` ends a line."""
+
+
+@dataclass
+class CommentLines:
+    """The lines of a file that hold ``kscan:``, by line number: all a file keeps for its
+    suppression comments (never every line of it)."""
+
+    numbers: list[int] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, text: str) -> CommentLines:
+        found = cls()
+        line, counted, start = 1, 0, 0  # line number at ``counted``; where that line starts
+        at = text.find("kscan:")
+        while at >= 0:
+            for match in _LINE_BREAK.finditer(text, counted, at):
+                line, start = line + 1, match.end()
+            counted = at
+            end = _LINE_BREAK.search(text, at)
+            stop = len(text) if end is None else end.start()
+            found.numbers.append(line)
+            found.lines.append(text[start:stop])
+            at = text.find("kscan:", stop)
+        return found
+
+    def between(self, first: int, last: int) -> Iterator[tuple[int, str]]:
+        """The (number, line) pairs from line ``first`` to line ``last``."""
+        index = bisect_left(self.numbers, first)
+        while index < len(self.numbers) and self.numbers[index] <= last:
+            yield self.numbers[index], self.lines[index]
+            index += 1
+
+
+def comment_directives(document: Document, lines: CommentLines) -> dict[int, Directive]:
     """``# kscan: ignore[RULE, ...] reason`` comments in a document's lines, by line number. Only
     real YAML comments count: text inside a scalar (a quoted env value, a script in a block
-    scalar) is data, whatever it says, and JSON has no comments at all. ``lines``: the file's
-    lines, split once for all its documents."""
+    scalar) is data, whatever it says, and JSON has no comments at all. ``lines``: the lines of
+    the document's file that hold ``kscan:``."""
     if not document.has_comments:
         return {}
-    if lines is None:
-        lines = document.source.text.splitlines()
     found = {}
     first = max(1, document.span.line - 1)  # a comment alone above the first key counts too
-    for number in range(first, min(document.span.end_line, len(lines)) + 1):
-        line = lines[number - 1]
-        if "kscan:" in line:
-            directive = _directive(document, line, number)
-            if directive is not None:
-                found[number] = directive
+    for number, line in lines.between(first, document.span.end_line):
+        directive = _directive(document, line, number)
+        if directive is not None:
+            found[number] = directive
     return found
 
 
@@ -164,8 +197,10 @@ class Suppressor:
         if config is not None:
             self.add_config(config)
         self._seen = Collected()
-        self._lines: dict[str, list[str] | None] = {}
-        """Each file's lines, split once (None: the file has no ``kscan:`` comment)."""
+        self._lines: dict[str, CommentLines | None] = {}
+        """Each file's lines that hold ``kscan:``, found once (None: it has none)."""
+        self.known_rules: list[tuple[str, str]] = []
+        """(id, name) of the scan's rules: what a written rule list may be quoted by."""
 
     def add_config(self, config: Config, profile: int = 0) -> None:
         """The ``suppressions`` entries of a configuration, for the files of its profile."""
@@ -178,6 +213,11 @@ class Suppressor:
             directive.scope = {key: entry[key] for key in SCOPE_KEYS if key in entry}
             directive.profile, directive.root = profile, config.root
             self.config.append(directive)
+
+    def names_a_rule(self, selector: str) -> bool:
+        """Whether a selector written in a suppression names one of the scan's rules (then it
+        may be shown; any other text of an annotation or comment is not)."""
+        return any(matches_selector(selector, id_, name) for id_, name in self.known_rules)
 
     def fresh(self) -> Suppressor:
         """A suppressor with the same configuration and nothing seen or used yet, for scanning
@@ -212,7 +252,7 @@ class Suppressor:
         if path not in seen.comments:
             seen.comments[path] = {}
             text = document.source.text
-            self._lines[path] = text.splitlines() if "kscan:" in text else None  # once per file
+            self._lines[path] = CommentLines.of(text) if "kscan:" in text else None  # once a file
         lines = self._lines.get(path)
         if lines is not None:
             seen.comments[path].update(comment_directives(document, lines))

@@ -22,7 +22,7 @@ from kscan.limits import DEFAULT_LIMITS, parse_size
 from kscan.profiles import Profiles
 from kscan.registry import load_rules
 from kscan.sources import InputError, Source, read_at_most
-from kscan.suppression import Suppressor
+from kscan.suppression import CommentLines, Suppressor
 
 DEPLOYMENT = """\
 ---
@@ -169,3 +169,17 @@ def _separators_by_lines(text: str) -> tuple[str, list[int]]:
 def test_kubectl_separators_match_the_line_by_line_reading(lines: list[str]) -> None:
     text = "\n".join(lines)
     assert kubectl_separators(text) == _separators_by_lines(text)
+
+
+@given(
+    st.lists(
+        st.sampled_from(["a", "kscan:", "\n", "\r\n", "\r", "\u2028", "x kscan: y", "\x0c", "#"]),
+        max_size=16,
+    )
+)
+def test_a_files_comment_lines_are_its_lines_holding_kscan(parts: list[str]) -> None:
+    """Suppression comments keep only the lines that hold ``kscan:`` (numbered as
+    ``str.splitlines`` numbers them), never a list of every line of the file."""
+    text = "".join(parts)
+    expected = [(n, line) for n, line in enumerate(text.splitlines(), 1) if "kscan:" in line]
+    assert list(CommentLines.of(text).between(1, len(text) + 1)) == expected
