@@ -1,7 +1,9 @@
 """Coverage-guided fuzz target (atheris) for kscan's loader, models and rules.
 
 Each input is fed to a whole scan as stdin: decoding, limits, YAML composition, the position-
-aware data, pydantic models and every rule (all of them enabled). A crash is any exception,
+aware data, pydantic models and every rule (all of them enabled), then rendered in every format
+(JSON and SARIF parsed back, JUnit parsed as XML, the others free of raw control characters).
+``fuzz/kscan.dict`` seeds libFuzzer with YAML and Kubernetes words. A crash is any exception,
 and any "internal error" kscan records instead of crashing (it catches bugs per document so
 that a scan goes on; the fuzzer must see them). Usage: see fuzz/README.md.
 """
@@ -9,16 +11,24 @@ that a scan goes on; the fuzzer must see them). Usage: see fuzz/README.md.
 from __future__ import annotations
 
 import io
+import json
+import re
 import sys
+from importlib import import_module
+from xml.etree import ElementTree
 
 from kscan.engine import scan
 from kscan.registry import load_rules
+from kscan.report import FORMATS, ReportOptions
 
 RULES = load_rules()  # every rule, including those off by default
+OPTIONS = ReportOptions(show_suppressed=True)
+_RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def scan_bytes(data: bytes) -> None:
-    """Scan ``data`` as a manifest on stdin; raise if kscan met an internal error."""
+    """Scan ``data`` as a manifest on stdin and render every report format; raise if kscan met
+    an internal error or wrote a report its consumer cannot read."""
     sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
     result = scan(["-"], RULES, stdin_name="fuzz.yaml")
     for error in result.errors:
@@ -26,6 +36,14 @@ def scan_bytes(data: bytes) -> None:
             raise AssertionError(str(error))
     for finding in result.findings:  # every finding points inside the input
         assert finding.span.line >= 1 and finding.span.column >= 1, finding
+    for name in FORMATS:
+        text = "".join(import_module(f"kscan.report.{name}").render(result, RULES, OPTIONS))
+        if name in ("json", "sarif"):
+            json.loads(text)
+        elif name == "junit":
+            ElementTree.fromstring(text.encode("utf-8"))
+        else:
+            assert not _RAW_CONTROL.search(text), f"{name}: a raw control character"
 
 
 def main() -> None:

@@ -219,8 +219,8 @@ def test_control_characters_reach_no_consumer_raw(tmp_path: Path) -> None:
         assert not CONTROL.search(result.stderr), result.stderr
         assert len(result.stderr.splitlines()) == 2  # the broken file, the invalid runAsUser
         outputs[name] = result.stdout
-    for name in ("json", "sarif"):  # JSON escapes them: \u001b
-        assert not re.search("[\x00-\x09\x0b-\x1f]", outputs[name])
+    for name in ("json", "sarif"):  # JSON escapes them: \u001b, and DEL, C1, U+2028 too
+        assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]", outputs[name])
     for name in ("text", "github", "junit", "markdown"):
         assert not CONTROL.search(outputs[name]), name
 

@@ -3,6 +3,7 @@ report in pieces, so that a large report is written as it is made rather than he
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -27,6 +28,18 @@ def without_controls(text: str) -> str:
     """Control characters but tab and newline shown as ``\\xNN`` escapes: none reaches a
     terminal, an XML parser or a log viewer raw."""
     return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
+"""What ``json.dumps(ensure_ascii=False)`` leaves raw that a terminal or a script acts on: DEL,
+the C1 controls (``\\x9b`` starts a terminal escape) and the Unicode line separators."""
+
+
+def json_text(value: object, indent: int | None = None) -> str:
+    """JSON of ``value``, UTF-8 kept readable, with no control character left raw (they can only
+    stand inside strings, so an escape such as ``\\u009b`` keeps the JSON the same)."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,13 @@ described by the JSON Schema ``docs/report-schema.json``."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from kscan.engine import ScanResult
 from kscan.findings import Finding
 from kscan.registry import Rule
-from kscan.report import ReportOptions
+from kscan.report import ReportOptions, json_text
 from kscan.sources import InputError
 from kscan.taxonomy import Severity
 
@@ -53,7 +52,7 @@ def _finding_line(finding: Finding, fragments: dict[str, str]) -> str:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return json_text(value)
 
 
 def _lines(encoded: Iterable[str]) -> Iterator[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from kscan.finding_store import FindingStore
 from kscan.findings import Finding
 from kscan.locations import relative_to_base
 from kscan.registry import Rule
-from kscan.report import ReportOptions
+from kscan.report import ReportOptions, json_text
 from kscan.ruledoc import as_markdown, as_text
 from kscan.taxonomy import Severity
 
@@ -72,7 +71,7 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Ite
             id=options.sarif_category.rstrip("/") + "/"
         )
     log = sarif.SarifLog(version="2.1.0", schema_uri=SCHEMA_URI, runs=[run])
-    yield json.dumps(to_json(log), indent=2, ensure_ascii=False) + "\n"
+    yield json_text(to_json(log), indent=2) + "\n"
 
 
 def kept(findings: FindingStore, cap: int) -> Iterable[Finding]:
