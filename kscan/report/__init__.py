@@ -3,9 +3,9 @@ report in pieces, so that a large report is written as it is made rather than he
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
+from json import dumps  # not 'import json': the json submodule would shadow it
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ the C1 controls (``\\x9b`` starts a terminal escape) and the Unicode line separa
 def json_text(value: object, indent: int | None = None) -> str:
     """JSON of ``value``, UTF-8 kept readable, with no control character left raw (they can only
     stand inside strings, so an escape such as ``\\u009b`` keeps the JSON the same)."""
-    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    text = dumps(value, ensure_ascii=False, indent=indent)
     return _RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
