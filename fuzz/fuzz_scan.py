@@ -23,6 +23,7 @@ from kscan.report import FORMATS, ReportOptions
 
 RULES = load_rules()  # every rule, including those off by default
 OPTIONS = ReportOptions(show_suppressed=True)
+REPORTERS = {name: import_module(f"kscan.report.{name}") for name in FORMATS}
 _RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -36,8 +37,8 @@ def scan_bytes(data: bytes) -> None:
             raise AssertionError(str(error))
     for finding in result.findings:  # every finding points inside the input
         assert finding.span.line >= 1 and finding.span.column >= 1, finding
-    for name in FORMATS:
-        text = "".join(import_module(f"kscan.report.{name}").render(result, RULES, OPTIONS))
+    for name, reporter in REPORTERS.items():
+        text = "".join(reporter.render(result, RULES, OPTIONS))
         if name in ("json", "sarif"):
             json.loads(text)
         elif name == "junit":
