@@ -37,8 +37,9 @@ def scan_bytes(data: bytes) -> None:
             raise AssertionError(str(error))
     for finding in result.findings:  # every finding points inside the input
         assert finding.span.line >= 1 and finding.span.column >= 1, finding
-    for name, reporter in REPORTERS.items():
-        text = "".join(reporter.render(result, RULES, OPTIONS))
+    reported = list({id(finding.rule): finding.rule for finding in result.findings}.values())
+    for name, reporter in REPORTERS.items():  # with the rules reported: SARIF lists each rule
+        text = "".join(reporter.render(result, reported, OPTIONS))
         if name in ("json", "sarif"):
             json.loads(text)
         elif name == "junit":

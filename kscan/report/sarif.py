@@ -102,6 +102,18 @@ def to_json(value: Any) -> Any:
     return value
 
 
+_HELP: dict[int, tuple[Rule, str, str]] = {}
+"""id(rule) -> (rule, help text, help markdown): rendering a rule's documentation (its check
+as YAML) takes milliseconds, and a process that renders several reports needs it once."""
+
+
+def _help(rule: Rule) -> tuple[str, str]:
+    cached = _HELP.get(id(rule))
+    if cached is None or cached[0] is not rule:
+        cached = _HELP[id(rule)] = (rule, as_text(rule), as_markdown(rule))
+    return cached[1], cached[2]
+
+
 def _descriptor(rule: Rule) -> sarif.ReportingDescriptor:
     tags = ["security", "kubernetes", f"stride/{rule.stride}"]
     tags += [f"mitre-attack/{rule.tactic}", f"mitre-attack/{rule.technique}"]
@@ -112,7 +124,7 @@ def _descriptor(rule: Rule) -> sarif.ReportingDescriptor:
         name="".join(part.capitalize() for part in rule.name.split("-")),
         short_description=sarif.MultiformatMessageString(text=rule.title),
         full_description=sarif.MultiformatMessageString(text=_shorten(rule.description)),
-        help=sarif.MultiformatMessageString(text=as_text(rule), markdown=as_markdown(rule)),
+        help=sarif.MultiformatMessageString(*_help(rule)),
         help_uri=rule.references[0],
         default_configuration=sarif.ReportingConfiguration(level=LEVELS[rule.severity]),
         properties={
