@@ -39,6 +39,23 @@ FREE_FORM_KEYS = frozenset(
 
 _TOKEN = re.compile(r"[A-Za-z0-9._:/@+-]{1,255}")
 """Names, kinds, images (``registry:5000/team/app@sha256:...``), paths, enum values, numbers."""
+_USERINFO = re.compile(r"//[^/@]*@")
+"""A URL with credentials (``https://user:password@host``): never quoted, token or not."""
+
+
+_KEY = re.compile(r"[A-Za-z0-9._/<-]{1,253}")
+"""Keys as manifests write them: field names, ``app.kubernetes.io/name``, ``.dockerconfigjson``,
+``<<``."""
+KEY_NOT_SHOWN = "(key not shown)"
+
+
+def shown_key(key: object) -> str:
+    """A mapping key (or a list index) as output may show it: a key made of what field names,
+    label keys and file names are made of, else a placeholder (a key ``password=hunter2``,
+    written by mistake for a value, is not shown)."""
+    if isinstance(key, int) or (isinstance(key, str) and _KEY.fullmatch(key)):
+        return str(key)
+    return KEY_NOT_SHOWN
 
 
 def is_free_form(pointer: Iterable[object]) -> bool:
@@ -50,7 +67,9 @@ def quotable(value: Any, pointer: Iterable[object] = ()) -> bool:
     """Whether ``value``, read at ``pointer``, may be repeated in kscan's output."""
     if value is None or isinstance(value, (bool, int, float)):
         return True
-    return isinstance(value, str) and not is_free_form(pointer) and bool(_TOKEN.fullmatch(value))
+    if not isinstance(value, str) or is_free_form(pointer) or not _TOKEN.fullmatch(value):
+        return False
+    return not _USERINFO.search(value)
 
 
 def shown(value: Any, pointer: Iterable[object] = ()) -> str:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from kscan.disclosure import quotable
+from kscan.disclosure import quotable, shown_key
 from kscan.json_reader import JsonReader, looks_like_json
 from kscan.limits import DEFAULT_LIMITS, Limits
 from kscan.scalars import MERGE, STR, ScalarError, is_merge_key, key_text, key_value, resolve
@@ -92,8 +92,9 @@ class Place:
 
 
 def plain_path(pointer: Pointer) -> str:
-    """``/spec/containers/0``: the pointer as a JSON pointer, without escaping."""
-    return "".join(f"/{part}" for part in pointer)
+    """``/spec/containers/0``: the pointer as a JSON pointer, without escaping (keys that may
+    not be shown are not)."""
+    return "".join(f"/{shown_key(part)}" for part in pointer)
 
 
 @dataclass
@@ -151,7 +152,7 @@ class Document:
                 text += f"[{name}]" if safe else f"[{part}]"
             else:
                 node = node.get(part) if isinstance(node, dict) else None
-                text += f"/{part}"
+                text += f"/{shown_key(part)}"
         return text
 
     def locate(self, pointer: Pointer) -> tuple[Span, bool]:

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
+from kscan.disclosure import shown_key
 from kscan.documents import Pointer, Span
 from kscan.registry import Rule
 from kscan.taxonomy import Severity
@@ -48,7 +49,7 @@ class Finding:
     def field_path(self) -> str:
         """The JSON pointer of the offending field inside its document (``/spec/template/...``)."""
         return "".join(
-            "/" + str(part).replace("~", "~0").replace("/", "~1") for part in self.pointer
+            "/" + shown_key(part).replace("~", "~0").replace("/", "~1") for part in self.pointer
         )
 
     @property

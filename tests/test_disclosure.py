@@ -188,3 +188,38 @@ def test_only_values_safe_by_construction_are_quoted(
     assert quotable(value, pointer) == (expected is not None)
     said = shown(value, pointer)
     assert said == expected if expected is not None else "not shown" in said
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a value written as a key by mistake (flow style: '=' for ':')
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n"
+        "  - name: app\n    image: nginx\n"
+        "    env:\n    - {name: DB_PASSWORD, value=p@ss=CANARYzz92!}\n",
+        # keys of data that hold a secret, and a duplicate one
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: x}\n"
+        'stringData: {"DB_PASSWORD=p@ss=CANARYzz92!": "1"}\n---\n'
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\n"
+        'data:\n  "password: p@ss=CANARYzz93!": "password=hunter2hunter2"\n  "u:CANARYzz94": x\n'
+        '  "u:CANARYzz94": y\n',
+        # flag values on a control-plane command line: a credential URL, an unknown mode
+        "apiVersion: v1\nkind: Pod\n"
+        "metadata: {name: kube-apiserver, namespace: kube-system}\nspec:\n"
+        "  containers:\n  - name: kube-apiserver\n"
+        "    image: registry.k8s.io/kube-apiserver:v1.30.0\n"
+        "    command: [kube-apiserver, --audit-log-maxage, CANARYzz91a,\n"
+        '      "--anonymous-auth=https://admin:CANARYzz91b@etcd:2379",\n'
+        '      "--authorization-mode=AlwaysAllow,CANARYzz91c"]\n',
+    ],
+    ids=["value-written-as-a-key", "secret-keys", "flag-values"],
+)
+def test_keys_and_flag_values_that_hold_secrets_are_not_shown(tmp_path: Path, text: str) -> None:
+    """Found by a hostile review: keys were quoted as written (in messages, field paths and
+    baselines), and a command line's flag values whenever they looked like tokens."""
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(text)
+    for name, output in _outputs(tmp_path, manifest).items():
+        assert CANARY not in output, f"{name} output leaks a planted secret"
+    report = CliRunner().invoke(cli, ["scan", "--format", "json", str(manifest)]).stdout
+    assert json.loads(report)["findings"], "the manifest is still reported"

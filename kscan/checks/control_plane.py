@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from pydantic import model_validator
 
 from kscan.checks import PodParams, Violation, template
-from kscan.disclosure import quotable, shown
+from kscan.disclosure import shown
 from kscan.documents import Pointer
 from kscan.objects import ContainerRef, KubeObject, Shape
 
@@ -76,7 +75,7 @@ def _problem(params: FlagParams, found: tuple[Pointer, str] | None) -> str | Non
         value, suffix = found[1], ""
     items = [_canonical(item.strip()) for item in value.split(",")]
     canonical = _canonical(value).lower()
-    said = _shown_flag_value(value)
+    said = _shown_flag_value(params, value)
     if params.allowed is not None and canonical not in [
         _canonical(a).lower() for a in params.allowed
     ]:
@@ -94,15 +93,23 @@ def _problem(params: FlagParams, found: tuple[Pointer, str] | None) -> str | Non
     return None
 
 
-_FEATURE_GATE = re.compile(r"[A-Za-z0-9]{1,100}=(?i:true|false|t|f|0|1)")
-
-
-def _shown_flag_value(value: str) -> str:
-    """A flag's value as the message may show it: a comma list of tokens (modes, suites, file
-    paths) or of feature gates (``Name=false``); anything else (a flag with an inline secret)
-    is described, not shown."""
-    items = value.split(",")
-    if all(quotable(item) or _FEATURE_GATE.fullmatch(item) for item in items):
+def _shown_flag_value(params: FlagParams, value: str) -> str:
+    """A flag's value as the message may show it: a number, or a comma list of the words the
+    rule itself names (``AlwaysAllow``, ``RotateKubeletServerCertificate=false``); anything
+    else written on a command line is described, not shown (it may be an inline secret)."""
+    words = {
+        _canonical(word).lower()
+        for word in (
+            *(params.allowed or ()),
+            *(params.forbidden or ()),
+            *((params.default,) if params.default else ()),
+            *((params.contains,) if params.contains else ()),
+            *((params.not_contains,) if params.not_contains else ()),
+        )
+        for word in (word, *word.split(","))
+    }
+    items = [_canonical(item.strip()).lower() for item in value.split(",")]
+    if value.isdigit() or all(item in words for item in items):
         return value
     return shown(value, ("command",))
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kscan.checks import Params, Violation, template
+from kscan.disclosure import shown_key
 from kscan.documents import Document, Pointer
 
 
@@ -22,7 +23,7 @@ def duplicate_key(params: NoParams, document: Document) -> Iterator[Violation]:
         return
     for duplicate in document.duplicates:
         pointer = duplicate.pointer or ()
-        field = ".".join(str(part) for part in pointer) if duplicate.pointer else "a key"
+        field = ".".join(map(shown_key, pointer)) if duplicate.pointer else "a key"
         lines = f"lines {duplicate.first.line} and {duplicate.last.line}"
         if duplicate.spelled_alike:
             applied = f"the value on line {duplicate.last.line} is the one applied"
@@ -46,7 +47,7 @@ def merge_key_conflict(params: NoParams, document: Document) -> Iterator[Violati
         return
     for conflict in document.merge_conflicts:
         pointer = conflict.pointer or ()
-        field = ".".join(str(part) for part in pointer) if conflict.pointer else "a key"
+        field = ".".join(map(shown_key, pointer)) if conflict.pointer else "a key"
         kubectl = f"line {conflict.kubectl.line}" if conflict.kubectl else "no value"
         kustomize = f"line {conflict.kustomize.line}" if conflict.kustomize else "no value"
         message = (

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from pydantic import field_validator, model_validator
 
 from kscan.checks import Params, yaml_value
-from kscan.disclosure import shown
+from kscan.disclosure import shown, shown_key
 from kscan.documents import Pointer
 from kscan.taxonomy import Severity
 
@@ -226,7 +226,7 @@ def dotted(pointer: Pointer) -> str:
     """``("ports", 0, "hostPort")`` -> ``ports[0].hostPort``; a key holding dots is quoted as
     in paths: ``data[".dockerconfigjson"]``."""
     text = ""
-    for part in pointer:
+    for part in (shown_key(part) if isinstance(part, str) else part for part in pointer):
         if isinstance(part, int):
             text += f"[{part}]"
         elif "." in part or "/" in part:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kscan.checks import PodParams, Violation, template
+from kscan.disclosure import shown_key
 from kscan.objects import KubeObject
 from kscan.objects.api import UnknownField
-
-_SHOWN_KEY_LENGTH = 40
 
 
 class NoParams(PodParams):
@@ -23,7 +22,7 @@ def unknown_field(params: NoParams, obj: KubeObject) -> Iterator[Violation]:
     the author wrote is not set. Reported at the key, with the field it resembles."""
     for unknown in obj.unknown_fields:
         subject, container = _owner(obj, unknown)
-        key = _shown(unknown.key)
+        key = shown_key(unknown.key)
         if unknown.removed:
             what = f"'{key}' was removed from the Kubernetes API ({unknown.struct})"
         else:
@@ -44,9 +43,3 @@ def _owner(obj: KubeObject, unknown: UnknownField) -> tuple[str, str | None]:
         if pointer[: len(pod.pointer)] == pod.pointer:
             return pod.subject(obj.display), None
     return obj.display, None
-
-
-def _shown(key: str) -> str:
-    """A key as a message may show it: printable, and short."""
-    text = key.encode("unicode_escape").decode("ascii") if not key.isprintable() else key
-    return text if len(text) <= _SHOWN_KEY_LENGTH else text[: _SHOWN_KEY_LENGTH - 1] + "…"

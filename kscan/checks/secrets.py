@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal, NamedTuple
 
 from kscan.checks import Params, Violation, template
+from kscan.disclosure import shown_key
 from kscan.documents import Pointer
 from kscan.objects import KubeObject
 
@@ -92,7 +93,8 @@ def secret_literal(params: SecretLiteralParams, obj: KubeObject) -> Iterator[Vio
     for candidate in _candidates(params, obj):
         kind = secret_kind(candidate.name, candidate.value, params.min_length)
         if kind is not None:
-            message = f"{candidate.subject} holds {kind} in '{candidate.name}'; value not shown."
+            where = shown_key(candidate.name)
+            message = f"{candidate.subject} holds {kind} in '{where}'; value not shown."
             yield Violation(obj.document, candidate.pointer, message, obj, candidate.container)
 
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from kscan.disclosure import shown_key
 from kscan.documents import parse
 from kscan.objects import api, command_line, workloads
 from kscan.objects.models import (
@@ -71,6 +72,11 @@ CLUSTER_SCOPED = frozenset(
 _PATCHED_LISTS = ("containers", "initContainers")
 """Lists a pod spec patch merges item by item, by container name (a strategic merge)."""
 _MAX_PROBLEMS = 20
+MAX_POD_FIELDS = 200_000
+"""List items and keys of an object's pods and containers together, counted one level deep.
+A field the object shares with all its pods (an Argo workflow's volumes, its templateDefaults)
+counts once per pod, so n templates sharing n volumes would cost n * n: past this, the
+remaining pods are reported unchecked rather than slowing the scan quadratically."""
 """Wrong-typed fields reported per object; beyond them one line says how many more."""
 
 ObjectKey = tuple[str, int, Pointer]
@@ -330,6 +336,15 @@ class InvalidField:
     message: str
 
 
+def _pod_size(pod: PodView) -> int:
+    """The pod's fields one level deep, its containers' included (what each rule walks)."""
+    size = 0
+    for data in (pod.data, *(ref.data for ref in pod.refs)):
+        for value in data.values():
+            size += len(value) if isinstance(value, (list, dict)) else 1
+    return size
+
+
 def extract_objects(document: Any) -> Iterator[KubeObject | InvalidField]:
     """Every object of a document, Lists flattened; documents without a kind are skipped. An
     object's wrong-typed fields come right after it."""
@@ -382,12 +397,23 @@ class _ObjectBuilder:
     """Wrong-typed fields and what they should be: the API check's, then the models' own."""
     model_wrong: dict[Pointer, str] = field(default_factory=dict)
     found: api.Findings = field(default_factory=api.Findings)
+    unchecked: tuple[int, Pointer] | None = None
+    """Pods left out because the object's pods hold too many fields in all: (how many, where
+    the first of them is)."""
 
     def build(self, kind: str) -> KubeObject:
         model = self._model(MODELS.get(kind, KubeObjectModel), self.data, (), KubeObjectModel)
         slots = workloads.pods_of(self.data.get("apiVersion"), kind, self.data)
         several = len(slots) > 1
-        pods = tuple(self._pod(slot, several) for slot in slots)
+        pods: list[PodView] = []
+        size = 0
+        for index, slot in enumerate(slots):
+            pod = self._pod(slot, several)
+            size += _pod_size(pod)
+            if size > MAX_POD_FIELDS and pods:
+                self.unchecked = (len(slots) - index, slot.spec)
+                break
+            pods.append(pod)
         for problem in self.found.wrong:
             self.wrong.setdefault(problem.pointer, f"expected {problem.expected}")
         for pointer, message in self.model_wrong.items():
@@ -396,7 +422,7 @@ class _ObjectBuilder:
         unknown = tuple(self.found.unknown)
         manifests = workloads.embedded_manifests(self.data.get("apiVersion"), kind, self.data)
         inner = tuple((*self.pointer, *pointer) for pointer in manifests)
-        return KubeObject(self.document, self.pointer, model, pods, unknown, own, inner)
+        return KubeObject(self.document, self.pointer, model, tuple(pods), unknown, own, inner)
 
     def problems(self, obj: KubeObject) -> Iterator[InvalidField]:
         """The wrong-typed fields, in document order, at most ``_MAX_PROBLEMS``."""
@@ -407,6 +433,14 @@ class _ObjectBuilder:
             yield InvalidField(
                 self.document, (*self.pointer, *relative), self._span(relative), message
             )
+        if self.unchecked is not None:
+            count, spec = self.unchecked
+            message = (
+                f"{obj.kind} '{name}': its pods hold more than {MAX_POD_FIELDS:,} fields in all "
+                f"(each with the fields the object gives all its pods); its last {count} pods "
+                "are not checked"
+            )
+            yield InvalidField(self.document, self.pointer, self._span(spec), message)
         if len(ordered) > _MAX_PROBLEMS:
             relative = ordered[_MAX_PROBLEMS][0]
             more = len(ordered) - _MAX_PROBLEMS
@@ -619,5 +653,6 @@ def _repair(node: Any, loc: Pointer, error_type: str) -> Any:
 def _dotted(loc: Pointer) -> str:
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        key = shown_key(part)
+        text += f"[{part}]" if isinstance(part, int) else (f".{key}" if text else key)
     return text or "<object>"
