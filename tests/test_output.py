@@ -268,6 +268,7 @@ def test_unwritable_output_file_is_a_one_line_error(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow  # 5 s: CI runs it with the slow tests
 def test_sarif_fingerprints_are_stable_across_spellings_of_a_path(tmp_path: Path) -> None:
     manifest = tmp_path / "deploy" / "app.yaml"
     manifest.parent.mkdir()

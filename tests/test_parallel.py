@@ -123,7 +123,14 @@ def tree(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("output_format", ["json", "sarif", "text"])
+@pytest.mark.parametrize(
+    "output_format",
+    [
+        "json",
+        pytest.param("sarif", marks=pytest.mark.slow),
+        pytest.param("text", marks=pytest.mark.slow),
+    ],
+)
 def test_workers_report_what_one_process_reports(
     tree: Path, workers_always: list[int], output_format: str
 ) -> None:
@@ -160,6 +167,7 @@ def test_suppressions_and_cross_object_rules_work_in_workers(
     assert deny in without_context
 
 
+@pytest.mark.slow  # 10 s: CI runs it with the slow tests
 @pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no corpus at {CORPUS}")
 def test_the_corpus_scans_the_same_with_any_number_of_jobs() -> None:
     """The corpus (12 MB) is above the size from which workers are used."""

@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -342,6 +343,7 @@ def _keys_written(text: str) -> list[Any]:
     return list(data) if isinstance(data, dict) else [data]
 
 
+@pytest.mark.slow  # 14 s: CI runs it with the slow tests
 @given(first=manifests, others=st.lists(manifests, min_size=1, max_size=3))
 def test_a_file_gets_the_same_findings_alone_or_with_others(
     first: list[dict[str, Any]], others: list[list[dict[str, Any]]]
