@@ -1,14 +1,25 @@
-"""Shared fixtures: the built-in rules, and scanning YAML text in-process."""
+"""Shared fixtures: the built-in rules, and scanning YAML text in-process.
+
+The suite tests the working tree, whatever kscan is installed: pytest puts the repository first
+on ``sys.path`` (``pythonpath`` in pyproject.toml), and processes the tests start inherit it
+through ``PYTHONPATH``, so ``python -m kscan`` in a temporary directory runs this checkout too.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from kscan.engine import ScanResult, scan
-from kscan.registry import Rule, load_rules
+REPO = Path(__file__).resolve().parents[1]
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+)
+
+from kscan.engine import ScanResult, scan  # noqa: E402
+from kscan.registry import Rule, load_rules  # noqa: E402
 
 
 @pytest.fixture(scope="session")

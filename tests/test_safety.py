@@ -200,3 +200,19 @@ def test_new_output_file_gets_the_usual_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(previous)
     assert stat.S_IMODE(report.stat().st_mode) == 0o644
+
+
+def test_the_suite_tests_the_working_tree(tmp_path: Path) -> None:
+    """``pip install '.[test]' && pytest`` installs a copy of kscan; the tests must still run
+    this checkout's code, in this process and in the processes they start from elsewhere."""
+    import kscan
+
+    assert Path(kscan.__file__).resolve().is_relative_to(REPO)
+    started = subprocess.run(
+        [sys.executable, "-c", "import kscan; print(kscan.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert Path(started.stdout.strip()).resolve().is_relative_to(REPO)
