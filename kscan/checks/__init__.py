@@ -52,6 +52,10 @@ class Params(BaseModel):
         return None
 
 
+class NoParams(Params):
+    """The params of a template that takes none."""
+
+
 class PodParams(Params):
     """Params of templates that look only at pod-bearing objects."""
 

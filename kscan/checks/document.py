@@ -5,13 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from kscan.checks import Params, Violation, template
+from kscan.checks import NoParams, Violation, template
 from kscan.disclosure import shown_key
 from kscan.documents import Document, Pointer
-
-
-class NoParams(Params):
-    pass
 
 
 @template("duplicate-key", scope="document", params=NoParams)

@@ -8,13 +8,15 @@ from kscan.checks import Params, Violation, template
 from kscan.inventory import Inventory
 
 
-class NoParams(Params):
+class AccountParams(Params):
+    """No params; the template looks at ServiceAccounts too."""
+
     def kinds_seen(self) -> frozenset[str]:
         return frozenset({"ServiceAccount"})
 
 
-@template("service-account-token", scope="namespace", params=NoParams)
-def service_account_token(params: NoParams, inventory: Inventory) -> Iterator[Violation]:
+@template("service-account-token", scope="namespace", params=AccountParams)
+def service_account_token(params: AccountParams, inventory: Inventory) -> Iterator[Violation]:
     """A pod gets its service account's API token unless the pod, or the ServiceAccount (when it
     is in the scanned set), sets ``automountServiceAccountToken: false``; the pod value wins."""
     for namespace, workloads in inventory.workloads_by_namespace.items():

@@ -10,12 +10,8 @@ from kscan.objects import KubeObject
 from kscan.objects.api import UnknownField
 
 
-class NoParams(PodParams):
-    pass
-
-
-@template("unknown-field", scope="object", params=NoParams)
-def unknown_field(params: NoParams, obj: KubeObject) -> Iterator[Violation]:
+@template("unknown-field", scope="object", params=PodParams)
+def unknown_field(params: PodParams, obj: KubeObject) -> Iterator[Violation]:
     """Keys of a pod spec, container, securityContext, volume or any other struct a pod is made
     of that the API does not have (``securityContex``, ``run_as_user``, ``Privileged``): the API
     server drops them (or refuses the object under strict field validation), so the control

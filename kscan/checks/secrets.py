@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, Literal, NamedTuple
 
-from kscan.checks import Params, Violation, template
+from kscan.checks import NoParams, Params, Violation, template
 from kscan.disclosure import shown_key
 from kscan.documents import Pointer
 from kscan.objects import KubeObject
@@ -120,10 +120,6 @@ def _candidates(params: SecretLiteralParams, obj: KubeObject) -> Iterator[_Candi
                 pointer = (*ref.pointer, "env", index, "value")
                 subject = f"{ref.subject(obj.display)} env"
                 yield _Candidate(pointer, str(item.get("name")), item["value"], subject, ref.name)
-
-
-class NoParams(Params):
-    pass
 
 
 @template("duplicate-env", scope="object", params=NoParams)

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kscan.checks import Params, Violation, template
+from kscan.checks import NoParams, Violation, template
 from kscan.documents import Place, Span
 from kscan.suppression import Suppressor
-
-
-class NoParams(Params):
-    pass
 
 
 @template("suppression-reason", scope="suppressions", params=NoParams)

@@ -116,11 +116,6 @@ class LabelSelector(KubeModel):
     match_labels: dict[str, str] = {}
     match_expressions: list[LabelSelectorRequirement] = []
 
-    @property
-    def selects_all(self) -> bool:
-        """An empty selector selects every pod of the namespace."""
-        return not self.match_labels and not self.match_expressions
-
     def matches(self, labels: dict[str, str]) -> bool:
         """Label-selector semantics: every matchLabels pair and every expression must hold."""
         if any(labels.get(key) != value for key, value in self.match_labels.items()):
