@@ -38,10 +38,9 @@ def parse_size(text: str) -> int:
     if match is None:
         raise ValueError(f"'{text}' is not a size such as 65536, 512K, 64M or 1G")
     number, unit = match.groups()
-    if len(number) > 20:
-        raise ValueError(f"'{text}' is larger than {describe_size(MAX_FILE_BYTES)}")
-    size = int(number) * _UNITS[(unit or "")[:1].upper()]
-    if size > MAX_FILE_BYTES:
+    # more digits than any size below the cap has: refused before converting them
+    size = int(number) * _UNITS[(unit or "")[:1].upper()] if len(number) <= 20 else None
+    if size is None or size > MAX_FILE_BYTES:
         raise ValueError(f"'{text}' is larger than {describe_size(MAX_FILE_BYTES)}")
     return size
 

@@ -77,8 +77,15 @@ def test_no_color_environment_is_honoured_on_a_tty(tmp_path: Path) -> None:
         text=True,
         env={**env, "NO_COLOR": "1"},
     ).stdout
+    empty = subprocess.run(  # no-color.org: only a non-empty value disables colour
+        [sys.executable, "-c", script, str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        env={**env, "NO_COLOR": ""},
+    ).stdout
     assert "\\x1b[" in colored
     assert "\\x1b[" not in plain and "privileged-container" in plain
+    assert "\\x1b[" in empty and "privileged-container" in empty
 
 
 def test_json_output_fields() -> None:

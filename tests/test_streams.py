@@ -209,28 +209,3 @@ def test_an_empty_no_color_does_not_disable_colour(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("NO_COLOR")
     assert cli._use_color("auto", None)
     assert not cli._use_color("auto", "report.txt")
-
-
-def test_an_empty_no_color_colours_a_real_terminal() -> None:
-    script = (
-        "import os, pty, sys\n"
-        "pid, fd = pty.fork()\n"
-        "if pid == 0:\n"
-        "    os.execv(sys.executable, [sys.executable, '-m', 'kscan', sys.argv[1]])\n"
-        "out = b''\n"
-        "while True:\n"
-        "    try:\n"
-        "        chunk = os.read(fd, 65536)\n"
-        "    except OSError:\n"
-        "        break\n"
-        "    if not chunk:\n"
-        "        break\n"
-        "    out += chunk\n"
-        "os.waitpid(pid, 0)\n"
-        "sys.stdout.write(repr(out))\n"
-    )
-    env = {**os.environ, "NO_COLOR": ""}
-    shown = subprocess.run(
-        [sys.executable, "-c", script, str(EXAMPLE)], capture_output=True, text=True, env=env
-    ).stdout
-    assert "\\x1b[" in shown and "privileged-container" in shown
