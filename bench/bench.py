@@ -19,7 +19,7 @@ what remains (objects, rules, findings, and the extra GC of a heap that holds ev
 What each timing includes (disk I/O is excluded from all of them):
 
 - Every file is read and decoded once up front, before any timing, exactly as kscan does it
-  (``kscan.sources.read_source``: BOM sniffing, UTF-8/16/32, tabs in ``.json`` files replaced).
+  (``kscan.input.sources.read_source``: BOM sniffing, UTF-8/16/32, tabs in ``.json`` replaced).
   The bare composers get that in-memory text, i.e. exactly the text kscan's composer sees.
 - ``scan()`` reads and decodes the files itself; after the up-front pass they are in the page
   cache, so kscan's figure includes reading from memory and decoding (shown as its own row).
@@ -53,12 +53,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from processes import measure
 
-from kscan.documents import parse
-from kscan.engine import ScanResult, collector_paused, scan
-from kscan.registry import Rule, load_rules
+from kscan.input.documents import parse
+from kscan.input.sources import InputError, Source, iter_paths, read_source
 from kscan.report import ReportOptions
 from kscan.report import json as json_report
-from kscan.sources import InputError, Source, iter_paths, read_source
+from kscan.rules.registry import Rule, load_rules
+from kscan.scan.engine import ScanResult, collector_paused, scan
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 3.0
@@ -220,7 +220,7 @@ def kscan_render(result: ScanResult, rules: list[Rule]) -> Outcome:
 
 
 def gc_paused(run: Callable[[], Outcome]) -> Callable[[], Outcome]:
-    """``run`` with the cyclic collector paused, as ``kscan.engine.scan`` runs."""
+    """``run`` with the cyclic collector paused, as ``kscan.scan.engine.scan`` runs."""
 
     def paused() -> Outcome:
         gc.disable()

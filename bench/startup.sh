@@ -43,8 +43,8 @@ echo "in one fresh process: where the time goes (ms)"
 import sys, time
 t = [time.perf_counter()]
 from kscan.cli import cli  # everything `python -m kscan` imports
-from kscan.engine import scan
-from kscan.registry import load_rules
+from kscan.scan.engine import scan
+from kscan.rules.registry import load_rules
 from kscan.report import ReportOptions, text
 t.append(time.perf_counter())
 rules = load_rules()

@@ -17,9 +17,9 @@ import sys
 from importlib import import_module
 from xml.etree import ElementTree
 
-from kscan.engine import scan
-from kscan.registry import load_rules
 from kscan.report import FORMATS, ReportOptions
+from kscan.rules.registry import load_rules
+from kscan.scan.engine import scan
 
 RULES = load_rules()  # every rule, including those off by default
 OPTIONS = ReportOptions(show_suppressed=True)

@@ -17,23 +17,24 @@ from typing import Any, NoReturn
 
 import click
 
-from kscan import __version__, interrupts
-from kscan import baseline as baseline_file
-from kscan.config import CONFIG_NAMES, PATH_SETTINGS, Config, ConfigError
-from kscan.engine import ScanResult, collector_paused, scan
-from kscan.finding_store import FindingStore
-from kscan.limits import DEFAULT_LIMITS, LIBYAML_MAX_DEPTH, Limits, describe_size, parse_size
-from kscan.locations import is_under, relative_to_base, repository_root
-from kscan.output_files import write_atomically
-from kscan.parallel import available_cores
-from kscan.profiles import Profile, Profiles
-from kscan.registry import Rule, RuleError, load_rules
+from kscan import __version__
+from kscan.config.files import CONFIG_NAMES, PATH_SETTINGS, Config, ConfigError
+from kscan.input.limits import DEFAULT_LIMITS, LIBYAML_MAX_DEPTH, Limits, describe_size, parse_size
+from kscan.input.sources import MANIFEST_SUFFIXES, STDIN, STDIN_DISPLAY
+from kscan.model.taxonomy import Severity
 from kscan.report import FORMATS, SARIF_MAX_RESULTS, ReportOptions, printable
-from kscan.ruledoc import as_text, reference
-from kscan.selection import configure
-from kscan.sources import MANIFEST_SUFFIXES, STDIN, STDIN_DISPLAY
-from kscan.suppression import Directive, Suppressor
-from kscan.taxonomy import Severity
+from kscan.results import baseline as baseline_file
+from kscan.results.locations import is_under, relative_to_base, repository_root
+from kscan.results.store import FindingStore
+from kscan.results.suppression import Directive, Suppressor
+from kscan.rules.docs import as_text, reference
+from kscan.rules.profiles import Profile, Profiles
+from kscan.rules.registry import Rule, RuleError, load_rules
+from kscan.rules.selection import configure
+from kscan.scan.engine import ScanResult, collector_paused, scan
+from kscan.scan.parallel import available_cores
+from kscan.support import interrupts
+from kscan.support.files import write_atomically
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FAIL_ON_CHOICES = [severity.value for severity in Severity] + ["never"]

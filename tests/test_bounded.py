@@ -14,15 +14,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kscan.cli import cli
-from kscan.documents import iter_parse, kubectl_separators
-from kscan.file_scan import FileScanner
-from kscan.findings import Finding
-from kscan.inventory import ObjectFacts
-from kscan.limits import DEFAULT_LIMITS, parse_size
-from kscan.profiles import Profiles
-from kscan.registry import load_rules
-from kscan.sources import InputError, Source, read_at_most
-from kscan.suppression import CommentLines, Suppressor
+from kscan.input.documents import iter_parse, kubectl_separators
+from kscan.input.limits import DEFAULT_LIMITS, parse_size
+from kscan.input.sources import InputError, Source, read_at_most
+from kscan.model.inventory import ObjectFacts
+from kscan.results.findings import Finding
+from kscan.results.suppression import CommentLines, Suppressor
+from kscan.rules.profiles import Profiles
+from kscan.rules.registry import load_rules
+from kscan.scan.file_scan import FileScanner
 
 DEPLOYMENT = """\
 ---

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kscan.engine import ScanResult
-from kscan.objects.command_line import parse_flags, program
+from kscan.model.command_line import parse_flags, program
+from kscan.scan.engine import ScanResult
 
 Scan = Callable[..., ScanResult]
 

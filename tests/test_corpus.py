@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from kscan.cli import cli
-from kscan.sources import MANIFEST_SUFFIXES
+from kscan.input.sources import MANIFEST_SUFFIXES
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "real"

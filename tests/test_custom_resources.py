@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kscan.engine import ScanResult
+from kscan.scan.engine import ScanResult
 
 Scan = Callable[..., ScanResult]
 

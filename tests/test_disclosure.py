@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kscan.cli import cli
-from kscan.disclosure import quotable, shown
 from kscan.report import FORMATS
+from kscan.support.disclosure import quotable, shown
 
 CANARY = "CANARY"
 _SECRET_SHAPES = (

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kscan import documents
-from kscan.documents import PosDict, PosList, Span, parse
-from kscan.sources import Source
+from kscan.input import documents
+from kscan.input.documents import PosDict, PosList, Span, parse
+from kscan.input.sources import Source
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
 BACKENDS = [documents.events_with_libyaml, documents.events_with_ruamel]

@@ -14,10 +14,10 @@ import junitparser
 from click.testing import CliRunner, Result
 
 from kscan.cli import cli
-from kscan.engine import ScanResult
-from kscan.registry import Rule
+from kscan.input.sources import InputError
 from kscan.report import FORMATS, ReportOptions, printable
-from kscan.sources import InputError
+from kscan.rules.registry import Rule
+from kscan.scan.engine import ScanResult
 
 REPO = Path(__file__).resolve().parents[1]
 SARIF_SCHEMA = REPO / "tests" / "schemas" / "sarif-schema-2.1.0.json"

@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import kscan.file_scan
-import kscan.sources
-from kscan import documents
+import kscan.input.sources
+import kscan.scan.file_scan
 from kscan.cli import cli
+from kscan.input import documents
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -178,7 +178,7 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     """Run a test with each YAML composer kscan can use (libyaml via PyYAML, ruamel.yaml)."""
     composer = getattr(documents, f"events_with_{request.param}", None)
     if composer is None:
-        pytest.skip(f"kscan.documents has no events_with_{request.param}")
+        pytest.skip(f"kscan.input.documents has no events_with_{request.param}")
     monkeypatch.setattr(documents, "_events", composer)
     return request.param
 
@@ -979,7 +979,7 @@ def test_unreadable_file_and_directory(
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    monkeypatch.setattr(kscan.sources, "open", guarded_open, raising=False)
+    monkeypatch.setattr(kscan.input.sources, "open", guarded_open, raising=False)
     run = scan(tree, good)
     assert run.code == 2
     assert run.errors(tree / "locked")[0]["message"] == "cannot read directory: Permission denied"
@@ -994,14 +994,14 @@ def test_file_that_vanishes_mid_scan(
     tree.mkdir()
     shutil.copy(good, tree / "a.yaml")
     shutil.copy(good, tree / "b.yaml")
-    real_read = kscan.file_scan.read_source
+    real_read = kscan.scan.file_scan.read_source
 
     def read_after_deleting_a(path: str, *args: Any) -> Any:
         if path.endswith("a.yaml"):
             os.unlink(path)
         return real_read(path, *args)
 
-    monkeypatch.setattr(kscan.file_scan, "read_source", read_after_deleting_a)
+    monkeypatch.setattr(kscan.scan.file_scan, "read_source", read_after_deleting_a)
     run = scan(tree)
     assert_one_error(run, tree / "a.yaml", None, ("No such file",))
     assert len(run.findings("privileged-container", tree / "b.yaml")) == 1

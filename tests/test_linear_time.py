@@ -23,15 +23,15 @@ import pytest
 
 from kscan.checks import paths, secrets
 from kscan.checks.regex_safety import linear_problem
-from kscan.documents import Document, parse
-from kscan.engine import collector_paused, scan
-from kscan.json_reader import JsonReader
-from kscan.objects import api, workloads
-from kscan.registry import Rule, load_rules
-from kscan.scalars import ScalarError, resolve
-from kscan.sources import Source
-from kscan.suppression import Suppressor
-from kscan.tree import PosDict, PosList, pointers_to
+from kscan.input.documents import Document, parse
+from kscan.input.json_reader import JsonReader
+from kscan.input.scalars import ScalarError, resolve
+from kscan.input.sources import Source
+from kscan.input.tree import PosDict, PosList, pointers_to
+from kscan.model import api, workloads
+from kscan.results.suppression import Suppressor
+from kscan.rules.registry import Rule, load_rules
+from kscan.scan.engine import collector_paused, scan
 
 LIMIT = 8.0
 """The largest time ratio accepted between inputs of size 4n and n (linear: 4)."""
@@ -55,7 +55,7 @@ def best_time(case: Case, size: int, runs: int = 3) -> float:
     """Seconds per run of the case on an input of ``size``: the best of ``runs`` timings, each
     of enough runs in a row to last ``TIMED`` (inputs stay small enough for the processor's
     caches, whose edge would otherwise show as a jump in time), with the cyclic garbage
-    collector paused, as ``kscan.engine.scan`` runs."""
+    collector paused, as ``kscan.scan.engine.scan`` runs."""
     data = case.make(size)
     best, number = float("inf"), 1
     with collector_paused():

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from kscan import parallel
 from kscan.cli import cli
-from kscan.limits import DEFAULT_LIMITS
-from kscan.profiles import Profiles
-from kscan.suppression import Suppressor
+from kscan.input.limits import DEFAULT_LIMITS
+from kscan.results.suppression import Suppressor
+from kscan.rules.profiles import Profiles
+from kscan.scan import parallel
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"

@@ -21,11 +21,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kscan.documents import parse
-from kscan.engine import ScanResult, scan
-from kscan.findings import Finding
-from kscan.registry import load_rules
-from kscan.sources import Source
+from kscan.input.documents import parse
+from kscan.input.sources import Source
+from kscan.results.findings import Finding
+from kscan.rules.registry import load_rules
+from kscan.scan.engine import ScanResult, scan
 
 settings.register_profile(
     "ci", max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kscan.registry import RuleError, builtin_rules_dir, load_rules
-from kscan.taxonomy import STRIDE, TACTICS, TECHNIQUES
+from kscan.model.taxonomy import STRIDE, TACTICS, TECHNIQUES
+from kscan.rules.registry import RuleError, builtin_rules_dir, load_rules
 
 REPO_RULES = Path(__file__).resolve().parents[1] / "rules"
 GOOD = (REPO_RULES / "pod" / "privileged-container.yaml").read_text()
@@ -44,7 +44,7 @@ def test_a_broken_builtin_rule_still_gets_a_precise_error(
     broken = GOOD.replace("severity: critical", "severity: catastrophic")
     assert broken != GOOD
     (tmp_path / "privileged-container.yaml").write_text(broken)
-    monkeypatch.setattr("kscan.registry.builtin_rules_dir", lambda: tmp_path)
+    monkeypatch.setattr("kscan.rules.registry.builtin_rules_dir", lambda: tmp_path)
     with pytest.raises(RuleError) as caught:
         load_rules()
     message = str(caught.value)
@@ -140,7 +140,7 @@ def test_techniques_table_is_consistent() -> None:
 
 def test_rule_reference_is_fresh() -> None:
     """docs/rules.md is generated from the rule files and must match them."""
-    from kscan.ruledoc import reference
+    from kscan.rules.docs import reference
 
     docs = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
     assert docs.read_text(encoding="utf-8") == reference(load_rules(REPO_RULES)), (

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kscan.engine import scan
-from kscan.registry import Rule, load_rules
+from kscan.rules.registry import Rule, load_rules
+from kscan.scan.engine import scan
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MARKER = re.compile(r"#\s*expect:\s*(.+)$")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kscan.output_files import write_atomically
+from kscan.support.files import write_atomically
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "real"
@@ -145,8 +145,8 @@ def test_workers_write_nothing_and_run_nothing(tmp_path: Path) -> None:
 
 
 def test_tags_are_data_never_objects(tmp_path: Path) -> None:
-    from kscan.documents import parse
-    from kscan.sources import read_source
+    from kscan.input.documents import parse
+    from kscan.input.sources import read_source
 
     path = tmp_path / "tags.yaml"
     marker = tmp_path / "pwned"

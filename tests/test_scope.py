@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from kscan import parallel
 from kscan.cli import cli
+from kscan.scan import parallel
 
 POD = """\
 apiVersion: v1

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kscan.engine import ScanResult, scan
-from kscan.registry import Rule
+from kscan.rules.registry import Rule
+from kscan.scan.engine import ScanResult, scan
 
 Scan = Callable[..., ScanResult]
 

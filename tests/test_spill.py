@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from kscan import finding_store, inventory
 from kscan.cli import cli
-from kscan.engine import scan
-from kscan.finding_store import FindingStore
-from kscan.findings import Finding
-from kscan.registry import load_rules
+from kscan.model import inventory
+from kscan.results import store as finding_store
+from kscan.results.findings import Finding
+from kscan.results.store import FindingStore
+from kscan.rules.registry import load_rules
+from kscan.scan.engine import scan
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from kscan.checks.regex_safety import require_linear
-from kscan.documents import Located, Pointer, Span
-from kscan.objects import KubeObject, Shape
+from kscan.input.documents import Located, Pointer, Span
+from kscan.model import KubeObject, Shape
 
 if TYPE_CHECKING:
-    from kscan.inventory import ObjectFacts
-from kscan.taxonomy import Severity
+    from kscan.model.inventory import ObjectFacts
+from kscan.model.taxonomy import Severity
 
 Scope = Literal["object", "document", "namespace", "inventory", "suppressions"]
 

@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import Field
 
 from kscan.checks import PodParams, Violation, template
-from kscan.disclosure import shown
-from kscan.objects import KubeObject
+from kscan.model import KubeObject
+from kscan.support.disclosure import shown
 
 
 class CapabilitiesParams(PodParams):

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pydantic import model_validator
 
 from kscan.checks import PodParams, Violation, template
-from kscan.disclosure import shown
-from kscan.documents import Pointer
-from kscan.objects import ContainerRef, KubeObject, Shape
+from kscan.input.documents import Pointer
+from kscan.model import ContainerRef, KubeObject, Shape
+from kscan.support.disclosure import shown
 
 
 class FlagParams(PodParams):

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from kscan.checks import NoParams, Violation, template
-from kscan.disclosure import shown_key
-from kscan.documents import Document, Pointer
+from kscan.input.documents import Document, Pointer
+from kscan.support.disclosure import shown_key
 
 
 @template("duplicate-key", scope="document", params=NoParams)

@@ -10,9 +10,9 @@ from pydantic import model_validator
 
 from kscan.checks import Params, Violation, template
 from kscan.checks.paths import MISSING, Condition, Match, dotted, is_empty, select
-from kscan.disclosure import shown
-from kscan.documents import Pointer
-from kscan.objects import KubeObject, LayeredPod, PodView, Shape
+from kscan.input.documents import Pointer
+from kscan.model import KubeObject, LayeredPod, PodView, Shape
+from kscan.support.disclosure import shown
 
 Target = Literal["object", "pod", "pod-metadata", "container"]
 ContainerList = Literal["containers", "initContainers", "ephemeralContainers"]

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from kscan.checks import PodParams, Violation, template
-from kscan.disclosure import shown
-from kscan.objects import KubeObject, PodView
+from kscan.model import KubeObject, PodView
+from kscan.support.disclosure import shown
 
 
 class HostPathParams(PodParams):

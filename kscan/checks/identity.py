@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kscan.checks import Params, Violation, template
-from kscan.inventory import Inventory
+from kscan.model.inventory import Inventory
 
 
 class AccountParams(Params):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kscan.checks import PodParams, Violation, template
-from kscan.disclosure import shown
-from kscan.objects import KubeObject
+from kscan.model import KubeObject
+from kscan.support.disclosure import shown
 
 
 class RegistryParams(PodParams):

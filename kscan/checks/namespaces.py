@@ -7,9 +7,9 @@ import fnmatch
 from collections.abc import Iterator
 
 from kscan.checks import Params, Violation, template
-from kscan.inventory import Inventory
-from kscan.objects import KubeObject, Shape
-from kscan.objects.extract import CLUSTER_SCOPED
+from kscan.model import KubeObject, Shape
+from kscan.model.extract import CLUSTER_SCOPED
+from kscan.model.inventory import Inventory
 
 
 class RequiresKindParams(Params):

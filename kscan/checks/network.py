@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Literal
 
 from kscan.checks import Params, Violation, template
-from kscan.inventory import Inventory, ObjectFacts, PolicyOutline
+from kscan.model.inventory import Inventory, ObjectFacts, PolicyOutline
 
 Direction = Literal["Ingress", "Egress"]
 

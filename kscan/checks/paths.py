@@ -17,9 +17,9 @@ from typing import Any, NamedTuple
 from pydantic import field_validator, model_validator
 
 from kscan.checks import Params, yaml_value
-from kscan.disclosure import shown, shown_key
-from kscan.documents import Pointer
-from kscan.taxonomy import Severity
+from kscan.input.documents import Pointer
+from kscan.model.taxonomy import Severity
+from kscan.support.disclosure import shown, shown_key
 
 MISSING = object()
 """The value of a field that is not there."""

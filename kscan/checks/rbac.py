@@ -6,8 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from kscan.checks import Params, Violation, template
-from kscan.disclosure import shown
-from kscan.inventory import BindingOutline, Inventory, ObjectFacts, RoleOutline, RuleOutline
+from kscan.model.inventory import BindingOutline, Inventory, ObjectFacts, RoleOutline, RuleOutline
+from kscan.support.disclosure import shown
 
 
 class RbacRuleParams(Params):

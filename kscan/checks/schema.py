@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kscan.checks import PodParams, Violation, template
-from kscan.disclosure import shown_key
-from kscan.objects import KubeObject
-from kscan.objects.api import UnknownField
+from kscan.model import KubeObject
+from kscan.model.api import UnknownField
+from kscan.support.disclosure import shown_key
 
 
 @template("unknown-field", scope="object", params=PodParams)

@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal, NamedTuple
 
 from kscan.checks import NoParams, Params, Violation, template
-from kscan.disclosure import shown_key
-from kscan.documents import Pointer
-from kscan.objects import KubeObject
+from kscan.input.documents import Pointer
+from kscan.model import KubeObject
+from kscan.support.disclosure import shown_key
 
 SECRET_NAME = (
     r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential)"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kscan.checks import NoParams, Violation, template
-from kscan.documents import Place, Span
-from kscan.suppression import Suppressor
+from kscan.input.documents import Place, Span
+from kscan.results.suppression import Suppressor
 
 
 @template("suppression-reason", scope="suppressions", params=NoParams)

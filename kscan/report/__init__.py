@@ -9,7 +9,7 @@ from json import dumps  # not 'import json': the json submodule would shadow it
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kscan.baseline import Entry
+    from kscan.results.baseline import Entry
 
 FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
 SARIF_MAX_RESULTS = 1000

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kscan.engine import ScanResult
-from kscan.findings import Finding
-from kscan.locations import relative_to_base
-from kscan.registry import Rule
+from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, without_controls
 from kscan.report.text import summary
-from kscan.taxonomy import Severity
+from kscan.results.findings import Finding
+from kscan.results.locations import relative_to_base
+from kscan.rules.registry import Rule
+from kscan.scan.engine import ScanResult
 
 COMMANDS = {
     Severity.CRITICAL: "error",

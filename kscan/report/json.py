@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from kscan.engine import ScanResult
-from kscan.findings import Finding
-from kscan.registry import Rule
+from kscan.input.sources import InputError
+from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, json_text
-from kscan.sources import InputError
-from kscan.taxonomy import Severity
+from kscan.results.findings import Finding
+from kscan.rules.registry import Rule
+from kscan.scan.engine import ScanResult
 
 
 def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Iterator[str]:

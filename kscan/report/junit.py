@@ -8,10 +8,10 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterator
 
-from kscan.engine import ScanResult
-from kscan.findings import Finding
-from kscan.registry import Rule
 from kscan.report import ReportOptions, without_controls
+from kscan.results.findings import Finding
+from kscan.rules.registry import Rule
+from kscan.scan.engine import ScanResult
 
 _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 """Code points XML 1.0 forbids besides control characters."""

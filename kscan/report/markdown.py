@@ -6,13 +6,13 @@ import heapq
 from collections import Counter
 from collections.abc import Iterator
 
-from kscan.engine import ScanResult
-from kscan.findings import Finding
-from kscan.locations import relative_to_base
-from kscan.registry import Rule
+from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, printable
 from kscan.report.text import summary
-from kscan.taxonomy import Severity
+from kscan.results.findings import Finding
+from kscan.results.locations import relative_to_base
+from kscan.rules.registry import Rule
+from kscan.scan.engine import ScanResult
 
 MAX_ROWS = 500
 """Findings listed at most (a step summary is limited to 1 MiB)."""

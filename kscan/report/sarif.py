@@ -14,15 +14,15 @@ import attr
 import sarif_om as sarif
 
 from kscan import __version__
-from kscan.baseline import Entry
-from kscan.engine import ScanResult
-from kscan.finding_store import FindingStore
-from kscan.findings import Finding
-from kscan.locations import relative_to_base
-from kscan.registry import Rule
+from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, json_text
-from kscan.ruledoc import as_markdown, as_text
-from kscan.taxonomy import Severity
+from kscan.results.baseline import Entry
+from kscan.results.findings import Finding
+from kscan.results.locations import relative_to_base
+from kscan.results.store import FindingStore
+from kscan.rules.docs import as_markdown, as_text
+from kscan.rules.registry import Rule
+from kscan.scan.engine import ScanResult
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/kscan-dev/kscan"

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import click
 
-from kscan.engine import ScanResult
-from kscan.findings import Finding
-from kscan.registry import Rule
+from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, printable
-from kscan.taxonomy import Severity
+from kscan.results.findings import Finding
+from kscan.rules.registry import Rule
+from kscan.scan.engine import ScanResult
 
 _COLORS = {
     Severity.CRITICAL: "magenta",

@@ -15,8 +15,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from kscan.documents import parse
-from kscan.sources import Source
+from kscan.input.documents import parse
+from kscan.input.sources import Source
 
 HERE = Path(__file__).resolve().parent
 GOPATH = "/usr/share/gocode"

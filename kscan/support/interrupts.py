@@ -9,7 +9,7 @@ import signal
 import sys
 from types import FrameType
 
-from kscan.output_files import discard_unfinished
+from kscan.support.files import discard_unfinished
 
 STOPPING = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)

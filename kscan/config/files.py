@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from kscan.documents import Pointer, read_documents
-from kscan.json_schema import first_error
-from kscan.sources import InputError, Source
+from kscan.input.documents import Pointer, read_documents
+from kscan.input.sources import InputError, Source
+from kscan.support.json_schema import first_error
 
-CONFIG_SCHEMA = Path(__file__).parent / "config_schema.json"
+CONFIG_SCHEMA = Path(__file__).parent / "schema.json"
 
 
 if sys.version_info >= (3, 11):

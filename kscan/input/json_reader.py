@@ -19,8 +19,8 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from typing import Any
 
-from kscan.scalars import ScalarError, json_number
-from kscan.tree import ParseError, PosDict, Span, new_container
+from kscan.input.scalars import ScalarError, json_number
+from kscan.input.tree import ParseError, PosDict, Span, new_container
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")

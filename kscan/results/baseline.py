@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kscan.finding_store import FindingStore
-from kscan.findings import Finding
-from kscan.locations import relative_to_base
-from kscan.output_files import write_atomically
+from kscan.results.findings import Finding
+from kscan.results.locations import relative_to_base
+from kscan.results.store import FindingStore
+from kscan.support.files import write_atomically
 
 VERSION = 1
 KEY_FIELDS = (

@@ -7,7 +7,7 @@ import io
 import pickle
 from typing import Any
 
-from kscan.registry import Rule
+from kscan.rules.registry import Rule
 
 
 class RuleIndex:

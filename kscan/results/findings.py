@@ -6,13 +6,13 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
-from kscan.disclosure import shown_key
-from kscan.documents import Pointer, Span
-from kscan.registry import Rule
-from kscan.taxonomy import Severity
+from kscan.input.documents import Pointer, Span
+from kscan.model.taxonomy import Severity
+from kscan.rules.registry import Rule
+from kscan.support.disclosure import shown_key
 
 if TYPE_CHECKING:
-    from kscan.suppression import Suppression
+    from kscan.results.suppression import Suppression
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import BinaryIO
 
-from kscan.limits import DEFAULT_LIMITS, describe_size
+from kscan.input.limits import DEFAULT_LIMITS, describe_size
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from kscan.registry import Rule
-from kscan.taxonomy import tactic_url, technique_url
+from kscan.model.taxonomy import tactic_url, technique_url
+from kscan.rules.registry import Rule
 
 
 def threat_line(rule: Rule) -> str:

@@ -22,12 +22,11 @@ from typing import Any, Protocol
 
 import yaml
 
-from kscan.disclosure import quotable, shown_key
-from kscan.json_reader import JsonReader, looks_like_json
-from kscan.limits import DEFAULT_LIMITS, Limits
-from kscan.scalars import MERGE, STR, ScalarError, is_merge_key, key_text, key_value, resolve
-from kscan.sources import InputError, Source, read_source
-from kscan.tree import (
+from kscan.input.json_reader import JsonReader, looks_like_json
+from kscan.input.limits import DEFAULT_LIMITS, Limits
+from kscan.input.scalars import MERGE, STR, ScalarError, is_merge_key, key_text, key_value, resolve
+from kscan.input.sources import InputError, Source, read_source
+from kscan.input.tree import (
     DuplicateKey,
     MergeConflict,
     ParseError,
@@ -39,6 +38,7 @@ from kscan.tree import (
     pointers_to,
     value_at,
 )
+from kscan.support.disclosure import quotable, shown_key
 
 __all__ = [
     "Document",

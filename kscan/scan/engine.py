@@ -9,16 +9,16 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from kscan.file_scan import FileResult, RulesByScope, make_finding
-from kscan.finding_store import FindingStore
-from kscan.findings import Finding
-from kscan.inventory import FactStore, Inventory, ObjectFacts
-from kscan.limits import DEFAULT_LIMITS, Limits
-from kscan.parallel import FileRunner
-from kscan.profiles import Profiles
-from kscan.registry import Rule
-from kscan.sources import STDIN, STDIN_DISPLAY, InputError, display_path, iter_paths
-from kscan.suppression import Suppressor
+from kscan.input.limits import DEFAULT_LIMITS, Limits
+from kscan.input.sources import STDIN, STDIN_DISPLAY, InputError, display_path, iter_paths
+from kscan.model.inventory import FactStore, Inventory, ObjectFacts
+from kscan.results.findings import Finding
+from kscan.results.store import FindingStore
+from kscan.results.suppression import Suppressor
+from kscan.rules.profiles import Profiles
+from kscan.rules.registry import Rule
+from kscan.scan.file_scan import FileResult, RulesByScope, make_finding
+from kscan.scan.parallel import FileRunner
 
 
 @dataclass

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, Generic, TypeVar
 
-from kscan.rule_pickle import RuleIndex
+from kscan.rules.pickling import RuleIndex
 
 T = TypeVar("T")
 _BLOCK = 1024

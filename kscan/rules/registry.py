@@ -14,10 +14,10 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from kscan.checks import Params, Template, load_templates
-from kscan.documents import Document, parse, read_documents
-from kscan.json_schema import first_error
-from kscan.sources import InputError, Source
-from kscan.taxonomy import STRIDE, TACTICS, TECHNIQUES, Severity
+from kscan.input.documents import Document, parse, read_documents
+from kscan.input.sources import InputError, Source
+from kscan.model.taxonomy import STRIDE, TACTICS, TECHNIQUES, Severity
+from kscan.support.json_schema import first_error
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,10 @@ class RuleError(Exception):
 
 
 def builtin_rules_dir() -> Path:
-    """The rules shipped in the wheel (``kscan/rules``), or ``rules/`` of a source checkout."""
-    packaged = Path(__file__).parent / "rules"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "rules"
+    """The rules shipped in the wheel (``kscan/rules/builtin``), or ``rules/`` of a source
+    checkout."""
+    packaged = Path(__file__).parent / "builtin"
+    return packaged if packaged.is_dir() else Path(__file__).parents[2] / "rules"
 
 
 def load_rules(directory: Path | None = None, custom: Path | None = None) -> list[Rule]:

@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from kscan.tree import Pointer
+from kscan.input.tree import Pointer
 
 _FIELDS_FILE = Path(__file__).with_name("api_fields.json")
 _SUGGESTED = 200

@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from kscan.disclosure import shown_key
-from kscan.documents import parse
-from kscan.objects import api, command_line, workloads
-from kscan.objects.models import (
+from kscan.input.documents import parse
+from kscan.input.sources import Source
+from kscan.input.tree import Pointer, PosDict, PosList, Span, value_at
+from kscan.model import api, command_line, workloads
+from kscan.model.fields import (
     Container,
     KubeObjectModel,
     NetworkPolicy,
@@ -29,9 +30,8 @@ from kscan.objects.models import (
     Role,
     RoleBinding,
 )
-from kscan.objects.workloads import ContainerSlot, PodSlot
-from kscan.sources import Source
-from kscan.tree import Pointer, PosDict, PosList, Span, value_at
+from kscan.model.workloads import ContainerSlot, PodSlot
+from kscan.support.disclosure import shown_key
 
 MODELS: dict[str, type[KubeObjectModel]] = {
     "NetworkPolicy": NetworkPolicy,
@@ -266,7 +266,7 @@ class Shape:
 class KubeObject:
     """A Kubernetes object found at ``pointer`` inside a document."""
 
-    document: Any  # kscan.documents.Document (not imported: documents import this package)
+    document: Any  # kscan.input.documents.Document (not imported: documents import this package)
     pointer: Pointer
     model: KubeObjectModel
     pods: tuple[PodView, ...] = ()

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from kscan.checks import Violation
-from kscan.documents import Document, EmbeddedDocument, Pointer, iter_parse, parse
-from kscan.findings import Finding
-from kscan.inventory import ObjectFacts
-from kscan.limits import Limits
-from kscan.objects import InvalidField, KubeObject, Shape, extract_objects
-from kscan.profiles import Assignment
-from kscan.registry import Rule
-from kscan.sources import STDIN, InputError, Source, display_path, read_source
-from kscan.suppression import Collected, Suppressor
+from kscan.input.documents import Document, EmbeddedDocument, Pointer, iter_parse, parse
+from kscan.input.limits import Limits
+from kscan.input.sources import STDIN, InputError, Source, display_path, read_source
+from kscan.model import InvalidField, KubeObject, Shape, extract_objects
+from kscan.model.inventory import ObjectFacts
+from kscan.results.findings import Finding
+from kscan.results.suppression import Collected, Suppressor
+from kscan.rules.profiles import Assignment
+from kscan.rules.registry import Rule
 
 
 @dataclass

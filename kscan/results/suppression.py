@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from kscan.config import Config, matches_selector, path_matches
-from kscan.documents import Document, Span
-from kscan.objects import KubeObject, ObjectKey
+from kscan.config.files import Config, matches_selector, path_matches
+from kscan.input.documents import Document, Span
+from kscan.model import KubeObject, ObjectKey
 
 ANNOTATION = "kscan.io/ignore"
 REASON_RULE = "suppression-without-reason"

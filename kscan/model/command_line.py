@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from kscan.documents import Pointer
+from kscan.input.documents import Pointer
 
 
 def program(container: dict[str, Any]) -> str | None:

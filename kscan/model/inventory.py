@@ -18,10 +18,10 @@ from operator import itemgetter
 from sys import intern
 from typing import Any
 
-from kscan.documents import Pointer, Span, plain_path
-from kscan.objects import KubeObject, ObjectKey, PodView
-from kscan.objects.models import LabelSelector, NetworkPolicy, Role, RoleBinding
-from kscan.spill import SortedSpill
+from kscan.input.documents import Pointer, Span, plain_path
+from kscan.model import KubeObject, ObjectKey, PodView
+from kscan.model.fields import LabelSelector, NetworkPolicy, Role, RoleBinding
+from kscan.support.spill import SortedSpill
 
 
 @dataclass(frozen=True, slots=True)

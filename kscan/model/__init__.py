@@ -1,7 +1,7 @@
 """Kubernetes objects found in documents: kind dispatch, List flattening, pods and their
 containers wherever an object keeps them, typed views, and the API's verdict on their fields."""
 
-from kscan.objects.extract import (
+from kscan.model.extract import (
     ContainerRef,
     InvalidField,
     KubeObject,

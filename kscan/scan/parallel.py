@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from kscan.file_scan import FileResult, FileScanner, Sink
-from kscan.inventory import ObjectFacts
-from kscan.limits import Limits
-from kscan.profiles import Assignment
-from kscan.rule_pickle import RuleIndex
-from kscan.sources import STDIN
-from kscan.suppression import Suppressor
+from kscan.input.limits import Limits
+from kscan.input.sources import STDIN
+from kscan.model.inventory import ObjectFacts
+from kscan.results.suppression import Suppressor
+from kscan.rules.pickling import RuleIndex
+from kscan.rules.profiles import Assignment
+from kscan.scan.file_scan import FileResult, FileScanner, Sink
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from kscan.findings import Finding, Tally
-from kscan.spill import SortedSpill
+from kscan.results.findings import Finding, Tally
+from kscan.support.spill import SortedSpill
 
 SPILL_AT = 100_000
 """Findings held in memory before a sorted run is written out (some 80 MB)."""

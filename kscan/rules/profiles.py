@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kscan.config import Config, discover_for, load, path_matches, resolve
-from kscan.registry import Rule
-from kscan.sources import STDIN
+from kscan.config.files import Config, discover_for, load, path_matches, resolve
+from kscan.input.sources import STDIN
+from kscan.rules.registry import Rule
 
 
 @dataclass

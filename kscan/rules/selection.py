@@ -8,10 +8,10 @@ from typing import NoReturn
 from pydantic import ValidationError
 
 from kscan.checks import Params
-from kscan.config import Config, ConfigError, matches_selector
-from kscan.registry import Rule
-from kscan.sources import InputError
-from kscan.taxonomy import Severity
+from kscan.config.files import Config, ConfigError, matches_selector
+from kscan.input.sources import InputError
+from kscan.model.taxonomy import Severity
+from kscan.rules.registry import Rule
 
 
 def configure(rules: list[Rule], config: Config) -> list[Rule]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from kscan.tree import Pointer, value_at
+from kscan.input.tree import Pointer, value_at
 
 Role = Literal["containers", "initContainers", "ephemeralContainers"]
 Checked = Literal["all", "security"]

@@ -1,0 +1,2 @@
+"""Stage 1, input: find and read files, decode YAML and JSON as Kubernetes' clients do, with
+the position of every key and item."""
