@@ -21,12 +21,13 @@ from kscan import __version__
 from kscan.config.files import CONFIG_NAMES, PATH_SETTINGS, Config, ConfigError
 from kscan.input.limits import DEFAULT_LIMITS, LIBYAML_MAX_DEPTH, Limits, describe_size, parse_size
 from kscan.input.sources import MANIFEST_SUFFIXES, STDIN, STDIN_DISPLAY
+from kscan.model.directives import Directive
 from kscan.model.taxonomy import Severity
 from kscan.report import FORMATS, SARIF_MAX_RESULTS, ReportOptions, printable
 from kscan.results import baseline as baseline_file
 from kscan.results.locations import is_under, relative_to_base, repository_root
 from kscan.results.store import FindingStore
-from kscan.results.suppression import Directive, Suppressor
+from kscan.results.suppression import Suppressor
 from kscan.rules.docs import as_text, reference
 from kscan.rules.profiles import Profile, Profiles
 from kscan.rules.registry import Rule, RuleError, load_rules

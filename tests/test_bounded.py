@@ -17,9 +17,10 @@ from kscan.cli import cli
 from kscan.input.documents import iter_parse, kubectl_separators
 from kscan.input.limits import DEFAULT_LIMITS, parse_size
 from kscan.input.sources import InputError, Source, read_at_most
+from kscan.model.directives import CommentLines
 from kscan.model.inventory import ObjectFacts
 from kscan.results.findings import Finding
-from kscan.results.suppression import CommentLines, Suppressor
+from kscan.results.suppression import Suppressor
 from kscan.rules.profiles import Profiles
 from kscan.rules.registry import load_rules
 from kscan.scan.file_scan import FileScanner

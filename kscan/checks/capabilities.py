@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from kscan.checks import PodParams, Violation, template
+from kscan.checks.base import PodParams, Violation, template
 from kscan.model import KubeObject
 from kscan.support.disclosure import shown
 

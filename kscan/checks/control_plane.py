@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from pydantic import model_validator
 
-from kscan.checks import PodParams, Violation, template
+from kscan.checks.base import PodParams, Violation, template
 from kscan.input.documents import Pointer
 from kscan.model import ContainerRef, KubeObject, Shape
 from kscan.support.disclosure import shown

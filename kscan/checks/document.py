@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from kscan.checks import NoParams, Violation, template
+from kscan.checks.base import NoParams, Violation, template
 from kscan.input.documents import Document, Pointer
 from kscan.support.disclosure import shown_key
 

@@ -8,7 +8,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import model_validator
 
-from kscan.checks import Params, Violation, template
+from kscan.checks.base import Params, Violation, template
 from kscan.checks.paths import MISSING, Condition, Match, dotted, is_empty, select
 from kscan.input.documents import Pointer
 from kscan.model import KubeObject, LayeredPod, PodView, Shape

@@ -6,7 +6,7 @@ import posixpath
 from collections.abc import Iterator
 from typing import Any
 
-from kscan.checks import PodParams, Violation, template
+from kscan.checks.base import PodParams, Violation, template
 from kscan.model import KubeObject, PodView
 from kscan.support.disclosure import shown
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kscan.checks import Params, Violation, template
+from kscan.checks.base import Params, Violation, template
 from kscan.model.inventory import Inventory
 
 

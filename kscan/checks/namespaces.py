@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator
 
-from kscan.checks import Params, Violation, template
+from kscan.checks.base import Params, Violation, template
 from kscan.model import KubeObject, Shape
 from kscan.model.extract import CLUSTER_SCOPED
 from kscan.model.inventory import Inventory

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Literal
 
-from kscan.checks import Params, Violation, template
+from kscan.checks.base import Params, Violation, template
 from kscan.model.inventory import Inventory, ObjectFacts, PolicyOutline
 
 Direction = Literal["Ingress", "Egress"]

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from pydantic import field_validator, model_validator
 
-from kscan.checks import Params, yaml_value
+from kscan.checks.base import Params, yaml_value
 from kscan.input.documents import Pointer
 from kscan.model.taxonomy import Severity
 from kscan.support.disclosure import shown, shown_key

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from kscan.checks import Params, Violation, template
+from kscan.checks.base import Params, Violation, template
 from kscan.model.inventory import BindingOutline, Inventory, ObjectFacts, RoleOutline, RuleOutline
 from kscan.support.disclosure import shown
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kscan.checks import PodParams, Violation, template
+from kscan.checks.base import PodParams, Violation, template
 from kscan.model import KubeObject
 from kscan.model.api import UnknownField
 from kscan.support.disclosure import shown_key

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, Literal, NamedTuple
 
-from kscan.checks import NoParams, Params, Violation, template
+from kscan.checks.base import NoParams, Params, Violation, template
 from kscan.input.documents import Pointer
 from kscan.model import KubeObject
 from kscan.support.disclosure import shown_key

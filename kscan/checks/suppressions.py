@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol
 
-from kscan.checks import NoParams, Violation, template
+from kscan.checks.base import NoParams, Violation, template
 from kscan.input.documents import Place, Span
-from kscan.results.suppression import Suppressor
+from kscan.model.directives import Directive
+
+
+class WrittenSuppressions(Protocol):
+    """What the scan saw of suppressions (the results stage's ``Suppressor`` is one)."""
+
+    def all_directives(self) -> Iterator[Directive]: ...
+
+    def names_a_rule(self, selector: str) -> bool: ...
 
 
 @template("suppression-reason", scope="suppressions", params=NoParams)
-def suppression_reason(params: NoParams, suppressor: Suppressor) -> Iterator[Violation]:
+def suppression_reason(params: NoParams, suppressor: WrittenSuppressions) -> Iterator[Violation]:
     """Annotations and inline comments that suppress findings without saying why."""
     for directive in suppressor.all_directives():
         if directive.reason or directive.kind == "external":

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from kscan.input.documents import Pointer, Span
 from kscan.model.taxonomy import Severity
 from kscan.rules.registry import Rule
 from kscan.support.disclosure import shown_key
 
-if TYPE_CHECKING:
-    from kscan.results.suppression import Suppression
+
+@dataclass(frozen=True)
+class Suppression:
+    """Why a finding is suppressed, and by what (``inSource``: annotation or comment)."""
+
+    kind: Literal["inSource", "external"]
+    reason: str
+    where: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 
 from kscan.results.findings import Finding, Tally
+from kscan.rules.pickling import RuleIndex
 from kscan.support.spill import SortedSpill
 
 SPILL_AT = 100_000
@@ -20,7 +21,10 @@ class FindingStore:
 
     def __init__(self, findings: Iterable[Finding] = ()) -> None:
         self.tally = Tally()
-        self._findings: SortedSpill[Finding] = SortedSpill(Finding.sort_key, SPILL_AT)
+        rules = RuleIndex()  # findings carry rules: spilled as indexes into this list
+        self._findings: SortedSpill[Finding] = SortedSpill(
+            Finding.sort_key, SPILL_AT, rules.dumps, rules.loads
+        )
         self.extend(findings)
 
     def extend(self, findings: Iterable[Finding]) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from kscan.checks import Params, Template, load_templates
+from kscan.checks.base import Params, Template
+from kscan.checks.catalogue import load_templates
 from kscan.input.documents import Document, parse, read_documents
 from kscan.input.sources import InputError, Source
 from kscan.model.taxonomy import STRIDE, TACTICS, TECHNIQUES, Severity

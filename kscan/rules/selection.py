@@ -7,7 +7,7 @@ from typing import NoReturn
 
 from pydantic import ValidationError
 
-from kscan.checks import Params
+from kscan.checks.base import Params
 from kscan.config.files import Config, ConfigError, matches_selector
 from kscan.input.sources import InputError
 from kscan.model.taxonomy import Severity

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from kscan.checks import Violation
+from kscan.checks.base import Violation
 from kscan.input.documents import Document, EmbeddedDocument, Pointer, iter_parse, parse
 from kscan.input.limits import Limits
 from kscan.input.sources import STDIN, InputError, Source, display_path, read_source

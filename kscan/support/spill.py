@@ -10,31 +10,42 @@ from __future__ import annotations
 
 import heapq
 import io
+import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, Generic, TypeVar
-
-from kscan.rules.pickling import RuleIndex
 
 T = TypeVar("T")
 _BLOCK = 1024
 """Items per pickled block of a run."""
 
 
+def _pickled(items: list[Any]) -> bytes:
+    return pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 class SortedSpill(Generic[T]):
     """Items read back sorted by ``key``; items with equal keys in the order they were added.
-    It can be read any number of times."""
+    It can be read any number of times. Spilled blocks are written with ``dumps`` and read with
+    ``loads`` (pickle by default; a store of findings passes its own, see ``RuleIndex``)."""
 
-    def __init__(self, key: Callable[[T], Any], limit: int) -> None:
+    def __init__(
+        self,
+        key: Callable[[T], Any],
+        limit: int,
+        dumps: Callable[[list[T]], bytes] | None = None,
+        loads: Callable[[bytes], list[T]] = pickle.loads,
+    ) -> None:
         self.key = key
         self.limit = limit
+        self._dumps = dumps or _pickled
+        self._loads = loads
         self._memory: list[T] = []
         self._sorted = True
         self._runs: list[list[tuple[int, int]]] = []
         """Per spilled run, its blocks as (offset, length) in ``_file``."""
         self._file: IO[bytes] | None = None
         self._spilled = 0
-        self._rules = RuleIndex()  # findings carry rules: pickled as indexes
 
     def extend(self, items: Iterable[T]) -> None:
         self._memory.extend(items)
@@ -65,7 +76,7 @@ class SortedSpill(Generic[T]):
             self._file = tempfile.TemporaryFile(prefix="kscan-")  # noqa: SIM115
         blocks = []
         for start in range(0, len(self._memory), _BLOCK):
-            data = self._rules.dumps(self._memory[start : start + _BLOCK])
+            data = self._dumps(self._memory[start : start + _BLOCK])
             offset = self._file.seek(0, io.SEEK_END)
             self._file.write(data)
             blocks.append((offset, len(data)))
@@ -79,4 +90,4 @@ class SortedSpill(Generic[T]):
         for offset, length in blocks:
             self._file.seek(offset)
             data = self._file.read(length)
-            yield from self._rules.loads(data)
+            yield from self._loads(data)
