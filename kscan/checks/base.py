@@ -1,26 +1,27 @@
-"""Check templates: the code behind rules. A rule file names a template and gives its params.
+"""What a check template is. A rule file names a template and gives its params.
 
-A template is a function registered with ``@template``; its scope decides what it is called with:
-``object`` (one KubeObject), ``document`` (one Document), ``namespace`` (an Inventory of the
-objects of one namespace, namespace by namespace), ``inventory`` (an Inventory of the objects of
-the whole scan) or ``suppressions`` (the scan's Suppressor, after every other rule).
-It yields Violations: where (a JSON pointer), what (a message), and for which container.
+A template is a function ``(params, target) -> Violations`` registered with ``@template``; its
+scope decides the target: ``object`` (one KubeObject), ``document`` (one Document),
+``namespace`` (an Inventory of one namespace's objects, namespace by namespace), ``inventory``
+(an Inventory of the whole scan) or ``suppressions`` (the suppressions the scan saw, after every
+other rule). A violation says where (a JSON pointer into the object or document the engine gave
+the template), what (a message), and for which container; the engine attaches file positions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from kscan.checks.regex_safety import require_linear
-from kscan.input.documents import Located, Pointer, Span
+from kscan.input.documents import Document, Pointer
+from kscan.input.tree import Span
 from kscan.model import KubeObject, Shape
-
-if TYPE_CHECKING:
-    from kscan.model.inventory import ObjectFacts
+from kscan.model.directives import Directive
+from kscan.model.inventory import Inventory, ObjectFacts, ReportPoint
 from kscan.model.taxonomy import Severity
 
 Scope = Literal["object", "document", "namespace", "inventory", "suppressions"]
@@ -63,48 +64,101 @@ class PodParams(Params):
         return shape.has_pod
 
 
-@dataclass(frozen=True)
+class Recorded(Protocol):
+    """Something the input stage recorded where it is written, which a pointer cannot locate: a
+    duplicate key's later occurrence, a merge conflict, a kubectl-only separator line."""
+
+    @property
+    def span(self) -> Span: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Violation:
     """One problem found by a template, before rule metadata and file positions are attached."""
 
-    document: Located
     pointer: Pointer
+    """The offending field, in the document of ``obj`` (or of the document checked)."""
     message: str
     obj: KubeObject | ObjectFacts | None = None
     container: str | None = None
     severity: Severity | None = None
     identity: tuple[str, str | None, str] | None = None
     """(kind, namespace, name) when the finding is about something other than ``obj``."""
-    span: Span | None = None
-    """Where to report, when ``pointer`` cannot say (a key that was later overwritten)."""
+    record: Recorded | Directive | None = None
+    """Where to report when ``pointer`` cannot say: what the input recorded (a key written
+    twice), or, for rules about suppressions, the suppression as written."""
     detail: str = ""
     """Tells apart findings of one rule on one field (Ingress and Egress), for fingerprints."""
 
 
+class WrittenSuppressions(Protocol):
+    """What rules about suppressions see: every suppression the scan met, and whether a rule
+    list names one of the scan's rules (``kscan.results.suppression.Suppressor`` is one)."""
+
+    def all_directives(self) -> Iterator[Directive]: ...
+
+    def names_a_rule(self, selector: str) -> bool: ...
+
+
+P = TypeVar("P", bound="Params")
+Target = TypeVar("Target")
+Check = Callable[[P, Target], Iterable[Violation]]
+
+
 @dataclass(frozen=True)
 class Template:
-    """A registered check template."""
+    """A registered check template. ``reports``: for cross-object templates, the fields they
+    report at, which the scan keeps the positions of once documents are gone."""
 
     name: str
     scope: Scope
     params: type[Params]
     run: Callable[[Any, Any], Iterable[Violation]]
+    reports: frozenset[ReportPoint] = frozenset()
 
 
 TEMPLATES: dict[str, Template] = {}
 
 
+@overload
 def template(
-    name: str, scope: Scope, params: type[Params]
-) -> Callable[
-    [Callable[[Any, Any], Iterable[Violation]]], Callable[[Any, Any], Iterable[Violation]]
-]:
-    """Register ``function(params, target)`` as the template ``name``."""
+    name: str, scope: Literal["object"], params: type[P]
+) -> Callable[[Check[P, KubeObject]], Check[P, KubeObject]]: ...
 
-    def register(
-        function: Callable[[Any, Any], Iterable[Violation]],
-    ) -> Callable[[Any, Any], Iterable[Violation]]:
-        TEMPLATES[name] = Template(name, scope, params, function)
+
+@overload
+def template(
+    name: str, scope: Literal["document"], params: type[P]
+) -> Callable[[Check[P, Document]], Check[P, Document]]: ...
+
+
+@overload
+def template(
+    name: str,
+    scope: Literal["namespace", "inventory"],
+    params: type[P],
+    reports: Iterable[ReportPoint],
+) -> Callable[[Check[P, Inventory]], Check[P, Inventory]]: ...
+
+
+@overload
+def template(
+    name: str, scope: Literal["suppressions"], params: type[P]
+) -> Callable[[Check[P, WrittenSuppressions]], Check[P, WrittenSuppressions]]: ...
+
+
+def template(
+    name: str, scope: Scope, params: type[P], reports: Iterable[ReportPoint] = ()
+) -> Callable[[Check[P, Any]], Check[P, Any]]:
+    """Register ``function(params, target)`` as the template ``name``. The overloads tie each
+    scope to its target type, so a template's signature is checked against its scope."""
+
+    declared = frozenset(reports)
+    if (scope in ("namespace", "inventory")) != bool(declared):
+        raise ValueError(f"template {name}: cross-object templates, and only they, declare reports")
+
+    def register(function: Check[P, Any]) -> Check[P, Any]:
+        TEMPLATES[name] = Template(name, scope, params, function, declared)
         return function
 
     return register

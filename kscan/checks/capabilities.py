@@ -50,14 +50,14 @@ def capabilities(params: CapabilitiesParams, obj: KubeObject) -> Iterator[Violat
                 near = {normalize_capability(c) for c in written} & set(missing)
                 hint = f" (write {', '.join(sorted(near))} exactly)" if near else ""
                 message = f"{subject} does not drop {', '.join(missing)} in {field}{hint}."
-                yield Violation(obj.document, list_pointer, message, obj, ref.name)
+                yield Violation(list_pointer, message, obj, ref.name)
             continue
         bad = [index for index, name in enumerate(written) if _bad_addition(params, name)]
         if bad:
             listed = ", ".join(shown(written[index]) for index in bad)
             allowed = f"; only {', '.join(params.allowed)} may be added" if params.allowed else ""
             message = f"{subject} adds {listed} in {field}{allowed}."
-            yield Violation(obj.document, (*list_pointer, bad[0]), message, obj, ref.name)
+            yield Violation((*list_pointer, bad[0]), message, obj, ref.name)
 
 
 def _bad_addition(params: CapabilitiesParams, name: str) -> bool:

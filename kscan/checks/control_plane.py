@@ -139,4 +139,4 @@ def _violation(
     found = flags.get(params.flag)
     where: Pointer = found[0] if found is not None else ("command",)
     message = f"{ref.subject(obj.display)} runs {component}: {params.flag} {problem}."
-    return Violation(obj.document, (*ref.pointer, *where), message, obj, ref.name)
+    return Violation((*ref.pointer, *where), message, obj, ref.name)

@@ -30,7 +30,7 @@ def duplicate_key(params: NoParams, document: Document) -> Iterator[Violation]:
                 'as 1 and "1"); which value Kubernetes applies is left to chance.'
             )
         identity = _identity(document, pointer)
-        yield Violation(document, pointer, message, identity=identity, span=duplicate.last)
+        yield Violation(pointer, message, identity=identity, record=duplicate)
 
 
 @template("merge-key-conflict", scope="document", params=NoParams)
@@ -50,10 +50,7 @@ def merge_key_conflict(params: NoParams, document: Document) -> Iterator[Violati
             f"Key '{field}' depends on the client because of a '<<' merge: kubectl (go-yaml v2) "
             f"applies {kubectl}, kustomize (kyaml) {kustomize}; both readings are checked."
         )
-        span = conflict.kubectl or conflict.kustomize
-        yield Violation(
-            document, pointer, message, identity=_identity(document, pointer), span=span
-        )
+        yield Violation(pointer, message, identity=_identity(document, pointer), record=conflict)
 
 
 @template("kubectl-separator", scope="document", params=NoParams)
@@ -61,15 +58,15 @@ def kubectl_separator(params: NoParams, document: Document) -> Iterator[Violatio
     """A document that starts at a ``---`` line only kubectl reads as a separator (followed by
     invisible Unicode spaces, or by ``#`` without a space): other YAML readers, and reviewers,
     see the text below as part of the document above."""
-    span = document.kubectl_separator
-    if span is None or not _is_manifest(document.data):
+    separator = document.kubectl_separator
+    if separator is None or not _is_manifest(document.data):
         return
     message = (
-        f"Line {span.line} is a document separator to kubectl only ('---' followed by "
+        f"Line {separator.span.line} is a document separator to kubectl only ('---' followed by "
         "invisible spaces or a '#' without a space): other YAML readers see this object as "
         "text of the document above; kscan checks it as kubectl applies it."
     )
-    yield Violation(document, (), message, identity=_identity(document, ()), span=span)
+    yield Violation((), message, identity=_identity(document, ()), record=separator)
 
 
 def _is_manifest(data: Any) -> bool:

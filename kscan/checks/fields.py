@@ -182,7 +182,6 @@ def _violation(
     )
     detail = "unset" if not match.present or is_empty(match.value) else "set"
     return Violation(
-        obj.document,
         match.pointer,
         message,
         obj,

@@ -76,7 +76,7 @@ def _host_paths(params: HostPathParams, obj: KubeObject, pod: PodView) -> Iterat
         own = pointer[: len(pod.pointer)] == pod.pointer
         subject = pod.subject(obj.display) if own else obj.display
         message = f"{subject} mounts host path {shown(mounted)}{exposes} (volume '{name}', {how})."
-        yield Violation(obj.document, pointer, message, obj)
+        yield Violation(pointer, message, obj)
 
 
 def _writers(pod: PodView) -> dict[Any, list[str]]:

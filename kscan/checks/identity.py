@@ -15,7 +15,9 @@ class AccountParams(Params):
         return frozenset({"ServiceAccount"})
 
 
-@template("service-account-token", scope="namespace", params=AccountParams)
+@template(
+    "service-account-token", scope="namespace", params=AccountParams, reports=["pod-automount"]
+)
 def service_account_token(params: AccountParams, inventory: Inventory) -> Iterator[Violation]:
     """A pod gets its service account's API token unless the pod, or the ServiceAccount (when it
     is in the scanned set), sets ``automountServiceAccountToken: false``; the pod value wins."""
@@ -38,4 +40,4 @@ def service_account_token(params: AccountParams, inventory: Inventory) -> Iterat
                 why = "does not set automountServiceAccountToken: false"
             subject = pod.subject(obj.display)
             message = f"{subject} {why}, so its containers get an API token for '{name}'."
-            yield Violation(obj.document, pod.automount_pointer, message, obj)
+            yield Violation(pod.automount_pointer, message, obj)

@@ -44,4 +44,4 @@ def image_registry(params: RegistryParams, obj: KubeObject) -> Iterator[Violatio
                 f"{ref.subject(obj.display)} uses image {shown(image)}, which is not "
                 f"from an allowed registry ({', '.join(params.allowed)})."
             )
-            yield Violation(obj.document, (*ref.pointer, "image"), message, obj, ref.name)
+            yield Violation((*ref.pointer, "image"), message, obj, ref.name)

@@ -19,7 +19,12 @@ class RequiresKindParams(Params):
         return frozenset({self.kind})
 
 
-@template("namespace-requires-kind", scope="namespace", params=RequiresKindParams)
+@template(
+    "namespace-requires-kind",
+    scope="namespace",
+    params=RequiresKindParams,
+    reports=["namespace"],
+)
 def namespace_requires_kind(
     params: RequiresKindParams, inventory: Inventory
 ) -> Iterator[Violation]:
@@ -34,9 +39,7 @@ def namespace_requires_kind(
             f"{params.kind}."
         )
         pointer = (*first.pointer, "metadata", "namespace")
-        yield Violation(
-            first.document, pointer, message, first, identity=("Namespace", namespace, namespace)
-        )
+        yield Violation(pointer, message, first, identity=("Namespace", namespace, namespace))
 
 
 class KindInNamespaceParams(Params):
@@ -60,4 +63,4 @@ def kind_in_namespace(params: KindInNamespaceParams, obj: KubeObject) -> Iterato
         message = (
             f"{obj.display} is a {obj.kind} in namespace '{namespace}', where it is not allowed."
         )
-        yield Violation(obj.document, (*obj.pointer, "metadata", "namespace"), message, obj)
+        yield Violation((*obj.pointer, "metadata", "namespace"), message, obj)

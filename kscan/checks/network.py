@@ -39,7 +39,9 @@ def is_default_deny(policy: PolicyOutline, direction: Direction) -> bool:
     return policy.selects_all and direction in policy.policy_types and not allows
 
 
-@template("namespace-default-deny", scope="namespace", params=DefaultDenyParams)
+@template(
+    "namespace-default-deny", scope="namespace", params=DefaultDenyParams, reports=["namespace"]
+)
 def namespace_default_deny(params: DefaultDenyParams, inventory: Inventory) -> Iterator[Violation]:
     """Every namespace that runs workloads needs, per direction, a NetworkPolicy with an empty
     podSelector, that direction in its policyTypes, and no rules for it. Reported once per
@@ -56,7 +58,6 @@ def namespace_default_deny(params: DefaultDenyParams, inventory: Inventory) -> I
                 f"policyTypes including {direction}, no {direction.lower()} rules)."
             )
             yield Violation(
-                first.document,
                 (*first.pointer, "metadata", "namespace"),
                 message,
                 first,
@@ -72,7 +73,7 @@ class PodIsolationParams(NetworkParams):
     direction: Direction
 
 
-@template("pod-isolation", scope="namespace", params=PodIsolationParams)
+@template("pod-isolation", scope="namespace", params=PodIsolationParams, reports=["pod-labels"])
 def pod_isolation(params: PodIsolationParams, inventory: Inventory) -> Iterator[Violation]:
     """Each workload's pods (by their template labels) must be selected by a NetworkPolicy of
     their namespace that isolates them in the given direction; otherwise any pod may reach them
@@ -88,4 +89,4 @@ def pod_isolation(params: PodIsolationParams, inventory: Inventory) -> Iterator[
                 f"The pods of {pod.subject(obj.display)} are selected by no NetworkPolicy that "
                 f"isolates {params.direction.lower()}: {effect}."
             )
-            yield Violation(obj.document, pod.labels_pointer, message, obj)
+            yield Violation(pod.labels_pointer, message, obj)

@@ -53,7 +53,7 @@ def grants(rule: RuleOutline, params: RbacRuleParams) -> tuple[list[str], list[s
     return verbs, resources
 
 
-@template("rbac-rule", scope="inventory", params=RbacRuleParams)
+@template("rbac-rule", scope="inventory", params=RbacRuleParams, reports=["role-rule-verbs"])
 def rbac_rule(params: RbacRuleParams, inventory: Inventory) -> Iterator[Violation]:
     """Roles and ClusterRoles granting the permission, at the first rule that grants it; the
     message names the subjects bound to the role in the scanned set."""
@@ -82,7 +82,7 @@ def rbac_rule(params: RbacRuleParams, inventory: Inventory) -> Iterator[Violatio
                 f"{', '.join(map(shown, resources))} "
                 f"(rules[{index}]){bound}."
             )
-            yield Violation(obj.document, (*obj.pointer, "rules", index, "verbs"), message, obj)
+            yield Violation((*obj.pointer, "rules", index, "verbs"), message, obj)
             break
 
 

@@ -26,7 +26,7 @@ def unknown_field(params: PodParams, obj: KubeObject) -> Iterator[Violation]:
             if unknown.suggestion:
                 what += f" (did you mean '{unknown.suggestion}'?)"
         message = f"{subject}: {what}; Kubernetes drops it, so it sets nothing."
-        yield Violation(obj.document, (*obj.pointer, *unknown.pointer), message, obj, container)
+        yield Violation((*obj.pointer, *unknown.pointer), message, obj, container)
 
 
 def _owner(obj: KubeObject, unknown: UnknownField) -> tuple[str, str | None]:

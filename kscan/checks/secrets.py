@@ -95,7 +95,7 @@ def secret_literal(params: SecretLiteralParams, obj: KubeObject) -> Iterator[Vio
         if kind is not None:
             where = shown_key(candidate.name)
             message = f"{candidate.subject} holds {kind} in '{where}'; value not shown."
-            yield Violation(obj.document, candidate.pointer, message, obj, candidate.container)
+            yield Violation(candidate.pointer, message, obj, candidate.container)
 
 
 class _Candidate(NamedTuple):
@@ -137,7 +137,5 @@ def duplicate_env(params: NoParams, obj: KubeObject) -> Iterator[Violation]:
                     f"{ref.subject(obj.display)} sets env '{name}' twice "
                     f"(env[{seen[name]}] and env[{index}]); the last one wins."
                 )
-                yield Violation(
-                    obj.document, (*ref.pointer, "env", index, "name"), message, obj, ref.name
-                )
+                yield Violation((*ref.pointer, "env", index, "name"), message, obj, ref.name)
             seen[name] = index

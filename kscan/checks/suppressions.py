@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
 
-from kscan.checks.base import NoParams, Violation, template
-from kscan.input.documents import Place, Span
-from kscan.model.directives import Directive
-
-
-class WrittenSuppressions(Protocol):
-    """What the scan saw of suppressions (the results stage's ``Suppressor`` is one)."""
-
-    def all_directives(self) -> Iterator[Directive]: ...
-
-    def names_a_rule(self, selector: str) -> bool: ...
+from kscan.checks.base import NoParams, Violation, WrittenSuppressions, template
 
 
 @template("suppression-reason", scope="suppressions", params=NoParams)
@@ -30,5 +19,4 @@ def suppression_reason(params: NoParams, suppressor: WrittenSuppressions) -> Ite
             f"The suppression of {what} gives no reason; write one after the rule list "
             f'(`kscan.io/ignore: "RULE: reason"` or `# kscan: ignore[RULE] reason`).'
         )
-        span = Span(directive.line, directive.column, directive.line, directive.column + 1)
-        yield Violation(Place(directive.path, span), (), message)
+        yield Violation((), message, record=directive)

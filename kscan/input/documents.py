@@ -33,6 +33,7 @@ from kscan.input.tree import (
     Pointer,
     PosDict,
     PosList,
+    SeparatorLine,
     Span,
     new_container,
     pointers_to,
@@ -46,7 +47,6 @@ __all__ = [
     "Located",
     "MergeConflict",
     "ParseError",
-    "Place",
     "Pointer",
     "PosDict",
     "PosList",
@@ -66,8 +66,8 @@ _HELM_HINT = " (the file looks like an unrendered Helm/Go template; render it fi
 
 
 class Located(Protocol):
-    """Where a rule's pointers are written: a Document while its file is scanned, the
-    ``ObjectFacts`` that cross-object rules keep once it is gone, or a fixed ``Place``."""
+    """Where a rule's pointers are written: a Document while its file is scanned, or the
+    ``ObjectFacts`` that cross-object rules keep once it is gone."""
 
     @property
     def path(self) -> str: ...
@@ -75,20 +75,6 @@ class Located(Protocol):
     def locate(self, pointer: Pointer) -> tuple[Span, bool]: ...
 
     def stable_path(self, pointer: Pointer) -> str: ...
-
-
-@dataclass(frozen=True)
-class Place:
-    """A position in a file with no document behind it (a comment): every pointer is there."""
-
-    path: str
-    span: Span
-
-    def locate(self, pointer: Pointer) -> tuple[Span, bool]:
-        return self.span, True
-
-    def stable_path(self, pointer: Pointer) -> str:
-        return plain_path(pointer)
 
 
 def plain_path(pointer: Pointer) -> str:
@@ -112,7 +98,7 @@ class Document:
     is_json: bool = False
     text_regions: tuple[Span, ...] = ()
     """Where scalars holding ``#`` are written, in order: text there is data, never a comment."""
-    kubectl_separator: Span | None = None
+    kubectl_separator: SeparatorLine | None = None
     """The ``---`` line that starts it, when only kubectl reads that line as a separator."""
 
     @property
@@ -436,7 +422,7 @@ def _parse_yaml(source: Source, limits: Limits) -> Iterator[Document | InputErro
             if isinstance(document, Document):
                 line = event.start_mark.line + 1
                 if line in separators:
-                    document.kubectl_separator = Span(line, 1, line, 4)
+                    document.kubectl_separator = SeparatorLine(Span(line, 1, line, 4))
             if document is not None:
                 yield document
             index += 1

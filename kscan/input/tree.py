@@ -55,6 +55,18 @@ class DuplicateKey:
     """False when two different keys (``1`` and ``"1"``, ``y`` and ``true``) only become the
     same JSON key: then which value Kubernetes keeps is left to chance."""
 
+    @property
+    def span(self) -> Span:
+        """Where the value that wins is written."""
+        return self.last
+
+
+@dataclass(frozen=True)
+class SeparatorLine:
+    """A ``---`` line that only kubectl reads as a document separator."""
+
+    span: Span
+
 
 @dataclass(frozen=True)
 class MergeConflict:
@@ -67,6 +79,13 @@ class MergeConflict:
     kubectl: Span | None
     kustomize: Span | None
     """None where that client's reading has no such key."""
+
+    @property
+    def span(self) -> Span:
+        """Where kubectl's value is written (else kustomize's)."""
+        span = self.kubectl or self.kustomize
+        assert span is not None, "a conflict has at least one reading"
+        return span
 
 
 class ParseError(Exception):

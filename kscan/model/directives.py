@@ -13,6 +13,7 @@ from typing import Literal
 
 from kscan.config.files import matches_selector
 from kscan.input.documents import Document
+from kscan.input.tree import Span
 from kscan.model import KubeObject
 
 ANNOTATION = "kscan.io/ignore"
@@ -41,6 +42,11 @@ class Directive:
     """For configuration entries: the profile (configuration) whose files they apply to."""
     root: Path | None = None
     """For configuration entries: the folder their path globs are relative to."""
+
+    @property
+    def span(self) -> Span:
+        """Where it is written (the ``#`` of a comment, the key of an annotation)."""
+        return Span(self.line, self.column, self.line, self.column + 1)
 
     def covering(self, rule_id: str, rule_name: str) -> list[str]:
         """The selectors of this directive that name the rule."""

@@ -16,7 +16,7 @@ from functools import cached_property
 from itertools import groupby
 from operator import itemgetter
 from sys import intern
-from typing import Any
+from typing import Any, Literal
 
 from kscan.input.documents import Pointer, Span, plain_path
 from kscan.model import KubeObject, ObjectKey, PodView
@@ -120,6 +120,11 @@ class BindingOutline:
 
 Outline = RoleOutline | BindingOutline | PolicyOutline
 
+ReportPoint = Literal["namespace", "pod-labels", "pod-automount", "role-rule-verbs"]
+"""The fields cross-object templates may report at, which an object's facts keep the positions
+of (each template declares its own): a workload's ``metadata.namespace``, each pod's labels and
+``automountServiceAccountToken``, the ``verbs`` of each rule of a Role or ClusterRole."""
+
 
 @dataclass(frozen=True, slots=True)
 class PodFacts:
@@ -147,7 +152,8 @@ class PodFacts:
 @dataclass(frozen=True, slots=True)
 class ObjectFacts:
     """One object as cross-object rules see it, after its document is gone. It locates the
-    fields those rules report at (``report_pointers``), standing in for its document."""
+    fields those rules declare they report at (``ReportPoint``), standing in for its document;
+    any other pointer is located at the object itself."""
 
     kind: str
     name: str
@@ -160,8 +166,10 @@ class ObjectFacts:
     pods: tuple[PodFacts, ...]
     automount: Any
     """A ServiceAccount's ``automountServiceAccountToken`` as written."""
+    located: tuple[Pointer, ...]
+    """The object's own pointer, then the pointers of the declared report points."""
     spans: tuple[int, ...]
-    """Spans of ``report_pointers()``, in order, each packed into one int."""
+    """The spans of ``located``, in order, each packed into one int."""
     stable: dict[Pointer, str] | None
     """Stable paths of those pointers, where they differ from the plain path."""
     reported: bool = True
@@ -187,23 +195,24 @@ class ObjectFacts:
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
         return f"{self.kind} '{where}'"
 
-    def report_pointers(self) -> list[Pointer]:
-        """The fields cross-object rules report at: a workload's namespace (for namespace-wide
-        findings), its pod labels and token setting; the verbs of each rule of a Role."""
-        return _report_pointers(self.pointer, self.pods, self.model)
-
     def locate(self, pointer: Pointer) -> tuple[Span, bool]:
-        return _unpack(self.spans[self.report_pointers().index(pointer)]), True
+        """Where a pointer is written: exact for the object and its declared report points,
+        else the object's own position (and False)."""
+        try:
+            return _unpack(self.spans[self.located.index(pointer)]), True
+        except ValueError:
+            return _unpack(self.spans[0]), False
 
     def stable_path(self, pointer: Pointer) -> str:
-        if pointer not in self.report_pointers():
-            raise KeyError(pointer)
         stable = self.stable.get(pointer) if self.stable else None
         return plain_path(pointer) if stable is None else stable
 
     @classmethod
-    def of(cls, obj: KubeObject, reported: bool = True) -> ObjectFacts:
-        """The facts of a scanned object, with the positions cross-object rules report at."""
+    def of(
+        cls, obj: KubeObject, points: frozenset[ReportPoint], reported: bool = True
+    ) -> ObjectFacts:
+        """The facts of a scanned object, with the positions of the report ``points`` that the
+        scan's cross-object rules declare."""
         pods = tuple(_pod_facts(pod) for pod in obj.pods if not pod.partial)
         model = obj.model
         kept: Outline | None = None
@@ -214,7 +223,7 @@ class ObjectFacts:
         elif isinstance(model, RoleBinding):
             kept = BindingOutline.of(model)
         document = obj.document
-        pointers = _report_pointers(obj.pointer, pods, kept)
+        pointers = (_shared(obj.pointer), *_report_pointers(obj.pointer, pods, kept, points))
         stable = {p: path for p in pointers if (path := document.stable_path(p)) != plain_path(p)}
         return cls(
             kind=intern(obj.kind),
@@ -228,6 +237,7 @@ class ObjectFacts:
             automount=obj.data.get("automountServiceAccountToken")
             if obj.kind == "ServiceAccount"
             else None,
+            located=pointers,
             spans=tuple(_pack(document.locate(p)[0]) for p in pointers),
             stable=stable or None,
             reported=reported,
@@ -248,16 +258,23 @@ def _pod_facts(pod: PodView) -> PodFacts:
 
 
 def _report_pointers(
-    pointer: Pointer, pods: tuple[PodFacts, ...], model: Outline | None
+    pointer: Pointer,
+    pods: tuple[PodFacts, ...],
+    model: Outline | None,
+    points: frozenset[ReportPoint],
 ) -> list[Pointer]:
     pointers: list[Pointer] = []
-    if pods:
-        pointers.append((*pointer, "metadata", "namespace"))
+    if pods and "namespace" in points:
+        pointers.append(_shared((*pointer, "metadata", "namespace")))
     for pod in pods:
-        pointers.append(pod.labels_pointer)
-        pointers.append(pod.automount_pointer)
-    if isinstance(model, RoleOutline):
-        pointers += [(*pointer, "rules", index, "verbs") for index in range(len(model.rules))]
+        if "pod-labels" in points:
+            pointers.append(pod.labels_pointer)
+        if "pod-automount" in points:
+            pointers.append(pod.automount_pointer)
+    if isinstance(model, RoleOutline) and "role-rule-verbs" in points:
+        pointers += [
+            _shared((*pointer, "rules", index, "verbs")) for index in range(len(model.rules))
+        ]
     return pointers
 
 

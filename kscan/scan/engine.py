@@ -17,7 +17,7 @@ from kscan.results.store import FindingStore
 from kscan.results.suppression import Suppressor
 from kscan.rules.profiles import Profiles
 from kscan.rules.registry import Rule
-from kscan.scan.file_scan import FileResult, RulesByScope, make_finding
+from kscan.scan.file_scan import FileResult, RulesByScope, make_finding, position
 from kscan.scan.parallel import FileRunner
 
 
@@ -192,7 +192,7 @@ class _Scan:
                 obj = violation.obj
                 if isinstance(obj, ObjectFacts) and not obj.reported:
                     continue
-                profile = self._profile_of(violation.document.path)
+                profile = self._profile_of(position(violation, None)[0])
                 if profile in profiles:
                     yield make_finding(rule, violation, self.suppressor, profile)
 

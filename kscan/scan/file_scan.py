@@ -13,10 +13,20 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from kscan.checks.base import Violation
-from kscan.input.documents import Document, EmbeddedDocument, Pointer, iter_parse, parse
+from kscan.input.documents import (
+    Document,
+    EmbeddedDocument,
+    Located,
+    Pointer,
+    iter_parse,
+    parse,
+    plain_path,
+)
 from kscan.input.limits import Limits
 from kscan.input.sources import STDIN, InputError, Source, display_path, read_source
+from kscan.input.tree import Span
 from kscan.model import InvalidField, KubeObject, Shape, extract_objects
+from kscan.model.directives import Directive
 from kscan.model.inventory import ObjectFacts
 from kscan.results.findings import Finding
 from kscan.results.suppression import Collected, Suppressor
@@ -56,6 +66,10 @@ class RulesByScope:
         for rule in rules:
             getattr(self, rule.template.scope).append(rule)
         self._by_shape: dict[Shape, list[Rule]] = {}
+        self.report_points = frozenset(
+            point for rule in (*self.namespace, *self.inventory) for point in rule.template.reports
+        )
+        """The fields cross-object rules report at, whose positions facts keep."""
         self.namespace_kinds = _kinds_seen(self.namespace)
         """Kinds that namespace rules look at besides pod-bearing objects (None: all)."""
         self.inventory_kinds = _kinds_seen(self.inventory)
@@ -162,7 +176,7 @@ class FileScanner:
         if isinstance(source, InputError):
             return []
         return [
-            ObjectFacts.of(obj, reported=False)
+            ObjectFacts.of(obj, self.facts_scope.report_points, reported=False)
             for document in self._parse_safely(source)
             if isinstance(document, Document)
             for obj in extract_objects(document)
@@ -186,12 +200,14 @@ class FileScanner:
         self.suppressor.see(document, objects)
         for rule in self.rules.document:
             for violation in rule.template.run(rule.params, document):
-                findings.append(make_finding(rule, violation, self.suppressor, self.profile))
+                findings.append(
+                    make_finding(rule, violation, self.suppressor, self.profile, document)
+                )
         self._check_objects(objects, findings)
         for obj in objects:
             result.objects += 1
             if self.facts_scope.wants_facts(obj):
-                result.facts.append(ObjectFacts.of(obj))
+                result.facts.append(ObjectFacts.of(obj, self.facts_scope.report_points))
             for pointer in obj.manifests:
                 self._check_embedded(document, pointer, findings, result)
         alternate = document.alternate_reading()
@@ -248,7 +264,7 @@ class FileScanner:
         for obj in objects:
             if not self.facts_scope.wants_facts(obj):
                 continue
-            facts = ObjectFacts.of(obj)
+            facts = ObjectFacts.of(obj, self.facts_scope.report_points)
             main = kept.get(facts.key)
             if main is not None and _same_facts(main, facts):
                 continue
@@ -282,7 +298,9 @@ class FileScanner:
                     if key not in reported:
                         reported.add(key)
                         findings.append(
-                            make_finding(rule, violation, self.suppressor, self.profile)
+                            make_finding(
+                                rule, violation, self.suppressor, self.profile, obj.document
+                            )
                         )
 
 
@@ -296,12 +314,30 @@ def _identity(finding: Finding) -> tuple[object, ...]:
     return (finding.rule.id, finding.span, finding.pointer, finding.container, finding.message)
 
 
+def position(violation: Violation, document: Located | None) -> tuple[str, Span, str]:
+    """The file, span and stable field path of a violation."""
+    record, pointer = violation.record, violation.pointer
+    if isinstance(record, Directive):
+        return record.path, record.span, plain_path(pointer)
+    located = document if document is not None else violation.obj
+    if not isinstance(located, (Document, ObjectFacts)):
+        raise TypeError(f"a violation of {type(located).__name__} has no document to locate it")
+    span = record.span if record is not None else located.locate(pointer)[0]
+    return located.path, span, located.stable_path(pointer)
+
+
 def make_finding(
-    rule: Rule, violation: Violation, suppressor: Suppressor, profile: int = 0
+    rule: Rule,
+    violation: Violation,
+    suppressor: Suppressor,
+    profile: int = 0,
+    document: Located | None = None,
 ) -> Finding:
-    """The finding of a rule's violation: located, identified, and checked for suppressions."""
-    document, pointer = violation.document, violation.pointer
-    span = violation.span or document.locate(pointer)[0]
+    """The finding of a rule's violation: located, identified, and checked for suppressions.
+    ``document``: the document the rule checked (None for cross-object rules, whose objects'
+    facts locate their fields, and for rules about suppressions, which are where written)."""
+    path, span, stable_field = position(violation, document)
+    pointer = violation.pointer
     kind: str | None
     namespace: str | None
     name: str | None
@@ -312,7 +348,6 @@ def make_finding(
         kind, namespace, name = obj.kind, obj.namespace, obj.name
     else:
         kind = namespace = name = None
-    path = document.path
     suppression = suppressor.check(
         rule.id,
         rule.name,
@@ -334,7 +369,7 @@ def make_finding(
         name=name,
         container=violation.container,
         message=violation.message,
-        stable_field=document.stable_path(pointer),
+        stable_field=stable_field,
         detail=violation.detail,
         suppression=suppression,
     )

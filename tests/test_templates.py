@@ -1,0 +1,75 @@
+"""What a check template may see and say: violations carry a pointer and a message, never a
+document or a file position; cross-object templates declare the fields they report at, and a
+pointer outside them is located at its object instead of failing the scan."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from kscan.checks.base import NoParams, Violation, template
+from kscan.checks.catalogue import load_templates
+from kscan.input.documents import parse
+from kscan.input.sources import Source
+from kscan.model import KubeObject, extract_objects
+from kscan.model.inventory import ObjectFacts
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: app
+          image: nginx
+"""
+
+
+def _object(text: str) -> KubeObject:
+    documents, errors = parse(Source("d.yaml", text, len(text), False))
+    assert not errors
+    [obj] = [o for o in extract_objects(documents[0]) if isinstance(o, KubeObject)]
+    return obj
+
+
+def test_violations_hold_no_document_and_no_span() -> None:
+    names = {field.name for field in dataclasses.fields(Violation)}
+    assert {"document", "span"}.isdisjoint(names)
+    assert {"pointer", "message"} <= names
+
+
+def test_cross_object_templates_declare_what_they_report() -> None:
+    for found in load_templates().values():
+        cross_object = found.scope in ("namespace", "inventory")
+        assert bool(found.reports) == cross_object, found.name
+
+
+def test_a_cross_object_template_must_declare_its_report_points() -> None:
+    with pytest.raises(ValueError, match="declare reports"):
+        template("undeclared", scope="namespace", params=NoParams)  # type: ignore[call-overload]
+
+
+def test_facts_keep_only_the_declared_points() -> None:
+    obj = _object(DEPLOYMENT)
+    labels = ("spec", "template", "metadata", "labels")
+    with_labels = ObjectFacts.of(obj, frozenset({"pod-labels"}))
+    span, exact = with_labels.locate(labels)
+    assert (span.line, exact) == (9, True)
+    bare = ObjectFacts.of(obj, frozenset())
+    assert bare.located == ((),)
+
+
+def test_an_undeclared_pointer_is_located_at_its_object() -> None:
+    """A new cross-object template that reports somewhere no template declared gets its
+    finding at the object (not exact) instead of stopping the scan."""
+    facts = ObjectFacts.of(_object(DEPLOYMENT), frozenset())
+    span, exact = facts.locate(("spec", "template", "spec", "containers", 0, "image"))
+    assert (span.line, exact) == (1, False)
+    assert facts.stable_path(("spec", "replicas")) == "/spec/replicas"
