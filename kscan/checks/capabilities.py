@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from kscan.checks.base import PodParams, Violation, template
+from kscan.checks.conditions import CAPABILITY, Conditions, Spelling, Test, normalize_capability
 from kscan.model import KubeObject
 from kscan.support.disclosure import shown
 
 
-class CapabilitiesParams(PodParams):
+class CapabilitiesParams(PodParams, Conditions):
+    """A container's ``add`` or ``drop`` list, tested in the condition language
+    (``conditions``) with the spelling of capability names: ``must-include`` for what ``drop``
+    must hold, ``allowed`` and ``forbidden`` for each name ``add`` holds."""
+
+    tests: ClassVar[frozenset[Test]] = frozenset({"must-include", "allowed", "forbidden"})
+    spelling: ClassVar[Spelling] = CAPABILITY
+
     which: Literal["add", "drop"] = Field(alias="list")
-    must_include: list[str] | None = None
-    allowed: list[str] | None = None
-    forbidden: list[str] | None = None
     linux_only: bool = True
-
-
-def normalize_capability(name: str) -> str:
-    """Container runtimes accept ``sys_admin`` and ``CAP_SYS_ADMIN`` for ``SYS_ADMIN``."""
-    upper = name.upper()
-    return upper[4:] if upper.startswith("CAP_") else upper
 
 
 @template("capabilities", scope="object", params=CapabilitiesParams)
@@ -44,23 +43,16 @@ def capabilities(params: CapabilitiesParams, obj: KubeObject) -> Iterator[Violat
         if params.which == "drop":
             if pod.partial:  # its drop list may be completed elsewhere
                 continue
-            required = params.must_include or []
-            missing = [] if "ALL" in written else [c for c in required if c not in written]
+            missing = params.missing(written)
             if missing:
                 near = {normalize_capability(c) for c in written} & set(missing)
                 hint = f" (write {', '.join(sorted(near))} exactly)" if near else ""
                 message = f"{subject} does not drop {', '.join(missing)} in {field}{hint}."
                 yield Violation(list_pointer, message, obj, ref.name)
             continue
-        bad = [index for index, name in enumerate(written) if _bad_addition(params, name)]
+        bad = [index for index, name in enumerate(written) if params.failed(name) is not None]
         if bad:
             listed = ", ".join(shown(written[index]) for index in bad)
             allowed = f"; only {', '.join(params.allowed)} may be added" if params.allowed else ""
             message = f"{subject} adds {listed} in {field}{allowed}."
             yield Violation((*list_pointer, bad[0]), message, obj, ref.name)
-
-
-def _bad_addition(params: CapabilitiesParams, name: str) -> bool:
-    if params.allowed is not None and name not in params.allowed:
-        return True
-    return params.forbidden is not None and normalize_capability(name) in params.forbidden

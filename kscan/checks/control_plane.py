@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from pydantic import model_validator
 
 from kscan.checks.base import PodParams, Violation, template
+from kscan.checks.conditions import GO_FLAG, Conditions, Spelling, Test, go_flag_value
 from kscan.input.documents import Pointer
 from kscan.model import ContainerRef, KubeObject, Shape
 from kscan.support.disclosure import shown
 
 
-class FlagParams(PodParams):
-    """One flag of the named components. A missing flag takes ``default``; then the value must
-    be ``allowed`` (not ``forbidden``), ``contains``/``not-contains`` an item of its comma list,
-    or be at least ``minimum``; ``required``/``absent`` test presence itself."""
+class FlagParams(PodParams, Conditions):
+    """One flag of the named components, tested in the condition language (``conditions``)
+    with Go's spelling of flag values. A missing flag takes ``default``; ``required`` and
+    ``absent`` test presence itself."""
+
+    tests: ClassVar[frozenset[Test]] = frozenset(
+        {"required", "absent", "allowed", "forbidden", "contains", "not-contains", "minimum"}
+    )
+    spelling: ClassVar[Spelling] = GO_FLAG
 
     components: list[str]
     flag: str
@@ -23,22 +30,12 @@ class FlagParams(PodParams):
     missing_ok_with: list[str] | None = None
     """When the flag is missing and one of these flags is set (``--config``), the value comes
     from a file kscan does not read: no default, no ``required``."""
-    required: bool = False
-    absent: bool = False
-    allowed: list[str] | None = None
-    forbidden: list[str] | None = None
-    contains: str | None = None
-    not_contains: str | None = None
-    minimum: int | None = None
 
     def applies_to(self, shape: Shape) -> bool:
         return not shape.programs.isdisjoint(self.components)
 
     @model_validator(mode="after")
-    def _says_something(self) -> FlagParams:
-        tests = (self.allowed, self.forbidden, self.contains, self.not_contains, self.minimum)
-        if not (self.required or self.absent) and all(test is None for test in tests):
-            raise ValueError("a flag check needs a test (required, absent, allowed, ...)")
+    def _a_flag(self) -> FlagParams:
         if not self.flag.startswith("--"):
             raise ValueError("flag must start with --")
         return self
@@ -70,27 +67,22 @@ def _problem(params: FlagParams, found: tuple[Pointer, str] | None) -> str | Non
             return None
         value, suffix = params.default, " (the default when it is not set)"
     else:
-        if params.absent:
-            return "is set"
         value, suffix = found[1], ""
-    items = [_canonical(item.strip()) for item in value.split(",")]
-    canonical = _canonical(value).lower()
+    failed = params.failed(value)
     said = _shown_flag_value(params, value)
-    if params.allowed is not None and canonical not in [
-        _canonical(a).lower() for a in params.allowed
-    ]:
-        return f"is {said}{suffix}; expected {' or '.join(params.allowed)}"
-    if params.forbidden is not None and canonical in [
-        _canonical(f).lower() for f in params.forbidden
-    ]:
-        return f"is {said}{suffix}"
-    if params.contains is not None and _canonical(params.contains) not in items:
+    if failed is None or failed == "required":
+        return None
+    if failed == "absent":
+        return "is set" if found is not None else None
+    if failed == "allowed":
+        return f"is {said}{suffix}; expected {' or '.join(map(str, params.allowed or ()))}"
+    if failed == "contains":
         return f"is {said if value else 'empty'}{suffix}, without {params.contains}"
-    if params.not_contains is not None and _canonical(params.not_contains) in items:
+    if failed == "not-contains":
         return f"is {said}{suffix}, which includes {params.not_contains}"
-    if params.minimum is not None and not (value.isdigit() and int(value) >= params.minimum):
-        return f"is {said}{suffix}; expected at least {params.minimum}"
-    return None
+    if failed == "minimum":
+        return f"is {said}{suffix}; expected at least {int(params.minimum or 0)}"
+    return f"is {said}{suffix}"
 
 
 def _shown_flag_value(params: FlagParams, value: str) -> str:
@@ -98,7 +90,7 @@ def _shown_flag_value(params: FlagParams, value: str) -> str:
     rule itself names (``AlwaysAllow``, ``RotateKubeletServerCertificate=false``); anything
     else written on a command line is described, not shown (it may be an inline secret)."""
     words = {
-        _canonical(word).lower()
+        go_flag_value(word)
         for word in (
             *(params.allowed or ()),
             *(params.forbidden or ()),
@@ -108,24 +100,10 @@ def _shown_flag_value(params: FlagParams, value: str) -> str:
         )
         for word in (word, *word.split(","))
     }
-    items = [_canonical(item.strip()).lower() for item in value.split(",")]
+    items = [go_flag_value(item.strip()) for item in value.split(",")]
     if value.isdigit() or all(item in words for item in items):
         return value
     return shown(value, ("command",))
-
-
-_GO_TRUE = frozenset({"1", "t", "true"})
-_GO_FALSE = frozenset({"0", "f", "false"})
-
-
-def _canonical(value: str) -> str:
-    """Booleans as Go's flag parsing reads them: ``1``/``t``/``TRUE`` are ``true`` and
-    ``0``/``f`` are ``false``, as plain values and in ``Key=value`` items (``--feature-gates``)."""
-    key, equals, setting = value.rpartition("=")
-    lowered = setting.lower()
-    if lowered in _GO_TRUE or lowered in _GO_FALSE:
-        setting = "true" if lowered in _GO_TRUE else "false"
-    return f"{key}{equals}{setting}"
 
 
 def _violation(

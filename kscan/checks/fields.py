@@ -9,7 +9,8 @@ from typing import Any, Literal, NamedTuple
 from pydantic import model_validator
 
 from kscan.checks.base import Params, Violation, template
-from kscan.checks.paths import MISSING, Condition, Match, dotted, is_empty, select
+from kscan.checks.conditions import is_empty
+from kscan.checks.paths import MISSING, Condition, Match, dotted, select
 from kscan.input.documents import Pointer
 from kscan.model import KubeObject, LayeredPod, PodView, Shape
 from kscan.support.disclosure import shown

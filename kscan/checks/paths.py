@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple, get_args
 
-from pydantic import field_validator, model_validator
+from pydantic import field_validator
 
-from kscan.checks.base import Params, yaml_value
+from kscan.checks.base import yaml_value
+from kscan.checks.conditions import Conditions, Test, is_empty, regular_expression
 from kscan.input.documents import Pointer
 from kscan.model.taxonomy import Severity
 from kscan.support.disclosure import shown, shown_key
@@ -130,18 +131,21 @@ def _walk(
         yield Match((*pointer, head[0], *(segment[0] for segment in rest)), MISSING, base)
 
 
-class Condition(Params):
-    """What the value at ``path`` must (not) be; the first condition a target fails is reported."""
+FIELD_TESTS: frozenset[Test] = frozenset(get_args(Test)) - {
+    "contains",
+    "not-contains",
+    "must-include",
+}
+"""Field values are single values: the tests of item lists do not apply."""
+
+
+class Condition(Conditions):
+    """What the value at ``path`` must (not) be, in the condition language of ``conditions``;
+    the first condition a target fails is reported."""
+
+    tests: ClassVar[frozenset[Test]] = FIELD_TESTS
 
     path: str
-    required: bool = False
-    absent: bool = False
-    allowed: list[Any] | None = None
-    forbidden: list[Any] | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    pattern: str | None = None
-    forbidden_pattern: str | None = None
     key_pattern: str | None = None
     inherit: bool = False
     severity: Severity | None = None
@@ -156,50 +160,19 @@ class Condition(Params):
             raise ValueError(f"'{value}' is not a field path (write keys with dots as [\"a.b\"])")
         return value
 
-    @field_validator("pattern", "forbidden_pattern", "key_pattern")
+    @field_validator("key_pattern")
     @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value
-
-    @model_validator(mode="after")
-    def _says_something(self) -> Condition:
-        tests = (self.allowed, self.forbidden, self.minimum, self.maximum)
-        patterns = (self.pattern, self.forbidden_pattern)
-        if not (self.required or self.absent) and all(t is None for t in (*tests, *patterns)):
-            raise ValueError("a condition needs at least one test (required, absent, allowed, ...)")
-        return self
+    def _key_pattern_compiles(cls, value: str | None) -> str | None:
+        return regular_expression(value)
 
     def problem(self, match: Match) -> str | None:
         """Why the value at ``match`` fails this condition (``is not set``, ``is 0``), or None."""
         if not match.present or is_empty(match.value):
             return "is not set" if self.required else None
-        if self.absent:
-            return "is set"
-        return f"is {shown(match.value, match.pointer)}" if self._rejects(match.value) else None
-
-    def _rejects(self, value: Any) -> bool:
-        number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-        text = value if isinstance(value, str) else None
-        return (
-            (self.forbidden is not None and one_of(value, self.forbidden))
-            or (self.allowed is not None and not one_of(value, self.allowed))
-            or (self.minimum is not None and number is not None and number < self.minimum)
-            or (self.maximum is not None and number is not None and number > self.maximum)
-            or (
-                self.pattern is not None
-                and not (text is not None and re.search(self.pattern, text))
-            )
-            or (
-                self.forbidden_pattern is not None
-                and text is not None
-                and re.search(self.forbidden_pattern, text) is not None
-            )
-        )
+        failed = self.failed(match.value)
+        if failed is None:
+            return None
+        return "is set" if failed == "absent" else f"is {shown(match.value, match.pointer)}"
 
     def expectation(self) -> str:
         """``; expected true`` or empty."""
@@ -210,16 +183,6 @@ class Condition(Params):
         if self.maximum is not None:
             return f"; expected at most {self.maximum:g}"
         return ""
-
-
-def is_empty(value: Any) -> bool:
-    """``null``, ``""``, ``[]`` and ``{}`` say nothing: they count as not set."""
-    return value is None or (isinstance(value, (str, list, dict)) and not value)
-
-
-def one_of(value: Any, options: list[Any]) -> bool:
-    """Membership without Python's ``True == 1``: ``runAsUser: 1`` is not ``true``."""
-    return any(type(option) is type(value) and option == value for option in options)
 
 
 def dotted(pointer: Pointer) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from kscan.checks.conditions import Conditions
 from kscan.model.taxonomy import tactic_url, technique_url
 from kscan.rules.registry import Rule
 
@@ -89,8 +91,21 @@ def as_markdown(rule: Rule, heading: str = "##", with_check: bool = False) -> st
 
 def _check_yaml(rule: Rule) -> str:
     params = rule.params.model_dump(by_alias=True, exclude_defaults=True, mode="json")
-    check = {"template": rule.template.name, **({"params": params} if params else {})}
+    check = {"template": rule.template.name, **({"params": _tests_last(params)} if params else {})}
     return yaml.safe_dump(check, sort_keys=False)
+
+
+_TESTS = {name.replace("_", "-") for name in Conditions.model_fields}
+
+
+def _tests_last(value: Any) -> Any:
+    """Params as a rule file writes them: what is tested (a path, a flag) before the tests."""
+    if isinstance(value, list):
+        return [_tests_last(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    own = {key: _tests_last(item) for key, item in value.items() if key not in _TESTS}
+    return {**own, **{key: item for key, item in value.items() if key in _TESTS}}
 
 
 def reference(rules: list[Rule]) -> str:
