@@ -83,9 +83,10 @@ def run_watched(
     return proc.returncode, changes, proc.stderr
 
 
+# A custom kind: a ConfigMap whose data holds mappings is refused by the API (an input error).
 TAGS = """\
-apiVersion: v1
-kind: ConfigMap
+apiVersion: example.com/v1
+kind: Settings
 metadata:
   name: tags
 data:

@@ -131,6 +131,8 @@ def _pod_values(params: FieldParams, obj: KubeObject, pod: PodView) -> Iterator[
     target = _Target(pod.pointer, pod.data, pod.subject(obj.display), pod=pod, locate=locate)
     for condition in params.inherited:
         for match in _select(condition, target):
+            if match.pointer in obj.wrong_types:
+                continue
             written = match.present and not is_empty(match.value)
             problem = condition.problem(match) if written else None
             if problem is not None:
@@ -145,6 +147,8 @@ def _first_violation(
 ) -> Violation | None:
     pod = target.pod
     for match in _select(condition, target):
+        if match.pointer in obj.wrong_types:
+            continue  # an input error says what is wrong with it
         unset = not match.present or is_empty(match.value)
         if unset and pod is not None and pod.partial:
             continue  # what a pod kscan sees in part lacks may be set by whatever completes it

@@ -29,11 +29,39 @@ TYPED = frozenset(
         *("SeccompProfile", "AppArmorProfile", "WindowsSecurityContextOptions", "Sysctl"),
         *("Container", "EphemeralContainer", "ContainerPort", "VolumeMount", "Volume"),
         *("HostPathVolumeSource", "ObjectMeta", "PodTemplateSpec"),
+        *("ServiceAccount", "Service", "ServiceSpec", "Ingress", "IngressSpec", "IngressTLS"),
+        *("ConfigMap", "Secret", "CronJob", "CronJobSpec", "KubeletConfiguration"),
+        *("KubeletAuthentication", "KubeletX509Authentication", "KubeletWebhookAuthentication"),
+        *("KubeletAnonymousAuthentication", "KubeletAuthorization", "EncryptionConfiguration"),
+        *("ResourceConfiguration", "ProviderConfiguration"),
     }
 )
 """The structs whose fields the rules read: a value of the wrong type there is reported (the
 API server refuses the object). Elsewhere (a volume plugin's options, affinity terms...) it
 changes no finding and is left to the API server."""
+KIND_STRUCTS = {
+    ("", "ServiceAccount"): "ServiceAccount",
+    ("", "Service"): "Service",
+    ("", "ConfigMap"): "ConfigMap",
+    ("", "Secret"): "Secret",
+    ("networking.k8s.io", "Ingress"): "Ingress",
+    ("extensions", "Ingress"): "Ingress",
+    ("batch", "CronJob"): "CronJob",
+    ("kubelet.config.k8s.io", "KubeletConfiguration"): "KubeletConfiguration",
+    ("apiserver.config.k8s.io", "EncryptionConfiguration"): "EncryptionConfiguration",
+    ("apiserver.config.k8s.io", "EncryptionConfig"): "EncryptionConfiguration",
+}
+"""(API group, kind) -> the struct of the fields rules read in objects outside pods. Only
+those fields are listed (with a few neighbours), so other keys are not reported unknown; a
+wrong type is, as the API server (or the kubelet, for its configuration file) refuses it."""
+
+
+def struct_of(api_version: Any, kind: str) -> str | None:
+    """The struct a top-level object of this apiVersion and kind decodes into, if listed."""
+    group = api_version.rpartition("/")[0] if isinstance(api_version, str) else None
+    return None if group is None else KIND_STRUCTS.get((group, kind))
+
+
 _SCALARS = {
     "bool": "a boolean",
     "string": "a string",

@@ -276,6 +276,9 @@ class KubeObject:
     item that takes its kind from the List)."""
     manifests: tuple[Pointer, ...] = ()
     """Strings holding manifests a controller creates for this object (``embedded_manifests``)."""
+    wrong_types: frozenset[Pointer] = frozenset()
+    """Fields whose value has a type the API refuses: reported as input errors, so the rules
+    that read them leave them to those errors."""
 
     @property
     def kind(self) -> str:
@@ -403,6 +406,9 @@ class _ObjectBuilder:
 
     def build(self, kind: str) -> KubeObject:
         model = self._model(MODELS.get(kind, KubeObjectModel), self.data, (), KubeObjectModel)
+        struct = api.struct_of(self.data.get("apiVersion"), kind)
+        if struct is not None:
+            api.check(self.data, struct, (), self.found, unknown=False)
         slots = workloads.pods_of(self.data.get("apiVersion"), kind, self.data)
         several = len(slots) > 1
         pods: list[PodView] = []
@@ -422,7 +428,10 @@ class _ObjectBuilder:
         unknown = tuple(self.found.unknown)
         manifests = workloads.embedded_manifests(self.data.get("apiVersion"), kind, self.data)
         inner = tuple((*self.pointer, *pointer) for pointer in manifests)
-        return KubeObject(self.document, self.pointer, model, tuple(pods), unknown, own, inner)
+        wrong = frozenset((*self.pointer, *pointer) for pointer in self.wrong)
+        return KubeObject(
+            self.document, self.pointer, model, tuple(pods), unknown, own, inner, wrong
+        )
 
     def problems(self, obj: KubeObject) -> Iterator[InvalidField]:
         """The wrong-typed fields, in document order, at most ``_MAX_PROBLEMS``."""
