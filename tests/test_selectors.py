@@ -53,13 +53,11 @@ def expression(operator: str, *values: str, key: str = "tier") -> dict[str, Any]
     return {"matchExpressions": [requirement]}
 
 
-FRONT, BACK, EMPTY, OTHER, NONE = (
-    {"tier": "front"},
-    {"tier": "back"},
-    {"tier": ""},
-    {"app": "front"},
-    {},
-)
+FRONT: Labels = {"tier": "front"}
+BACK: Labels = {"tier": "back"}
+EMPTY: Labels = {"tier": ""}
+OTHER: Labels = {"app": "front"}
+NONE: Labels = {}
 
 OPERATORS = [
     # Requirement.Matches, case In: absent key -> false; else hasValue.
