@@ -10,9 +10,10 @@ Expected results follow k8s.io/apimachinery:
   ``matchLabels`` nor ``matchExpressions`` is ``labels.Everything()``; each ``matchLabels`` pair
   becomes an ``Equals`` requirement (key present with that value); an operator other than In,
   NotIn, Exists, DoesNotExist is an error ("is not a valid pod selector operator").
-- ``pkg/labels/selector.go``, ``NewRequirement``: In/NotIn with an empty values list, and
-  Exists/DoesNotExist with values, are invalid, so the API server stores no such selector.
-  For those, and for unknown operators, the tests pin what kscan does instead.
+- ``pkg/labels/selector.go``, ``NewRequirement``, and ``pkg/apis/meta/v1/validation``,
+  ``ValidateLabelSelectorRequirement``: In/NotIn without values, Exists/DoesNotExist with
+  values, and any other operator are invalid, so the API server stores no such selector. For
+  those the tests pin what kscan does instead.
 """
 
 from __future__ import annotations
