@@ -1,4 +1,5 @@
-"""Shared fixtures: the built-in rules, and scanning YAML text in-process.
+"""Shared fixtures: the built-in rules, scanning YAML text in-process, and the finding counts
+of the insecure example.
 
 The suite tests the working tree, whatever kscan is installed: pytest puts the repository first
 on ``sys.path`` (``pythonpath`` in pyproject.toml), and processes the tests start inherit it
@@ -18,6 +19,8 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
 )
 
+from example_counts import ExampleCounts  # noqa: E402
+
 from kscan.rules.registry import Rule, load_rules  # noqa: E402
 from kscan.scan.engine import ScanResult, scan  # noqa: E402
 
@@ -25,6 +28,12 @@ from kscan.scan.engine import ScanResult, scan  # noqa: E402
 @pytest.fixture(scope="session")
 def rules() -> list[Rule]:
     return load_rules()
+
+
+@pytest.fixture(scope="session")
+def example_counts(rules: list[Rule]) -> ExampleCounts:
+    """The finding counts of examples/insecure-deployment.yaml (see ``example_counts``)."""
+    return ExampleCounts.of(rules)
 
 
 @pytest.fixture

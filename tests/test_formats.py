@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import junitparser
 from click.testing import CliRunner, Result
+from example_counts import ExampleCounts
 
 from kscan.cli import cli
 from kscan.input.sources import InputError
@@ -33,13 +34,13 @@ def kscan(*args: str) -> Result:
     return CliRunner().invoke(cli, ["--base-dir", str(REPO), *args])
 
 
-def test_github_annotations() -> None:
+def test_github_annotations(example_counts: ExampleCounts) -> None:
     result = kscan("--format", "github", str(EXAMPLE))
     assert result.exit_code == 1
     *annotations, summary = result.stdout.splitlines()
-    assert summary.startswith("Found 33 findings")
+    assert summary.startswith(f"Found {example_counts.total} findings")
     parsed = [ANNOTATION.match(line) for line in annotations]
-    assert all(parsed) and len(parsed) == 33
+    assert all(parsed) and len(parsed) == example_counts.total
     privileged = next(m for m in parsed if m and m.group(6) == "KS101")
     assert privileged.groups()[:5] == (
         "error",
@@ -66,15 +67,15 @@ def test_github_annotations_escape_data_and_properties(tmp_path: Path) -> None:
     assert "x%25y%0Az" in line and "\n" not in line
 
 
-def test_junit_is_valid_and_counts_findings(tmp_path: Path) -> None:
+def test_junit_is_valid_and_counts_findings(tmp_path: Path, example_counts: ExampleCounts) -> None:
     out = tmp_path / "kscan.xml"
     kscan("--format", "junit", "-o", str(out), str(EXAMPLE), str(HARDENED))
     xml = junitparser.JUnitXml.fromfile(str(out))
     suites = {suite.name: suite for suite in xml}
     assert set(suites) == {str(EXAMPLE), str(HARDENED)}
     failing = suites[str(EXAMPLE)]
-    # 30, not 33: the hardened file's Namespace objects (LimitRange, quota, policies) count
-    assert failing.tests == 30 and failing.failures == 30
+    # the hardened file's Namespace objects (LimitRange, quota, policies) answer some findings
+    assert failing.tests == failing.failures == example_counts.beside_hardened
     case = next(c for c in failing if c.classname == "KS101 privileged-container")
     assert case.name == "Deployment shop/web / web at line 26"
     assert isinstance(case.result[0], junitparser.Failure) and case.result[0].type == "critical"
@@ -98,10 +99,13 @@ def test_junit_marks_suppressed_findings_skipped_and_errors(tmp_path: Path) -> N
     assert suites[str(broken)].errors == 1
 
 
-def test_markdown_summary_tables_then_findings() -> None:
+def test_markdown_summary_tables_then_findings(example_counts: ExampleCounts) -> None:
     text = kscan("--format", "markdown", str(EXAMPLE)).stdout
-    assert text.startswith("## kscan\n\nFound 33 findings")
-    assert "| Severity | Findings |\n|---|---:|\n| critical | 1 |\n| high | 3 |" in text
+    assert text.startswith(
+        f"## kscan\n\nFound {example_counts.total} findings ({example_counts.split})"
+    )
+    severities = "".join(f"| {s} | {n} |\n" for s, n in example_counts.by_severity.items())
+    assert f"| Severity | Findings |\n|---|---:|\n{severities}\n" in text
     assert "| STRIDE | Findings |" in text and "| Elevation of Privilege |" in text
     assert "| ATT&CK tactic | Findings |" in text and "| TA0004 Privilege Escalation |" in text
     rows = [line for line in text.splitlines() if line.startswith("| critical | KS101")]
@@ -112,12 +116,13 @@ def test_markdown_summary_tables_then_findings() -> None:
     ]
 
 
-def test_sarif_results_are_capped_most_severe_first() -> None:
+def test_sarif_results_are_capped_most_severe_first(example_counts: ExampleCounts) -> None:
     result = kscan("--format", "sarif", "--sarif-max-results", "5", str(EXAMPLE))
     log = json.loads(result.stdout)
     levels = [r["level"] for r in log["runs"][0]["results"]]
-    assert len(levels) == 5 and levels.count("error") == 4  # 1 critical + 3 high kept
-    assert "keeps the 5 most severe of 33 findings" in result.stderr
+    severe = sum(example_counts.by_severity.get(s, 0) for s in ("critical", "high"))
+    assert len(levels) == 5 and levels.count("error") == min(5, severe)  # critical, high first
+    assert f"keeps the 5 most severe of {example_counts.total} findings" in result.stderr
 
 
 def _render_all(result: ScanResult, rules: list[Rule]) -> dict[str, str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from example_counts import ExampleCounts
 
 from kscan.cli import cli
 
@@ -28,7 +29,15 @@ def run(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyp
     return CliRunner().invoke(cli, list(args), env=env)
 
 
-def test_text_output_one_line_per_finding_with_threat_tags() -> None:
+def test_example_counts_are_pinned(example_counts: ExampleCounts) -> None:
+    """The single place to update when rules change: what examples/insecure-deployment.yaml
+    finds under the rules on by default (every other test compares with ``example_counts``)."""
+    assert example_counts.total == 33
+    assert example_counts.by_severity == {"critical": 1, "high": 3, "medium": 17, "low": 12}
+    assert example_counts.beside_hardened == 30
+
+
+def test_text_output_one_line_per_finding_with_threat_tags(example_counts: ExampleCounts) -> None:
     result = run(str(EXAMPLE))
     assert result.exit_code == 1
     lines = [line for line in result.stdout.splitlines() if line]
@@ -40,7 +49,8 @@ def test_text_output_one_line_per_finding_with_threat_tags() -> None:
         "[Elevation of Privilege | TA0004 Privilege Escalation / T1611 Escape to Host]"
         in privileged
     )
-    assert summary.startswith("Found 33 findings (1 critical, 3 high, 17 medium, 12 low)")
+    assert summary.startswith(f"Found {example_counts.total} findings ({example_counts.split})")
+    assert len(findings) == example_counts.total
     assert "\x1b[" not in result.stdout  # not a terminal: no colour
 
 
@@ -88,7 +98,7 @@ def test_no_color_environment_is_honoured_on_a_tty(tmp_path: Path) -> None:
     assert "\\x1b[" in empty and "privileged-container" in empty
 
 
-def test_json_output_fields() -> None:
+def test_json_output_fields(example_counts: ExampleCounts) -> None:
     result = run("--format", "json", str(EXAMPLE))
     assert result.exit_code == 1
     report = json.loads(result.stdout)
@@ -110,7 +120,7 @@ def test_json_output_fields() -> None:
         "field": "/spec/template/spec/containers/0/securityContext/privileged",
     }
     assert "securityContext.privileged" in finding["message"]
-    assert report["summary"]["findings"] == len(report["findings"]) == 33
+    assert report["summary"]["findings"] == len(report["findings"]) == example_counts.total
     assert report["errors"] == []
 
 
@@ -139,11 +149,11 @@ def test_fail_on_above_every_finding(tmp_path: Path) -> None:
     assert run("--fail-on", "medium", str(manifest)).exit_code == 0
 
 
-def test_output_file(tmp_path: Path) -> None:
+def test_output_file(tmp_path: Path, example_counts: ExampleCounts) -> None:
     out = tmp_path / "report.json"
     result = run("--format", "json", "--output", str(out), str(EXAMPLE))
     assert result.exit_code == 1 and result.stdout == ""
-    assert json.loads(out.read_text())["summary"]["findings"] == 33
+    assert json.loads(out.read_text())["summary"]["findings"] == example_counts.total
 
 
 def sarif_for(*paths: Path, base_dir: Path = REPO) -> dict:  # type: ignore[type-arg]
@@ -157,7 +167,7 @@ def test_sarif_validates_against_the_official_schema() -> None:
     jsonschema.validators.validator_for(schema)(schema).validate(log)
 
 
-def test_sarif_rules_results_and_locations() -> None:
+def test_sarif_rules_results_and_locations(example_counts: ExampleCounts) -> None:
     log = sarif_for(EXAMPLE)
     assert log["version"] == "2.1.0" and len(log["runs"]) == 1
     run_ = log["runs"][0]
@@ -174,7 +184,7 @@ def test_sarif_rules_results_and_locations() -> None:
         assert any(t.startswith("stride/") for t in tags)
         assert sum(t.startswith("mitre-attack/") for t in tags) == 2
         assert rule["name"] != rule["id"]
-    assert len(run_["results"]) == 33
+    assert len(run_["results"]) == example_counts.total
     for result in run_["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         location = result["locations"][0]["physicalLocation"]

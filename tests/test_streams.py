@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from example_counts import ExampleCounts
 
 from kscan import cli
 
@@ -32,12 +33,14 @@ def shell(redirections: str, *args: str | Path) -> subprocess.CompletedProcess[s
     )
 
 
-def test_closed_stdin_is_an_error_for_dash_only_and_the_other_inputs_are_scanned() -> None:
+def test_closed_stdin_is_an_error_for_dash_only_and_the_other_inputs_are_scanned(
+    example_counts: ExampleCounts,
+) -> None:
     run = shell("<&-", "--format", "json", EXAMPLE, "-")
     assert run.returncode == 2, run.stderr
     assert run.stderr.splitlines() == ["<stdin>: error: cannot read: standard input is closed"]
     report = json.loads(run.stdout)
-    assert report["summary"]["findings"] == 33
+    assert report["summary"]["findings"] == example_counts.total
     assert [error["path"] for error in report["errors"]] == ["<stdin>"]
 
 
@@ -55,11 +58,13 @@ def test_closed_stdout_and_stderr_exit_2_silently() -> None:
     assert shell(">&- 2>&-", EXAMPLE).returncode == 2
 
 
-def test_closed_stdout_does_not_matter_when_the_report_goes_to_a_file(tmp_path: Path) -> None:
+def test_closed_stdout_does_not_matter_when_the_report_goes_to_a_file(
+    tmp_path: Path, example_counts: ExampleCounts
+) -> None:
     report = tmp_path / "report.json"
     run = shell(">&-", "--format", "json", "-o", report, EXAMPLE)
     assert (run.returncode, run.stderr) == (1, "")
-    assert json.loads(report.read_text())["summary"]["findings"] == 33
+    assert json.loads(report.read_text())["summary"]["findings"] == example_counts.total
 
 
 @pytest.mark.parametrize(
