@@ -26,13 +26,14 @@ from kscan.model.taxonomy import Severity
 from kscan.report import FORMATS, SARIF_MAX_RESULTS, ReportOptions, printable
 from kscan.results import baseline as baseline_file
 from kscan.results.locations import is_under, relative_to_base, repository_root
+from kscan.results.scan_result import ScanResult
 from kscan.results.store import FindingStore
 from kscan.results.suppression import Suppressor
 from kscan.rules.docs import as_text, reference
 from kscan.rules.profiles import Profile, Profiles
 from kscan.rules.registry import Rule, RuleError, load_rules
 from kscan.rules.selection import configure
-from kscan.scan.engine import ScanResult, collector_paused, scan
+from kscan.scan.engine import collector_paused, scan
 from kscan.scan.parallel import available_cores
 from kscan.support import interrupts
 from kscan.support.files import write_atomically

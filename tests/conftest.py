@@ -18,8 +18,9 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
 )
 
+from kscan.results.scan_result import ScanResult  # noqa: E402
 from kscan.rules.registry import Rule, load_rules  # noqa: E402
-from kscan.scan.engine import ScanResult, scan  # noqa: E402
+from kscan.scan.engine import scan  # noqa: E402
 
 
 @pytest.fixture(scope="session")
