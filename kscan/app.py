@@ -69,19 +69,6 @@ class ScanOptions:
     limits: Limits = DEFAULT_LIMITS
     jobs: int = 1
 
-    def settings(self) -> dict[str, Any]:
-        """The options that override a configuration setting, by the setting's name."""
-        return {
-            "format": self.output_format,
-            "fail-on": self.fail_on,
-            "base-dir": self.base_dir,
-            "select": self.select,
-            "enable": self.enable,
-            "ignore": self.ignore,
-            "exclude": self.exclude,
-            "rules-dir": self.rules_dir,
-        }
-
 
 @dataclass(frozen=True)
 class Diagnostic:
@@ -123,7 +110,7 @@ class Report:
 def run(options: ScanOptions) -> Report:
     """Scan ``options.paths``, write the baseline if asked, and render the report; raises
     ``UsageProblem``."""
-    profiles = _profiles(options.paths, options.config_path, options.isolated, options.settings())
+    profiles = _profiles(options.paths, options.config_path, options.isolated, _settings(options))
     run_config = profiles.of(_first_path(options.paths)).config
     base_dir = run_config["base-dir"] or str(repository_root(options.paths))
     output_format = run_config["format"]
@@ -225,6 +212,20 @@ def effective_configuration(
         yield f"# configuration file: {where}"
         for key, value in config.values.items():
             yield f"{key}: {json.dumps(value)}  # {config.origins[key]}"
+
+
+def _settings(options: ScanOptions) -> dict[str, Any]:
+    """The options that override a configuration setting, by the setting's name."""
+    return {
+        "format": options.output_format,
+        "fail-on": options.fail_on,
+        "base-dir": options.base_dir,
+        "select": options.select,
+        "enable": options.enable,
+        "ignore": options.ignore,
+        "exclude": options.exclude,
+        "rules-dir": options.rules_dir,
+    }
 
 
 def _error(text: str) -> UsageProblem:
