@@ -57,8 +57,9 @@ from kscan.input.documents import parse
 from kscan.input.sources import InputError, Source, iter_paths, read_source
 from kscan.report import ReportOptions
 from kscan.report import json as json_report
+from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import Rule, load_rules
-from kscan.scan.engine import ScanResult, collector_paused, scan
+from kscan.scan.engine import collector_paused, scan
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 3.0

@@ -7,37 +7,37 @@ other inputs are still scanned); 128 + N when signal N stopped the run, 141 for 
 
 from __future__ import annotations
 
-import importlib
-import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from kscan import __version__
-from kscan.config.files import CONFIG_NAMES, PATH_SETTINGS, Config, ConfigError
+from kscan.app import (
+    EXIT_ERROR,
+    Diagnostic,
+    ScanOptions,
+    UsageProblem,
+    effective_configuration,
+    find_rule,
+    known_rules,
+    rule_table,
+    run,
+)
 from kscan.input.limits import DEFAULT_LIMITS, LIBYAML_MAX_DEPTH, Limits, describe_size, parse_size
-from kscan.input.sources import MANIFEST_SUFFIXES, STDIN, STDIN_DISPLAY
-from kscan.model.directives import Directive
+from kscan.input.sources import STDIN_DISPLAY
 from kscan.model.taxonomy import Severity
-from kscan.report import FORMATS, SARIF_MAX_RESULTS, ReportOptions, printable
-from kscan.results import baseline as baseline_file
-from kscan.results.locations import is_under, relative_to_base, repository_root
-from kscan.results.store import FindingStore
-from kscan.results.suppression import Suppressor
+from kscan.report import FORMATS, SARIF_MAX_RESULTS, printable
 from kscan.rules.docs import as_text, reference
-from kscan.rules.profiles import Profile, Profiles
-from kscan.rules.registry import Rule, RuleError, load_rules
-from kscan.rules.selection import configure
-from kscan.scan.engine import ScanResult, collector_paused, scan
+from kscan.rules.registry import Rule
+from kscan.scan.engine import collector_paused
 from kscan.scan.parallel import available_cores
 from kscan.support import interrupts
 from kscan.support.files import write_atomically
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FAIL_ON_CHOICES = [severity.value for severity in Severity] + ["never"]
 
 
@@ -243,13 +243,22 @@ class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from
 )
 def scan_command(
     paths: tuple[str, ...],
+    output_format: str | None,
+    output: str | None,
+    fail_on: str | None,
     color: str,
+    base_dir: str | None,
     sarif_category: str | None,
     sarif_max_results: int,
     stdin_filename: str,
     config_path: str | None,
     isolated: bool,
     scan_default_skips: bool,
+    select: tuple[str, ...],
+    enable: tuple[str, ...],
+    ignore: tuple[str, ...],
+    exclude: tuple[str, ...],
+    rules_dir: str | None,
     context: tuple[str, ...],
     show_suppressed: bool,
     warn_unused_suppressions: bool,
@@ -260,244 +269,67 @@ def scan_command(
     max_depth: int,
     max_nodes: int,
     jobs: int,
-    output: str | None,
-    **settings: Any,
 ) -> None:
     """Scan PATHS (files, directories, - for stdin) and report findings."""
-    limits = Limits(max_file_size, max_documents, max_depth, max_nodes)
     output = None if output in (None, "-") else output
     if output is None and not write_baseline:
         _require_stdout()
-    profiles = _profiles_or_exit(paths, config_path, isolated, settings)
-    run_config = profiles.of(_first_path(paths)).config
-    base_dir = run_config["base-dir"] or str(repository_root(paths))
-    output_format = run_config["format"]
-    own_files = _own_files_or_exit(paths, (output, write_baseline), (baseline,))
-    suppressor = Suppressor()
-    result = _guarded_scan(
-        paths,
-        profiles,
-        stdin_filename,
-        context,
-        suppressor,
-        lambda path: os.path.realpath(path) in own_files or _is_config_file(path),
-        limits,
-        jobs,
-        not scan_default_skips,
-    )
-    for error in result.errors:
-        click.echo(printable(str(error)), err=True)
-    rules = profiles.all_rules()
-    if write_baseline:
-        _write_baseline_or_exit(Path(write_baseline), result, base_dir)
-        if not output:  # the baseline is the only output asked for
-            sys.exit(_baseline_exit_code(result))
-    absent: list[baseline_file.Entry] = []
-    if baseline and not write_baseline:  # a report beside a new baseline shows every finding
-        result.findings, absent = _compare_or_exit(Path(baseline), result, rules, base_dir)
-    active = [[(rule.id, rule.name) for rule in profile.rules] for profile in profiles.profiles]
-
-    def ran_for(directive: Directive) -> list[tuple[str, str]]:
-        """The rules that ran for a suppression's files (its configuration's, or its file's)."""
-        external = directive.kind == "external"
-        return active[directive.profile if external else result.profile_of.get(directive.path, 0)]
-
-    unused = suppressor.unused(ran_for) if warn_unused_suppressions else []
-    options = ReportOptions(
-        color=_use_color(color, output),
+    options = ScanOptions(
+        paths=paths,
+        output_format=output_format,
+        output=output,
+        fail_on=fail_on,
+        color=color,
+        terminal=sys.stdout is not None and sys.stdout.isatty(),
+        no_color=os.environ.get("NO_COLOR"),
         base_dir=base_dir,
         sarif_category=sarif_category,
         sarif_max_results=sarif_max_results,
+        stdin_filename=stdin_filename,
+        config_path=config_path,
+        isolated=isolated,
+        default_skips=not scan_default_skips,
+        select=select,
+        enable=enable,
+        ignore=ignore,
+        exclude=exclude,
+        rules_dir=rules_dir,
+        context=context,
         show_suppressed=show_suppressed,
-        absent=tuple(absent),
+        warn_unused_suppressions=warn_unused_suppressions,
+        baseline=baseline,
+        write_baseline=write_baseline,
+        limits=Limits(max_file_size, max_documents, max_depth, max_nodes),
+        jobs=jobs,
     )
-    report = _render(output_format, result, rules, options)
-    for directive, selector in unused:
-        where = f"{directive.path}:{directive.line}:{directive.column}"
-        warning = f"{where}: warning: suppression of {selector} matches no finding"
-        click.echo(printable(warning), err=True)
-    _note_skipped(result)
-    if output_format == "sarif":
-        _warn_outside_base_dir(result, base_dir)
-        if len(result.findings) > sarif_max_results:
-            click.echo(
-                f"kscan: warning: the SARIF report keeps the {sarif_max_results} most severe of "
-                f"{len(result.findings)} findings (--sarif-max-results raises the cap)",
-                err=True,
-            )
-    _deliver(report, output)
-    if write_baseline:
-        sys.exit(_baseline_exit_code(result))
-    code = exit_code(result, lambda path: profiles.profiles[result.profile_of.get(path, 0)])
-    sys.exit(EXIT_FINDINGS if unused and code == EXIT_OK else code)
-
-
-def _first_path(paths: tuple[str, ...]) -> str:
-    """The path whose configuration sets the run-wide settings (format, base-dir)."""
-    return next((path for path in paths if path != STDIN), STDIN)
-
-
-def _is_config_file(path: str) -> bool:
-    """kscan's own configuration files are not manifests."""
-    return os.path.basename(path) in CONFIG_NAMES
-
-
-def _own_files_or_exit(
-    paths: tuple[str, ...], written: tuple[str | None, ...], read: tuple[str | None, ...]
-) -> set[str]:
-    """The files kscan writes or reads for itself (report, baselines), left out of the scan. A
-    report or baseline may not overwrite an input (a path named on the command line, or a
-    manifest inside a scanned directory other than a previous kscan report or baseline), nor
-    be written through a symbolic link inside a scanned directory, which the scanned
-    repository may have planted to point anywhere."""
-    named = {os.path.realpath(path) for path in paths if path != STDIN}
-    folders = [path for path in paths if path != STDIN and os.path.isdir(path)]
-    real_folders = [os.path.realpath(path) for path in folders]
-    given_folders = [os.path.abspath(path) for path in folders]
-    own = {os.path.realpath(path) for path in read if path}
-    for target in (t for t in written if t):
-        real, absolute = os.path.realpath(target), os.path.abspath(target)
-        if real != absolute and any(absolute.startswith(f + os.sep) for f in given_folders):
-            _refuse(target, "it leads through a symbolic link inside the scanned tree")
-        inside = any(real.startswith(folder + os.sep) for folder in real_folders)
-        scanned = inside and real.lower().endswith(MANIFEST_SUFFIXES)
-        if real in named or (scanned and os.path.isfile(real) and not _written_by_kscan(real)):
-            _refuse(target, "it is one of the inputs being scanned")
-        own.add(real)
-    return own
-
-
-def _refuse(target: str, why: str) -> NoReturn:
-    click.echo(f"kscan: error: refusing to write {printable(target)}: {why}", err=True)
-    sys.exit(EXIT_ERROR)
-
-
-def _written_by_kscan(path: str) -> bool:
-    """Whether a file is a kscan JSON report or baseline (and nothing Kubernetes would apply:
-    no kind), which a new report or baseline may replace."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(64)
-            if not head.startswith((b'{\n  "findings": ', b'{\n "version": ')):
-                return False
-            data = json.loads(head + handle.read(DEFAULT_LIMITS.file_bytes))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(data, dict) or "kind" in data or "apiVersion" in data:
-        return False
-    return "summary" in data or data.get("tool") == "kscan"
-
-
-def _note_skipped(result: ScanResult) -> None:
-    if result.skipped:
-        shown = ", ".join(printable(path) for path in result.skipped[:5])
-        more = f" and {len(result.skipped) - 5} more" if len(result.skipped) > 5 else ""
+        report = run(options)
+    except UsageProblem as problem:
+        _stop(problem)
+    except Exception as exc:  # a bug in kscan: one line for the user, the traceback on request
+        if os.environ.get("KSCAN_DEBUG"):
+            raise
         click.echo(
-            f"kscan: note: skipped {len(result.skipped)} director"
-            f"{'y' if len(result.skipped) == 1 else 'ies'} by default ({shown}{more}); "
-            "--no-default-excludes scans them",
+            f"kscan: internal error: {type(exc).__name__}: {exc} (set KSCAN_DEBUG=1 for details)",
             err=True,
         )
-
-
-SETTING_OPTIONS = {
-    "output_format": "format",
-    "fail_on": "fail-on",
-    "base_dir": "base-dir",
-    "select": "select",
-    "enable": "enable",
-    "ignore": "ignore",
-    "exclude": "exclude",
-    "rules_dir": "rules-dir",
-}
-"""Command-line options that override a configuration setting when given."""
-
-
-def _profiles_or_exit(
-    paths: tuple[str, ...], config_path: str | None, isolated: bool, options: dict[str, Any]
-) -> Profiles:
-    """The profiles of a scan, with the configuration of the first path loaded (so that a
-    broken one is reported before anything is scanned)."""
-    explicit = Path(config_path) if config_path else None
-    if explicit is not None and not explicit.is_file():
-        click.echo(f"{printable(config_path or '')}: error: no such configuration file", err=True)
         sys.exit(EXIT_ERROR)
-    profiles = Profiles(
-        lambda config: _override(config, options),
-        _configured_rules,
-        explicit,
-        isolated,
-    )
-    try:
-        profiles.of(_first_path(paths))
-    except (ConfigError, RuleError) as exc:
-        _config_problem_and_exit(exc)
-    return profiles
+    _show(report.diagnostics)
+    if report.rendered is not None:
+        _deliver(report.rendered, output)
+    sys.exit(report.exit_code)
 
 
-def _override(config: Config, options: dict[str, Any]) -> None:
-    """The command line's settings over a configuration: ``--select`` replaces the file's
-    list, the other lists add to it (``--exclude`` globs relative to the current directory)."""
-    for option, key in SETTING_OPTIONS.items():
-        value = options.get(option)
-        if value in (None, ()):
-            continue
-        if key in PATH_SETTINGS:
-            value = os.path.abspath(value)
-        if isinstance(value, tuple):
-            value = [item.strip() for text in value for item in text.split(",") if item.strip()]
-            if key == "exclude":
-                config.exclude_roots += [(pattern, Path.cwd()) for pattern in value]
-            if key != "select":
-                value = [*config[key], *value]
-        config.override(key, value)
+def _stop(problem: UsageProblem) -> NoReturn:
+    """Show why the run stopped, and exit with its code."""
+    _show(problem.diagnostics)
+    sys.exit(problem.exit_code)
 
 
-_LOADED_RULES: dict[str | None, list[Rule]] = {}
-
-
-def _configured_rules(config: Config) -> list[Rule]:
-    """The rules a configuration runs; raises RuleError or ConfigError."""
-    rules_dir = config["rules-dir"]
-    if rules_dir not in _LOADED_RULES:
-        _LOADED_RULES[rules_dir] = load_rules(custom=Path(rules_dir) if rules_dir else None)
-    return configure(_LOADED_RULES[rules_dir], config)
-
-
-def _config_problem_and_exit(exc: ConfigError | RuleError) -> NoReturn:
-    problems = [exc.problem] if isinstance(exc, ConfigError) else exc.problems
-    for problem in problems:
-        click.echo(printable(str(problem)), err=True)
-    sys.exit(EXIT_ERROR)
-
-
-def _write_baseline_or_exit(path: Path, result: ScanResult, base_dir: str) -> None:
-    try:
-        count = baseline_file.write(path, result.findings, base_dir)
-    except baseline_file.BaselineError as exc:
-        click.echo(printable(str(exc)), err=True)
-        sys.exit(EXIT_ERROR)
-    where = printable(str(path))
-    click.echo(f"Wrote {count} finding{'' if count == 1 else 's'} to the baseline {where}.")
-
-
-def _baseline_exit_code(result: ScanResult) -> int:
-    """A run that writes a baseline accepts its findings: 0, or 2 if an input had errors."""
-    return EXIT_ERROR if result.errors else EXIT_OK
-
-
-def _compare_or_exit(
-    path: Path, result: ScanResult, rules: list[Rule], base_dir: str
-) -> tuple[FindingStore, list[baseline_file.Entry]]:
-    scope = baseline_file.Scope(
-        frozenset(rule.id for rule in rules),
-        frozenset(relative_to_base(p, base_dir) or p for p in result.paths),
-    )
-    try:
-        return baseline_file.compare(result.findings, baseline_file.load(path), base_dir, scope)
-    except baseline_file.BaselineError as exc:
-        click.echo(printable(str(exc)), err=True)
-        sys.exit(EXIT_ERROR)
+def _show(diagnostics: Iterable[Diagnostic]) -> None:
+    """Information on standard output, errors, warnings and notes on standard error."""
+    for diagnostic in diagnostics:
+        click.echo(diagnostic.text, err=diagnostic.level != "info")
 
 
 def _deliver(report: Iterable[str], output: str | None) -> None:
@@ -558,19 +390,6 @@ def _blocks(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
         yield "".join(block)
 
 
-def exit_code(result: ScanResult, profile_of: Callable[[str], Profile]) -> int:
-    """2 for input errors, else 1 if a finding reaches the ``fail-on`` threshold of the
-    configuration governing its file, else 0. Suppressed findings and findings accepted in the
-    baseline do not count."""
-    if result.errors:
-        return EXIT_ERROR
-    for path, rank in result.findings.tally.worst.items():
-        fail_on = profile_of(path).config["fail-on"]
-        if fail_on != "never" and rank >= Severity(fail_on).rank:
-            return EXIT_FINDINGS
-    return EXIT_OK
-
-
 @cli.command("rules")
 @click.option(
     "--format",
@@ -589,28 +408,12 @@ def exit_code(result: ScanResult, profile_of: Callable[[str], Profile]) -> int:
 def rules_command(output_format: str, config_path: str | None, rules_dir: str | None) -> None:
     """List the rules (built-in and custom): id, name, severity, STRIDE, ATT&CK, on by default."""
     _require_stdout()
-    rules = _known_rules(config_path, rules_dir)
+    rules = _rules_or_exit(config_path, rules_dir)
     if output_format == "markdown":
         click.echo(reference(rules), nl=False)
         return
-    rows = [
-        (
-            rule.id,
-            rule.name,
-            rule.severity.value,
-            rule.stride_name,
-            rule.tactic,
-            rule.technique,
-            "yes" if rule.enabled else "no",
-        )
-        for rule in rules
-    ]
-    header = ("ID", "NAME", "SEVERITY", "STRIDE", "TACTIC", "TECHNIQUE", "DEFAULT")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+    for line in rule_table(rules):
+        click.echo(line)
 
 
 @cli.command("explain")
@@ -624,19 +427,10 @@ def rules_command(output_format: str, config_path: str | None, rules_dir: str | 
 def explain_command(rule: str, config_path: str | None, rules_dir: str | None) -> None:
     """Show the documentation of RULE (id or name), built-in or custom."""
     _require_stdout()
-    for candidate in _known_rules(config_path, rules_dir):
-        if rule in (candidate.id, candidate.name) or rule.upper() == candidate.id:
-            click.echo(as_text(candidate), nl=False)
-            return
-    raise click.UsageError(f"no rule '{rule}'; 'kscan rules' lists them")
-
-
-def _known_rules(config_path: str | None, rules_dir: str | None) -> list[Rule]:
-    """Built-in rules plus the custom ones named by --rules-dir or the configuration that
-    governs the current directory."""
-    profiles = _profiles_or_exit((".",), config_path, False, {"rules_dir": rules_dir})
-    custom = profiles.of(".").config["rules-dir"]
-    return _LOADED_RULES[custom]
+    found = find_rule(_rules_or_exit(config_path, rules_dir), rule)
+    if found is None:
+        raise click.UsageError(f"no rule '{rule}'; 'kscan rules' lists them")
+    click.echo(as_text(found), nl=False)
 
 
 @cli.group("config")
@@ -654,78 +448,18 @@ def config_show(paths: tuple[str, ...], config_path: str | None, isolated: bool)
     """Print the effective configuration for each of PATHS (default: the current directory),
     and where each value comes from."""
     _require_stdout()
-    profiles = _profiles_or_exit(paths or (".",), config_path, isolated, {})
-    for path in paths or (".",):
-        try:
-            config = profiles.of(path).config
-        except (ConfigError, RuleError) as exc:
-            _config_problem_and_exit(exc)
-        where = printable(str(config.file.path)) if config.file else "none found (defaults apply)"
-        if len(paths) > 1:
-            click.echo(f"# {printable(path)}")
-        click.echo(f"# configuration file: {where}")
-        for key, value in config.values.items():
-            click.echo(f"{key}: {json.dumps(value)}  # {config.origins[key]}")
-
-
-def _guarded_scan(
-    paths: tuple[str, ...],
-    profiles: Profiles,
-    stdin_filename: str,
-    context: tuple[str, ...],
-    suppressor: Suppressor,
-    excluded: Callable[[str], bool],
-    limits: Limits,
-    jobs: int,
-    default_skips: bool,
-) -> ScanResult:
     try:
-        return scan(
-            paths,
-            profiles,
-            stdin_filename,
-            context,
-            suppressor,
-            excluded,
-            limits,
-            jobs,
-            default_skips,
-        )
-    except (ConfigError, RuleError) as exc:  # a configuration met on the way cannot be used
-        _config_problem_and_exit(exc)
-    except Exception as exc:  # a bug in kscan: one line for the user, the traceback on request
-        if os.environ.get("KSCAN_DEBUG"):
-            raise
-        click.echo(
-            f"kscan: internal error: {type(exc).__name__}: {exc} (set KSCAN_DEBUG=1 for details)",
-            err=True,
-        )
-        sys.exit(EXIT_ERROR)
+        for line in effective_configuration(paths, config_path, isolated):
+            click.echo(line)
+    except UsageProblem as problem:
+        _stop(problem)
 
 
-def _warn_outside_base_dir(result: ScanResult, base_dir: str) -> None:
-    outside = sorted(p for p in result.findings.tally.paths if not is_under(p, base_dir))
-    if outside:
-        click.echo(
-            f"kscan: warning: {len(outside)} file(s) outside --base-dir {printable(base_dir)} "
-            f"(first: {printable(outside[0])}) get absolute URIs, which GitHub code scanning "
-            "rejects",
-            err=True,
-        )
-
-
-def _render(
-    output_format: str, result: ScanResult, rules: list[Rule], options: ReportOptions
-) -> Iterator[str]:
-    reporter = importlib.import_module(f"kscan.report.{output_format}")  # imported only if used
-    return reporter.render(result, rules, options)  # type: ignore[no-any-return]
-
-
-def _use_color(choice: str, output: str | None) -> bool:
-    if choice != "auto":
-        return choice == "always"
-    no_color = os.environ.get("NO_COLOR")  # https://no-color.org: set and not empty
-    return output is None and not no_color and sys.stdout.isatty()
+def _rules_or_exit(config_path: str | None, rules_dir: str | None) -> list[Rule]:
+    try:
+        return known_rules(config_path, rules_dir)
+    except UsageProblem as problem:
+        _stop(problem)
 
 
 def main(argv: list[str] | None = None) -> Any:

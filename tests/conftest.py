@@ -21,8 +21,9 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 
 from example_counts import ExampleCounts  # noqa: E402
 
+from kscan.results.scan_result import ScanResult  # noqa: E402
 from kscan.rules.registry import Rule, load_rules  # noqa: E402
-from kscan.scan.engine import ScanResult, scan  # noqa: E402
+from kscan.scan.engine import scan  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -142,6 +142,27 @@ def test_no_import_cycles() -> None:
     assert cycles(graph()) == []
 
 
+def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
+    """The modules ``start`` imports, directly or through others."""
+    found: set[str] = set()
+    todo = [start]
+    while todo:
+        for target in edges[todo.pop()] - found:
+            found.add(target)
+            todo.append(target)
+    return found
+
+
+def test_reporters_do_not_load_the_scanner() -> None:
+    """A reporter renders a ScanResult (from the results stage) without importing the scan."""
+    edges = graph()
+    reporters = [module for module in edges if layer_of(module) == LAYERS.index("kscan.report")]
+    loaded = {
+        r: sorted(m for m in reachable(edges, r) if m.startswith("kscan.scan")) for r in reporters
+    }
+    assert loaded == {reporter: [] for reporter in reporters}
+
+
 @pytest.fixture
 def copy_of_kscan(tmp_path: Path) -> Path:
     """A copy of the package's sources to break on purpose."""

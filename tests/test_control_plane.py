@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kscan.model.command_line import parse_flags, program
-from kscan.scan.engine import ScanResult
+from kscan.results.scan_result import ScanResult
 
 Scan = Callable[..., ScanResult]
 

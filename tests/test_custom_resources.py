@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kscan.scan.engine import ScanResult
+from kscan.results.scan_result import ScanResult
 
 Scan = Callable[..., ScanResult]
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kscan.scan.engine import ScanResult
+from kscan.results.scan_result import ScanResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "go_yaml"))
 from kubectl_reading import ERROR, Oracle, build_oracle, kscan_reading, same

@@ -17,8 +17,8 @@ from example_counts import ExampleCounts
 from kscan.cli import cli
 from kscan.input.sources import InputError
 from kscan.report import FORMATS, ReportOptions, printable
+from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import Rule
-from kscan.scan.engine import ScanResult
 
 REPO = Path(__file__).resolve().parents[1]
 SARIF_SCHEMA = REPO / "tests" / "schemas" / "sarif-schema-2.1.0.json"

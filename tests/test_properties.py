@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 from kscan.input.documents import parse
 from kscan.input.sources import Source
 from kscan.results.findings import Finding
+from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import load_rules
-from kscan.scan.engine import ScanResult, scan
+from kscan.scan.engine import scan
 
 settings.register_profile(
     "ci", max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]

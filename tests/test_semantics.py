@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import Rule
-from kscan.scan.engine import ScanResult, scan
+from kscan.scan.engine import scan
 
 Scan = Callable[..., ScanResult]
 

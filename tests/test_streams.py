@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from example_counts import ExampleCounts
 
-from kscan import cli
+from kscan.app import ScanOptions, use_color
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "insecure-deployment.yaml"
@@ -198,19 +198,14 @@ def test_sigterm_while_the_report_is_written_leaves_the_old_report(
     assert target.read_text() == "the previous report\n"
 
 
-def test_an_empty_no_color_does_not_disable_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_empty_no_color_does_not_disable_colour() -> None:
     """https://no-color.org: NO_COLOR disables colour 'when present and not an empty string'."""
 
-    class Terminal:
-        def isatty(self) -> bool:
-            return True
+    def on_a_terminal(**given: str) -> bool:
+        return use_color(ScanOptions(("deploy",), terminal=True, **given))
 
-    monkeypatch.setattr(sys, "stdout", Terminal())
-    monkeypatch.setenv("NO_COLOR", "")
-    assert cli._use_color("auto", None)
-    monkeypatch.setenv("NO_COLOR", "1")
-    assert not cli._use_color("auto", None)
-    assert cli._use_color("always", None)
-    monkeypatch.delenv("NO_COLOR")
-    assert cli._use_color("auto", None)
-    assert not cli._use_color("auto", "report.txt")
+    assert on_a_terminal(no_color="")
+    assert not on_a_terminal(no_color="1")
+    assert on_a_terminal(color="always", no_color="1")
+    assert on_a_terminal()
+    assert not on_a_terminal(output="report.txt")

@@ -153,8 +153,8 @@ class Conditions(Params):
     absent: bool = False
     allowed: list[Any] | None = None
     forbidden: list[Any] | None = None
-    minimum: float | None = None
-    maximum: float | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
     pattern: str | None = None
     forbidden_pattern: str | None = None
     contains: str | None = None

@@ -9,8 +9,8 @@ from kscan.report import ReportOptions, without_controls
 from kscan.report.text import summary
 from kscan.results.findings import Finding
 from kscan.results.locations import relative_to_base
+from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import Rule
-from kscan.scan.engine import ScanResult
 
 COMMANDS = {
     Severity.CRITICAL: "error",

@@ -10,8 +10,8 @@ from kscan.input.sources import InputError
 from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, json_text
 from kscan.results.findings import Finding
+from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import Rule
-from kscan.scan.engine import ScanResult
 
 
 def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Iterator[str]:

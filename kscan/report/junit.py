@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 from kscan.report import ReportOptions, without_controls
 from kscan.results.findings import Finding
+from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import Rule
-from kscan.scan.engine import ScanResult
 
 _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 """Code points XML 1.0 forbids besides control characters."""

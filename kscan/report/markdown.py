@@ -11,8 +11,8 @@ from kscan.report import ReportOptions, printable
 from kscan.report.text import summary
 from kscan.results.findings import Finding
 from kscan.results.locations import relative_to_base
+from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import Rule
-from kscan.scan.engine import ScanResult
 
 MAX_ROWS = 500
 """Findings listed at most (a step summary is limited to 1 MiB)."""

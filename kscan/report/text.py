@@ -9,8 +9,8 @@ import click
 from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, printable
 from kscan.results.findings import Finding
+from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import Rule
-from kscan.scan.engine import ScanResult
 
 _COLORS = {
     Severity.CRITICAL: "magenta",

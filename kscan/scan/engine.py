@@ -7,35 +7,19 @@ import gc
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kscan.input.limits import DEFAULT_LIMITS, Limits
 from kscan.input.sources import STDIN, STDIN_DISPLAY, InputError, display_path, iter_paths
 from kscan.model.inventory import FactStore, Inventory, ObjectFacts
 from kscan.results.findings import Finding
+from kscan.results.scan_result import ScanResult
 from kscan.results.store import FindingStore
 from kscan.results.suppression import Suppressor
 from kscan.rules.profiles import Profiles
 from kscan.rules.registry import Rule
 from kscan.scan.file_scan import FileResult, RulesByScope, make_finding, position
 from kscan.scan.parallel import FileRunner
-
-
-@dataclass
-class ScanResult:
-    """Everything one scan found, with counts for the summary."""
-
-    findings: FindingStore = field(default_factory=FindingStore)
-    errors: list[InputError] = field(default_factory=list)
-    files: int = 0
-    documents: int = 0
-    objects: int = 0
-    paths: list[str] = field(default_factory=list)
-    """The files scanned, as shown in findings."""
-    profile_of: dict[str, int] = field(default_factory=dict)
-    """Each scanned file (as shown) -> the profile (configuration) it was judged under."""
-    skipped: list[str] = field(default_factory=list)
-    """Directories left out because kscan skips them by default (``node_modules``...)."""
 
 
 def scan(

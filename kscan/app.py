@@ -1,0 +1,470 @@
+"""The application: a scan from options to a report, and the rule and configuration listings,
+for the command line or any other caller. Nothing here prints or exits: what the user should
+see is returned as ``Diagnostic`` lines, and a problem that stops a run is raised as
+``UsageProblem``."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from kscan.config.files import CONFIG_NAMES, PATH_SETTINGS, Config, ConfigError
+from kscan.input.limits import DEFAULT_LIMITS, Limits
+from kscan.input.sources import MANIFEST_SUFFIXES, STDIN, STDIN_DISPLAY
+from kscan.model.directives import Directive
+from kscan.model.taxonomy import Severity
+from kscan.report import SARIF_MAX_RESULTS, ReportOptions, printable
+from kscan.results import baseline as baseline_file
+from kscan.results.locations import is_under, relative_to_base, repository_root
+from kscan.results.scan_result import ScanResult
+from kscan.results.store import FindingStore
+from kscan.results.suppression import Suppressor
+from kscan.rules.profiles import Profiles
+from kscan.rules.registry import Rule, RuleError, load_rules
+from kscan.rules.selection import configure
+from kscan.scan.engine import scan
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """Everything a scan takes. ``None`` and empty settings leave the configuration's value."""
+
+    paths: tuple[str, ...]
+    """Files, directories and ``-`` (standard input)."""
+    output_format: str | None = None
+    output: str | None = None
+    """The report's file (``None``: standard output)."""
+    fail_on: str | None = None
+    color: str = "auto"
+    """``always``, ``never``, or ``auto``: on a terminal unless ``NO_COLOR`` is set."""
+    terminal: bool = False
+    """Whether standard output is a terminal."""
+    no_color: str | None = None
+    """The ``NO_COLOR`` environment variable, if set."""
+    base_dir: str | None = None
+    sarif_category: str | None = None
+    sarif_max_results: int = SARIF_MAX_RESULTS
+    stdin_filename: str = STDIN_DISPLAY
+    config_path: str | None = None
+    isolated: bool = False
+    default_skips: bool = True
+    """Skip ``node_modules``, ``.venv`` and the like (reported in a note)."""
+    select: tuple[str, ...] = ()
+    enable: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    rules_dir: str | None = None
+    context: tuple[str, ...] = ()
+    show_suppressed: bool = False
+    warn_unused_suppressions: bool = False
+    baseline: str | None = None
+    write_baseline: str | None = None
+    limits: Limits = DEFAULT_LIMITS
+    jobs: int = 1
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One line for the user: an error, warning or note about the run (standard error for the
+    command line), or information (standard output). The text is safe for a terminal."""
+
+    level: Literal["error", "warning", "note", "info"]
+    text: str
+
+
+class UsageProblem(Exception):
+    """A run that cannot go on (a bad configuration or rule file, an output that would
+    overwrite an input, an unusable baseline): everything to show, in order (what the run
+    reported before it stopped, then the problem), and the exit code."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], exit_code: int = EXIT_ERROR) -> None:
+        self.diagnostics = tuple(diagnostics)
+        self.exit_code = exit_code
+        super().__init__("\n".join(diagnostic.text for diagnostic in self.diagnostics))
+
+
+@dataclass
+class Report:
+    """What a scan produced, for the caller to show."""
+
+    result: ScanResult
+    rules: list[Rule]
+    """Every rule some configuration ran."""
+    absent: list[baseline_file.Entry]
+    """Baseline entries no longer found."""
+    unused: list[tuple[Directive, str]]
+    """Suppressions (and the selector in them) that matched no finding, when asked for."""
+    diagnostics: list[Diagnostic]
+    rendered: Iterator[str] | None
+    """The report, made as it is read; ``None`` when only a baseline was asked for."""
+    exit_code: int
+
+
+def run(options: ScanOptions) -> Report:
+    """Scan ``options.paths``, write the baseline if asked, and render the report; raises
+    ``UsageProblem``."""
+    profiles = _profiles(options.paths, options.config_path, options.isolated, _settings(options))
+    run_config = profiles.of(_first_path(options.paths)).config
+    base_dir = run_config["base-dir"] or str(repository_root(options.paths))
+    output_format = run_config["format"]
+    suppressor = Suppressor()
+    result = _scan(options, profiles, suppressor)
+    diagnostics = [Diagnostic("error", printable(str(error))) for error in result.errors]
+    rules = profiles.all_rules()
+    if options.write_baseline:
+        path = Path(options.write_baseline)
+        diagnostics.append(_write_baseline(path, result, base_dir, diagnostics))
+        if not options.output:  # the baseline is the only output asked for
+            return Report(result, rules, [], [], diagnostics, None, _baseline_exit_code(result))
+    absent: list[baseline_file.Entry] = []
+    if options.baseline and not options.write_baseline:  # beside a new baseline: every finding
+        path = Path(options.baseline)
+        result.findings, absent = _compare(path, result, rules, base_dir, diagnostics)
+    unused = _unused(suppressor, profiles, result) if options.warn_unused_suppressions else []
+    report_options = ReportOptions(
+        color=use_color(options),
+        base_dir=base_dir,
+        sarif_category=options.sarif_category,
+        sarif_max_results=options.sarif_max_results,
+        show_suppressed=options.show_suppressed,
+        absent=tuple(absent),
+    )
+    rendered = _render(output_format, result, rules, report_options)
+    diagnostics.extend(_unused_warnings(unused))
+    diagnostics.extend(_skipped_note(result))
+    if output_format == "sarif":
+        diagnostics.extend(_sarif_warnings(result, base_dir, options.sarif_max_results))
+    if options.write_baseline:
+        code = _baseline_exit_code(result)
+    else:
+        code = _exit_code(result, profiles)
+        code = EXIT_FINDINGS if unused and code == EXIT_OK else code
+    return Report(result, rules, absent, unused, diagnostics, rendered, code)
+
+
+def use_color(options: ScanOptions) -> bool:
+    """Whether the report is coloured: as asked, or on a terminal unless ``NO_COLOR`` is set
+    and not empty (https://no-color.org)."""
+    if options.color != "auto":
+        return options.color == "always"
+    return options.output is None and not options.no_color and options.terminal
+
+
+def known_rules(config_path: str | None = None, rules_dir: str | None = None) -> list[Rule]:
+    """Built-in rules plus the custom ones in ``rules_dir`` or named by the configuration that
+    governs the current directory; raises ``UsageProblem``."""
+    profiles = _profiles((".",), config_path, False, {"rules-dir": rules_dir})
+    return _LOADED_RULES[profiles.of(".").config["rules-dir"]]
+
+
+def find_rule(rules: Iterable[Rule], name: str) -> Rule | None:
+    """The rule with this id (in any case) or name."""
+    for rule in rules:
+        if name in (rule.id, rule.name) or name.upper() == rule.id:
+            return rule
+    return None
+
+
+def rule_table(rules: Iterable[Rule]) -> list[str]:
+    """The rules as the lines of a table: id, name, severity, STRIDE, ATT&CK, on by default."""
+    rows = [
+        (
+            rule.id,
+            rule.name,
+            rule.severity.value,
+            rule.stride_name,
+            rule.tactic,
+            rule.technique,
+            "yes" if rule.enabled else "no",
+        )
+        for rule in rules
+    ]
+    header = ("ID", "NAME", "SEVERITY", "STRIDE", "TACTIC", "TECHNIQUE", "DEFAULT")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+
+
+def effective_configuration(
+    paths: tuple[str, ...], config_path: str | None = None, isolated: bool = False
+) -> Iterator[str]:
+    """The lines of the effective configuration of each path (default: the current directory),
+    each value with where it comes from; raises ``UsageProblem`` for a configuration that
+    cannot be used (after the lines of the paths before it)."""
+    profiles = _profiles(paths or (".",), config_path, isolated, {})
+    for path in paths or (".",):
+        try:
+            config = profiles.of(path).config
+        except (ConfigError, RuleError) as exc:
+            raise _config_problem(exc) from exc
+        where = printable(str(config.file.path)) if config.file else "none found (defaults apply)"
+        if len(paths) > 1:
+            yield f"# {printable(path)}"
+        yield f"# configuration file: {where}"
+        for key, value in config.values.items():
+            yield f"{key}: {json.dumps(value)}  # {config.origins[key]}"
+
+
+def _settings(options: ScanOptions) -> dict[str, Any]:
+    """The options that override a configuration setting, by the setting's name."""
+    return {
+        "format": options.output_format,
+        "fail-on": options.fail_on,
+        "base-dir": options.base_dir,
+        "select": options.select,
+        "enable": options.enable,
+        "ignore": options.ignore,
+        "exclude": options.exclude,
+        "rules-dir": options.rules_dir,
+    }
+
+
+def _error(text: str) -> UsageProblem:
+    return UsageProblem([Diagnostic("error", text)])
+
+
+def _config_problem(exc: ConfigError | RuleError) -> UsageProblem:
+    problems = [exc.problem] if isinstance(exc, ConfigError) else exc.problems
+    return UsageProblem(Diagnostic("error", printable(str(problem))) for problem in problems)
+
+
+def _first_path(paths: tuple[str, ...]) -> str:
+    """The path whose configuration sets the run-wide settings (format, base-dir)."""
+    return next((path for path in paths if path != STDIN), STDIN)
+
+
+def _is_config_file(path: str) -> bool:
+    """kscan's own configuration files are not manifests."""
+    return os.path.basename(path) in CONFIG_NAMES
+
+
+_LOADED_RULES: dict[str | None, list[Rule]] = {}
+"""The rules of each rules directory, loaded once per process."""
+
+
+def _configured_rules(config: Config) -> list[Rule]:
+    """The rules a configuration runs; raises RuleError or ConfigError."""
+    rules_dir = config["rules-dir"]
+    if rules_dir not in _LOADED_RULES:
+        _LOADED_RULES[rules_dir] = load_rules(custom=Path(rules_dir) if rules_dir else None)
+    return configure(_LOADED_RULES[rules_dir], config)
+
+
+def _profiles(
+    paths: tuple[str, ...],
+    config_path: str | None,
+    isolated: bool,
+    settings: dict[str, Any],
+) -> Profiles:
+    """The profiles of a scan, with the configuration of the first path loaded (so that a
+    broken one is reported before anything is scanned)."""
+    explicit = Path(config_path) if config_path else None
+    if explicit is not None and not explicit.is_file():
+        raise _error(f"{printable(config_path or '')}: error: no such configuration file")
+    profiles = Profiles(
+        lambda config: _override(config, settings), _configured_rules, explicit, isolated
+    )
+    try:
+        profiles.of(_first_path(paths))
+    except (ConfigError, RuleError) as exc:
+        raise _config_problem(exc) from exc
+    return profiles
+
+
+def _override(config: Config, settings: dict[str, Any]) -> None:
+    """The caller's settings over a configuration: ``select`` replaces the file's list, the
+    other lists add to it (``exclude`` globs relative to the current directory)."""
+    for key, value in settings.items():
+        if value in (None, ()):
+            continue
+        if key in PATH_SETTINGS:
+            value = os.path.abspath(value)
+        if isinstance(value, tuple):
+            value = [item.strip() for text in value for item in text.split(",") if item.strip()]
+            if key == "exclude":
+                config.exclude_roots += [(pattern, Path.cwd()) for pattern in value]
+            if key != "select":
+                value = [*config[key], *value]
+        config.override(key, value)
+
+
+def _scan(options: ScanOptions, profiles: Profiles, suppressor: Suppressor) -> ScanResult:
+    """The scan of the paths, leaving out kscan's own files (which it may not overwrite)."""
+    own_files = _own_files(
+        options.paths, (options.output, options.write_baseline), (options.baseline,)
+    )
+    try:
+        return scan(
+            options.paths,
+            profiles,
+            options.stdin_filename,
+            options.context,
+            suppressor,
+            lambda path: os.path.realpath(path) in own_files or _is_config_file(path),
+            options.limits,
+            options.jobs,
+            options.default_skips,
+        )
+    except (ConfigError, RuleError) as exc:  # a configuration met on the way cannot be used
+        raise _config_problem(exc) from exc
+
+
+def _own_files(
+    paths: tuple[str, ...], written: tuple[str | None, ...], read: tuple[str | None, ...]
+) -> set[str]:
+    """The files kscan writes or reads for itself (report, baselines), left out of the scan. A
+    report or baseline may not overwrite an input (a path named on the command line, or a
+    manifest inside a scanned directory other than a previous kscan report or baseline), nor
+    be written through a symbolic link inside a scanned directory, which the scanned
+    repository may have planted to point anywhere."""
+    named = {os.path.realpath(path) for path in paths if path != STDIN}
+    folders = [path for path in paths if path != STDIN and os.path.isdir(path)]
+    real_folders = [os.path.realpath(path) for path in folders]
+    given_folders = [os.path.abspath(path) for path in folders]
+    own = {os.path.realpath(path) for path in read if path}
+    for target in (t for t in written if t):
+        real, absolute = os.path.realpath(target), os.path.abspath(target)
+        if real != absolute and any(absolute.startswith(f + os.sep) for f in given_folders):
+            raise _refusal(target, "it leads through a symbolic link inside the scanned tree")
+        inside = any(real.startswith(folder + os.sep) for folder in real_folders)
+        scanned = inside and real.lower().endswith(MANIFEST_SUFFIXES)
+        if real in named or (scanned and os.path.isfile(real) and not _written_by_kscan(real)):
+            raise _refusal(target, "it is one of the inputs being scanned")
+        own.add(real)
+    return own
+
+
+def _refusal(target: str, why: str) -> UsageProblem:
+    return _error(f"kscan: error: refusing to write {printable(target)}: {why}")
+
+
+def _written_by_kscan(path: str) -> bool:
+    """Whether a file is a kscan JSON report or baseline (and nothing Kubernetes would apply:
+    no kind), which a new report or baseline may replace."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64)
+            if not head.startswith((b'{\n  "findings": ', b'{\n "version": ')):
+                return False
+            data = json.loads(head + handle.read(DEFAULT_LIMITS.file_bytes))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(data, dict) or "kind" in data or "apiVersion" in data:
+        return False
+    return "summary" in data or data.get("tool") == "kscan"
+
+
+def _write_baseline(
+    path: Path, result: ScanResult, base_dir: str, before: list[Diagnostic]
+) -> Diagnostic:
+    """Record the findings in a baseline; ``before``: what to show ahead of a failure."""
+    try:
+        count = baseline_file.write(path, result.findings, base_dir)
+    except baseline_file.BaselineError as exc:
+        raise UsageProblem([*before, Diagnostic("error", printable(str(exc)))]) from exc
+    where = printable(str(path))
+    return Diagnostic(
+        "info", f"Wrote {count} finding{'' if count == 1 else 's'} to the baseline {where}."
+    )
+
+
+def _baseline_exit_code(result: ScanResult) -> int:
+    """A run that writes a baseline accepts its findings: 0, or 2 if an input had errors."""
+    return EXIT_ERROR if result.errors else EXIT_OK
+
+
+def _compare(
+    path: Path, result: ScanResult, rules: list[Rule], base_dir: str, before: list[Diagnostic]
+) -> tuple[FindingStore, list[baseline_file.Entry]]:
+    """The findings not in a baseline, and its entries no longer found."""
+    scope = baseline_file.Scope(
+        frozenset(rule.id for rule in rules),
+        frozenset(relative_to_base(p, base_dir) or p for p in result.paths),
+    )
+    try:
+        return baseline_file.compare(result.findings, baseline_file.load(path), base_dir, scope)
+    except baseline_file.BaselineError as exc:
+        raise UsageProblem([*before, Diagnostic("error", printable(str(exc)))]) from exc
+
+
+def _unused(
+    suppressor: Suppressor, profiles: Profiles, result: ScanResult
+) -> list[tuple[Directive, str]]:
+    """The suppressions that matched no finding of the rules that ran for their files."""
+    active = [[(rule.id, rule.name) for rule in profile.rules] for profile in profiles.profiles]
+
+    def ran_for(directive: Directive) -> list[tuple[str, str]]:
+        """The rules that ran for a suppression's files (its configuration's, or its file's)."""
+        external = directive.kind == "external"
+        return active[directive.profile if external else result.profile_of.get(directive.path, 0)]
+
+    return suppressor.unused(ran_for)
+
+
+def _unused_warnings(unused: list[tuple[Directive, str]]) -> Iterator[Diagnostic]:
+    for directive, selector in unused:
+        where = f"{directive.path}:{directive.line}:{directive.column}"
+        warning = f"{where}: warning: suppression of {selector} matches no finding"
+        yield Diagnostic("warning", printable(warning))
+
+
+def _skipped_note(result: ScanResult) -> list[Diagnostic]:
+    if not result.skipped:
+        return []
+    shown = ", ".join(printable(path) for path in result.skipped[:5])
+    more = f" and {len(result.skipped) - 5} more" if len(result.skipped) > 5 else ""
+    text = (
+        f"kscan: note: skipped {len(result.skipped)} director"
+        f"{'y' if len(result.skipped) == 1 else 'ies'} by default ({shown}{more}); "
+        "--no-default-excludes scans them"
+    )
+    return [Diagnostic("note", text)]
+
+
+def _sarif_warnings(result: ScanResult, base_dir: str, max_results: int) -> list[Diagnostic]:
+    """Files GitHub code scanning would reject, and findings beyond the SARIF cap."""
+    warnings = []
+    outside = sorted(p for p in result.findings.tally.paths if not is_under(p, base_dir))
+    if outside:
+        text = (
+            f"kscan: warning: {len(outside)} file(s) outside --base-dir {printable(base_dir)} "
+            f"(first: {printable(outside[0])}) get absolute URIs, which GitHub code scanning "
+            "rejects"
+        )
+        warnings.append(Diagnostic("warning", text))
+    if len(result.findings) > max_results:
+        text = (
+            f"kscan: warning: the SARIF report keeps the {max_results} most severe of "
+            f"{len(result.findings)} findings (--sarif-max-results raises the cap)"
+        )
+        warnings.append(Diagnostic("warning", text))
+    return warnings
+
+
+def _exit_code(result: ScanResult, profiles: Profiles) -> int:
+    """2 for input errors, else 1 if a finding reaches the ``fail-on`` threshold of the
+    configuration governing its file, else 0. Suppressed findings and findings accepted in the
+    baseline do not count."""
+    if result.errors:
+        return EXIT_ERROR
+    for path, rank in result.findings.tally.worst.items():
+        fail_on = profiles.profiles[result.profile_of.get(path, 0)].config["fail-on"]
+        if fail_on != "never" and rank >= Severity(fail_on).rank:
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _render(
+    output_format: str, result: ScanResult, rules: list[Rule], options: ReportOptions
+) -> Iterator[str]:
+    reporter = importlib.import_module(f"kscan.report.{output_format}")  # imported only if used
+    return reporter.render(result, rules, options)  # type: ignore[no-any-return]

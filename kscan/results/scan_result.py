@@ -1,0 +1,25 @@
+"""What one scan found: the findings, the input errors and the counts for the summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kscan.input.sources import InputError
+from kscan.results.store import FindingStore
+
+
+@dataclass
+class ScanResult:
+    """Everything one scan found, with counts for the summary."""
+
+    findings: FindingStore = field(default_factory=FindingStore)
+    errors: list[InputError] = field(default_factory=list)
+    files: int = 0
+    documents: int = 0
+    objects: int = 0
+    paths: list[str] = field(default_factory=list)
+    """The files scanned, as shown in findings."""
+    profile_of: dict[str, int] = field(default_factory=dict)
+    """Each scanned file (as shown) -> the profile (configuration) it was judged under."""
+    skipped: list[str] = field(default_factory=list)
+    """Directories left out because kscan skips them by default (``node_modules``...)."""
