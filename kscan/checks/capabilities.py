@@ -14,10 +14,15 @@ from kscan.support.disclosure import shown
 
 class CapabilitiesParams(PodParams):
     which: Literal["add", "drop"] = Field(alias="list")
+    """Which list of ``securityContext.capabilities`` to check."""
     must_include: list[str] | None = None
+    """For ``drop``: capabilities the list must hold (``ALL`` holds every one)."""
     allowed: list[str] | None = None
+    """For ``add``: the only capabilities that may be added (unset: any)."""
     forbidden: list[str] | None = None
+    """For ``add``: capabilities that may not be added, however they are spelled."""
     linux_only: bool = True
+    """Skip Windows pods (``spec.os.name: windows``)."""
 
 
 def normalize_capability(name: str) -> str:

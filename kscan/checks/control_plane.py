@@ -18,18 +18,30 @@ class FlagParams(PodParams):
     or be at least ``minimum``; ``required``/``absent`` test presence itself."""
 
     components: list[str]
+    """Programs whose containers are checked: ``kube-apiserver``, ``kube-controller-manager``,
+    ``kube-scheduler``, ``etcd``, ``kubelet``."""
     flag: str
+    """The flag, with its leading ``--``."""
     default: str | None = None
+    """The value the component uses when the flag is missing (unset: a missing flag passes the
+    value tests)."""
     missing_ok_with: list[str] | None = None
     """When the flag is missing and one of these flags is set (``--config``), the value comes
     from a file kscan does not read: no default, no ``required``."""
     required: bool = False
+    """The flag must be set."""
     absent: bool = False
+    """The flag must not be set."""
     allowed: list[str] | None = None
+    """The value must be one of these (case-insensitive; Go's boolean spellings are equal)."""
     forbidden: list[str] | None = None
+    """The value must not be one of these (compared as ``allowed`` is)."""
     contains: str | None = None
+    """An item the comma-separated value must hold."""
     not_contains: str | None = None
+    """An item the comma-separated value must not hold."""
     minimum: int | None = None
+    """The value must be a whole number at least this large."""
 
     def applies_to(self, shape: Shape) -> bool:
         return not shape.programs.isdisjoint(self.components)

@@ -134,17 +134,31 @@ class Condition(Params):
     """What the value at ``path`` must (not) be; the first condition a target fails is reported."""
 
     path: str
+    """A field path relative to the target: keys joined by dots, ``*`` for every item of a list
+    or map, ``a|b`` for either key, a number for a list index, ``["a.b"]`` for a key holding
+    dots."""
     required: bool = False
+    """The value must be set (``null``, ``""``, ``[]`` and ``{}`` count as unset)."""
     absent: bool = False
+    """The value must not be set."""
     allowed: list[Any] | None = None
+    """A set value must be one of these (``1`` is not ``true``)."""
     forbidden: list[Any] | None = None
+    """A set value must not be one of these."""
     minimum: float | None = None
+    """A set number must be at least this (other values pass)."""
     maximum: float | None = None
+    """A set number must be at most this (other values pass)."""
     pattern: str | None = None
+    """A set value must be a string this regular expression finds a match in."""
     forbidden_pattern: str | None = None
+    """A set string must not contain a match of this regular expression."""
     key_pattern: str | None = None
+    """Only the map keys this regular expression matches are walked by a ``*``."""
     inherit: bool = False
+    """Container target only: a container that does not set the path takes its pod spec's value."""
     severity: Severity | None = None
+    """The severity of findings from this condition (unset: the rule's)."""
 
     @field_validator("path")
     @classmethod
