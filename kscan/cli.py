@@ -28,6 +28,7 @@ from kscan.results import baseline as baseline_file
 from kscan.results.locations import is_under, relative_to_base, repository_root
 from kscan.results.store import FindingStore
 from kscan.results.suppression import Suppressor
+from kscan.rules import template_docs
 from kscan.rules.docs import as_text, reference
 from kscan.rules.profiles import Profile, Profiles
 from kscan.rules.registry import Rule, RuleError, load_rules
@@ -575,10 +576,11 @@ def exit_code(result: ScanResult, profile_of: Callable[[str], Profile]) -> int:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["table", "markdown"]),
+    type=click.Choice(["table", "markdown", "templates"]),
     default="table",
     show_default=True,
-    help="markdown: the full rule reference (docs/rules.md).",
+    help="markdown: the full rule reference (docs/rules.md); templates: the check template "
+    "reference (docs/templates.md).",
 )
 @click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), help="Use this configuration file."
@@ -592,6 +594,9 @@ def rules_command(output_format: str, config_path: str | None, rules_dir: str | 
     rules = _known_rules(config_path, rules_dir)
     if output_format == "markdown":
         click.echo(reference(rules), nl=False)
+        return
+    if output_format == "templates":
+        click.echo(template_docs.reference(rules), nl=False)
         return
     rows = [
         (
