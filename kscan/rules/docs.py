@@ -10,6 +10,7 @@ import yaml
 
 from kscan.model.taxonomy import tactic_url, technique_url
 from kscan.rules import examples as rule_examples
+from kscan.rules import ids
 from kscan.rules.examples import Example
 from kscan.rules.registry import Rule
 
@@ -112,7 +113,8 @@ def _check_yaml(rule: Rule) -> str:
 
 def reference(rules: list[Rule], with_examples: bool = True) -> str:
     """The rule reference (docs/rules.md): an index by area, then every rule in full, with FAIL
-    and PASS examples from the rule fixtures when kscan runs from a source checkout."""
+    and PASS examples from the rule fixtures when kscan runs from a source checkout, then the
+    ID ranges with their free IDs."""
     fixtures = rule_examples.fixtures_dir() if with_examples else None
     if fixtures is not None:
         about = (
@@ -133,6 +135,7 @@ def reference(rules: list[Rule], with_examples: bool = True) -> str:
         "Generated from the rule files in `rules/` (`kscan rules --format markdown`): do not edit.",
         f"{len(rules)} rules, {sum(r.enabled for r in rules)} on by default.",
         about,
+        "[Rule IDs](#rule-ids) lists each area's ID range and free IDs.",
         "",
         "| ID | Name | Severity | STRIDE | ATT&CK | Default |",
         "|---|---|---|---|---|---|",
@@ -158,4 +161,6 @@ def reference(rules: list[Rule], with_examples: bool = True) -> str:
                     examples=rule_examples.examples(rule, fixtures),
                 ),
             ]
+    if ids.ids_file().is_file():
+        lines += ["", *ids.markdown(ids.load_plan(), rules)]
     return "\n".join(lines).rstrip() + "\n"
