@@ -31,6 +31,7 @@ from kscan.input.limits import DEFAULT_LIMITS, LIBYAML_MAX_DEPTH, Limits, descri
 from kscan.input.sources import STDIN_DISPLAY
 from kscan.model.taxonomy import Severity
 from kscan.report import FORMATS, SARIF_MAX_RESULTS, printable
+from kscan.rules import template_docs
 from kscan.rules.docs import as_text, reference
 from kscan.rules.registry import Rule
 from kscan.scan.engine import collector_paused
@@ -394,10 +395,11 @@ def _blocks(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["table", "markdown"]),
+    type=click.Choice(["table", "markdown", "templates"]),
     default="table",
     show_default=True,
-    help="markdown: the full rule reference (docs/rules.md).",
+    help="markdown: the full rule reference (docs/rules.md); templates: the check template "
+    "reference (docs/templates.md).",
 )
 @click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), help="Use this configuration file."
@@ -411,6 +413,9 @@ def rules_command(output_format: str, config_path: str | None, rules_dir: str | 
     rules = _rules_or_exit(config_path, rules_dir)
     if output_format == "markdown":
         click.echo(reference(rules), nl=False)
+        return
+    if output_format == "templates":
+        click.echo(template_docs.reference(rules), nl=False)
         return
     for line in rule_table(rules):
         click.echo(line)

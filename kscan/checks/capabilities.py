@@ -22,7 +22,9 @@ class CapabilitiesParams(PodParams, Conditions):
     spelling: ClassVar[Spelling] = CAPABILITY
 
     which: Literal["add", "drop"] = Field(alias="list")
+    """Which list of ``securityContext.capabilities`` to check."""
     linux_only: bool = True
+    """Skip Windows pods (``spec.os.name: windows``)."""
 
 
 @template("capabilities", scope="object", params=CapabilitiesParams)

@@ -150,16 +150,27 @@ class Conditions(Params):
     spelling: ClassVar[Spelling] = EXACT
 
     required: bool = False
+    """The value must be set (``null``, ``""``, ``[]`` and ``{}`` count as unset)."""
     absent: bool = False
+    """The value must not be set."""
     allowed: list[Any] | None = None
+    """A set value must be one of these, as a policy compares them (``1`` is not ``true``)."""
     forbidden: list[Any] | None = None
+    """A set value must not be one of these, in any spelling its consumer reads as one."""
     minimum: int | float | None = None
+    """A set number must be at least this."""
     maximum: int | float | None = None
+    """A set number must be at most this."""
     pattern: str | None = None
+    """A set value must be a string this regular expression finds a match in."""
     forbidden_pattern: str | None = None
+    """A set string must not contain a match of this regular expression."""
     contains: str | None = None
+    """An item the value's list (a comma list for flags) must hold."""
     not_contains: str | None = None
+    """An item the value's list must not hold."""
     must_include: list[str] | None = None
+    """Items the value's list must all hold (``ALL`` holds every one)."""
 
     @field_validator("pattern", "forbidden_pattern")
     @classmethod

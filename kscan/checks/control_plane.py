@@ -25,8 +25,13 @@ class FlagParams(PodParams, Conditions):
     spelling: ClassVar[Spelling] = GO_FLAG
 
     components: list[str]
+    """Programs whose containers are checked: ``kube-apiserver``, ``kube-controller-manager``,
+    ``kube-scheduler``, ``etcd``, ``kubelet``."""
     flag: str
+    """The flag, with its leading ``--``."""
     default: str | None = None
+    """The value the component uses when the flag is missing (unset: a missing flag passes the
+    value tests)."""
     missing_ok_with: list[str] | None = None
     """When the flag is missing and one of these flags is set (``--config``), the value comes
     from a file kscan does not read: no default, no ``required``."""

@@ -24,14 +24,24 @@ class FieldParams(Params):
     """Where to look (``target``, ``kinds``, ``containers``) and what must hold there."""
 
     target: Target = "object"
+    """What the conditions apply to: the object, each pod spec, each pod's metadata, or each
+    container."""
     kinds: list[str] | None = None
+    """Only objects of these kinds (unset: every kind)."""
     pod_bearing: bool = False
     """With the object target: only objects that run pods (workloads, custom ones included)."""
     containers: tuple[ContainerList, ...] = ("containers", "initContainers", "ephemeralContainers")
+    """With the container target: which container lists are checked."""
     linux_only: bool = False
+    """Skip Windows pods (``spec.os.name: windows``)."""
     when: tuple[Condition, ...] = ()
+    """Conditions a target must meet to be checked at all (none: every target is)."""
     conditions: list[Condition]
+    """What must hold at each target; the first condition it fails is reported."""
     message: str | None = None
+    """The finding's message, with placeholders ``{subject}``, ``{field}``, ``{value}``,
+    ``{problem}``, ``{origin}`` and ``{expected}`` (unset:
+    ``{subject}: {field} {problem}{origin}{expected}.``)."""
 
     @cached_property
     def inherited(self) -> tuple[Condition, ...]:

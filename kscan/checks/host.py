@@ -17,8 +17,11 @@ class HostPathParams(PodParams):
     anything below it. ``writable-only``: only volumes some container mounts read-write."""
 
     paths: list[str] | None = None
+    """Node paths no hostPath volume may reach (unset: any hostPath volume is reported)."""
     include_children: bool = False
+    """A volume mounting a directory below one of ``paths`` reaches it too."""
     writable_only: bool = False
+    """Only volumes that some container mounts read-write."""
 
 
 def normalize(path: str) -> str:

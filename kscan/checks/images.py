@@ -14,6 +14,8 @@ class RegistryParams(PodParams):
     empty means no restriction, so the rule reports nothing until a team lists its registries."""
 
     allowed: tuple[str, ...] = ()
+    """Allowed prefixes of full image names (``docker.io/library/`` for ``nginx``); empty: no
+    restriction."""
 
 
 def full_name(image: str) -> str:

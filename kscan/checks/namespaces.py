@@ -14,6 +14,7 @@ from kscan.model.inventory import Inventory
 
 class RequiresKindParams(Params):
     kind: str
+    """The kind every namespace that runs workloads needs (``LimitRange``)."""
 
     def kinds_seen(self) -> frozenset[str]:
         return frozenset({self.kind})
@@ -47,7 +48,9 @@ class KindInNamespaceParams(Params):
     without a namespace counts as ``default``; cluster-scoped kinds are never in a namespace."""
 
     kinds: list[str]
+    """Kinds not allowed in ``namespaces`` (``*`` globs)."""
     namespaces: list[str]
+    """Namespaces where ``kinds`` are not allowed (``*`` globs)."""
 
     def applies_to(self, shape: Shape) -> bool:
         return any(fnmatch.fnmatchcase(shape.kind, pattern) for pattern in self.kinds)

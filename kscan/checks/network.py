@@ -18,6 +18,7 @@ class NetworkParams(Params):
 
 class DefaultDenyParams(NetworkParams):
     directions: tuple[Direction, ...] = ("Ingress", "Egress")
+    """The directions each namespace must deny by default; each missing one is a finding."""
 
 
 def isolates(policy: PolicyOutline, direction: Direction, labels: dict[str, str]) -> bool:
@@ -71,6 +72,7 @@ _EFFECT = {"Ingress": "any pod can connect to them", "Egress": "they can connect
 
 class PodIsolationParams(NetworkParams):
     direction: Direction
+    """The direction in which each workload's pods must be isolated."""
 
 
 @template("pod-isolation", scope="namespace", params=PodIsolationParams, reports=["pod-labels"])

@@ -146,9 +146,15 @@ class Condition(Conditions):
     tests: ClassVar[frozenset[Test]] = FIELD_TESTS
 
     path: str
+    """A field path relative to the target: keys joined by dots, ``*`` for every item of a list
+    or map, ``a|b`` for either key, a number for a list index, ``["a.b"]`` for a key holding
+    dots."""
     key_pattern: str | None = None
+    """Only the map keys this regular expression matches are walked by a ``*``."""
     inherit: bool = False
+    """Container target only: a container that does not set the path takes its pod spec's value."""
     severity: Severity | None = None
+    """The severity of findings from this condition (unset: the rule's)."""
 
     @field_validator("path")
     @classmethod

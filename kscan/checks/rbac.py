@@ -18,10 +18,16 @@ class RbacRuleParams(Params):
     Roles (not ClusterRoles, which may be bound anywhere) to those namespaces."""
 
     verbs: list[str]
+    """Verbs that make up the permission (any one of them grants it)."""
     resources: list[str]
+    """Resources the verbs apply to (``pods``, ``pods/exec``)."""
     api_groups: tuple[str, ...] = ("*",)
+    """API groups of the resources (``*``: any group; ``""``: the core group)."""
     resource_names: list[str] | None = None
+    """A role rule limited by resourceNames counts only if it names one of these (unset: such
+    rules pass)."""
     namespaces: list[str] | None = None
+    """Only Roles in these namespaces (unset: every Role); ClusterRoles are always checked."""
 
     def kinds_seen(self) -> frozenset[str]:
         return frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})

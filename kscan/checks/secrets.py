@@ -63,7 +63,9 @@ class SecretLiteralParams(Params):
     """``source``: container ``env`` values or ``configmap`` data."""
 
     source: Literal["env", "configmap"]
+    """Where to look: container ``env`` values or ConfigMap ``data``."""
     min_length: int = 8
+    """The shortest value reported for its secret-sounding name alone."""
 
 
 def secret_kind(name: str, value: Any, min_length: int) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,9 @@ import yaml
 
 from kscan.checks.conditions import Conditions
 from kscan.model.taxonomy import tactic_url, technique_url
+from kscan.rules import examples as rule_examples
+from kscan.rules import ids
+from kscan.rules.examples import Example
 from kscan.rules.registry import Rule
 
 
@@ -57,9 +61,15 @@ def as_text(rule: Rule) -> str:
     return "\n".join(parts) + "\n"
 
 
-def as_markdown(rule: Rule, heading: str = "##", with_check: bool = False) -> str:
+def as_markdown(
+    rule: Rule,
+    heading: str = "##",
+    with_check: bool = False,
+    examples: Sequence[tuple[str, Example]] = (),
+) -> str:
     """Markdown documentation, used for SARIF ``help.markdown`` and (``with_check``: plus the
-    template and params that implement it) the rule reference."""
+    template and params that implement it; ``examples``: FAIL and PASS manifests) the rule
+    reference."""
     attack = (
         f"[{rule.tactic} {rule.tactic_name}]({tactic_url(rule.tactic)}) · "
         f"[{rule.technique} {rule.technique_name}]({technique_url(rule.technique)})"
@@ -82,11 +92,19 @@ def as_markdown(rule: Rule, heading: str = "##", with_check: bool = False) -> st
         rule.remediation_example.rstrip(),
         "```",
         "",
+        *(line for label, shown in examples for line in _example_lines(label, shown)),
         "**References:** " + ", ".join(f"<{reference}>" for reference in rule.references),
     ]
     if with_check:
         parts += ["", "**Check:**", "", "```yaml", _check_yaml(rule).rstrip(), "```"]
     return "\n".join(parts) + "\n"
+
+
+def _example_lines(label: str, example: Example) -> list[str]:
+    part = f", {example.part}" if example.part else ""
+    params = f", with params `{example.params}`" if example.params else ""
+    heading = f"**{label}** (`{example.source}`{part}{params}):"
+    return [heading, "", "```yaml", example.text, "```", ""]
 
 
 def _check_yaml(rule: Rule) -> str:
@@ -108,8 +126,21 @@ def _tests_last(value: Any) -> Any:
     return {**own, **{key: item for key, item in value.items() if key in _TESTS}}
 
 
-def reference(rules: list[Rule]) -> str:
-    """The rule reference (docs/rules.md): an index by area, then every rule in full."""
+def reference(rules: list[Rule], with_examples: bool = True) -> str:
+    """The rule reference (docs/rules.md): an index by area, then every rule in full, with FAIL
+    and PASS examples from the rule fixtures when kscan runs from a source checkout, then the
+    ID ranges with their free IDs."""
+    fixtures = rule_examples.fixtures_dir() if with_examples else None
+    if fixtures is not None:
+        about = (
+            "Each rule shows a FAIL and a PASS example taken from its test fixtures "
+            "(`# <- finding` marks the line a finding points at)."
+        )
+    else:
+        about = (
+            "This copy has no FAIL and PASS examples: they are taken from the test fixtures of "
+            "a source checkout, which an installed kscan does not have."
+        )
     areas: dict[str, list[Rule]] = {}
     for rule in rules:
         areas.setdefault(Path(rule.source).parent.name, []).append(rule)
@@ -118,6 +149,8 @@ def reference(rules: list[Rule]) -> str:
         "",
         "Generated from the rule files in `rules/` (`kscan rules --format markdown`): do not edit.",
         f"{len(rules)} rules, {sum(r.enabled for r in rules)} on by default.",
+        about,
+        "[Rule IDs](#rule-ids) lists each area's ID range and free IDs.",
         "",
         "| ID | Name | Severity | STRIDE | ATT&CK | Default |",
         "|---|---|---|---|---|---|",
@@ -136,6 +169,13 @@ def reference(rules: list[Rule]) -> str:
             lines += [
                 f'<a id="{rule.id.lower()}"></a>',
                 "",
-                as_markdown(rule, "###", with_check=True),
+                as_markdown(
+                    rule,
+                    "###",
+                    with_check=True,
+                    examples=rule_examples.examples(rule, fixtures),
+                ),
             ]
+    if ids.ids_file().is_file():
+        lines += ["", *ids.markdown(ids.load_plan(), rules)]
     return "\n".join(lines).rstrip() + "\n"
