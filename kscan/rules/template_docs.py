@@ -12,12 +12,15 @@ import json
 import textwrap
 import types
 import typing
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
+from kscan.checks import conditions
 from kscan.checks.base import TEMPLATES, Params, Template
 from kscan.checks.catalogue import MODULES
+from kscan.checks.conditions import Conditions, Test
 from kscan.rules.registry import Rule
 
 COMMAND = "kscan rules --format templates > docs/templates.md"
@@ -131,13 +134,24 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def taken_fields(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """A params model's fields, without the condition tests its template does not take."""
+    if not issubclass(model, Conditions):
+        return dict(model.model_fields)
+    refused = {test.replace("-", "_") for test in get_args(Test)} - {
+        test.replace("-", "_") for test in model.tests
+    }
+    return {name: info for name, info in model.model_fields.items() if name not in refused}
+
+
 def params_table(model: type[Params]) -> list[str]:
     """The Markdown table of a params model's fields, or a line saying it has none."""
-    if not model.model_fields:
+    fields = taken_fields(model)
+    if not fields:
         return ["No params."]
     descriptions = field_descriptions(model)
     lines = ["| Param | Type | Default | Description |", "|---|---|---|---|"]
-    for name, info in model.model_fields.items():
+    for name, info in fields.items():
         lines.append(
             f"| `{info.alias or name}` | `{_cell(type_name(info.annotation))}` "
             f"| `{_cell(default_text(model, name))}` | {_cell(descriptions[name])} |"
@@ -193,11 +207,20 @@ def reference(rules: list[Rule]) -> str:
         "",
         *(f"- `{scope}`: {meaning}." for scope, meaning in SCOPES.items()),
         "",
+        "## The condition language",
+        "",
+        "The `field`, `component-flag` and `capabilities` templates test values in one "
+        "language (`kscan/checks/conditions.py`):",
+        "",
+        *inspect.cleandoc(conditions.__doc__ or "").replace("``", "`").split("\n"),
+        "",
+        "## Templates",
+        "",
         "| Template | Scope | Params | Rules |",
         "|---|---|---|---|",
     ]
     for template in templates:
-        params, used = len(template.params.model_fields), len(users[template.name])
+        params, used = len(taken_fields(template.params)), len(users[template.name])
         lines.append(
             f"| [`{template.name}`](#{template.name}) | {template.scope} | {params} | {used} |"
         )
