@@ -386,7 +386,7 @@ def _compare(
     path: Path, result: ScanResult, rules: list[Rule], base_dir: str, before: list[Diagnostic]
 ) -> tuple[FindingStore, list[baseline_file.Entry]]:
     """The findings not in a baseline, and its entries no longer found."""
-    scope = baseline_file.Scope(
+    scope = baseline_file.Coverage(
         frozenset(rule.id for rule in rules),
         frozenset(relative_to_base(p, base_dir) or p for p in result.paths),
     )

@@ -23,7 +23,7 @@ from kscan.results.findings import Finding
 from kscan.results.suppression import Suppressor
 from kscan.rules.profiles import Profiles
 from kscan.rules.registry import load_rules
-from kscan.scan.file_scan import FileScanner
+from kscan.scan.file_scan import FileScanner, ScanSetup
 
 DEPLOYMENT = """\
 ---
@@ -64,7 +64,8 @@ def _peak_while_scanning(path: Path, documents: int) -> tuple[int, int]:
     rules = load_rules()
     profiles = Profiles.single(rules)
     sink = Discard()
-    scanner = FileScanner(profiles.assign([str(path)]), Suppressor(), DEFAULT_LIMITS, "-", sink)
+    setup = ScanSetup(profiles.assign([str(path)]), Suppressor(), DEFAULT_LIMITS, "-")
+    scanner = FileScanner(setup, sink)
     gc.collect()
     tracemalloc.start()
     try:

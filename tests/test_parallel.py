@@ -15,6 +15,7 @@ from kscan.input.limits import DEFAULT_LIMITS
 from kscan.results.suppression import Suppressor
 from kscan.rules.profiles import Profiles
 from kscan.scan import parallel
+from kscan.scan.file_scan import ScanSetup
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
@@ -208,9 +209,8 @@ def test_batches_keep_the_order_of_files(tmp_path: Path) -> None:
 def test_small_inputs_and_stdin_stay_in_process(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(TEAM_B)
     (tmp_path / "b.yaml").write_text(ACCOUNT)
-    runner = parallel.FileRunner(
-        Profiles.single([]).assign([]), Suppressor(), DEFAULT_LIMITS, "<stdin>", jobs=8
-    )
+    setup = ScanSetup(Profiles.single([]).assign([]), Suppressor(), DEFAULT_LIMITS, "<stdin>")
+    runner = parallel.Workers(setup, jobs=8)
 
     def sizes(*names: str) -> list[int]:
         return [parallel._size(str(tmp_path / name)) for name in names]

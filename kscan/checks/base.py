@@ -82,8 +82,9 @@ class Violation:
     obj: KubeObject | ObjectFacts | None = None
     container: str | None = None
     severity: Severity | None = None
-    identity: tuple[str, str | None, str] | None = None
-    """(kind, namespace, name) when the finding is about something other than ``obj``."""
+    about: tuple[str, str | None, str] | None = None
+    """(kind, namespace, name) when the finding is about something other than ``obj`` (a
+    namespace, or the object a document-level problem lies in)."""
     record: Recorded | Directive | None = None
     """Where to report when ``pointer`` cannot say: what the input recorded (a key written
     twice), or, for rules about suppressions, the suppression as written."""

@@ -2,39 +2,31 @@
 
 from __future__ import annotations
 
-from kscan.checks import (
-    capabilities,
-    control_plane,
-    document,
-    fields,
-    host,
-    identity,
-    images,
-    namespaces,
-    network,
-    rbac,
-    schema,
-    secrets,
-    suppressions,
-)
+from importlib import import_module
+from types import ModuleType
+
 from kscan.checks.base import TEMPLATES, Template
 
-MODULES = (
-    capabilities,
-    control_plane,
-    document,
-    fields,
-    host,
-    identity,
-    images,
-    namespaces,
-    network,
-    rbac,
-    schema,
-    secrets,
-    suppressions,
+MODULE_NAMES = (
+    "capabilities",
+    "control_plane",
+    "document",
+    "fields",
+    "host",
+    "service_accounts",
+    "images",
+    "namespaces",
+    "network",
+    "rbac",
+    "schema",
+    "secrets",
+    "suppressions",
 )
-"""The template modules, in the order of the template reference."""
+"""The template modules of ``kscan.checks``, in the order of the template reference."""
+
+MODULES: tuple[ModuleType, ...] = tuple(
+    import_module(f"kscan.checks.{name}") for name in MODULE_NAMES
+)
 
 
 def load_templates() -> dict[str, Template]:

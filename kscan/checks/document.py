@@ -29,8 +29,8 @@ def duplicate_key(params: NoParams, document: Document) -> Iterator[Violation]:
                 f"Two keys become the JSON key '{field}' ({lines}, spelled differently, such "
                 'as 1 and "1"); which value Kubernetes applies is left to chance.'
             )
-        identity = _identity(document, pointer)
-        yield Violation(pointer, message, identity=identity, record=duplicate)
+        about = _holder(document, pointer)
+        yield Violation(pointer, message, about=about, record=duplicate)
 
 
 @template("merge-key-conflict", scope="document", params=NoParams)
@@ -50,7 +50,7 @@ def merge_key_conflict(params: NoParams, document: Document) -> Iterator[Violati
             f"Key '{field}' depends on the client because of a '<<' merge: kubectl (go-yaml v2) "
             f"applies {kubectl}, kustomize (kyaml) {kustomize}; both readings are checked."
         )
-        yield Violation(pointer, message, identity=_identity(document, pointer), record=conflict)
+        yield Violation(pointer, message, about=_holder(document, pointer), record=conflict)
 
 
 @template("kubectl-separator", scope="document", params=NoParams)
@@ -66,14 +66,14 @@ def kubectl_separator(params: NoParams, document: Document) -> Iterator[Violatio
         "invisible spaces or a '#' without a space): other YAML readers see this object as "
         "text of the document above; kscan checks it as kubectl applies it."
     )
-    yield Violation((), message, identity=_identity(document, ()), record=separator)
+    yield Violation((), message, about=_holder(document, ()), record=separator)
 
 
 def _is_manifest(data: Any) -> bool:
     return isinstance(data, dict) and isinstance(data.get("kind"), str) and "apiVersion" in data
 
 
-def _identity(document: Document, pointer: Pointer) -> tuple[str, str | None, str]:
+def _holder(document: Document, pointer: Pointer) -> tuple[str, str | None, str]:
     """(kind, namespace, name) of the innermost object (a List item, or the document itself)
     that holds the pointer."""
     holders = (document.get(pointer[:depth]) for depth in range(len(pointer) + 1))

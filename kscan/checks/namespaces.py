@@ -40,7 +40,7 @@ def namespace_requires_kind(
             f"{params.kind}."
         )
         pointer = (*first.pointer, "metadata", "namespace")
-        yield Violation(pointer, message, first, identity=("Namespace", namespace, namespace))
+        yield Violation(pointer, message, first, about=("Namespace", namespace, namespace))
 
 
 class KindInNamespaceParams(Params):

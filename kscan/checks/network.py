@@ -62,7 +62,7 @@ def namespace_default_deny(params: DefaultDenyParams, inventory: Inventory) -> I
                 (*first.pointer, "metadata", "namespace"),
                 message,
                 first,
-                identity=("Namespace", namespace, namespace),
+                about=("Namespace", namespace, namespace),
                 detail=direction,
             )
 

@@ -123,7 +123,7 @@ def _valid(item: object) -> bool:
 
 
 def compare(
-    findings: Iterable[Finding], entries: list[Entry], base_dir: str, scope: Scope
+    findings: Iterable[Finding], entries: list[Entry], base_dir: str, scope: Coverage
 ) -> tuple[FindingStore, list[Entry]]:
     """Mark each finding ``new`` or ``unchanged``; return them with the entries no longer found
     (``absent``: fixed since the baseline). Only entries of files that were scanned and rules
@@ -147,7 +147,7 @@ def compare(
 
 
 @dataclass(frozen=True)
-class Scope:
+class Coverage:
     """What a scan looked at: rule ids, and files relative to the base directory."""
 
     rules: frozenset[str]

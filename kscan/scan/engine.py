@@ -18,8 +18,8 @@ from kscan.results.store import FindingStore
 from kscan.results.suppression import Suppressor
 from kscan.rules.profiles import Profiles
 from kscan.rules.registry import Rule
-from kscan.scan.file_scan import FileResult, RulesByScope, make_finding, position
-from kscan.scan.parallel import FileRunner
+from kscan.scan.file_scan import FileResult, RulesByScope, ScanSetup, make_finding, position
+from kscan.scan.parallel import Workers
 
 
 def scan(
@@ -132,14 +132,8 @@ class _Scan:
         scopes = [RulesByScope(rules) for rules in assignment.rules]
         union = RulesByScope(assignment.every_rule_object())
         facts = FactStore(union.inventory_kinds, union.namespace_kinds)
-        runner = FileRunner(
-            assignment,
-            self.suppressor,
-            self.limits,
-            self.stdin_name,
-            self.jobs,
-            _Stores(self.result.findings, facts),
-        )
+        setup = ScanSetup(assignment, self.suppressor, self.limits, self.stdin_name)
+        runner = Workers(setup, self.jobs, _Stores(self.result.findings, facts))
         file_results = runner.scan(files)
         for item in items:  # errors and files in the order they were found
             if isinstance(item, InputError):

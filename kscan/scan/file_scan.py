@@ -110,19 +110,26 @@ class Sink(Protocol):
     def add_facts(self, facts: list[ObjectFacts]) -> None: ...
 
 
+@dataclass(frozen=True)
+class ScanSetup:
+    """What every file of a scan is scanned with, in this process or a worker."""
+
+    assignment: Assignment
+    """The rules of each profile (configuration), and which profile governs each file."""
+    suppressor: Suppressor
+    limits: Limits
+    stdin_name: str
+    """The name shown for standard input."""
+
+
 class FileScanner:
     """Scans files one at a time with the document and object rules of a scan. Without a
     ``sink``, a file's findings and facts are returned in its ``FileResult`` (what a worker
     process sends back); with one, they go to the sink document by document."""
 
-    def __init__(
-        self,
-        assignment: Assignment,
-        suppressor: Suppressor,
-        limits: Limits,
-        stdin_name: str,
-        sink: Sink | None = None,
-    ) -> None:
+    def __init__(self, setup: ScanSetup, sink: Sink | None = None) -> None:
+        assignment, suppressor = setup.assignment, setup.suppressor
+        limits, stdin_name = setup.limits, setup.stdin_name
         self.assignment = assignment
         self.scopes = [RulesByScope(rules) for rules in assignment.rules]
         self.facts_scope = RulesByScope(assignment.every_rule_object())
@@ -247,9 +254,9 @@ class FileScanner:
     def _merge_findings(findings: list[Finding], extra: list[Finding]) -> None:
         """Add the findings of another reading: a finding of both is reported once, and stays
         suppressed only if it is suppressed in both readings."""
-        position = {_identity(finding): index for index, finding in enumerate(findings)}
+        position = {_report_key(finding): index for index, finding in enumerate(findings)}
         for finding in extra:
-            index = position.get(_identity(finding))
+            index = position.get(_report_key(finding))
             if index is None:
                 findings.append(finding)
             elif finding.suppression is None and findings[index].suppression is not None:
@@ -309,7 +316,7 @@ def _same_facts(first: ObjectFacts, second: ObjectFacts) -> bool:
     return replace(first, spans=(), stable=None) == replace(second, spans=(), stable=None)
 
 
-def _identity(finding: Finding) -> tuple[object, ...]:
+def _report_key(finding: Finding) -> tuple[object, ...]:
     """What makes two findings the same report: one rule, one field, one message."""
     return (finding.rule.id, finding.span, finding.pointer, finding.container, finding.message)
 
@@ -342,8 +349,8 @@ def make_finding(
     namespace: str | None
     name: str | None
     obj = violation.obj
-    if violation.identity is not None:
-        kind, namespace, name = violation.identity
+    if violation.about is not None:
+        kind, namespace, name = violation.about
     elif obj is not None:
         kind, namespace, name = obj.kind, obj.namespace, obj.name
     else:
@@ -353,7 +360,7 @@ def make_finding(
         rule.name,
         path,
         span,
-        obj.key if obj is not None and violation.identity is None else None,
+        obj.key if obj is not None and violation.about is None else None,
         (kind, namespace, name),
         violation.container,
         profile,

@@ -16,13 +16,10 @@ from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from kscan.input.limits import Limits
 from kscan.input.sources import STDIN
 from kscan.model.inventory import ObjectFacts
-from kscan.results.suppression import Suppressor
 from kscan.rules.pickling import RuleIndex
-from kscan.rules.profiles import Assignment
-from kscan.scan.file_scan import FileResult, FileScanner, Sink
+from kscan.scan.file_scan import FileResult, FileScanner, ScanSetup, Sink
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -37,20 +34,13 @@ _AHEAD = 3
 """Batches in flight per worker: enough to keep it busy, few enough that results never pile up."""
 
 
-class FileRunner:
-    """Runs a ``FileScanner`` over files, in ``jobs`` processes where that pays off."""
+class Workers:
+    """Runs ``FileScanner``s over files: in this process, or in ``jobs`` worker processes
+    where that pays off."""
 
-    def __init__(
-        self,
-        assignment: Assignment,
-        suppressor: Suppressor,
-        limits: Limits,
-        stdin_name: str,
-        jobs: int,
-        sink: Sink | None = None,
-    ) -> None:
-        self.rules = assignment.every_rule_object()
-        self.args = (assignment, suppressor, limits, stdin_name)
+    def __init__(self, setup: ScanSetup, jobs: int, sink: Sink | None = None) -> None:
+        self.rules = setup.assignment.every_rule_object()
+        self.setup = setup
         self.jobs = jobs
         self.sink = sink
         """Where files scanned in this process put their findings and facts as they go."""
@@ -75,7 +65,7 @@ class FileRunner:
 
     def _scanner(self) -> FileScanner:
         if self._local is None:
-            self._local = FileScanner(*self.args, sink=self.sink)
+            self._local = FileScanner(self.setup, sink=self.sink)
         return self._local
 
     def _worth_workers(self, sizes: list[int]) -> bool:
@@ -89,7 +79,7 @@ class FileRunner:
 
         batches = iter(listed)
         index = RuleIndex(self.rules)
-        with _pool(min(self.jobs, len(listed)), self.args) as pool:
+        with _pool(min(self.jobs, len(listed)), self.setup) as pool:
             pending = deque(pool.submit(task, b) for b in islice(batches, self.jobs * _AHEAD))
             try:
                 while pending:
@@ -107,7 +97,7 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _pool(jobs: int, args: tuple[Any, ...]) -> Executor:
+def _pool(jobs: int, setup: ScanSetup) -> Executor:
     """Worker processes; forked where the platform allows (no re-import, rules inherited)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -118,7 +108,7 @@ def _pool(jobs: int, args: tuple[Any, ...]) -> Executor:
         max_workers=jobs,
         mp_context=multiprocessing.get_context(method),
         initializer=_start_worker,
-        initargs=args,
+        initargs=(setup,),
     )
 
 
@@ -148,13 +138,10 @@ def _size(path: str) -> int:
 _worker: tuple[FileScanner, RuleIndex] | None = None
 
 
-def _start_worker(
-    assignment: Assignment, suppressor: Suppressor, limits: Limits, stdin_name: str
-) -> None:
+def _start_worker(setup: ScanSetup) -> None:
     global _worker
     gc.disable()  # as in the parent: the scan's objects are acyclic
-    scanner = FileScanner(assignment, suppressor, limits, stdin_name)
-    _worker = (scanner, RuleIndex(assignment.every_rule_object()))
+    _worker = (FileScanner(setup), RuleIndex(setup.assignment.every_rule_object()))
 
 
 def _scan_batch(paths: list[str]) -> bytes:
