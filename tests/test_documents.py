@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from kscan.input import documents
+from kscan.input import documents, yaml_events
 from kscan.input.documents import PosDict, PosList, Span, parse
 from kscan.input.sources import Source
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
-BACKENDS = [documents.events_with_libyaml, documents.events_with_ruamel]
+BACKENDS = [yaml_events.events_with_libyaml, yaml_events.events_with_ruamel]
 
 
 def load(text: str, name: str = "x.yaml"):  # type: ignore[no-untyped-def]
@@ -22,7 +22,7 @@ def load(text: str, name: str = "x.yaml"):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(params=BACKENDS, ids=lambda f: f.__name__)
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(documents, "_events", request.param)
+    monkeypatch.setattr(documents, "event_stream", request.param)
     return request.param
 
 
@@ -132,11 +132,11 @@ def test_backends_agree_on_the_real_corpus() -> None:
         source = Source(str(path), text, len(text), False)
         results = []
         for compose in BACKENDS:
-            documents._events = compose
+            documents.event_stream = compose
             try:
                 docs, errors = parse(source)
             finally:
-                documents._events = BACKENDS[0]
+                documents.event_stream = BACKENDS[0]
             results.append(([(d.data, _positions(d.data), d.duplicates) for d in docs], errors))
         assert results[0] == results[1], path
 

@@ -28,7 +28,7 @@ from click.testing import CliRunner
 import kscan.input.sources
 import kscan.scan.file_scan
 from kscan.cli import cli
-from kscan.input import documents
+from kscan.input import documents, yaml_events
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -176,10 +176,8 @@ def good(tmp_path: Path) -> Path:
 @pytest.fixture(params=["libyaml", "ruamel"])
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test with each YAML composer kscan can use (libyaml via PyYAML, ruamel.yaml)."""
-    composer = getattr(documents, f"events_with_{request.param}", None)
-    if composer is None:
-        pytest.skip(f"kscan.input.documents has no events_with_{request.param}")
-    monkeypatch.setattr(documents, "_events", composer)
+    composer = getattr(yaml_events, f"events_with_{request.param}")
+    monkeypatch.setattr(documents, "event_stream", composer)
     return request.param
 
 
