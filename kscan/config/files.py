@@ -4,7 +4,6 @@ command line. Every effective value remembers where it came from."""
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import sys
@@ -226,52 +225,3 @@ def resolve(config_file: ConfigFile | None) -> Config:
         config.origins[key] = config_file.where((key,))
     config.exclude_roots = [(pattern, config.root) for pattern in config["exclude"]]
     return config
-
-
-def matches_selector(selector: str, rule_id: str, rule_name: str) -> bool:
-    """ruff-style selectors: an id or name, an id prefix (``KS2``), or a glob (``host-path-*``)."""
-    upper = selector.upper()
-    if upper == rule_id or selector == rule_name or selector == "all":
-        return True
-    if re.fullmatch(r"[A-Z]+[0-9]*", upper) and rule_id.startswith(upper):
-        return True
-    return fnmatch.fnmatchcase(rule_name, selector) or fnmatch.fnmatchcase(rule_id, upper)
-
-
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """A path glob: ``*`` within a directory, ``**`` across directories, ``?`` one character.
-    A pattern without ``/`` matches a file or directory name at any depth; one starting with
-    ``/`` or ``./`` is anchored where the pattern was written."""
-    if pattern.startswith(("/", "./")):
-        pattern = pattern[2:] if pattern.startswith("./") else pattern.lstrip("/")
-    elif "/" not in pattern.rstrip("/"):
-        pattern = "**/" + pattern
-    regex = ""
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            regex += "(?:.*/)?"
-            i += 3
-        elif pattern.startswith("**", i):
-            regex += ".*"
-            i += 2
-        elif pattern[i] == "*":
-            regex += "[^/]*"
-            i += 1
-        elif pattern[i] == "?":
-            regex += "[^/]"
-            i += 1
-        else:
-            regex += re.escape(pattern[i])
-            i += 1
-    return re.compile(regex.rstrip("/") + "(?:/.*)?$")
-
-
-def path_matches(path: str, pattern: str, root: Path) -> bool:
-    """True if ``path`` (as given) matches a glob written relative to ``root``."""
-    absolute = Path(os.path.abspath(path))
-    try:
-        relative = absolute.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        relative = absolute.as_posix()
-    return glob_to_regex(pattern).match(relative) is not None

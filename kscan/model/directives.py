@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from kscan.config.files import matches_selector
+from kscan.config.selectors import matches_selector
 from kscan.input.documents import Document
 from kscan.input.tree import Span
 from kscan.model import KubeObject

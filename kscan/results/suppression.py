@@ -13,7 +13,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from kscan.config.files import Config, matches_selector, path_matches
+from kscan.config.files import Config
+from kscan.config.globs import path_matches
+from kscan.config.selectors import matches_selector
 from kscan.input.documents import Document, Span
 from kscan.model import KubeObject, ObjectKey
 from kscan.model.directives import (

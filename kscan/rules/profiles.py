@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kscan.config.files import Config, discover_for, load, path_matches, resolve
+from kscan.config.files import Config, discover_for, load, resolve
+from kscan.config.globs import path_matches
 from kscan.input.sources import STDIN
 from kscan.rules.registry import Rule
 

@@ -8,7 +8,8 @@ from typing import NoReturn
 from pydantic import ValidationError
 
 from kscan.checks.base import Params
-from kscan.config.files import Config, ConfigError, matches_selector
+from kscan.config.files import Config, ConfigError
+from kscan.config.selectors import matches_selector
 from kscan.input.sources import InputError
 from kscan.model.taxonomy import Severity
 from kscan.rules.registry import Rule
