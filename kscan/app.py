@@ -18,9 +18,8 @@ from kscan.input.limits import DEFAULT_LIMITS, Limits
 from kscan.input.sources import MANIFEST_SUFFIXES, STDIN, STDIN_DISPLAY
 from kscan.model.directives import Directive
 from kscan.model.taxonomy import Severity
-from kscan.report import SARIF_MAX_RESULTS, ReportOptions, printable
+from kscan.report import FORMATS, SARIF_MAX_RESULTS, ReportOptions, printable
 from kscan.results import baseline as baseline_file
-from kscan.results.locations import is_under, relative_to_base, repository_root
 from kscan.results.scan_result import ScanResult
 from kscan.results.store import FindingStore
 from kscan.results.suppression import Suppressor
@@ -28,6 +27,7 @@ from kscan.rules.profiles import Profiles
 from kscan.rules.registry import Rule, RuleError, load_rules
 from kscan.rules.selection import configure
 from kscan.scan.engine import scan
+from kscan.support.locations import is_under, relative_to_base, repository_root
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -40,7 +40,8 @@ class ScanOptions:
     """Files, directories and ``-`` (standard input)."""
     output_format: str | None = None
     output: str | None = None
-    """The report's file (``None``: standard output)."""
+    """Where the caller will write the report (``None``: standard output): kscan refuses a file
+    that is one of the inputs, and colours only standard output."""
     fail_on: str | None = None
     color: str = "auto"
     """``always``, ``never``, or ``auto``: on a terminal unless ``NO_COLOR`` is set."""
@@ -68,6 +69,27 @@ class ScanOptions:
     write_baseline: str | None = None
     limits: Limits = DEFAULT_LIMITS
     jobs: int = 1
+
+    def __post_init__(self) -> None:
+        """Options a library caller gets wrong are refused before anything is scanned (the
+        command line's choices make them right)."""
+        if isinstance(self.paths, str):
+            raise TypeError("ScanOptions.paths is a tuple of paths, not one string")
+        problems = []
+        if not self.paths:
+            problems.append("kscan: error: no paths to scan")
+        if self.output_format is not None and self.output_format not in FORMATS:
+            problems.append(f"kscan: error: unknown format {printable(self.output_format)!r}")
+        if self.fail_on is not None and self.fail_on not in FAIL_ON_CHOICES:
+            problems.append(f"kscan: error: unknown fail-on {printable(self.fail_on)!r}")
+        if self.color not in ("auto", "always", "never"):
+            problems.append(f"kscan: error: unknown color {printable(self.color)!r}")
+        if problems:
+            raise UsageProblem(Diagnostic("error", text) for text in problems)
+
+
+FAIL_ON_CHOICES = (*(severity.value for severity in Severity), "never")
+"""The thresholds of ``fail-on``: a severity, or ``never``."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +125,8 @@ class Report:
     """Suppressions (and the selector in them) that matched no finding, when asked for."""
     diagnostics: list[Diagnostic]
     rendered: Iterator[str] | None
-    """The report, made as it is read; ``None`` when only a baseline was asked for."""
+    """The report, made as it is read (once: it is a generator); ``None`` when only a baseline
+    was asked for. ``run`` writes no file: the caller writes this to ``ScanOptions.output``."""
     exit_code: int
 
 

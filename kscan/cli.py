@@ -18,6 +18,7 @@ import click
 from kscan import __version__
 from kscan.app import (
     EXIT_ERROR,
+    FAIL_ON_CHOICES,
     Diagnostic,
     ScanOptions,
     UsageProblem,
@@ -29,7 +30,6 @@ from kscan.app import (
 )
 from kscan.input.limits import DEFAULT_LIMITS, LIBYAML_MAX_DEPTH, Limits, describe_size, parse_size
 from kscan.input.sources import STDIN_DISPLAY
-from kscan.model.taxonomy import Severity
 from kscan.report import FORMATS, SARIF_MAX_RESULTS, printable
 from kscan.rules import template_docs
 from kscan.rules.docs import as_text, reference
@@ -38,8 +38,6 @@ from kscan.scan.engine import collector_paused
 from kscan.scan.parallel import available_cores
 from kscan.support import interrupts
 from kscan.support.files import write_atomically
-
-FAIL_ON_CHOICES = [severity.value for severity in Severity] + ["never"]
 
 
 class _DefaultToScan(click.Group):
@@ -111,7 +109,7 @@ class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(FAIL_ON_CHOICES),
+    type=click.Choice(list(FAIL_ON_CHOICES)),
     help="Exit 1 when a finding has this severity or a higher one ('never': report only) [low].",
 )
 @click.option(

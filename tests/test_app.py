@@ -136,3 +136,25 @@ def test_rules_and_configuration_without_the_command_line() -> None:
     lines = list(effective_configuration((EXAMPLE,), isolated=True))
     assert lines[0] == "# configuration file: none found (defaults apply)"
     assert any(line.startswith('fail-on: "low"') for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"paths": ()}, "no paths to scan"),
+        ({"output_format": "nope"}, "unknown format 'nope'"),
+        ({"fail_on": "bogus"}, "unknown fail-on 'bogus'"),
+        ({"color": "sometimes"}, "unknown color 'sometimes'"),
+    ],
+)
+def test_options_a_library_caller_gets_wrong_are_refused_before_scanning(
+    options: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(UsageProblem, match=problem):
+        ScanOptions(**{"paths": ("examples",), **options})  # type: ignore[arg-type]
+
+
+def test_one_path_given_as_a_string_is_refused() -> None:
+    """A string is a sequence of one-letter paths: never scan them (``/`` among them)."""
+    with pytest.raises(TypeError, match="not one string"):
+        ScanOptions(paths="/tmp/x.yaml")  # type: ignore[arg-type]

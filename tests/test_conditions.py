@@ -80,6 +80,9 @@ def test_field_values_are_compared_exactly(
         ({"minimum": 12}, "11", "minimum"),
         ({"minimum": 12}, "12", None),
         ({"minimum": 12}, "12h", "minimum"),  # not a count: the flag fails its test
+        ({"minimum": 12}, "\u00b2", "minimum"),  # a digit to str.isdigit, not to strconv.ParseInt
+        ({"minimum": 12}, "+12", None),  # strconv.ParseInt reads a sign
+        ({"allowed": ["true"]}, "tRuE", None),  # not ParseBool's, compared without case
     ],
 )
 def test_flag_values_are_read_as_go_reads_them(

@@ -84,8 +84,11 @@ EXACT = Spelling(
 )
 """Field values as the API server decodes them: typed JSON values, compared exactly."""
 
-_GO_TRUE = frozenset({"1", "t", "true"})
-_GO_FALSE = frozenset({"0", "f", "false"})
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+"""The spellings ``strconv.ParseBool`` accepts."""
+_GO_INTEGER = re.compile(r"[+-]?[0-9]+")
+"""What ``strconv.ParseInt(value, 10, ...)`` reads (ASCII digits only)."""
 
 
 def go_flag_item(value: Any) -> str:
@@ -93,9 +96,8 @@ def go_flag_item(value: Any) -> str:
     does (``1``, ``t``, ``TRUE`` are ``true``; ``0``, ``f`` are ``false``), also in
     ``Key=value`` items (``--feature-gates``); other words as written (``Node``, ``RBAC``)."""
     key, equals, setting = str(value).rpartition("=")
-    lowered = setting.lower()
-    if lowered in _GO_TRUE or lowered in _GO_FALSE:
-        setting = "true" if lowered in _GO_TRUE else "false"
+    if setting in _GO_TRUE or setting in _GO_FALSE:
+        setting = "true" if setting in _GO_TRUE else "false"
     return f"{key}{equals}{setting}"
 
 
@@ -105,7 +107,7 @@ def go_flag_value(value: Any) -> str:
 
 
 def _flag_number(value: Any) -> float | None:
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    return int(value) if isinstance(value, str) and _GO_INTEGER.fullmatch(value) else None
 
 
 def _comma_items(value: Any) -> list[Any]:

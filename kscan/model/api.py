@@ -2,7 +2,8 @@
 checks parsed data against them.
 
 ``api_fields.json`` lists, for each struct reachable from a PodTemplateSpec, its JSON field names
-and Go types (facts from kubernetes/api ``core/v1/types.go``). The API server decodes JSON
+and Go types (facts from kubernetes/api ``core/v1/types.go``), and for the other kinds rules
+read (``KIND_STRUCTS``) the fields they read. The API server decodes JSON
 case-sensitively into those structs: a field it does not know is dropped (or the object refused
 under strict field validation), never applied; a value of the wrong type makes it refuse the
 object. ``check`` reports both, visiting each node once.

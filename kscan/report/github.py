@@ -8,9 +8,9 @@ from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, without_controls
 from kscan.report.text import summary
 from kscan.results.findings import Finding
-from kscan.results.locations import relative_to_base
 from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import Rule
+from kscan.support.locations import relative_to_base
 
 COMMANDS = {
     Severity.CRITICAL: "error",

@@ -10,9 +10,9 @@ from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, printable
 from kscan.report.text import summary
 from kscan.results.findings import Finding
-from kscan.results.locations import relative_to_base
 from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import Rule
+from kscan.support.locations import relative_to_base
 
 MAX_ROWS = 500
 """Findings listed at most (a step summary is limited to 1 MiB)."""

@@ -18,11 +18,11 @@ from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, json_text
 from kscan.results.baseline import Entry
 from kscan.results.findings import Finding
-from kscan.results.locations import relative_to_base
 from kscan.results.scan_result import ScanResult
 from kscan.results.store import FindingStore
 from kscan.rules.docs import as_markdown, as_text
 from kscan.rules.registry import Rule
+from kscan.support.locations import relative_to_base
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/kscan-dev/kscan"

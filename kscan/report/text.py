@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import click
-
 from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, printable
 from kscan.results.findings import Finding
@@ -13,12 +11,20 @@ from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import Rule
 
 _COLORS = {
-    Severity.CRITICAL: "magenta",
-    Severity.HIGH: "red",
-    Severity.MEDIUM: "yellow",
-    Severity.LOW: "blue",
-    Severity.INFO: "cyan",
+    Severity.CRITICAL: 35,  # magenta
+    Severity.HIGH: 31,  # red
+    Severity.MEDIUM: 33,  # yellow
+    Severity.LOW: 34,  # blue
+    Severity.INFO: 36,  # cyan
 }
+"""ANSI foreground colour codes by severity."""
+_BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
+
+
+def _styled(text: str, color: int | None = None, bold: bool = False, dim: bool = False) -> str:
+    """``text`` in ANSI colour and weight (the codes click writes, without needing click)."""
+    codes = (f"\x1b[{color}m" if color else "") + (_BOLD if bold else "") + (_DIM if dim else "")
+    return f"{codes}{text}{_RESET}"
 
 
 def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Iterator[str]:
@@ -42,8 +48,8 @@ def format_finding(finding: Finding, color: bool) -> str:
     """One finding on one line."""
     rule = finding.rule
 
-    def style(text: str, **kwargs: object) -> str:
-        return click.style(text, **kwargs) if color else text  # type: ignore[arg-type]
+    def style(text: str, fg: int | None = None, bold: bool = False, dim: bool = False) -> str:
+        return _styled(text, fg, bold, dim) if color else text
 
     where = style(
         f"{printable(finding.path)}:{finding.span.line}:{finding.span.column}:", bold=True

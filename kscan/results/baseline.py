@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from kscan.results.findings import Finding
-from kscan.results.locations import relative_to_base
 from kscan.results.store import FindingStore
 from kscan.support.files import write_atomically
+from kscan.support.locations import relative_to_base
 
 VERSION = 1
 KEY_FIELDS = (
