@@ -19,4 +19,4 @@ def suppression_reason(params: NoParams, suppressor: WrittenSuppressions) -> Ite
             f"The suppression of {what} gives no reason; write one after the rule list "
             f'(`kscan.io/ignore: "RULE: reason"` or `# kscan: ignore[RULE] reason`).'
         )
-        yield Violation((), message, record=directive)
+        yield Violation(directive.pointer, message, record=directive)

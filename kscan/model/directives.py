@@ -13,7 +13,7 @@ from typing import Literal
 
 from kscan.config.selectors import matches_selector
 from kscan.input.documents import Document
-from kscan.input.tree import Span
+from kscan.input.tree import Pointer, Span
 from kscan.model import KubeObject
 
 ANNOTATION = "kscan.io/ignore"
@@ -42,6 +42,8 @@ class Directive:
     """For configuration entries: the profile (configuration) whose files they apply to."""
     root: Path | None = None
     """For configuration entries: the folder their path globs are relative to."""
+    pointer: Pointer = ()
+    """For annotations: the annotation's key in its document (a comment has no field)."""
 
     @property
     def span(self) -> Span:
@@ -80,7 +82,14 @@ def annotation_directives(obj: KubeObject) -> Iterator[Directive]:
             rules, reason = parse_rule_list(str(value))
             span, _ = obj.document.locate((*pointer, "annotations", key))
             yield Directive(
-                rules, reason, "inSource", obj.document.path, span.line, span.column, container
+                rules,
+                reason,
+                "inSource",
+                obj.document.path,
+                span.line,
+                span.column,
+                container,
+                pointer=(*pointer, "annotations", key),
             )
 
 
