@@ -36,6 +36,9 @@ class FieldParams(Params):
     """Skip Windows pods (``spec.os.name: windows``)."""
     when: tuple[Condition, ...] = ()
     """Conditions a target must meet to be checked at all (none: every target is)."""
+    unless: tuple[tuple[Condition, ...], ...] = ()
+    """Groups of conditions: a target that meets every condition of one group is not checked
+    (objects Kubernetes itself creates, for instance)."""
     conditions: list[Condition]
     """What must hold at each target; the first condition it fails is reported."""
     message: str | None = None
@@ -57,6 +60,8 @@ class FieldParams(Params):
     def _consistent(self) -> FieldParams:
         if any(c.inherit for c in self.conditions) and self.target != "container":
             raise ValueError("'inherit' applies to the container target only")
+        if any(not group for group in self.unless):
+            raise ValueError("'unless': each group needs at least one condition")
         if self.message is not None:
             try:
                 self.message.format(**dict.fromkeys(MESSAGE_FIELDS, ""))
@@ -95,6 +100,8 @@ def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
                 yield from _pod_values(params, obj, pod)
     for target in targets:
         if not all(_holds(c, target) for c in params.when):
+            continue
+        if any(all(_holds(c, target) for c in group) for group in params.unless):
             continue
         for condition in params.conditions:
             violation = _first_violation(params, condition, obj, target)
