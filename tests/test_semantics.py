@@ -243,3 +243,89 @@ def test_empty_container_values_inherit_from_the_pod(scan_text: Scan) -> None:
     assert hits(result, "security-context-missing") == []
     result = scan_text(pod("{}", "null"))
     assert [c for _, c in hits(result, "security-context-missing")] == ["init", "main", "debug"]
+
+
+OVERRIDDEN = """\
+apiVersion: v1
+kind: Pod
+metadata: {{name: p, namespace: ns}}
+spec:
+  securityContext: {pod}
+  initContainers: [{{name: init, image: i:1, securityContext: {container}}}]
+  containers: [{{name: main, image: m:1, securityContext: {container}}}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("rule", "pod_context", "container_context", "severity"),
+    [
+        # Pod Security admission does not check runAsGroup, nor UIDs above 0 (check_runAsUser.go
+        # rejects only 0): a value no container runs with is worth an info finding at most.
+        ("run-as-group-root", "{runAsGroup: 0}", "{runAsGroup: 10001}", "info"),
+        ("run-as-group-low", "{runAsGroup: 0}", "{runAsGroup: 10001}", "info"),
+        ("run-as-user-low", "{runAsUser: 0}", "{runAsUser: 10001}", "info"),
+        # k8s.io/pod-security-admission/policy check_runAsUser.go and check_runAsNonRoot.go add
+        # "pod" to badSetters for a pod-level runAsUser: 0 or runAsNonRoot: false whatever the
+        # containers set; check_seccompProfile_restricted.go, check_appArmorProfile.go and
+        # check_seLinuxOptions.go do the same for their pod-level values.
+        (
+            "run-as-non-root",
+            "{runAsUser: 0}",
+            "{runAsUser: 10001, runAsNonRoot: true}",
+            "medium",
+        ),
+        (
+            "run-as-non-root",
+            "{runAsNonRoot: false}",
+            "{runAsUser: 10001, runAsNonRoot: true}",
+            "medium",
+        ),
+        (
+            "seccomp-profile",
+            "{seccompProfile: {type: Unconfined}}",
+            "{seccompProfile: {type: RuntimeDefault}}",
+            "medium",
+        ),
+        (
+            "apparmor-unconfined",
+            "{appArmorProfile: {type: Unconfined}}",
+            "{appArmorProfile: {type: RuntimeDefault}}",
+            "medium",
+        ),
+        (
+            "selinux-custom-type",
+            "{seLinuxOptions: {type: spc_t}}",
+            "{seLinuxOptions: {type: container_t}}",
+            "medium",
+        ),
+    ],
+)
+def test_pod_value_every_container_overrides(
+    scan_text: Scan, rule: str, pod_context: str, container_context: str, severity: str
+) -> None:
+    """A bad pod-level value that every container overrides is reported at the pod with the
+    rule's severity where admission rejects the pod-level value itself, else at info level."""
+    result = scan_text(OVERRIDDEN.format(pod=pod_context, container=container_context))
+    found = [f for f in result.findings if f.rule.name == rule]
+    assert [(f.span.line, f.container, f.severity.value) for f in found] == [(5, None, severity)]
+    if severity == "info":
+        assert "every container overrides it" in found[0].message
+
+
+@pytest.mark.parametrize(
+    "rule", ["run-as-group-root", "run-as-group-low", "run-as-user-low", "run-as-non-root"]
+)
+def test_pod_value_one_container_inherits_keeps_the_rule_severity(
+    scan_text: Scan, rules: list[Rule], rule: str
+) -> None:
+    """While one container (an ephemeral one here) inherits the pod's value, it is reported
+    with the rule's own severity."""
+    field = "runAsUser" if rule in ("run-as-user-low", "run-as-non-root") else "runAsGroup"
+    text = pod(f"{{{field}: 0}}").replace(
+        "initContainers: [{name: init, image: i:1, securityContext: {}}]",
+        f"initContainers: [{{name: init, image: i:1, securityContext: {{{field}: 10001}}}}]",
+    )
+    result = scan_text(text)
+    found = [f for f in result.findings if f.rule.name == rule and f.container is None]
+    expected = next(r.severity for r in rules if r.name == rule)
+    assert [(f.span.line, f.severity) for f in found] == [(5, expected)]

@@ -8,7 +8,14 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from kscan.checks.base import PodParams, Violation, template
-from kscan.checks.conditions import CAPABILITY, Conditions, Spelling, Test, normalize_capability
+from kscan.checks.conditions import (
+    CAPABILITY,
+    CAPABILITY_AT_RUNTIME,
+    Conditions,
+    Spelling,
+    Test,
+    normalize_capability,
+)
 from kscan.model import KubeObject
 from kscan.support.disclosure import shown
 
@@ -25,13 +32,21 @@ class CapabilitiesParams(PodParams, Conditions):
     """Which list of ``securityContext.capabilities`` to check."""
     linux_only: bool = True
     """Skip Windows pods (``spec.os.name: windows``)."""
+    names: Literal["admission", "runtime"] = Field("admission", alias="spelling")
+    """How ``must-include`` reads the names in ``drop``: ``admission`` exactly, as Pod Security
+    admission compares them (``all`` is not ``ALL``); ``runtime`` as containerd and CRI-O drop
+    them (any case: ``all``, ``net_raw``), for rules about what the running container holds."""
+
+    def reading(self) -> Spelling:
+        return CAPABILITY_AT_RUNTIME if self.names == "runtime" else CAPABILITY
 
 
 @template("capabilities", scope="object", params=CapabilitiesParams)
 def capabilities(params: CapabilitiesParams, obj: KubeObject) -> Iterator[Violation]:
     """``drop`` must include the listed capabilities (``ALL`` covers any); ``add`` may hold only
     ``allowed`` ones and none of ``forbidden`` (``ALL`` is reported only where it is listed).
-    ``must-include`` and ``allowed`` compare names exactly, as Pod Security admission does;
+    ``must-include`` and ``allowed`` compare names exactly, as Pod Security admission does
+    (``must-include`` reads them in any case, as the runtime does, with ``spelling: runtime``);
     ``forbidden`` catches a capability however it is written (``cap_sys_admin``)."""
     for pod, ref in obj.containers():
         if params.linux_only and pod.is_windows:
@@ -48,7 +63,8 @@ def capabilities(params: CapabilitiesParams, obj: KubeObject) -> Iterator[Violat
             missing = params.missing(written)
             if missing:
                 near = {normalize_capability(c) for c in written} & set(missing)
-                hint = f" (write {', '.join(sorted(near))} exactly)" if near else ""
+                how = "without CAP_" if params.names == "runtime" else "exactly"
+                hint = f" (write {', '.join(sorted(near))} {how})" if near else ""
                 message = f"{subject} does not drop {', '.join(missing)} in {field}{hint}."
                 yield Violation(list_pointer, message, obj, ref.name)
             continue

@@ -144,6 +144,26 @@ CAPABILITY = Spelling(
 admission compares the exact spelling (``NET_BIND_SERVICE``, ``ALL``)."""
 
 
+def runtime_dropped_capability(name: Any) -> str:
+    """A name in ``capabilities.drop`` as every CRI runtime drops it: upper-cased (containerd and
+    CRI-O compare ``ALL`` without regard to case and upper-case the other names), but with a
+    ``CAP_`` prefix kept, since containerd prepends ``CAP_`` unconditionally (``CAP_NET_RAW``
+    becomes ``CAP_CAP_NET_RAW`` there, which drops nothing)."""
+    return str(name).upper()
+
+
+CAPABILITY_AT_RUNTIME = Spelling(
+    "capability-at-runtime",
+    normalize_capability,
+    lambda name: name,
+    runtime_dropped_capability,
+    lambda name: None,
+    _list_items,
+)
+"""Linux capability names as the container runtime applies a ``drop`` list, for the rules that
+are about what a running container holds rather than what Pod Security admission accepts."""
+
+
 class Conditions(Params):
     """The tests of one condition (see the module docstring). A template's params declare the
     tests they take in ``tests``; any other is refused when the rule loads."""
@@ -200,10 +220,15 @@ class Conditions(Params):
             if getattr(self, test.replace("-", "_")) not in _NOT_GIVEN
         )
 
+    def reading(self) -> Spelling:
+        """The spelling this condition compares with (the template's, unless its params let a
+        rule choose another)."""
+        return self.spelling
+
     def failed(self, value: Any) -> Test | None:
         """The first test that a value which is set fails, or None (``required`` is left to
         the caller, which knows whether the value is set)."""
-        spelling = self.spelling
+        spelling = self.reading()
         if self.absent:
             return "absent"
         if self.forbidden is not None and _among(spelling.read, value, self.forbidden):
@@ -243,10 +268,11 @@ class Conditions(Params):
         """The ``must-include`` items that the value's items lack (none when they hold ``ALL``)."""
         if not self.must_include:
             return []
-        written = [self.spelling.item(item) for item in self.spelling.items(value)]
+        spelling = self.reading()
+        written = [spelling.item(item) for item in spelling.items(value)]
         if "ALL" in written:
             return []
-        return [name for name in self.must_include if self.spelling.item(name) not in written]
+        return [name for name in self.must_include if spelling.item(name) not in written]
 
 
 class _NotGiven:

@@ -32,6 +32,9 @@ class FlagParams(PodParams, Conditions):
     default: str | None = None
     """The value the component uses when the flag is missing (unset: a missing flag passes the
     value tests)."""
+    same_as_unset: list[str] | None = None
+    """Values the component reads as if the flag were missing (lumberjack's ``0`` for the
+    audit log limits): judged as a missing flag, by ``default`` if there is one."""
     missing_ok_with: list[str] | None = None
     """When the flag is missing and one of these flags is set (``--config``), the value comes
     from a file kscan does not read: no default, no ``required``."""
@@ -64,8 +67,22 @@ def component_flag(params: FlagParams, obj: KubeObject) -> Iterator[Violation]:
             yield _violation(params, obj, ref, component, flags, problem)
 
 
+def _reads_as_unset(params: FlagParams, value: str) -> bool:
+    number = params.spelling.number(value)
+    for unset in params.same_as_unset or ():
+        if number is not None and number == params.spelling.number(unset):
+            return True
+        if go_flag_value(value) == go_flag_value(unset):
+            return True
+    return False
+
+
 def _problem(params: FlagParams, found: tuple[Pointer, str] | None) -> str | None:
-    if found is None:
+    if found is not None and _reads_as_unset(params, found[1]):
+        if params.default is None:
+            return None
+        value, suffix = params.default, f" ({found[1]}: the default)"
+    elif found is None:
         if params.required:
             return "is not set"
         if params.default is None:

@@ -13,6 +13,7 @@ from kscan.checks.conditions import is_empty
 from kscan.checks.paths import MISSING, Condition, Match, dotted, select
 from kscan.input.documents import Pointer
 from kscan.model import KubeObject, LayeredPod, PodView, Shape
+from kscan.model.taxonomy import Severity
 from kscan.support.disclosure import shown
 
 Target = Literal["object", "pod", "pod-metadata", "container"]
@@ -36,6 +37,9 @@ class FieldParams(Params):
     """Skip Windows pods (``spec.os.name: windows``)."""
     when: tuple[Condition, ...] = ()
     """Conditions a target must meet to be checked at all (none: every target is)."""
+    unless: tuple[tuple[Condition, ...], ...] = ()
+    """Groups of conditions: a target that meets every condition of one group is not checked
+    (objects Kubernetes itself creates, for instance)."""
     conditions: list[Condition]
     """What must hold at each target; the first condition it fails is reported."""
     message: str | None = None
@@ -57,6 +61,10 @@ class FieldParams(Params):
     def _consistent(self) -> FieldParams:
         if any(c.inherit for c in self.conditions) and self.target != "container":
             raise ValueError("'inherit' applies to the container target only")
+        if any(c.overridden != "report" and not c.inherit for c in self.conditions):
+            raise ValueError("'overridden' applies to conditions with 'inherit' only")
+        if any(not group for group in self.unless):
+            raise ValueError("'unless': each group needs at least one condition")
         if self.message is not None:
             try:
                 self.message.format(**dict.fromkeys(MESSAGE_FIELDS, ""))
@@ -95,6 +103,8 @@ def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
                 yield from _pod_values(params, obj, pod)
     for target in targets:
         if not all(_holds(c, target) for c in params.when):
+            continue
+        if any(all(_holds(c, target) for c in group) for group in params.unless):
             continue
         for condition in params.conditions:
             violation = _first_violation(params, condition, obj, target)
@@ -136,7 +146,8 @@ def _select(condition: Condition, target: _Target) -> Iterator[Match]:
 
 
 def _pod_values(params: FieldParams, obj: KubeObject, pod: PodView) -> Iterator[Violation]:
-    """The pod-level values of inheritable fields: the first bad one, reported at the pod."""
+    """The pod-level values of inheritable fields: the first bad one, reported at the pod
+    (unless every container overrides it and the condition says what to do then)."""
     locate = pod.pointer_of if isinstance(pod.data, LayeredPod) else None
     target = _Target(pod.pointer, pod.data, pod.subject(obj.display), pod=pod, locate=locate)
     for condition in params.inherited:
@@ -145,11 +156,32 @@ def _pod_values(params: FieldParams, obj: KubeObject, pod: PodView) -> Iterator[
                 continue
             written = match.present and not is_empty(match.value)
             problem = condition.problem(match) if written else None
-            if problem is not None:
-                yield _violation(
-                    params, condition, obj, target, match, problem, " for the whole pod"
+            if problem is None:
+                continue
+            origin = " for the whole pod"
+            severity = condition.severity
+            if condition.overridden == "info" and _every_container_overrides(condition, pod):
+                origin += (
+                    " (every container overrides it; ephemeral containers added later would"
+                    " inherit it)"
                 )
-                return
+                severity = Severity.INFO
+            yield _violation(params, condition, obj, target, match, problem, origin, severity)
+            return
+
+
+def _every_container_overrides(condition: Condition, pod: PodView) -> bool:
+    """True if each container of the pod (of every list) sets the condition's path itself, so
+    that none of them runs with the pod's value."""
+    if pod.partial:  # containers kscan does not see may inherit it
+        return False
+    refs = list(pod.containers())
+    for ref in refs:
+        locate = ref.pointer_of if isinstance(ref.data, LayeredPod) else None
+        matches = select(ref.data, condition.path, ref.pointer, locate=locate)
+        if not any(match.present and not is_empty(match.value) for match in matches):
+            return False
+    return bool(refs)
 
 
 def _first_violation(
@@ -181,6 +213,7 @@ def _violation(
     match: Match,
     problem: str,
     origin: str,
+    severity: Severity | None = None,
 ) -> Violation:
     subject = target.subject
     pod = target.pod
@@ -201,7 +234,7 @@ def _violation(
         message,
         obj,
         target.container,
-        condition.severity,
+        severity or condition.severity,
         detail=detail,
     )
 

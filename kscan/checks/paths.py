@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from functools import cache
-from typing import Any, ClassVar, NamedTuple, get_args
+from typing import Any, ClassVar, Literal, NamedTuple, get_args
 
 from pydantic import field_validator
 
@@ -153,6 +153,11 @@ class Condition(Conditions):
     """Only the map keys this regular expression matches are walked by a ``*``."""
     inherit: bool = False
     """Container target only: a container that does not set the path takes its pod spec's value."""
+    overridden: Literal["report", "info"] = "report"
+    """With ``inherit``: how a bad pod-level value that every container of the pod overrides is
+    reported: as any other (``report``: Pod Security admission rejects the pod-level value
+    itself), or at ``info`` level (only containers added later, such as ephemeral debug
+    containers, would inherit it)."""
     severity: Severity | None = None
     """The severity of findings from this condition (unset: the rule's)."""
 
