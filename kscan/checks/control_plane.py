@@ -119,8 +119,9 @@ def _ordinal(number: int) -> str:
 
 def _shown_flag_value(params: FlagParams, value: str) -> str:
     """A flag's value as the message may show it: a number (``-1`` too), or a comma list of the
-    words the rule itself names (``AlwaysAllow``, ``RotateKubeletServerCertificate=false``); anything
-    else written on a command line is described, not shown (it may be an inline secret)."""
+    words the rule itself names (``AlwaysAllow``, ``RotateKubeletServerCertificate=false``);
+    anything else written on a command line is described, not shown (it may be an inline
+    secret)."""
     words = {
         go_flag_value(word)
         for word in (
