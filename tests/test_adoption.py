@@ -751,3 +751,23 @@ def test_a_comment_alone_above_a_document_s_first_key_suppresses_it(repo: Path) 
     assert [(f["rule_name"], (f["suppressed"] or {}).get("reason")) for f in data["findings"]] == [
         ("naked-pod", "a debugging pod")
     ]
+
+
+def test_enable_never_widens_a_selection(repo: Path) -> None:
+    """``--enable`` turns on rules that are off by default; a ``--select`` (or a configuration's
+    ``select``) already runs every rule it names, so ``--select X --enable all`` runs X alone
+    (kscan/rules/selection.py ``configure``; README, Usage)."""
+    (repo / "p.yaml").write_text(pod())
+    ids = {
+        f["rule_id"] for f in report("--select", "KS101", "--enable", "all", "p.yaml")["findings"]
+    }
+    assert ids == {"KS101"}
+    widened = report("--enable", "image-digest", "p.yaml")["findings"]
+    assert "image-digest" in {f["rule_name"] for f in widened}  # without select, enable adds
+    assert {f["rule_name"] for f in report("--select", "image-digest", "p.yaml")["findings"]} == {
+        "image-digest"
+    }
+    (repo / ".kscan.yaml").write_text("select: [KS101]\n")
+    ids = {f["rule_id"] for f in report("--enable", "image-digest", "p.yaml")["findings"]}
+    assert ids == {"KS101"}
+    assert kscan("--enable", "no-such-rule", "p.yaml").exit_code == 2

@@ -128,3 +128,31 @@ def test_a_template_refuses_tests_it_does_not_take() -> None:
 def test_a_condition_needs_a_test() -> None:
     with pytest.raises(ValidationError, match="needs at least one test"):
         FlagParams.model_validate({"components": ["etcd"], "flag": "--x"})
+
+
+def test_allowed_items_in_every_spelling() -> None:
+    """``allowed-items``: each item of the value's list must be listed, compared as the
+    spelling compares items (exactly for field values and cipher suite names, which
+    Kubernetes' ``cliflag.TLSCipherSuites`` looks up in a map as written)."""
+
+    class Field(Conditions):
+        tests: ClassVar[frozenset[Test]] = frozenset({"allowed-items"})
+
+    class Flag(_Flag):
+        tests: ClassVar[frozenset[Test]] = frozenset({"allowed-items"})
+
+    class Capability(_Capability):
+        tests: ClassVar[frozenset[Test]] = frozenset({"allowed-items"})
+
+    field = Field.model_validate({"allowed-items": ["a", "b"]})
+    assert field.failed(["a", "b", "a"]) is None
+    assert field.failed([]) is None
+    assert field.failed(["a", "c"]) == "allowed-items"
+    assert field.outside(["c", "a", "d"]) == [0, 2]
+    flag = Flag.model_validate({"allowed-items": ["TLS_AES_128_GCM_SHA256"]})
+    assert flag.failed("TLS_AES_128_GCM_SHA256, TLS_AES_128_GCM_SHA256") is None
+    assert flag.failed("tls_aes_128_gcm_sha256") == "allowed-items"
+    assert flag.outside("TLS_AES_128_GCM_SHA256,TLS_RSA_WITH_RC4_128_SHA") == [1]
+    capability = Capability.model_validate({"allowed-items": ["NET_BIND_SERVICE"]})
+    assert capability.failed(["NET_BIND_SERVICE"]) is None
+    assert capability.failed(["NET_BIND_SERVICE", "SYS_ADMIN"]) == "allowed-items"

@@ -34,7 +34,7 @@ def test_flag_forms() -> None:
     assert parse_flags(container) == {
         "--a": (("command", 1), "1"),
         "--b": (("command", 2), "2"),
-        "--c": (("command", 4), "true"),
+        "--c": (("command", 4), "--d"),  # a flag of unknown type: both readings
         "--d": (("args", 0), "true"),
     }
     assert program({"command": ["hyperkube", "kube-scheduler"]}) == "kube-scheduler"
@@ -59,3 +59,41 @@ def test_kubelet_defaults_do_not_apply_with_a_config_file(scan_text: Scan) -> No
     assert rule_hits(scan_text(static_pod("kubelet")), "kubelet-anonymous-auth") == 1
     result = scan_text(static_pod("kubelet", "--config=/var/lib/kubelet/config.yaml"))
     assert rule_hits(result, "kubelet-anonymous-auth") == 0
+
+
+def test_flags_are_read_as_pflag_reads_them() -> None:
+    """spf13/pflag ``parseLongArg``: ``--flag=arg`` is ``arg`` (empty too); a flag with a
+    ``NoOptDefVal`` (booleans: ``true``) takes no next word; any other flag takes the next
+    argument whatever it is (``value = a[0]; a = a[1:]``), even one that starts with ``-``.
+    Go's ``flag`` (etcd) does the same for non-boolean flags. ``--`` ends the flags, and the
+    kubelet runs ``command`` followed by ``args``."""
+    container = {
+        "command": ["kube-apiserver", "--tls-cert-file", "--tls-private-key-file=k"],
+        "args": ["--anonymous-auth", "false", "--audit-log-path=", "--profiling", "--v", "-", "--"],
+    }
+    assert parse_flags(container) == {
+        "--tls-cert-file": (("command", 1), "--tls-private-key-file=k"),
+        "--anonymous-auth": (("args", 0), "true"),
+        "--audit-log-path": (("args", 2), ""),
+        "--profiling": (("args", 3), "true"),
+        "--v": (("args", 4), "-"),
+    }
+    split = {"command": ["kube-apiserver", "--audit-log-path"], "args": ["--profiling=false"]}
+    assert parse_flags(split) == {"--audit-log-path": (("command", 1), "--profiling=false")}
+    ended = {"command": ["etcd", "--", "--auto-tls=true"]}
+    assert parse_flags(ended) == {}
+
+
+def test_every_flag_a_rule_checks_has_a_known_type() -> None:
+    """A bare flag is read by its type (booleans take no next word), so every flag a rule
+    checks must be listed as a boolean or as a flag that takes a value, and not as both."""
+    from kscan.model.command_line import BOOLEAN_FLAGS, VALUE_FLAGS
+    from kscan.rules.registry import load_rules
+
+    assert not BOOLEAN_FLAGS & VALUE_FLAGS
+    checked = {
+        rule.params.flag  # type: ignore[attr-defined]
+        for rule in load_rules()
+        if rule.template.name == "component-flag"
+    }
+    assert checked <= BOOLEAN_FLAGS | VALUE_FLAGS, sorted(checked - BOOLEAN_FLAGS - VALUE_FLAGS)

@@ -8,7 +8,9 @@ A condition's tests mean the same in every template that takes them:
 - ``minimum`` / ``maximum``: a number must not be below / above this;
 - ``pattern`` / ``forbidden-pattern``: a string must (not) match this regular expression;
 - ``contains`` / ``not-contains``: the value's items must (not) include this one;
-- ``must-include``: the value's items must include each of these (``ALL`` includes any).
+- ``must-include``: the value's items must include each of these (``ALL`` includes any);
+- ``allowed-items``: each of the value's items must be one of these (a list with an item
+  outside them fails, an empty one passes).
 
 What differs between templates is how values are *spelled*, which a ``Spelling`` decides: what
 the program that consumes a value reads (``forbidden`` compares that, so that no spelling the
@@ -39,6 +41,7 @@ Test = Literal[
     "contains",
     "not-contains",
     "must-include",
+    "allowed-items",
 ]
 
 
@@ -193,6 +196,8 @@ class Conditions(Params):
     """An item the value's list must not hold."""
     must_include: list[str] | None = None
     """Items the value's list must all hold (``ALL`` holds every one)."""
+    allowed_items: list[str] | None = None
+    """Items the value's list may hold: any other item fails."""
 
     @field_validator("pattern", "forbidden_pattern")
     @classmethod
@@ -262,6 +267,8 @@ class Conditions(Params):
             return "not-contains"
         if self.missing(value):
             return "must-include"
+        if self.outside(value):
+            return "allowed-items"
         return None
 
     def missing(self, value: Any) -> list[str]:
@@ -273,6 +280,17 @@ class Conditions(Params):
         if "ALL" in written:
             return []
         return [name for name in self.must_include if spelling.item(name) not in written]
+
+    def outside(self, value: Any) -> list[int]:
+        """The positions (from 0) of the value's items that ``allowed-items`` does not list."""
+        if self.allowed_items is None:
+            return []
+        allowed = {self.spelling.item(item) for item in self.allowed_items}
+        return [
+            index
+            for index, item in enumerate(self.spelling.items(value))
+            if self.spelling.item(item) not in allowed
+        ]
 
 
 class _NotGiven:

@@ -17,10 +17,20 @@ from kscan.support.disclosure import shown
 class FlagParams(PodParams, Conditions):
     """One flag of the named components, tested in the condition language (``conditions``)
     with Go's spelling of flag values. A missing flag takes ``default``; ``required`` and
-    ``absent`` test presence itself."""
+    ``absent`` test presence itself, and an empty value (``--flag=``) counts as not set.
+    Flags are read as pflag reads them (``command_line.parse_flags``)."""
 
     tests: ClassVar[frozenset[Test]] = frozenset(
-        {"required", "absent", "allowed", "forbidden", "contains", "not-contains", "minimum"}
+        {
+            "required",
+            "absent",
+            "allowed",
+            "forbidden",
+            "contains",
+            "not-contains",
+            "minimum",
+            "allowed-items",
+        }
     )
     spelling: ClassVar[Spelling] = GO_FLAG
 
@@ -60,8 +70,9 @@ def component_flag(params: FlagParams, obj: KubeObject) -> Iterator[Violation]:
         flags = ref.flags
         if pod.partial and params.flag not in flags:
             continue  # what a pod seen in part lacks may be set by whatever completes it
-        if params.flag not in flags and any(f in flags for f in params.missing_ok_with or ()):
-            continue
+        unset = params.flag not in flags or not flags[params.flag][1]
+        if unset and any(f in flags for f in params.missing_ok_with or ()):
+            continue  # the value may come from the file: an empty flag says nothing either
         problem = _problem(params, flags.get(params.flag))
         if problem is not None:
             yield _violation(params, obj, ref, component, flags, problem)
@@ -78,6 +89,10 @@ def _reads_as_unset(params: FlagParams, value: str) -> bool:
 
 
 def _problem(params: FlagParams, found: tuple[Pointer, str] | None) -> str | None:
+    if found is not None and not found[1] and (params.required or params.absent):
+        # ``--flag=`` sets a string flag to "", which its component reads as unset (no audit
+        # log, a self-signed serving certificate, no token file): ``""`` is not set.
+        return "is empty, which leaves it unset" if params.required else None
     if found is not None and _reads_as_unset(params, found[1]):
         if params.default is None:
             return None
@@ -102,15 +117,28 @@ def _problem(params: FlagParams, found: tuple[Pointer, str] | None) -> str | Non
         return f"is {said if value else 'empty'}{suffix}, without {params.contains}"
     if failed == "not-contains":
         return f"is {said}{suffix}, which includes {params.not_contains}"
+    if failed == "allowed-items":
+        outside = params.outside(value)
+        which = ", ".join(_ordinal(index + 1) for index in outside)
+        items = "item" if len(outside) == 1 else "items"
+        return f"lists {len(outside)} {items} outside the accepted ones (the {which})"
     if failed == "minimum":
         return f"is {said}{suffix}; expected at least {int(params.minimum or 0)}"
     return f"is {said}{suffix}"
 
 
+def _ordinal(number: int) -> str:
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix}"
+
+
 def _shown_flag_value(params: FlagParams, value: str) -> str:
-    """A flag's value as the message may show it: a number, or a comma list of the words the
-    rule itself names (``AlwaysAllow``, ``RotateKubeletServerCertificate=false``); anything
-    else written on a command line is described, not shown (it may be an inline secret)."""
+    """A flag's value as the message may show it: a number (``-1`` too), or a comma list of the
+    words the rule itself names (``AlwaysAllow``, ``RotateKubeletServerCertificate=false``);
+    anything else written on a command line is described, not shown (it may be an inline
+    secret)."""
     words = {
         go_flag_value(word)
         for word in (
@@ -123,7 +151,7 @@ def _shown_flag_value(params: FlagParams, value: str) -> str:
         for word in (word, *word.split(","))
     }
     items = [go_flag_value(item.strip()) for item in value.split(",")]
-    if value.isdigit() or all(item in words for item in items):
+    if GO_FLAG.number(value) is not None or all(item in words for item in items):
         return value
     return shown(value, ("command",))
 

@@ -16,8 +16,11 @@ from kscan.rules.registry import Rule
 
 
 def configure(rules: list[Rule], config: Config) -> list[Rule]:
-    """The rules to run: ``select`` (default: the rules on by default) plus ``enable``, minus
-    ``ignore``; then per-rule ``severity`` and ``params`` overrides."""
+    """The rules to run: ``select`` if given (every rule it names, on by default or not), else
+    the rules on by default plus ``enable``; minus ``ignore``; then per-rule ``severity`` and
+    ``params`` overrides. ``enable`` never widens a ``select``: it turns on rules that are off by
+    default, and a selection already runs every rule it names (``--select KS3 --enable all`` runs
+    the KS3xx rules, not every rule), so that a policy's selection stays what it says."""
 
     def matching(key: str) -> set[str]:
         selectors = config[key] or []
@@ -26,10 +29,12 @@ def configure(rules: list[Rule], config: Config) -> list[Rule]:
                 _fail(config, key, (key, index), f"{key}: no rule matches '{selector}'")
         return {r.id for r in rules for s in selectors if matches_selector(s, r.id, r.name)}
 
-    chosen = (
-        matching("select") if config["select"] is not None else {r.id for r in rules if r.enabled}
-    )
-    chosen = (chosen | matching("enable")) - matching("ignore")
+    enabled = matching("enable")  # checked even under a select: a typo is an error either way
+    if config["select"] is not None:
+        chosen = matching("select")
+    else:
+        chosen = {r.id for r in rules if r.enabled} | enabled
+    chosen -= matching("ignore")
     by_key = {key: rule for rule in rules for key in (rule.id, rule.name)}
     for setting in ("severity", "params"):
         named: dict[str, str] = {}
