@@ -103,7 +103,33 @@ _SECRET_CASES = [
         lambda name: secrets.secret_kind(name, "x" * 20, 8),
         50_000,
     ),
+    Case(
+        "secret: names ending in key words",
+        lambda n: "public_key_content" * (n // 18) + "_",
+        lambda name: secrets.secret_kind(name, "xy" * 10, 8, 6),
+        50_000,
+    ),
+    Case(
+        "secret: names of pass and pwd runs",
+        lambda n: "_passpwd" * (n // 8) + "-",
+        lambda name: secrets.secret_kind(name, "xy" * 10, 8, 6),
+        50_000,
+    ),
 ]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        secrets.SECRET_NAME,
+        secrets.NOT_A_SECRET_NAME,
+        secrets.NOT_A_SECRET_KEY,
+        secrets.PASSWORD_NAME,
+        secrets.PLACEHOLDER,
+    ],
+)
+def test_secret_name_patterns_pass_the_load_time_check(pattern: str) -> None:
+    assert linear_problem(pattern) is None
 
 
 def _comment_document(line: str) -> Document:

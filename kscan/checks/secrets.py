@@ -15,11 +15,24 @@ from kscan.model import KubeObject
 from kscan.support.disclosure import shown_key
 
 SECRET_NAME = (
-    r"(?i)(passw(or)?d|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential)"
+    r"(?i)(passw(or)?d|passphrase|secret|token|bearer|credential|api[_-]?key|private[_-]?key"
+    r"|access[_-]?key|pwd$|(^|[_.-])pass$|(?:[_.-]key|(?-i:[a-z]Key))(?:[_.-]?contents?)?$)"
 )
+"""Names that suggest a secret: a password word anywhere (``DB_PASSWORD``), one at the end
+(``DB_PASS``, ``MYSQLPWD``), a bearer token, or a last word ``key`` (``AZURE_STORAGE_KEY``,
+``tls.key``, ``storageKey``, ``SA_KEY_CONTENT``), but not ``MONKEY`` or ``KEYCLOAK_URL``."""
 NOT_A_SECRET_NAME = (
     r"(?i)(_file|_path|_dir|_url|_uri|_name|_ref|_id|_ttl|_timeout|_length|_size|_enabled|_type)$"
 )
+NOT_A_SECRET_KEY = (
+    r"(?i)(^(old)?pwd$|(public|primary|foreign|partition|sort|range|routing|cache|lock|hash"
+    r"|shard|idempotency|dedup|label|annotation|selector|taint|topology|header|object|row"
+    r"|column|group|lookup|index|config|query)[_.-]?key([_.-]?contents?)?$)"
+)
+"""Names that end in ``key`` without being a secret (the public half of a key pair, a
+database, cache or label key), and the shell's working directories ``PWD`` and ``OLDPWD``."""
+PASSWORD_NAME = r"(?i)(passw(or)?d|pwd|(^|[_.-])pass)$"
+"""Names whose last word is a password: their values count from ``password_min_length``."""
 PLACEHOLDER = r"(?i)^(insert|replace|change|your|example|dummy|placeholder|todo|<|xxx)"
 _BASE64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _JWT_REST = re.compile(r"\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8}")
@@ -66,9 +79,14 @@ class SecretLiteralParams(Params):
     """Where to look: container ``env`` values or ConfigMap ``data``."""
     min_length: int = 8
     """The shortest value reported for its secret-sounding name alone."""
+    password_min_length: int = 6
+    """The shortest value reported under a name whose last word is a password (``password``,
+    ``DB_PASS``)."""
 
 
-def secret_kind(name: str, value: Any, min_length: int) -> str | None:
+def secret_kind(
+    name: str, value: Any, min_length: int, password_min_length: int | None = None
+) -> str | None:
     """What kind of secret a name/value pair looks like, or None."""
     if not isinstance(value, str):
         return None
@@ -78,7 +96,9 @@ def secret_kind(name: str, value: Any, min_length: int) -> str | None:
     if (
         re.search(SECRET_NAME, name)
         and not re.search(NOT_A_SECRET_NAME, name)
-        and len(value) >= min_length
+        and not re.search(NOT_A_SECRET_KEY, name)
+        and len(value) >= _floor(name, min_length, password_min_length)
+        and len(set(value)) > 1  # a mask: ******
         and not value.startswith(("/", "$(", "${"))
         and not re.match(PLACEHOLDER, value)
         and "{{" not in value
@@ -88,12 +108,21 @@ def secret_kind(name: str, value: Any, min_length: int) -> str | None:
     return None
 
 
+def _floor(name: str, min_length: int, password_min_length: int | None) -> int:
+    """The shortest value reported under this name: shorter for a password."""
+    if password_min_length is not None and re.search(PASSWORD_NAME, name):
+        return min(min_length, password_min_length)
+    return min_length
+
+
 @template("secret-literal", scope="object", params=SecretLiteralParams)
 def secret_literal(params: SecretLiteralParams, obj: KubeObject) -> Iterator[Violation]:
     """Env values or ConfigMap data that look like credentials: known key and token formats
     anywhere, or a long literal under a secret-sounding name."""
     for candidate in _candidates(params, obj):
-        kind = secret_kind(candidate.name, candidate.value, params.min_length)
+        kind = secret_kind(
+            candidate.name, candidate.value, params.min_length, params.password_min_length
+        )
         if kind is not None:
             where = shown_key(candidate.name)
             message = f"{candidate.subject} holds {kind} in '{where}'; value not shown."
