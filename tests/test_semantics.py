@@ -329,3 +329,49 @@ def test_pod_value_one_container_inherits_keeps_the_rule_severity(
     found = [f for f in result.findings if f.rule.name == rule and f.container is None]
     expected = next(r.severity for r in rules if r.name == rule)
     assert [(f.span.line, f.severity) for f in found] == [(5, expected)]
+
+
+SUPERUSER = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: superuser}
+rules: [{apiGroups: ["*"], resources: ["*"], verbs: ["*"]}]
+"""
+SUPERUSER_BINDING = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: ci}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: superuser}
+subjects: [{kind: ServiceAccount, name: deployer, namespace: ci}]
+"""
+
+
+def test_admin_equivalent_role_from_a_context_file_makes_the_binding_a_finding(
+    tmp_path: Path, rules: list[Rule]
+) -> None:
+    """The binding is reported when its role is only in a context file, and a binding that is
+    only context is not reported although its role is scanned."""
+    (tmp_path / "role.yaml").write_text(SUPERUSER)
+    (tmp_path / "binding.yaml").write_text(SUPERUSER_BINDING)
+    binding, role = str(tmp_path / "binding.yaml"), str(tmp_path / "role.yaml")
+    rule = "rbac-admin-equivalent-binding"
+
+    assert hits(scan([binding], rules), rule) == []
+    with_role = scan([binding], rules, context=[role])
+    assert hits(with_role, rule) == [(4, None)]
+    message = next(f.message for f in with_role.findings if f.rule.name == rule)
+    assert "ServiceAccount ci/deployer" in message
+    assert hits(scan([role], rules, context=[binding]), rule) == []
+
+
+def test_a_cluster_role_binding_cannot_grant_a_role(scan_text: Scan) -> None:
+    """The API server refuses a ClusterRoleBinding whose roleRef is a Role
+    (kubernetes pkg/apis/rbac/validation/validation.go, ValidateClusterRoleBinding: roleRef.kind
+    NotSupported unless "ClusterRole"), so a Role of the same name grants nothing through it."""
+    text = SUPERUSER.replace("ClusterRole", "Role").replace("{name: superuser}", "{name: su}")
+    binding = SUPERUSER_BINDING.replace("ClusterRole, name: superuser", "Role, name: su")
+    result = scan_text(text + "---\n" + binding)
+    assert hits(result, "rbac-admin-equivalent-binding") == []
+    as_role_binding = binding.replace("ClusterRoleBinding", "RoleBinding")
+    result = scan_text(text + "---\n" + as_role_binding)
+    assert hits(result, "rbac-admin-equivalent-binding") == [(9, None)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from kscan.checks.base import Params, Violation, template
+from kscan.checks.base import NoParams, Params, Violation, template
 from kscan.model.inventory import BindingOutline, Inventory, ObjectFacts, RoleOutline, RuleOutline
 from kscan.support.disclosure import shown
 
@@ -114,3 +114,83 @@ def _subjects_by_role(inventory: Inventory) -> dict[tuple[str, str, str | None],
                     f"{kind} {where}{name} via {obj.display}"
                 )
     return found
+
+
+EVERY_VERB = frozenset(
+    {"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
+)
+"""The verbs of every resource (``kubectl api-resources -o wide``): a rule granting all of them
+on every resource reads every Secret and creates pods as any service account, which amounts to
+cluster-admin even without ``*``."""
+
+
+def admin_rule(rule: RuleOutline) -> bool:
+    """Whether a role rule grants what cluster-admin grants: every verb (``*``, or all of
+    ``EVERY_VERB``) on every resource (``*``) in every API group (``*``), with no resourceNames."""
+    return (
+        not rule.resource_names
+        and "*" in rule.api_groups
+        and "*" in rule.resources
+        and ("*" in rule.verbs or set(rule.verbs) >= EVERY_VERB)
+    )
+
+
+class AdminBindingParams(NoParams):
+    def kinds_seen(self) -> frozenset[str]:
+        return frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
+
+
+@template(
+    "rbac-admin-binding",
+    scope="inventory",
+    params=AdminBindingParams,
+    reports=["binding-role-ref"],
+)
+def rbac_admin_binding(params: AdminBindingParams, inventory: Inventory) -> Iterator[Violation]:
+    """RoleBindings and ClusterRoleBindings whose role, defined in the scanned set (or a context
+    file), grants what cluster-admin grants under another name; reported at the binding's
+    ``roleRef.name``, naming its subjects. A RoleBinding to a Role finds the Role in its own
+    namespace; a RoleBinding to a ClusterRole grants it within the binding's namespace; a
+    ClusterRoleBinding to a Role is refused by the API server and skipped, as are bindings to the
+    ClusterRole ``cluster-admin`` itself (a rule of its own matches that name) and bindings
+    without subjects."""
+    admin: dict[tuple[str, str, str | None], int] = {}
+    for obj in [*inventory.of_kind_anywhere("ClusterRole"), *inventory.of_kind_anywhere("Role")]:
+        role = obj.model
+        if isinstance(role, RoleOutline):
+            index = next((i for i, rule in enumerate(role.rules) if admin_rule(rule)), None)
+            if index is not None:
+                admin.setdefault(_role_key(obj), index)
+    if not admin:
+        return
+    for kind in ("ClusterRoleBinding", "RoleBinding"):
+        for obj in inventory.of_kind_anywhere(kind):
+            binding = obj.model
+            if not isinstance(binding, BindingOutline) or not binding.subjects:
+                continue
+            if kind == "ClusterRoleBinding" and binding.role_kind != "ClusterRole":
+                continue
+            if binding.role_kind == "ClusterRole" and binding.role_name == "cluster-admin":
+                continue
+            namespace = obj.effective_namespace if binding.role_kind == "Role" else None
+            index = admin.get((binding.role_kind, binding.role_name, namespace))
+            if index is None:
+                continue
+            granted = f"{binding.role_kind} '{binding.role_name}'"
+            scope = (
+                "the whole cluster"
+                if kind == "ClusterRoleBinding"
+                else f"namespace '{obj.effective_namespace}'"
+            )
+            message = (
+                f"{obj.display} grants {granted}, which allows every verb on every resource like "
+                f"cluster-admin (its rules[{index}]), in {scope} to {_subject_list(binding)}."
+            )
+            yield Violation((*obj.pointer, "roleRef", "name"), message, obj)
+
+
+def _subject_list(binding: BindingOutline) -> str:
+    return ", ".join(
+        f"{kind} {f'{namespace}/' if namespace else ''}{name}"
+        for kind, namespace, name in binding.subjects
+    )

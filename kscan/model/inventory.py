@@ -120,10 +120,13 @@ class BindingOutline:
 
 Outline = RoleOutline | BindingOutline | PolicyOutline
 
-ReportPoint = Literal["namespace", "pod-labels", "pod-automount", "role-rule-verbs"]
+ReportPoint = Literal[
+    "namespace", "pod-labels", "pod-automount", "role-rule-verbs", "binding-role-ref"
+]
 """The fields cross-object templates may report at, which an object's facts keep the positions
 of (each template declares its own): a workload's ``metadata.namespace``, each pod's labels and
-``automountServiceAccountToken``, the ``verbs`` of each rule of a Role or ClusterRole."""
+``automountServiceAccountToken``, the ``verbs`` of each rule of a Role or ClusterRole, the
+``roleRef.name`` of a RoleBinding or ClusterRoleBinding."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +278,8 @@ def _report_pointers(
         pointers += [
             _shared((*pointer, "rules", index, "verbs")) for index in range(len(model.rules))
         ]
+    if isinstance(model, BindingOutline) and "binding-role-ref" in points:
+        pointers.append(_shared((*pointer, "roleRef", "name")))
     return pointers
 
 
