@@ -256,3 +256,38 @@ def test_selector_decides_pod_isolation(
     assert not result.errors
     unisolated = {f.name for f in result.findings if f.rule.name == "pod-ingress-not-isolated"}
     assert unisolated == set(LABELLED) - isolated
+
+
+def test_policy_outline_keeps_same_namespace_peers_only_when_asked() -> None:
+    """Rule peers of the policy's own namespace: a podSelector with no namespaceSelector
+    (absent or null; k8s.io/api networking/v1 NetworkPolicyPeer: "Otherwise it selects the
+    Pods matching PodSelector in the policy's own Namespace"); an empty podSelector (every
+    pod), a namespaceSelector (other namespaces) or an ipBlock leaves the peer out. Facts keep
+    them only for a rule that reports at them, since facts are kept for every object."""
+    web = {"matchLabels": {"app": "web"}}
+    spec = {
+        "podSelector": {},
+        "ingress": [
+            {
+                "from": [
+                    {"podSelector": web},
+                    {"podSelector": {}},
+                    {"podSelector": web, "namespaceSelector": {}},
+                    {"podSelector": web, "namespaceSelector": None},
+                    {"ipBlock": {"cidr": "10.0.0.0/8"}},
+                ]
+            }
+        ],
+        "egress": [{"to": [{"podSelector": expression("In", "db")}]}, {"to": None}],
+    }
+    policy = NetworkPolicy.model_validate({"kind": "NetworkPolicy", "spec": spec})
+
+    assert PolicyOutline.of(policy).peers == ()
+    peers = PolicyOutline.of(policy, peers=True).peers
+    assert [peer.pointer for peer in peers] == [
+        ("ingress", 0, "from", 0, "podSelector"),
+        ("ingress", 0, "from", 3, "podSelector"),
+        ("egress", 0, "to", 0, "podSelector"),
+    ]
+    assert [peer.selects({"app": "web"}) for peer in peers] == [True, True, False]
+    assert peers[2].selects({"tier": "db"})

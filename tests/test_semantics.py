@@ -375,3 +375,34 @@ def test_a_cluster_role_binding_cannot_grant_a_role(scan_text: Scan) -> None:
     as_role_binding = binding.replace("ClusterRoleBinding", "RoleBinding")
     result = scan_text(text + "---\n" + as_role_binding)
     assert hits(result, "rbac-admin-equivalent-binding") == [(9, None)]
+
+
+def test_policy_selecting_pods_of_a_context_file_selects_something(
+    tmp_path: Path, rules: list[Rule]
+) -> None:
+    """The pods a NetworkPolicy is for may be in a context file; a policy that is only context
+    is not reported. A peer's podSelector without namespaceSelector selects pods of the
+    policy's namespace (k8s.io/api networking/v1 NetworkPolicyPeer: "Otherwise it selects the
+    Pods matching PodSelector in the policy's own Namespace"), so pods of another namespace do
+    not count."""
+    (tmp_path / "app.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {app: web}}\n"
+        "spec: {containers: [{name: web, image: web:1}]}\n"
+    )
+    (tmp_path / "policy.yaml").write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        "metadata: {name: web, namespace: shop}\n"
+        "spec:\n  podSelector: {matchLabels: {app: web}}\n"
+        "  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}]}]\n"
+    )
+    (tmp_path / "elsewhere.yaml").write_text(
+        (tmp_path / "app.yaml").read_text().replace("namespace: shop", "namespace: other")
+    )
+    app, policy = str(tmp_path / "app.yaml"), str(tmp_path / "policy.yaml")
+    rule = "network-policy-selects-nothing"
+    chosen = [r for r in rules if r.name == rule]
+
+    assert hits(scan([policy], chosen), rule) == [(5, None)]
+    assert hits(scan([policy], chosen, context=[app]), rule) == []
+    assert hits(scan([app], chosen, context=[policy]), rule) == []
+    assert hits(scan([policy, str(tmp_path / "elsewhere.yaml")], chosen), rule) == [(5, None)]

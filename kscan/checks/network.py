@@ -92,3 +92,49 @@ def pod_isolation(params: PodIsolationParams, inventory: Inventory) -> Iterator[
                 f"isolates {params.direction.lower()}: {effect}."
             )
             yield Violation(pod.labels_pointer, message, obj)
+
+
+@template(
+    "policy-selects-nothing",
+    scope="namespace",
+    params=NetworkParams,
+    reports=["policy-selectors"],
+)
+def policy_selects_nothing(params: NetworkParams, inventory: Inventory) -> Iterator[Violation]:
+    """NetworkPolicies whose podSelector selects no pod of their namespace in the scan (and the
+    context files), reported at ``spec.podSelector``; of the others, each rule peer that selects
+    pods of the policy's namespace (a podSelector without namespaceSelector) and matches none of
+    them, at the peer's podSelector. An empty podSelector selects every pod and passes; a
+    namespace with no pod-bearing object in the scan has nothing to select, and is reported."""
+    labels: dict[str, list[dict[str, str]]] = {}
+    for obj in inventory.of_kind_anywhere("NetworkPolicy"):
+        policy = obj.model
+        if not isinstance(policy, PolicyOutline):
+            continue
+        namespace = obj.effective_namespace
+        if namespace not in labels:
+            workloads = inventory.workloads_by_namespace.get(namespace, [])
+            labels[namespace] = [pod.labels for o in workloads for pod in o.pods]
+        pods = labels[namespace]
+        known = (
+            f"no pod of namespace '{namespace}' in the scan"
+            if pods
+            else f"no pod: the scan holds no pod-bearing object of namespace '{namespace}'"
+        )
+        if not policy.selects_all and not any(policy.selects(pod) for pod in pods):
+            message = (
+                f"{obj.display}: spec.podSelector selects {known}, so the policy isolates none; "
+                f"check its labels against the pod templates."
+            )
+            yield Violation((*obj.pointer, "spec", "podSelector"), message, obj)
+            continue
+        for peer in policy.peers:
+            if any(peer.selects(pod) for pod in pods):
+                continue
+            direction, index, key, at = peer.pointer[:4]
+            allowed = "from" if key == "from" else "to"
+            message = (
+                f"{obj.display}: {direction}[{index}].{key}[{at}].podSelector selects {known}; "
+                f"the rule allows traffic {allowed} no pod the scan knows of."
+            )
+            yield Violation((*obj.pointer, "spec", *peer.pointer), message, obj)

@@ -18,10 +18,40 @@ from operator import itemgetter
 from sys import intern
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 from kscan.input.documents import Pointer, Span, plain_path
 from kscan.model import KubeObject, ObjectKey, PodView
-from kscan.model.fields import LabelSelector, NetworkPolicy, Role, RoleBinding
+from kscan.model.fields import LabelSelector, NetworkPolicy, NetworkPolicySpec, Role, RoleBinding
 from kscan.support.spill import SortedSpill
+
+
+def _selects(
+    items: tuple[str, ...], expressions: LabelSelector | None, labels: dict[str, str]
+) -> bool:
+    """Whether a selector kept as flattened matchLabels, or whole when it has matchExpressions,
+    selects pods with these labels."""
+    if expressions is not None:
+        return expressions.matches(labels)
+    return all(labels.get(items[i]) == items[i + 1] for i in range(0, len(items), 2))
+
+
+def _flat(selector: LabelSelector) -> tuple[str, ...]:
+    return tuple(intern(text) for item in selector.match_labels.items() for text in item)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerSelector:
+    """A non-empty ``podSelector`` peer of a NetworkPolicy rule without a namespaceSelector:
+    pods of the policy's own namespace."""
+
+    match_items: tuple[str, ...]
+    expressions: LabelSelector | None
+    pointer: Pointer
+    """Where it is, from the policy's ``spec`` (``ingress``, 0, ``from``, 1, ``podSelector``)."""
+
+    def selects(self, labels: dict[str, str]) -> bool:
+        return _selects(self.match_items, self.expressions, labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +66,8 @@ class PolicyOutline:
     policy_types: frozenset[str]
     allows_ingress: bool
     allows_egress: bool
+    peers: tuple[PeerSelector, ...] = ()
+    """Its rules' same-namespace pod peers, kept only when a rule reports at them."""
 
     @property
     def selects_all(self) -> bool:
@@ -44,24 +76,46 @@ class PolicyOutline:
 
     def selects(self, labels: dict[str, str]) -> bool:
         """Whether its podSelector selects pods with these labels."""
-        if self.expressions is not None:
-            return self.expressions.matches(labels)
-        items = self.match_items
-        return all(labels.get(items[i]) == items[i + 1] for i in range(0, len(items), 2))
+        return _selects(self.match_items, self.expressions, labels)
 
     @classmethod
-    def of(cls, policy: NetworkPolicy) -> PolicyOutline:
+    def of(cls, policy: NetworkPolicy, peers: bool = False) -> PolicyOutline:
         spec = policy.spec
         selector = spec.pod_selector
-        items = tuple(intern(text) for item in selector.match_labels.items() for text in item)
         types = spec.effective_policy_types
         return cls(
-            items,
+            _flat(selector),
             selector if selector.match_expressions else None,
             _TYPES.setdefault(types, types),
             bool(spec.ingress),
             bool(spec.egress),
+            tuple(_peer_selectors(spec)) if peers else (),
         )
+
+
+def _peer_selectors(spec: NetworkPolicySpec) -> Iterator[PeerSelector]:
+    """The rules' peers that select pods of the policy's namespace by a non-empty podSelector:
+    no namespaceSelector (absent or null: the policy's namespace) and no ipBlock. An empty
+    podSelector selects every pod of the namespace and is left out."""
+    for direction, key in (("ingress", "from"), ("egress", "to")):
+        rules = spec.ingress if direction == "ingress" else spec.egress
+        for index, rule in enumerate(rules or []):
+            items = rule.get(key)
+            for at, peer in enumerate(items if isinstance(items, list) else []):
+                if not isinstance(peer, dict) or peer.get("namespaceSelector") is not None:
+                    continue
+                if peer.get("ipBlock") is not None or not isinstance(peer.get("podSelector"), dict):
+                    continue
+                try:
+                    selector = LabelSelector.model_validate(peer["podSelector"])
+                except ValidationError:
+                    continue
+                if selector.match_labels or selector.match_expressions:
+                    yield PeerSelector(
+                        _flat(selector),
+                        selector if selector.match_expressions else None,
+                        _shared((direction, index, key, at, "podSelector")),
+                    )
 
 
 _TYPES: dict[frozenset[str], frozenset[str]] = {}
@@ -121,12 +175,18 @@ class BindingOutline:
 Outline = RoleOutline | BindingOutline | PolicyOutline
 
 ReportPoint = Literal[
-    "namespace", "pod-labels", "pod-automount", "role-rule-verbs", "binding-role-ref"
+    "namespace",
+    "pod-labels",
+    "pod-automount",
+    "role-rule-verbs",
+    "binding-role-ref",
+    "policy-selectors",
 ]
 """The fields cross-object templates may report at, which an object's facts keep the positions
 of (each template declares its own): a workload's ``metadata.namespace``, each pod's labels and
 ``automountServiceAccountToken``, the ``verbs`` of each rule of a Role or ClusterRole, the
-``roleRef.name`` of a RoleBinding or ClusterRoleBinding."""
+``roleRef.name`` of a RoleBinding or ClusterRoleBinding, a NetworkPolicy's ``spec.podSelector``
+and the podSelector of each of its rules' same-namespace peers (``PeerSelector``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +280,7 @@ class ObjectFacts:
         model = obj.model
         kept: Outline | None = None
         if isinstance(model, NetworkPolicy):
-            kept = PolicyOutline.of(model)
+            kept = PolicyOutline.of(model, peers="policy-selectors" in points)
         elif isinstance(model, Role):
             kept = RoleOutline.of(model)
         elif isinstance(model, RoleBinding):
@@ -280,6 +340,9 @@ def _report_pointers(
         ]
     if isinstance(model, BindingOutline) and "binding-role-ref" in points:
         pointers.append(_shared((*pointer, "roleRef", "name")))
+    if isinstance(model, PolicyOutline) and "policy-selectors" in points:
+        pointers.append(_shared((*pointer, "spec", "podSelector")))
+        pointers += [_shared((*pointer, "spec", *peer.pointer)) for peer in model.peers]
     return pointers
 
 
