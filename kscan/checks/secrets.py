@@ -27,10 +27,11 @@ NOT_A_SECRET_NAME = (
 NOT_A_SECRET_KEY = (
     r"(?i)(^(old)?pwd$|(public|primary|foreign|partition|sort|range|routing|cache|lock|hash"
     r"|shard|idempotency|dedup|label|annotation|selector|taint|topology|header|object|row"
-    r"|column|group|lookup|index|config|query)[_.-]?key([_.-]?contents?)?$)"
+    r"|column|group|lookup|index|config|query|bucket|gpg|pgp)[_.-]?key([_.-]?contents?)?$)"
 )
 """Names that end in ``key`` without being a secret (the public half of a key pair, a
-database, cache or label key), and the shell's working directories ``PWD`` and ``OLDPWD``."""
+database, cache or label key, a GPG key's fingerprint as official images set ``GPG_KEY``),
+and the shell's working directories ``PWD`` and ``OLDPWD``."""
 PASSWORD_NAME = r"(?i)(passw(or)?d|pwd|(^|[_.-])pass)$"
 """Names whose last word is a password: their values count from ``password_min_length``."""
 PLACEHOLDER = r"(?i)^(insert|replace|change|your|example|dummy|placeholder|todo|<|xxx)"
