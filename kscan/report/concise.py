@@ -1,4 +1,5 @@
-"""Terminal output: one line per finding, grouped by file, then a summary line."""
+"""``--format concise``: one line per finding, grouped by file, then a summary line (the
+text report before it grouped findings; scripts read it line by line)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from kscan.results.findings import Finding
 from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import Rule
 
-_COLORS = {
+COLORS = {
     Severity.CRITICAL: 35,  # magenta
     Severity.HIGH: 31,  # red
     Severity.MEDIUM: 33,  # yellow
@@ -21,7 +22,7 @@ _COLORS = {
 _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 
 
-def _styled(text: str, color: int | None = None, bold: bool = False, dim: bool = False) -> str:
+def styled(text: str, color: int | None = None, bold: bool = False, dim: bool = False) -> str:
     """``text`` in ANSI colour and weight (the codes click writes, without needing click)."""
     codes = (f"\x1b[{color}m" if color else "") + (_BOLD if bold else "") + (_DIM if dim else "")
     return f"{codes}{text}{_RESET}"
@@ -49,12 +50,12 @@ def format_finding(finding: Finding, color: bool) -> str:
     rule = finding.rule
 
     def style(text: str, fg: int | None = None, bold: bool = False, dim: bool = False) -> str:
-        return _styled(text, fg, bold, dim) if color else text
+        return styled(text, fg, bold, dim) if color else text
 
     where = style(
         f"{printable(finding.path)}:{finding.span.line}:{finding.span.column}:", bold=True
     )
-    severity = style(finding.severity.value.upper(), fg=_COLORS[finding.severity], bold=True)
+    severity = style(finding.severity.value.upper(), fg=COLORS[finding.severity], bold=True)
     attack = f"{rule.tactic} {rule.tactic_name} / {rule.technique} {rule.technique_name}"
     threat = style(f"[{rule.stride_name} | {attack}]", dim=True)
     line = f"{where} {severity} {rule.id} {rule.name} {printable(finding.message)} {threat}"
@@ -73,13 +74,13 @@ def summary(result: ScanResult, fixed: int = 0) -> str:
     tally = result.findings.tally
     counts = tally.counting
     scanned = (
-        f"{_plural(result.files, 'file')}, {_plural(result.documents, 'document')}, "
-        f"{_plural(result.objects, 'object')}"
+        f"{plural(result.files, 'file')}, {plural(result.documents, 'document')}, "
+        f"{plural(result.objects, 'object')}"
     )
     if tally.total:
         by_severity = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
         text = (
-            f"Found {_plural(tally.total, 'finding')} ({by_severity}) "
+            f"Found {plural(tally.total, 'finding')} ({by_severity}) "
             f"in {len(tally.counting_paths)} of {scanned}"
         )
     else:
@@ -90,9 +91,9 @@ def summary(result: ScanResult, fixed: int = 0) -> str:
         extras.append(f"{accepted} accepted in the baseline, {fixed} fixed since")
     text += f" ({'; '.join(extras)})." if extras else "."
     if result.errors:
-        text += f" {_plural(len(result.errors), 'input error')} (see above)."
+        text += f" {plural(len(result.errors), 'input error')} (see above)."
     return text
 
 
-def _plural(count: int, noun: str) -> str:
+def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
