@@ -99,7 +99,10 @@ class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from
     "--format",
     "output_format",
     type=click.Choice(FORMATS),
-    help="Report format [text]; sarif: code scanning, github: PR annotations, junit, markdown.",
+    help=(
+        "Report format [text]; concise: one line per finding, sarif: code scanning, "
+        "github: PR annotations, junit, markdown."
+    ),
 )
 @click.option(
     "-o",

@@ -37,8 +37,12 @@ def test_example_counts_are_pinned(example_counts: ExampleCounts) -> None:
     assert example_counts.beside_hardened == 30
 
 
-def test_text_output_one_line_per_finding_with_threat_tags(example_counts: ExampleCounts) -> None:
-    result = run(str(EXAMPLE))
+def test_concise_output_one_line_per_finding_with_threat_tags(
+    example_counts: ExampleCounts,
+) -> None:
+    """``--format concise`` is the one-line format scripts read (the text report before it
+    grouped findings)."""
+    result = run("--format", "concise", str(EXAMPLE))
     assert result.exit_code == 1
     lines = [line for line in result.stdout.splitlines() if line]
     *findings, summary = lines
@@ -314,9 +318,12 @@ def test_control_characters_never_reach_the_terminal(tmp_path: Path) -> None:
         'apiVersion: v1\nkind: Pod\nmetadata: {name: "a\\nb\\x1b[31m"}\n'
         "spec: {containers: [{name: c, securityContext: {privileged: true}}]}\n"
     )
-    result = run("--color", "never", str(manifest))
-    line = next(line for line in result.stdout.splitlines() if "privileged-container" in line)
-    assert "\\x1b" in line and "a\\nb" in line and "\x1b" not in result.stdout
+    concise = run("--format", "concise", "--color", "never", str(manifest)).stdout
+    line = next(line for line in concise.splitlines() if "privileged-container" in line)
+    assert "\\x1b" in line and "a\\nb" in line and "\x1b" not in concise
+    grouped = run("--color", "never", str(manifest)).stdout
+    subject = next(line for line in grouped.splitlines() if line.startswith("  Container 'c'"))
+    assert "\\x1b" in subject and "a\\nb" in subject and "\x1b" not in grouped
 
 
 def test_readme_documents_every_scan_option_and_subcommand() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, printable
-from kscan.report.text import summary
+from kscan.report.concise import summary
 from kscan.results.findings import Finding
 from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import Rule

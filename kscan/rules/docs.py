@@ -32,6 +32,19 @@ def pss_line(rule: Rule) -> str | None:
     return f"Pod Security Standards: {rule.pss_profile}, control '{rule.pss_control}'"
 
 
+def overlap_lines(rule: Rule, code: str = "") -> list[str]:
+    """How the rule overlaps others (``refines``, ``implied-by``), as sentences; ``code``
+    quotes the ids (a backtick in Markdown)."""
+    lines = []
+    if rule.refines:
+        named = ", ".join(f"{code}{other}{code}" for other in rule.refines)
+        lines.append(f"A special case of {named}: the text report shows it under that finding.")
+    if rule.implied_by:
+        named = ", ".join(f"{code}{other}{code}" for other in rule.implied_by)
+        lines.append(f"Follows from {named} where that fires: the text report shows it under it.")
+    return lines
+
+
 def as_text(rule: Rule) -> str:
     """Plain-text documentation, as ``kscan explain`` prints it."""
     parts = [
@@ -42,6 +55,7 @@ def as_text(rule: Rule) -> str:
         parts.append(pss)
     if not rule.enabled:
         parts.append(f"Off by default: run it with --enable {rule.name}.")
+    parts += overlap_lines(rule)
     parts += [
         "",
         "What it finds and why it matters:",
@@ -79,6 +93,8 @@ def as_markdown(
         meta.append(f"**{pss.split(':')[0]}:** {pss.split(': ', 1)[1]}")
     if not rule.enabled:
         meta.append(f"**Off by default**: run it with `--enable {rule.name}`.")
+    if with_check:  # SARIF's rule help stays as it was
+        meta += [f"**Overlaps:** {line}" for line in overlap_lines(rule, "`")]
     parts = [
         f"{heading} {rule.id} `{rule.name}`: {rule.title}",
         "",

@@ -44,6 +44,16 @@ class Rule:
     source: str = ""
     severity_pinned: bool = False
     """Set by a configured severity: it then wins over the severity of a rule's special cases."""
+    refines: tuple[str, ...] = ()
+    """Ids of the more general rules this one is a special case of (``refines:``)."""
+    implied_by: tuple[str, ...] = ()
+    """Ids of the rules whose finding brings this one's (``implied-by:``)."""
+
+    @property
+    def general(self) -> tuple[str, ...]:
+        """The rules a finding of this one is shown under when both report the same field:
+        those it refines, then those that imply it."""
+        return self.refines + self.implied_by
 
     @property
     def stride_name(self) -> str:
@@ -83,17 +93,22 @@ def load_rules(directory: Path | None = None, custom: Path | None = None) -> lis
     templates = load_templates()
     rules: list[Rule] = []
     problems: list[InputError] = []
+    overlaps: list[_Overlap] = []
     for root, trusted in directories:
         for path in sorted(root.rglob("*.y*ml")):
             if path.suffix not in (".yaml", ".yml"):
                 continue
             try:
-                rules.append(_load_rule(path, templates, verify=not trusted))
+                rule, document = _load_rule(path, templates, verify=not trusted)
             except _RuleFileError as exc:
                 problems.append(exc.problem)
+                continue
+            rules.append(rule)
+            overlaps.extend(_overlaps(rule, document))
     if custom is not None and not custom.is_dir():
         problems.append(InputError(str(custom), "rules directory does not exist"))
     problems.extend(_clashes(rules))
+    problems.extend(_unknown_overlaps(overlaps, {rule.id for rule in rules}))
     if problems:
         raise RuleError(problems)
     return sorted(rules, key=lambda rule: rule.id)
@@ -105,15 +120,51 @@ class _RuleFileError(Exception):
         self.problem = problem
 
 
-def _load_rule(path: Path, templates: dict[str, Template], verify: bool) -> Rule:
+def _load_rule(path: Path, templates: dict[str, Template], verify: bool) -> tuple[Rule, Document]:
     document = _read_rule_document(path)
     if not verify:
         try:
-            return _build_rule(path, document, templates)
+            return _build_rule(path, document, templates), document
         except (_RuleFileError, LookupError, TypeError, ValueError, AttributeError):
             pass  # verify in full below: its error names the file, line and problem
     _verify(document)
-    return _build_rule(path, document, templates)
+    return _build_rule(path, document, templates), document
+
+
+@dataclass(frozen=True)
+class _Overlap:
+    """One id named by ``refines`` or ``implied-by``, with where it is written."""
+
+    rule: Rule
+    field: str
+    index: int
+    named: str
+    line: int
+    column: int
+
+
+def _overlaps(rule: Rule, document: Document) -> list[_Overlap]:
+    found = []
+    for field, named in (("refines", rule.refines), ("implied-by", rule.implied_by)):
+        for index, other in enumerate(named):
+            span, _ = document.locate((field, index))
+            found.append(_Overlap(rule, field, index, other, span.line, span.column))
+    return found
+
+
+def _unknown_overlaps(overlaps: list[_Overlap], known: set[str]) -> list[InputError]:
+    """A ``refines`` or ``implied-by`` entry must name another loaded rule, by id."""
+    problems = []
+    for overlap in overlaps:
+        where = f"{overlap.field}.{overlap.index}"
+        if overlap.named == overlap.rule.id:
+            message = f"{where}: a rule cannot name itself"
+        elif overlap.named not in known:
+            message = f"{where}: unknown rule {overlap.named}"
+        else:
+            continue
+        problems.append(InputError(overlap.rule.source, message, overlap.line, overlap.column))
+    return problems
 
 
 def _read_rule_document(path: Path) -> Document:
@@ -200,6 +251,8 @@ def _build_rule(path: Path, document: Document, templates: dict[str, Template]) 
         pss_control=pss.get("control"),
         enabled=data.get("enabled", True),
         source=document.source.path,
+        refines=tuple(data.get("refines") or ()),
+        implied_by=tuple(data.get("implied-by") or ()),
     )
 
 
