@@ -5,6 +5,7 @@ see is returned as ``Diagnostic`` lines, and a problem that stops a run is raise
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import json
 import os
@@ -193,6 +194,17 @@ def find_rule(rules: Iterable[Rule], name: str) -> Rule | None:
         if name in (rule.id, rule.name) or name.upper() == rule.id:
             return rule
     return None
+
+
+def similar_rules(rules: Iterable[Rule], name: str) -> list[str]:
+    """The names of the rules whose id or name is closest to ``name`` (for "did you mean")."""
+    names = {}
+    for rule in rules:
+        names[rule.name] = rule.name
+        names[rule.id.lower()] = rule.name
+    close = difflib.get_close_matches(name.lower(), list(names), n=3, cutoff=0.6)
+    contains = [n for n in names.values() if len(name) >= 3 and name.lower() in n]
+    return list(dict.fromkeys([names[match] for match in close] + sorted(contains)))[:3]
 
 
 def rule_table(rules: Iterable[Rule]) -> list[str]:
