@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from kscan.cli import cli
@@ -49,3 +50,63 @@ def test_a_key_written_twice_on_one_line_names_the_columns(tmp_path: Path) -> No
     assert "(line 3, columns 30 and 36)" in finding["message"]
     assert "the value at column 36 is the one applied" in finding["message"]
     assert "lines 3 and 3" not in finding["message"]
+
+
+def _readme() -> str:
+    return (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def _owner_rule(tmp_path: Path, path: str) -> Path:
+    """The README's worked custom rule, with its condition's path replaced by ``path``."""
+    text = _readme().split("A worked example, `kscan-rules/owner-label.yaml`:\n\n```yaml\n")[1]
+    text = text.split("```")[0]
+    rules = tmp_path / "kscan-rules"
+    rules.mkdir()
+    good = "'metadata.labels[\"acme.io/owner\"]'"
+    assert good in text
+    (rules / "owner-label.yaml").write_text(text.replace(good, repr(path)), encoding="utf-8")
+    return rules
+
+
+@pytest.mark.parametrize(
+    ("path", "character"),
+    [
+        ('metadata.labels["acme.io/owner', 16),  # the closing "] left out
+        ("metadata.labels[acme.io/owner]", 16),
+        ("metadata..labels", 10),
+        ("metadata.labels.", 17),
+        ('metadata.labels"x"', 16),
+        ("metadata.labels|", 16),
+    ],
+)
+def test_a_malformed_custom_rule_path_is_refused_with_its_position(
+    tmp_path: Path, path: str, character: int
+) -> None:
+    """Before, ``metadata.labels["acme.io/owner`` loaded as ``metadata.labels.acme.io/owner``
+    (the bracket and quote dropped), a label no workload has: the rule fired on every one."""
+    rules = _owner_rule(tmp_path, path)
+    result = _kscan("--isolated", "--rules-dir", str(rules), "examples/hardened-deployment.yaml")
+    assert result.returncode == 2, result.stdout
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"{rules / 'owner-label.yaml'}:13:")
+    assert "is not a field path: " in line and f"at character {character}" in line
+
+
+def test_the_worked_custom_rule_loads_and_checks_the_label(tmp_path: Path) -> None:
+    rules = _owner_rule(tmp_path, 'metadata.labels["acme.io/owner"]')
+    result = _kscan(
+        "--isolated",
+        "--rules-dir",
+        str(rules),
+        "--select",
+        "owner-label",
+        "--format",
+        "json",
+        "examples/hardened-deployment.yaml",
+    )
+    assert result.returncode == 1, result.stderr
+    [finding] = json.loads(result.stdout)["findings"]
+    assert (
+        finding["rule_name"] == "owner-label"
+        and finding["field"] == "/metadata/labels/acme.io~1owner"
+    )
