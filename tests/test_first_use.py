@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import junitparser
 import pytest
 from click.testing import CliRunner
 
@@ -110,3 +111,45 @@ def test_the_worked_custom_rule_loads_and_checks_the_label(tmp_path: Path) -> No
         finding["rule_name"] == "owner-label"
         and finding["field"] == "/metadata/labels/acme.io~1owner"
     )
+
+
+def _junit_cases(path: Path) -> list[tuple[str, str, int]]:
+    result = _kscan("--isolated", "--format", "junit", str(path))
+    assert result.returncode == 1, result.stderr
+    xml = junitparser.JUnitXml.fromstring(result.stdout)
+    return [(case.classname, case.name, int(case._elem.get("line"))) for s in xml for case in s]
+
+
+def test_junit_test_names_are_unique_and_do_not_move_with_lines(tmp_path: Path) -> None:
+    """GitLab matches JUnit test cases across pipelines by (classname, name): a line number in
+    the name made an edit above a finding look like a fixed finding and a new one, and the two
+    KS501 findings of one namespace (ingress, egress) had the same pair."""
+    text = (REPO / "examples" / "insecure-deployment.yaml").read_text(encoding="utf-8")
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: open}\nspec:\n"
+    pod += "  containers:\n  - {name: c, image: i:1}\n"
+    before, after = tmp_path / "before.yaml", tmp_path / "after.yaml"
+    before.write_text(text + "---\n" + pod, encoding="utf-8")
+    after.write_text("# a comment\n# and another\n" + text + "---\n" + pod, encoding="utf-8")
+    cases = _junit_cases(before)
+    names = [(classname, name) for classname, name, _ in cases]
+    assert len(names) == len(set(names)) > 20
+    assert (
+        "KS501 default-deny-network-policy",
+        "Namespace open /metadata/namespace (Egress)",
+    ) in names
+    assert (
+        "KS501 default-deny-network-policy",
+        "Namespace open /metadata/namespace (Ingress)",
+    ) in names
+    moved = _junit_cases(after)
+    assert sorted((c, n) for c, n, _ in moved) == sorted(names)
+    assert sorted(line for *_, line in moved) == sorted(line + 2 for *_, line in cases)
+
+
+def test_junit_names_two_unnamed_objects_apart(tmp_path: Path) -> None:
+    manifest = tmp_path / "pods.yaml"
+    pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - {name: c, image: i:1}\n"
+    manifest.write_text(pod + "---\n" + pod, encoding="utf-8")
+    names = [(classname, name) for classname, name, _ in _junit_cases(manifest)]
+    assert len(names) == len(set(names))
+    assert any(name.endswith(" #2") for _, name in names)
