@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 from kscan.config.files import CONFIG_NAMES, PATH_SETTINGS, Config, ConfigError
 from kscan.input.limits import DEFAULT_LIMITS, Limits
@@ -164,7 +165,7 @@ def run(options: ScanOptions) -> Report:
     diagnostics.extend(_unused_warnings(unused))
     diagnostics.extend(_skipped_note(result))
     if output_format == "sarif":
-        diagnostics.extend(_sarif_warnings(result, base_dir, options.sarif_max_results))
+        diagnostics.extend(_sarif_warnings(result, base_dir, options))
     if options.write_baseline:
         code = _baseline_exit_code(result)
     else:
@@ -465,9 +466,16 @@ def _skipped_note(result: ScanResult) -> list[Diagnostic]:
     return [Diagnostic("note", text)]
 
 
-def _sarif_warnings(result: ScanResult, base_dir: str, max_results: int) -> list[Diagnostic]:
-    """Files GitHub code scanning would reject, and findings beyond the SARIF cap."""
+def _sarif_warnings(result: ScanResult, base_dir: str, options: ScanOptions) -> list[Diagnostic]:
+    """Files GitHub code scanning would reject or cannot show, and findings beyond the cap."""
+    max_results = options.sarif_max_results
     warnings = []
+    if STDIN in options.paths and options.stdin_filename == STDIN_DISPLAY:
+        text = (
+            f"kscan: warning: findings in standard input get the URI {quote(STDIN_DISPLAY)}, "
+            "which no file of the repository has; name it with --stdin-filename PATH"
+        )
+        warnings.append(Diagnostic("warning", text))
     outside = sorted(p for p in result.findings.tally.paths if not is_under(p, base_dir))
     if outside:
         text = (

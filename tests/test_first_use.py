@@ -153,3 +153,60 @@ def test_junit_names_two_unnamed_objects_apart(tmp_path: Path) -> None:
     names = [(classname, name) for classname, name, _ in _junit_cases(manifest)]
     assert len(names) == len(set(names))
     assert any(name.endswith(" #2") for _, name in names)
+
+
+PRIVILEGED = (
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns}\nspec:\n  containers:\n"
+    "  - name: c\n    image: i:1\n    securityContext:\n      privileged: true{comment}\n"
+)
+
+
+def test_sarif_leaves_out_findings_fixed_since_the_baseline(tmp_path: Path) -> None:
+    """GitHub code scanning's SARIF support lists the result properties it reads, and
+    ``baselineState`` is not one: an ``absent`` result (at 1:1, where kscan put it) would be
+    uploaded as one more alert. GitHub closes the alert of a fixed finding when its
+    fingerprint is missing from the next upload."""
+    manifest = tmp_path / "p.yaml"
+    manifest.write_text(PRIVILEGED.replace("{comment}", ""), encoding="utf-8")
+    baseline = tmp_path / "b.json"
+    common = ("--isolated", "--select", "KS101", "--base-dir", str(tmp_path))
+    assert _kscan(*common, "--write-baseline", str(baseline), str(manifest)).returncode == 0
+    manifest.write_text(
+        PRIVILEGED.replace("{comment}", "").replace("true", "false"), encoding="utf-8"
+    )
+    result = _kscan(*common, "--format", "sarif", "--baseline", str(baseline), str(manifest))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["runs"][0]["results"] == []
+    result = _kscan(*common, "--format", "json", "--baseline", str(baseline), str(manifest))
+    assert [entry["rule"] for entry in json.loads(result.stdout)["absent"]] == ["KS101"]
+
+
+def test_a_suppression_without_reason_has_no_made_up_justification(tmp_path: Path) -> None:
+    manifest = tmp_path / "p.yaml"
+    manifest.write_text(
+        PRIVILEGED.replace("{comment}", "  # kscan: ignore[KS101]"), encoding="utf-8"
+    )
+    result = _kscan("--isolated", "--select", "KS101", "--format", "sarif", str(manifest))
+    [found] = json.loads(result.stdout)["runs"][0]["results"]
+    assert found["suppressions"] == [{"kind": "inSource"}]
+    manifest.write_text(
+        PRIVILEGED.replace("{comment}", "  # kscan: ignore[KS101] lab only"), encoding="utf-8"
+    )
+    result = _kscan("--isolated", "--select", "KS101", "--format", "sarif", str(manifest))
+    [found] = json.loads(result.stdout)["runs"][0]["results"]
+    assert found["suppressions"] == [{"kind": "inSource", "justification": "lab only"}]
+
+
+def test_sarif_from_stdin_without_a_name_warns_once() -> None:
+    manifest = PRIVILEGED.replace("{comment}", "")
+    args = ("--isolated", "--select", "KS101", "--format", "sarif")
+    result = _kscan(*args, "-", stdin=manifest)
+    assert result.returncode == 1
+    [warning] = result.stderr.splitlines()
+    assert "warning:" in warning and "%3Cstdin%3E" in warning and "--stdin-filename" in warning
+    result = _kscan(*args, "--stdin-filename", "deploy/p.yaml", "-", stdin=manifest)
+    assert result.returncode == 1 and result.stderr == ""
+    uri = json.loads(result.stdout)["runs"][0]["results"][0]["locations"][0]
+    assert uri["physicalLocation"]["artifactLocation"]["uri"] == "deploy/p.yaml"
+    result = _kscan("--isolated", "--select", "KS101", "-", stdin=manifest)
+    assert "stdin-filename" not in result.stderr  # other formats name it <stdin>, as is

@@ -76,14 +76,14 @@ def parse_path(path: str) -> tuple[tuple[str, ...], ...]:
             segments.append(tuple(plain.group().split("|")))
             position = plain.end()
         elif path.startswith(("[", "'", '"'), position):
-            raise PathError(path, position, 'a bracket that is not a whole ["key"] or [\'key\']')
+            raise PathError(path, position, "a bracket that is not a whole [\"key\"] or ['key']")
         else:
             raise PathError(path, position, "a key expected")
         while position < len(path) and path[position] == "[":
             quoted = _QUOTED.match(path, position)
             if not quoted:
                 raise PathError(
-                    path, position, 'a bracket that is not a whole ["key"] or [\'key\']'
+                    path, position, "a bracket that is not a whole [\"key\"] or ['key']"
                 )
             segments.append((quoted.group(1) or quoted.group(2),))
             position = quoted.end()
