@@ -4,12 +4,14 @@ malformed custom-rule path, the names CI dashboards key on."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import junitparser
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from kscan.cli import cli
@@ -210,3 +212,119 @@ def test_sarif_from_stdin_without_a_name_warns_once() -> None:
     assert uri["physicalLocation"]["artifactLocation"]["uri"] == "deploy/p.yaml"
     result = _kscan("--isolated", "--select", "KS101", "-", stdin=manifest)
     assert "stdin-filename" not in result.stderr  # other formats name it <stdin>, as is
+
+
+NODE_EXPORTER = """\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: node-exporter, namespace: monitoring}
+spec:
+  selector: {matchLabels: {app: node-exporter}}
+  template:
+    metadata: {labels: {app: node-exporter}}
+    spec:
+      hostPID: true
+      containers:
+      - name: node-exporter
+        image: quay.io/prometheus/node-exporter:v1.8.2
+        args: [--path.procfs=/host/proc, --path.sysfs=/host/sys]
+        volumeMounts:
+        - {name: proc, mountPath: /host/proc, readOnly: true}
+        - {name: sys, mountPath: /host/sys, readOnly: true}
+      volumes:
+      - name: proc
+        hostPath: {path: /proc}
+      - name: sys
+        hostPath: {path: /sys}
+"""
+
+
+def _readme_config() -> dict[str, object]:
+    block = _readme().split("```yaml\n# .kscan.yaml\n")[1].split("```")[0]
+    loaded = yaml.safe_load(block)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _node_exporter(tmp_path: Path, suppressions: object) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "vendor" / "monitoring").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "vendor" / "monitoring" / "node-exporter.yaml").write_text(NODE_EXPORTER, "utf-8")
+    config = yaml.safe_dump({"suppressions": suppressions}, sort_keys=False)
+    (tmp_path / ".kscan.yaml").write_text(config, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "kscan", "--format", "json", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+def test_the_readme_suppression_example_suppresses_what_it_says(tmp_path: Path) -> None:
+    """The example's entry once scoped pod-level rules (hostPID, hostPath volumes) to the
+    container node-exporter: their findings name no container, so it suppressed nothing, and
+    left out /proc, /sys and the restricted volume types its reason is about."""
+    [entry] = _readme_config()["suppressions"]  # type: ignore[misc]
+    result = _node_exporter(tmp_path, [entry])
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    meant = {"host-pid", "host-path-volume", "host-path-proc", "host-path-sys"}
+    meant.add("restricted-volume-types")
+    suppressed = {f["rule_name"] for f in findings if f["suppressed"]}
+    assert suppressed == meant
+    for finding in findings:
+        if finding["rule_name"] in meant:
+            assert finding["suppressed"]["reason"] == entry["reason"]
+    # the entry is no blanket: the container's own findings still count
+    assert any(f["container"] == "node-exporter" and not f["suppressed"] for f in findings)
+
+
+def test_a_container_scope_on_rules_without_containers_is_a_config_error(
+    tmp_path: Path,
+) -> None:
+    entry = {"rules": ["host-path-volume", "host-pid"], "kind": "DaemonSet"}
+    entry |= {"container": "node-exporter", "reason": "reads /proc"}
+    result = _node_exporter(tmp_path, [entry])
+    assert result.returncode == 2 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    config = (tmp_path / ".kscan.yaml").read_text(encoding="utf-8").splitlines()
+    where = next(n for n, text in enumerate(config, 1) if text.strip().startswith("container:"))
+    column = config[where - 1].index("container:") + 1
+    assert line.startswith(f"{tmp_path / '.kscan.yaml'}:{where}:{column}: error: suppressions: ")
+    assert "'host-path-volume'" in line and "never one container" in line
+    # a glob none of whose rules report a container: the same
+    entry["rules"] = ["host-path-*"]
+    result = _node_exporter(tmp_path, [entry])
+    assert result.returncode == 2 and "the findings of the " in result.stderr
+
+
+@pytest.mark.parametrize(
+    "rules", [["read-only-root-filesystem"], ["all"], ["KS2", "read-only-root-filesystem"]]
+)
+def test_a_container_scope_on_container_rules_loads_and_applies(
+    tmp_path: Path, rules: list[str]
+) -> None:
+    """Rules that report containers (the container target of ``field``, capabilities, images)
+    take a container scope; so do selectors that match one such rule at least (``all``)."""
+    entry = {"rules": rules, "container": "node-exporter", "reason": "reviewed"}
+    result = _node_exporter(tmp_path, [entry])
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    rofs = [f for f in findings if f["rule_name"] == "read-only-root-filesystem"]
+    assert rofs and all(f["suppressed"] for f in rofs)
+    assert all(not f["suppressed"] for f in findings if f["container"] is None)
+
+
+def test_which_templates_name_containers() -> None:
+    """The templates that report a container are those whose violations carry one."""
+    from kscan.rules.registry import load_rules
+
+    rules = {rule.name: rule for rule in load_rules()}
+
+    def names(rule: str) -> bool:
+        return rules[rule].template.names_containers(rules[rule].params)
+
+    assert not any(map(names, ["host-pid", "host-path-proc", "restricted-volume-types"]))
+    assert not any(map(names, ["default-deny-network-policy", "duplicate-key"]))
+    assert all(map(names, ["read-only-root-filesystem", "cap-net-raw", "run-as-non-root"]))
