@@ -142,6 +142,7 @@ def run(options: ScanOptions) -> Report:
     suppressor = Suppressor()
     result = _scan(options, profiles, suppressor)
     diagnostics = [Diagnostic("error", printable(str(error))) for error in result.errors]
+    diagnostics += [Diagnostic("note", printable(str(note))) for note in result.notes]
     rules = profiles.all_rules()
     if options.write_baseline:
         path = Path(options.write_baseline)

@@ -328,3 +328,54 @@ def test_which_templates_name_containers() -> None:
     assert not any(map(names, ["host-pid", "host-path-proc", "restricted-volume-types"]))
     assert not any(map(names, ["default-deny-network-policy", "duplicate-key"]))
     assert all(map(names, ["read-only-root-filesystem", "cap-net-raw", "run-as-non-root"]))
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("tsconfig.json", '{\n  // TypeScript\n  "compilerOptions": {"strict": true},\n}\n'),
+        ("settings.json", '{\n  /* editor */ "files.exclude": {"C:\\\\Users": true}\n}\n'),
+        ("devcontainer.json", '{"name": "dev", // the image\n "image": "x"}\n'),
+    ],
+)
+def test_json_with_comments_that_cannot_hold_an_object_is_a_note(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    """The pre-commit hook passes every staged .json file: JSON with comments (tsconfig.json,
+    .vscode, devcontainer files) made each commit fail with an input error."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    result = _kscan("--isolated", str(path))
+    assert result.returncode == 0, result.stderr
+    [note] = result.stderr.splitlines()
+    assert note.startswith(f"{path}:") and ": note: skipped: not JSON" in note
+    assert result.stdout.startswith("No findings in 1 file, 0 documents")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"apiVersion": "v1", "kind": "Pod", // a comment\n}',
+        '{"KIND": "Pod", // a comment\n}',  # a decoder that matches keys loosely
+        '{"\\u006bind": "Pod", "apiVersion": "v1", // c\n}',  # an escape spells kind
+        '{"\\x6bind": "Pod", // c\n}',
+        '{"ki\\\n nd": "Pod", // c\n}',  # a backslash joins the lines of a quoted key
+        "{? !!binary a2luZA==: Pod, // c\n}",  # a tag decodes to kind
+        '{"a": 1}\n{"b": 2, // the second value\n}',  # something read before the error
+    ],
+)
+def test_a_json_file_that_could_hold_an_object_stays_an_error(tmp_path: Path, text: str) -> None:
+    """A hostile file must not pass for JSON with comments: a text that holds kind or
+    apiVersion, in any case or spelled with escapes or tags, keeps its error (exit 2)."""
+    path = tmp_path / "x.json"
+    path.write_text(text, encoding="utf-8")
+    result = _kscan("--isolated", str(path))
+    assert result.returncode == 2, result.stderr
+    assert ": error: invalid JSON" in result.stderr and "note" not in result.stderr
+
+
+def test_a_json_file_over_a_limit_stays_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 50 + "]" * 50, encoding="utf-8")
+    result = _kscan("--isolated", "--max-depth", "10", str(path))
+    assert result.returncode == 2 and "nested more than 10 levels" in result.stderr
