@@ -199,14 +199,19 @@ def find_rule(rules: Iterable[Rule], name: str) -> Rule | None:
 
 
 def similar_rules(rules: Iterable[Rule], name: str) -> list[str]:
-    """The names of the rules whose id or name is closest to ``name`` (for "did you mean")."""
-    names = {}
-    for rule in rules:
-        names[rule.name] = rule.name
-        names[rule.id.lower()] = rule.name
-    close = difflib.get_close_matches(name.lower(), list(names), n=3, cutoff=0.6)
-    contains = [n for n in names.values() if len(name) >= 3 and name.lower() in n]
-    return list(dict.fromkeys([names[match] for match in close] + sorted(contains)))[:3]
+    """Up to three rules (``name (ID)``) whose id or name is close to ``name``, for "did you
+    mean": ids that start with it (``KS10``), names that contain it (``privileged``), then the
+    closest names and ids (difflib), in that order."""
+    rules = list(rules)
+    by_key = {key: rule for rule in rules for key in (rule.name, rule.id.lower())}
+    wanted = name.lower()
+    found = [rule for rule in rules if len(wanted) >= 3 and rule.id.lower().startswith(wanted)]
+    found += sorted(
+        (rule for rule in rules if len(wanted) >= 3 and wanted in rule.name), key=lambda r: r.name
+    )
+    found += [by_key[key] for key in difflib.get_close_matches(wanted, list(by_key), 3, 0.6)]
+    unique = list({rule.id: rule for rule in found}.values())[:3]
+    return [f"{rule.name} ({rule.id})" for rule in unique]
 
 
 def rule_table(rules: Iterable[Rule]) -> list[str]:

@@ -46,6 +46,8 @@ def test_explain_suggests_the_rule_meant() -> None:
     assert "did you mean" in result.output and "privileged-container" in result.output
     result = CliRunner().invoke(cli, ["explain", "host-pd"])
     assert "did you mean host-pid" in result.output
+    result = CliRunner().invoke(cli, ["explain", "ks10"])
+    assert "did you mean privileged-container (KS101)" in result.output
     result = CliRunner().invoke(cli, ["explain", "xyzzy"])
     assert result.exit_code == 2 and "did you mean" not in result.output
 
