@@ -5,6 +5,7 @@ see is returned as ``Diagnostic`` lines, and a problem that stops a run is raise
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import json
 import os
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 from kscan.config.files import CONFIG_NAMES, PATH_SETTINGS, Config, ConfigError
 from kscan.input.limits import DEFAULT_LIMITS, Limits
@@ -140,6 +142,7 @@ def run(options: ScanOptions) -> Report:
     suppressor = Suppressor()
     result = _scan(options, profiles, suppressor)
     diagnostics = [Diagnostic("error", printable(str(error))) for error in result.errors]
+    diagnostics += [Diagnostic("note", printable(str(note))) for note in result.notes]
     rules = profiles.all_rules()
     if options.write_baseline:
         path = Path(options.write_baseline)
@@ -163,7 +166,7 @@ def run(options: ScanOptions) -> Report:
     diagnostics.extend(_unused_warnings(unused))
     diagnostics.extend(_skipped_note(result))
     if output_format == "sarif":
-        diagnostics.extend(_sarif_warnings(result, base_dir, options.sarif_max_results))
+        diagnostics.extend(_sarif_warnings(result, base_dir, options))
     if options.write_baseline:
         code = _baseline_exit_code(result)
     else:
@@ -193,6 +196,22 @@ def find_rule(rules: Iterable[Rule], name: str) -> Rule | None:
         if name in (rule.id, rule.name) or name.upper() == rule.id:
             return rule
     return None
+
+
+def similar_rules(rules: Iterable[Rule], name: str) -> list[str]:
+    """Up to three rules (``name (ID)``) whose id or name is close to ``name``, for "did you
+    mean": ids that start with it (``KS10``), names that contain it (``privileged``), then the
+    closest names and ids (difflib), in that order."""
+    rules = list(rules)
+    by_key = {key: rule for rule in rules for key in (rule.name, rule.id.lower())}
+    wanted = name.lower()
+    found = [rule for rule in rules if len(wanted) >= 3 and rule.id.lower().startswith(wanted)]
+    found += sorted(
+        (rule for rule in rules if len(wanted) >= 3 and wanted in rule.name), key=lambda r: r.name
+    )
+    found += [by_key[key] for key in difflib.get_close_matches(wanted, list(by_key), 3, 0.6)]
+    unique = list({rule.id: rule for rule in found}.values())[:3]
+    return [f"{rule.name} ({rule.id})" for rule in unique]
 
 
 def rule_table(rules: Iterable[Rule]) -> list[str]:
@@ -453,9 +472,16 @@ def _skipped_note(result: ScanResult) -> list[Diagnostic]:
     return [Diagnostic("note", text)]
 
 
-def _sarif_warnings(result: ScanResult, base_dir: str, max_results: int) -> list[Diagnostic]:
-    """Files GitHub code scanning would reject, and findings beyond the SARIF cap."""
+def _sarif_warnings(result: ScanResult, base_dir: str, options: ScanOptions) -> list[Diagnostic]:
+    """Files GitHub code scanning would reject or cannot show, and findings beyond the cap."""
+    max_results = options.sarif_max_results
     warnings = []
+    if STDIN in options.paths and options.stdin_filename == STDIN_DISPLAY:
+        text = (
+            f"kscan: warning: findings in standard input get the URI {quote(STDIN_DISPLAY)}, "
+            "which no file of the repository has; name it with --stdin-filename PATH"
+        )
+        warnings.append(Diagnostic("warning", text))
     outside = sorted(p for p in result.findings.tally.paths if not is_under(p, base_dir))
     if outside:
         text = (

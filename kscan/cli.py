@@ -27,6 +27,7 @@ from kscan.app import (
     known_rules,
     rule_table,
     run,
+    similar_rules,
 )
 from kscan.input.limits import DEFAULT_LIMITS, LIBYAML_MAX_DEPTH, Limits, describe_size, parse_size
 from kscan.input.sources import STDIN_DISPLAY
@@ -435,7 +436,9 @@ def explain_command(rule: str, config_path: str | None, rules_dir: str | None) -
     _require_stdout()
     found = find_rule(_rules_or_exit(config_path, rules_dir), rule)
     if found is None:
-        raise click.UsageError(f"no rule '{rule}'; 'kscan rules' lists them")
+        close = similar_rules(_rules_or_exit(config_path, rules_dir), rule)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise click.UsageError(f"no rule '{rule}'; {hint}'kscan rules' lists them")
     click.echo(as_text(found), nl=False)
 
 

@@ -107,3 +107,28 @@ def test_scan_step_passes_a_clean_repository(workspace: Path) -> None:
     assert run_step("Scan", workspace, {"paths": "deploy"}, {}) == 0
     assert outputs_of(workspace) == {"exit-code": "0"}
     assert run_step("Fail on findings", workspace, {}, outputs_of(workspace)) == 0
+
+
+def test_input_errors_are_printed_once_and_the_summary_points_at_them(workspace: Path) -> None:
+    """The step runs kscan once per format; each run printed the same input errors, so a bad
+    file was reported two or three times. The Markdown summary lists errors below its first
+    line, which said "see above"."""
+    (workspace / "deploy" / "broken.yaml").write_text("a: [\n")
+    inputs = {"paths": "deploy", "annotate": "true"}
+    assert run_step("Scan", workspace, inputs, {}) == 0
+    assert outputs_of(workspace) == {"exit-code": "2"}
+    log = (workspace / "Scan.log").read_text()
+    assert log.count("deploy/broken.yaml:2:1: error:") == 1, log
+    summary = (workspace / "step-summary.md").read_text()
+    assert "1 input error (see below)." in summary and "see above" not in summary
+    assert summary.index("### Input errors") > summary.index("see below")
+
+
+@pytest.mark.parametrize("recorded", ["", "x"])
+def test_the_fail_step_says_why_without_an_exit_code(workspace: Path, recorded: str) -> None:
+    """A scan step that died before writing its output left ``exit: : numeric argument
+    required`` (bash's exit code 2, by chance) in the log."""
+    assert run_step("Fail on findings", workspace, {}, {"exit-code": recorded}) == 2
+    log = (workspace / "Fail on findings.log").read_text()
+    assert "numeric argument required" not in log
+    assert "::error::kscan did not finish" in log

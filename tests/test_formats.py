@@ -77,7 +77,10 @@ def test_junit_is_valid_and_counts_findings(tmp_path: Path, example_counts: Exam
     # the hardened file's Namespace objects (LimitRange, quota, policies) answer some findings
     assert failing.tests == failing.failures == example_counts.beside_hardened
     case = next(c for c in failing if c.classname == "KS101 privileged-container")
-    assert case.name == "Deployment shop/web / web at line 26"
+    assert case.name == (
+        "Deployment shop/web / web /spec/template/spec/containers[web]/securityContext/privileged"
+        " (set)"
+    )
     assert isinstance(case.result[0], junitparser.Failure) and case.result[0].type == "critical"
     clean = suites[str(HARDENED)]
     assert clean.tests == 1 and clean.failures == 0

@@ -23,7 +23,7 @@ import pytest
 
 from kscan.checks import paths, secrets
 from kscan.checks.regex_safety import linear_problem
-from kscan.input.documents import Document, parse
+from kscan.input.documents import Document, could_hold_an_object, parse
 from kscan.input.json_reader import JsonReader
 from kscan.input.scalars import ScalarError, resolve
 from kscan.input.sources import Source
@@ -228,6 +228,13 @@ _RULE_CASES = [
 ]
 
 
+def _parse_error(parse: Callable[[str], object], text: str) -> object:
+    try:
+        return parse(text)
+    except ValueError as exc:
+        return exc
+
+
 def _resolved(tag: str | None) -> Callable[[str], object]:
     def run(text: str) -> object:
         try:
@@ -268,6 +275,18 @@ _CODE_CASES = [
         "json: spaces and numbers",
         lambda n: "[" + " " * n + "1.5e3, " * (n // 7) + "1]",
         lambda t: list(JsonReader(t, 200, 10**9).values()),
+        20_000,
+    ),
+    Case(
+        "json file: signs of an object in backslash runs",
+        lambda n: "{" + "\\\\" * (n // 2) + "kin apiversio " * (n // 14) + "}",
+        could_hold_an_object,
+        50_000,
+    ),
+    Case(
+        "paths: a long path to parse",
+        lambda n: ".".join(["a|b", '["c.d"]'] * (n // 12)) + "[x",
+        lambda text: _parse_error(paths.parse_path, text),
         20_000,
     ),
     Case(

@@ -193,3 +193,40 @@ def test_system_hook_uses_the_kscan_on_path(
 
     assert result.returncode == 1, _output(result)
     assert "privileged-container" in result.stdout, _output(result)
+
+
+JSONC = {
+    "tsconfig.json": '{\n  // TypeScript\n  "compilerOptions": {"strict": true},\n}\n',
+    ".vscode/settings.json": '{\n  /* editor */\n  "editor.tabSize": 2,\n}\n',
+    ".devcontainer/devcontainer.json": '{"name": "dev", // the image\n "image": "x"}\n',
+}
+
+
+def test_hook_passes_json_with_comments_that_holds_no_manifest(
+    pre_commit: str, hook_env: dict[str, str], tmp_path: Path
+) -> None:
+    """tsconfig.json, .vscode and devcontainer files are JSON with comments: not JSON, and
+    nothing in them can be a Kubernetes object. They are noted, not errors."""
+    hardened = (REPO_ROOT / "examples" / "hardened-deployment.yaml").read_text(encoding="utf-8")
+    (tmp_path / "repo" / ".vscode").mkdir(parents=True)
+    (tmp_path / "repo" / ".devcontainer").mkdir(parents=True)
+    repo = _git_repo(tmp_path / "repo", {"deployment.yaml": hardened, **JSONC}, hook_env)
+
+    result = _try_repo(pre_commit, repo, hook_env)
+
+    assert result.returncode == 0, _output(result)
+    assert _hook_status(result) == "Passed", _output(result)
+
+
+def test_hook_fails_on_a_json_manifest_that_does_not_parse(
+    pre_commit: str, hook_env: dict[str, str], tmp_path: Path
+) -> None:
+    manifest = '{"apiVersion": "v1", "kind": "Pod", // a comment\n "metadata": {"name": "p"}}\n'
+    (tmp_path / "repo" / ".vscode").mkdir(parents=True)
+    (tmp_path / "repo" / ".devcontainer").mkdir(parents=True)
+    repo = _git_repo(tmp_path / "repo", {"pod.json": manifest, **JSONC}, hook_env)
+
+    result = _try_repo(pre_commit, repo, hook_env)
+
+    assert result.returncode == 1, _output(result)
+    assert "pod.json:1:37: error: invalid JSON" in result.stdout, _output(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -146,3 +147,12 @@ def test_rule_reference_is_fresh() -> None:
     assert docs.read_text(encoding="utf-8") == reference(load_rules(REPO_RULES)), (
         "docs/rules.md is stale: run `kscan rules --format markdown > docs/rules.md`"
     )
+
+
+def test_the_readme_counts_the_rules_that_ship() -> None:
+    """The README's rule count is the loaded one, so adding a rule without saying so fails."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"kscan ships (\d+) rules \((\d+) on by default\)", readme)
+    assert found is not None
+    rules = load_rules()
+    assert (int(found[1]), int(found[2])) == (len(rules), sum(rule.enabled for rule in rules))

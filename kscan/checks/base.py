@@ -52,6 +52,12 @@ class Params(BaseModel):
         ``namespace`` templates), whose facts the scan keeps (None: every kind)."""
         return None
 
+    def names_containers(self) -> bool:
+        """For ``object`` templates: whether a violation can name a container (``True`` unless
+        a template knows better), so that a suppression scoped to a container can be refused
+        when it can never match. Templates of the other scopes never name one."""
+        return True
+
 
 class NoParams(Params):
     """The params of a template that takes none."""
@@ -116,6 +122,11 @@ class Template:
     params: type[Params]
     run: Callable[[Any, Any], Iterable[Violation]]
     reports: frozenset[ReportPoint] = frozenset()
+
+    def names_containers(self, params: Params) -> bool:
+        """Whether the findings of a rule on this template, with these params, can be about one
+        container: only object templates that look at containers report one."""
+        return self.scope == "object" and params.names_containers()
 
 
 TEMPLATES: dict[str, Template] = {}

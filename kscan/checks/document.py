@@ -20,9 +20,16 @@ def duplicate_key(params: NoParams, document: Document) -> Iterator[Violation]:
     for duplicate in document.duplicates:
         pointer = duplicate.pointer or ()
         field = ".".join(map(shown_key, pointer)) if duplicate.pointer else "a key"
-        lines = f"lines {duplicate.first.line} and {duplicate.last.line}"
+        first, last = duplicate.first, duplicate.last
+        lines = (
+            f"line {first.line}, columns {first.column} and {last.column}"
+            if first.line == last.line
+            else f"lines {first.line} and {last.line}"
+        )
         if duplicate.spelled_alike:
-            applied = f"the value on line {duplicate.last.line} is the one applied"
+            same_line = first.line == last.line
+            where = f"at column {last.column}" if same_line else f"on line {last.line}"
+            applied = f"the value {where} is the one applied"
             message = f"Key '{field}' is written twice ({lines}); {applied}."
         else:
             message = (

@@ -57,6 +57,9 @@ class FieldParams(Params):
             return False
         return shape.has_pod or (self.target == "object" and not self.pod_bearing)
 
+    def names_containers(self) -> bool:
+        return self.target == "container"  # the object, a pod or its metadata have none
+
     @model_validator(mode="after")
     def _consistent(self) -> FieldParams:
         if any(c.inherit for c in self.conditions) and self.target != "container":

@@ -23,6 +23,9 @@ class HostPathParams(PodParams):
     writable_only: bool = False
     """Only volumes that some container mounts read-write."""
 
+    def names_containers(self) -> bool:
+        return False  # a volume is the pod's, whichever containers mount it
+
 
 def normalize(path: str) -> str:
     """``/var/run/`` and ``//var//run`` are ``/var/run``."""

@@ -55,6 +55,9 @@ class KindInNamespaceParams(Params):
     def applies_to(self, shape: Shape) -> bool:
         return any(fnmatch.fnmatchcase(shape.kind, pattern) for pattern in self.kinds)
 
+    def names_containers(self) -> bool:
+        return False  # about the object
+
 
 @template("kind-in-namespace", scope="object", params=KindInNamespaceParams)
 def kind_in_namespace(params: KindInNamespaceParams, obj: KubeObject) -> Iterator[Violation]:

@@ -46,18 +46,52 @@ class Match(NamedTuple):
         return self.walked if self.walked is not None else self.pointer[self.base_length :]
 
 
-_SEGMENT = re.compile(r"""\["([^"]+)"\]|\['([^']+)'\]|([^.\[\]]+)""")
+_QUOTED = re.compile(r"""\["([^"]+)"\]|\['([^']+)'\]""")
+_PLAIN = re.compile(r"""[^.\[\]'"|]+(?:\|[^.\[\]'"|]+)*""")
+
+
+class PathError(ValueError):
+    """A field path that does not follow the grammar, with the 1-based character it fails at."""
+
+    def __init__(self, path: str, position: int, problem: str) -> None:
+        super().__init__(f"'{path}' is not a field path: {problem} at character {position + 1}")
+        self.position = position + 1
 
 
 @cache
 def parse_path(path: str) -> tuple[tuple[str, ...], ...]:
     """``a.b|c.*.0`` -> ``(("a",), ("b", "c"), ("*",), ("0",))``; a key holding dots is quoted
-    in brackets: ``metadata.labels["pod-security.kubernetes.io/enforce"]``."""
-    segments = []
-    for double, single, plain in _SEGMENT.findall(path):
-        quoted = double or single
-        segments.append((quoted,) if quoted else tuple(plain.split("|")))
-    return tuple(segments)
+    in brackets: ``metadata.labels["pod-security.kubernetes.io/enforce"]``. Every character
+    belongs to a segment: a plain key (alternatives joined by ``|``), or a quoted one in
+    brackets, after a plain key, a ``.`` or at the start; anything else raises ``PathError``."""
+    segments: list[tuple[str, ...]] = []
+    position = 0
+    while True:
+        quoted = _QUOTED.match(path, position)
+        plain = None if quoted else _PLAIN.match(path, position)
+        if quoted:
+            segments.append((quoted.group(1) or quoted.group(2),))
+            position = quoted.end()
+        elif plain:
+            segments.append(tuple(plain.group().split("|")))
+            position = plain.end()
+        elif path.startswith(("[", "'", '"'), position):
+            raise PathError(path, position, "a bracket that is not a whole [\"key\"] or ['key']")
+        else:
+            raise PathError(path, position, "a key expected")
+        while position < len(path) and path[position] == "[":
+            quoted = _QUOTED.match(path, position)
+            if not quoted:
+                raise PathError(
+                    path, position, "a bracket that is not a whole [\"key\"] or ['key']"
+                )
+            segments.append((quoted.group(1) or quoted.group(2),))
+            position = quoted.end()
+        if position == len(path):
+            return tuple(segments)
+        if path[position] != ".":
+            raise PathError(path, position, "'.' or '[' expected")
+        position += 1
 
 
 def select(
@@ -164,11 +198,7 @@ class Condition(Conditions):
     @field_validator("path")
     @classmethod
     def _parses(cls, value: str) -> str:
-        leftovers = [
-            name for names in parse_path(value) for name in names if set(name) & set("[]'\"")
-        ]
-        if leftovers or not parse_path(value):
-            raise ValueError(f"'{value}' is not a field path (write keys with dots as [\"a.b\"])")
+        parse_path(value)  # raises PathError, which names the character it fails at
         return value
 
     @field_validator("key_pattern")

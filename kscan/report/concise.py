@@ -68,9 +68,10 @@ def format_finding(finding: Finding, color: bool) -> str:
     return line
 
 
-def summary(result: ScanResult, fixed: int = 0) -> str:
+def summary(result: ScanResult, fixed: int = 0, errors_listed: str = "above") -> str:
     """``Found 3 findings (1 critical, 2 medium) in 1 of 2 files ...``; suppressed findings and
-    findings accepted in a baseline are counted apart."""
+    findings accepted in a baseline are counted apart; the input errors are ``errors_listed``
+    (``above``, as stderr shows them before the summary, or ``below``)."""
     tally = result.findings.tally
     counts = tally.counting
     scanned = (
@@ -91,7 +92,7 @@ def summary(result: ScanResult, fixed: int = 0) -> str:
         extras.append(f"{accepted} accepted in the baseline, {fixed} fixed since")
     text += f" ({'; '.join(extras)})." if extras else "."
     if result.errors:
-        text += f" {plural(len(result.errors), 'input error')} (see above)."
+        text += f" {plural(len(result.errors), 'input error')} (see {errors_listed})."
     return text
 
 

@@ -20,7 +20,7 @@ MAX_ROWS = 500
 
 def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Iterator[str]:
     """A summary by severity, STRIDE category and ATT&CK tactic, then one row per finding."""
-    lines = ["## kscan", "", summary(result, len(options.absent)), ""]
+    lines = ["## kscan", "", summary(result, len(options.absent), errors_listed="below"), ""]
     total = result.findings.tally.total
     if total:
         severities = result.findings.tally.counting

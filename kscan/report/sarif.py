@@ -16,7 +16,6 @@ import sarif_om as sarif
 from kscan import __version__
 from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, json_text
-from kscan.results.baseline import Entry
 from kscan.results.findings import Finding
 from kscan.results.scan_result import ScanResult
 from kscan.results.store import FindingStore
@@ -56,12 +55,12 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Ite
                 rules=[_descriptor(rule) for rule in rules],
             )
         ),
+        # Findings fixed since a baseline are not results: GitHub code scanning ignores
+        # baselineState and would show each as an alert at line 1; it closes the alerts of
+        # fixed findings itself, when their fingerprints are missing from the next upload.
         results=[
-            *(
-                _result(finding, index[finding.rule.id], options.base_dir)
-                for finding in kept(result.findings, options.sarif_max_results)
-            ),
-            *(_absent(entry, index) for entry in options.absent if entry.rule in index),
+            _result(finding, index[finding.rule.id], options.base_dir)
+            for finding in kept(result.findings, options.sarif_max_results)
         ],
         invocations=[_invocation(result)],
         column_kind="unicodeCodePoints",
@@ -186,31 +185,10 @@ def _suppressions(finding: Finding) -> list[sarif.Suppression] | None:
     return [
         sarif.Suppression(
             kind=finding.suppression.kind,
-            justification=finding.suppression.reason or "no reason given",
+            justification=finding.suppression.reason or None,  # none given: none made up
             location=None,
         )
     ]
-
-
-def _absent(entry: Entry, index: dict[str, int]) -> sarif.Result:
-    """A baseline finding no longer found: reported as ``absent`` at the top of its file."""
-    return sarif.Result(
-        rule_id=entry.rule,
-        rule_index=index[entry.rule],
-        level="none",
-        message=sarif.Message(text=f"Fixed since the baseline: {entry.message or entry.rule}"),
-        locations=[
-            sarif.Location(
-                physical_location=sarif.PhysicalLocation(
-                    artifact_location=sarif.ArtifactLocation(
-                        uri=quote(entry.path), uri_base_id="%SRCROOT%"
-                    ),
-                    region=sarif.Region(start_line=1, start_column=1, end_line=1, end_column=2),
-                )
-            )
-        ],
-        baseline_state="absent",
-    )
 
 
 def artifact_location(path: str, base_dir: str) -> sarif.ArtifactLocation:

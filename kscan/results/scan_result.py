@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kscan.input.documents import NotAManifest
 from kscan.input.sources import InputError
 from kscan.results.store import FindingStore
 
@@ -14,6 +15,8 @@ class ScanResult:
 
     findings: FindingStore = field(default_factory=FindingStore)
     errors: list[InputError] = field(default_factory=list)
+    notes: list[NotAManifest] = field(default_factory=list)
+    """Files skipped with a note (a .json file that is not JSON and cannot hold an object)."""
     files: int = 0
     documents: int = 0
     objects: int = 0

@@ -53,7 +53,7 @@ def configure(rules: list[Rule], config: Config) -> list[Rule]:
                 _fail(
                     config, "suppressions", pointer, f"suppressions: no rule matches '{selector}'"
                 )
-    configured = []
+    every = []
     for rule in rules:  # params are checked for every rule named, running or not
         severity = _lookup(config["severity"], rule)
         params = _lookup(config["params"], rule)
@@ -61,9 +61,32 @@ def configure(rules: list[Rule], config: Config) -> list[Rule]:
             rule = replace(rule, severity=Severity(severity), severity_pinned=True)
         if params is not None:
             rule = replace(rule, params=_merged_params(rule, params, config))
-        if rule.id in chosen:
-            configured.append(rule)
-    return configured
+        every.append(rule)
+    _check_container_scopes(every, config)
+    return [rule for rule in every if rule.id in chosen]
+
+
+def _check_container_scopes(rules: list[Rule], config: Config) -> None:
+    """A suppression scoped to a ``container`` suppresses only findings about that container:
+    a rule selector whose rules never report a container (a pod's hostPID or volumes, an
+    object's labels, a namespace) would make the entry suppress nothing, silently."""
+    for index, entry in enumerate(config["suppressions"]):
+        if entry.get("container") is None:
+            continue
+        for selector in entry["rules"]:
+            named = [r for r in rules if matches_selector(selector, r.id, r.name)]
+            if named and not any(r.template.names_containers(r.params) for r in named):
+                subject = (
+                    f"the findings of '{selector}' are"
+                    if len(named) == 1
+                    else f"the findings of the {len(named)} rules '{selector}' matches are"
+                )
+                message = (
+                    f"suppressions: {subject} about a pod or an object, never one container, "
+                    "so 'container' makes this entry suppress none of them (remove 'container', "
+                    "or give these rules an entry of their own without it)"
+                )
+                _fail(config, "suppressions", ("suppressions", index, "container"), message)
 
 
 def _lookup(mapping: dict[str, object], rule: Rule) -> object | None:

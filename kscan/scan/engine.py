@@ -191,6 +191,7 @@ class _Scan:
         result.profile_of[part.path] = part.profile
         result.findings.extend(part.findings)
         result.errors.extend(part.errors)
+        result.notes.extend(part.notes)
         result.documents += part.documents
         result.objects += part.objects
         facts.extend(part.facts)

@@ -17,6 +17,7 @@ from kscan.input.documents import (
     Document,
     EmbeddedDocument,
     Located,
+    NotAManifest,
     Pointer,
     iter_parse,
     parse,
@@ -42,6 +43,8 @@ class FileResult:
     """The path as shown in findings."""
     findings: list[Finding] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
+    notes: list[NotAManifest] = field(default_factory=list)
+    """Files skipped with a note: .json files that are not JSON and cannot hold an object."""
     documents: int = 0
     objects: int = 0
     facts: list[ObjectFacts] = field(default_factory=list)
@@ -160,6 +163,9 @@ class FileScanner:
             if isinstance(document, InputError):
                 result.errors.append(document)
                 continue
+            if isinstance(document, NotAManifest):
+                result.notes.append(document)
+                continue
             result.documents += 1
             findings: list[Finding] = []
             try:
@@ -190,7 +196,7 @@ class FileScanner:
             if isinstance(obj, KubeObject) and self.facts_scope.wants_facts(obj)
         ]
 
-    def _parse_safely(self, source: Source) -> Iterator[Document | InputError]:
+    def _parse_safely(self, source: Source) -> Iterator[Document | InputError | NotAManifest]:
         try:
             yield from iter_parse(source, self.limits)
         except Exception as exc:  # a kscan bug must not stop the other files
