@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from kscan.model.extract import CLUSTER_SCOPED, is_cluster_scoped
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,22 +55,87 @@ provisioner: example.com/fast
 """
 
 
-def kscan(tmp_path: Path, text: str, *args: str) -> Any:
-    path = tmp_path / "manifest.yaml"
-    path.write_text(text)
+LONGHORN = (
+    "apiVersion: longhorn.io/v1beta2\nkind: Node\n"
+    "metadata: {name: worker-1, namespace: default}\n---\n"
+    "apiVersion: v1\nkind: Node\nmetadata: {name: worker-1, namespace: default}\n"
+)
+DUPLICATE = (
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+    "metadata: {name: r, namespace: shop}\nrules: []\nrules: []\n"
+)
+TEMPLATE = """\
+apiVersion: argoproj.io/v1alpha1
+kind: ClusterWorkflowTemplate
+metadata: {name: build, namespace: ci}
+spec:
+  templates:
+    - name: main
+      container: {image: alpine:3.19, command: [echo]}
+"""
+TO_A_ROLE = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: reader}
+rules:
+  - {apiGroups: [""], resources: [secrets], verbs: [get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: reader}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}
+subjects:
+  - {kind: ServiceAccount, name: app, namespace: default}
+"""
+MANIFESTS = {
+    "stray": STRAY,
+    "longhorn": LONGHORN,
+    "duplicate": DUPLICATE,
+    "template": TEMPLATE,
+    "to-a-role": TO_A_ROLE,
+}
+
+
+def kscan(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "kscan", *args, str(path)],
+        [sys.executable, "-m", "kscan", "--isolated", *args, str(folder)],
         capture_output=True,
         text=True,
         cwd=REPO,
         check=False,
     )
     assert result.returncode in (0, 1), result.stderr
-    return json.loads(result.stdout)
+    return result
 
 
-def test_a_stray_namespace_is_in_no_finding_message_or_field(tmp_path: Path) -> None:
-    findings = kscan(tmp_path, STRAY, "--format", "json")["findings"]
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each manifest in a file of its own (no two meet in cross-object rules)."""
+    folder = tmp_path_factory.mktemp("scoped")
+    for name, text in MANIFESTS.items():
+        (folder / name).mkdir()
+        (folder / name / "manifest.yaml").write_text(text)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def scanned(folder: Path) -> dict[str, list[dict[str, Any]]]:
+    """The JSON findings of one scan of every manifest, by manifest."""
+    found: dict[str, list[dict[str, Any]]] = {name: [] for name in MANIFESTS}
+    report = kscan(folder, "--format", "json", "--enable", "all").stdout
+    for finding in json.loads(report)["findings"]:
+        found[Path(finding["path"]).parent.name].append(finding)
+    return found
+
+
+def named(findings: list[dict[str, Any]], rule: str) -> list[dict[str, Any]]:
+    return [f for f in findings if f["rule_name"] == rule]
+
+
+def test_a_stray_namespace_is_in_no_finding_message_or_field(
+    scanned: dict[str, list[dict[str, Any]]],
+) -> None:
+    findings = scanned["stray"]
     assert findings
     assert {f["kind"] for f in findings} <= {"ClusterRole", "Namespace", "StorageClass"}
     assert all(f["namespace"] is None for f in findings if f["kind"] != "Namespace")
@@ -84,63 +151,41 @@ def test_a_stray_namespace_is_in_no_finding_message_or_field(tmp_path: Path) -> 
     assert enforce["namespace"] is None
 
 
-def test_sarif_and_text_name_no_namespace(tmp_path: Path) -> None:
-    sarif = kscan(tmp_path, STRAY, "--format", "sarif")
+def test_sarif_and_text_name_no_namespace(folder: Path) -> None:
+    sarif = json.loads(kscan(folder / "stray", "--format", "sarif").stdout)
     results = sarif["runs"][0]["results"]
     assert results
     assert not [r for r in results if "namespace" in r["properties"]]
-    text = subprocess.run(
-        [sys.executable, "-m", "kscan", str(tmp_path / "manifest.yaml")],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    ).stdout
+    text = kscan(folder / "stray").stdout
     assert "ClusterRole 'reader' grants" in text
     assert "default/" not in text and "kube-system/" not in text
 
 
-def test_a_namespaced_kind_of_the_same_name_keeps_its_namespace(tmp_path: Path) -> None:
+def test_a_namespaced_kind_of_the_same_name_keeps_its_namespace(
+    scanned: dict[str, list[dict[str, Any]]],
+) -> None:
     """Scope belongs to a group's kind: Longhorn's ``Node`` (longhorn.io) is namespaced."""
-    text = (
-        "apiVersion: longhorn.io/v1beta2\nkind: Node\n"
-        "metadata: {name: worker-1, namespace: default}\n---\n"
-        "apiVersion: v1\nkind: Node\nmetadata: {name: worker-1, namespace: default}\n"
-    )
-    findings = kscan(tmp_path, text, "--format", "json", "--select", "default-namespace")
-    assert [(f["kind"], f["namespace"], f["message"]) for f in findings["findings"]] == [
+    findings = named(scanned["longhorn"], "default-namespace")
+    assert [(f["kind"], f["namespace"], f["message"]) for f in findings] == [
         ("Node", "default", "Node 'default/worker-1' is placed in the default namespace.")
     ]
 
 
 def test_document_findings_on_a_cluster_scoped_object_carry_no_namespace(
-    tmp_path: Path,
+    scanned: dict[str, list[dict[str, Any]]],
 ) -> None:
-    text = (
-        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
-        "metadata: {name: r, namespace: shop}\nrules: []\nrules: []\n"
-    )
-    findings = kscan(tmp_path, text, "--format", "json", "--select", "duplicate-key")
-    assert [(f["kind"], f["namespace"], f["name"]) for f in findings["findings"]] == [
+    findings = named(scanned["duplicate"], "duplicate-key")
+    assert [(f["kind"], f["namespace"], f["name"]) for f in findings] == [
         ("ClusterRole", None, "r")
     ]
 
 
 def test_the_pods_of_a_cluster_scoped_template_run_in_no_known_namespace(
-    tmp_path: Path,
+    scanned: dict[str, list[dict[str, Any]]],
 ) -> None:
     """A ClusterWorkflowTemplate's pods run in the namespace of the Workflow that uses it: no
     namespace of the scan 'runs workloads' because of it; its pods' own fields still count."""
-    text = """\
-apiVersion: argoproj.io/v1alpha1
-kind: ClusterWorkflowTemplate
-metadata: {name: build, namespace: ci}
-spec:
-  templates:
-    - name: main
-      container: {image: alpine:3.19, command: [echo]}
-"""
-    findings = kscan(tmp_path, text, "--format", "json")["findings"]
+    findings = scanned["template"]
     names = {f["rule_name"] for f in findings}
     assert not names & {
         "namespace-limit-range",
@@ -153,29 +198,15 @@ spec:
     assert all(f["namespace"] is None for f in findings)
 
 
-def test_a_cluster_role_binding_to_a_role_binds_nothing(tmp_path: Path) -> None:
+def test_a_cluster_role_binding_to_a_role_binds_nothing(
+    scanned: dict[str, list[dict[str, Any]]],
+) -> None:
     """The API server refuses a ClusterRoleBinding whose roleRef is not a ClusterRole
     (pkg/apis/rbac/validation ``ValidateClusterRoleBinding``: roleRef.kind NotSupported, only
     "ClusterRole"); it must not read as binding a Role of the namespace it writes, or of
     default."""
-    text = """\
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: reader}
-rules:
-  - {apiGroups: [""], resources: [secrets], verbs: [get]}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: reader}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}
-subjects:
-  - {kind: ServiceAccount, name: app, namespace: default}
-"""
-    findings = kscan(tmp_path, text, "--format", "json", "--select", "rbac-read-secrets")
-    assert [f["message"] for f in findings["findings"]] == [
-        "Role 'reader' grants get on secrets (rules[0])."
-    ]
+    findings = named(scanned["to-a-role"], "rbac-read-secrets")
+    assert [f["message"] for f in findings] == ["Role 'reader' grants get on secrets (rules[0])."]
 
 
 def test_every_built_in_cluster_scoped_kind_is_known() -> None:
