@@ -287,6 +287,21 @@ class Shape:
 
 
 @dataclass(frozen=True)
+class Unknown:
+    """Where an object's fields unknown to the API are written, and the mappings and lists that
+    hold them (at any depth), so that a reader can leave them out as the API server does."""
+
+    fields: frozenset[Pointer] = frozenset()
+    holders: frozenset[Pointer] = frozenset()
+
+    @classmethod
+    def of(cls, pointers: Iterable[Pointer]) -> Unknown:
+        fields = frozenset(pointers)
+        holders = frozenset(p[:depth] for p in fields for depth in range(len(p)))
+        return cls(fields, holders)
+
+
+@dataclass(frozen=True)
 class KubeObject:
     """A Kubernetes object found at ``pointer`` inside a document."""
 
@@ -307,6 +322,11 @@ class KubeObject:
     @property
     def kind(self) -> str:
         return self.model.kind
+
+    @cached_property
+    def unknown(self) -> Unknown:
+        """Where the fields the API does not know are written (``unknown_fields``)."""
+        return Unknown.of((*self.pointer, *field.pointer) for field in self.unknown_fields)
 
     @property
     def name(self) -> str:
