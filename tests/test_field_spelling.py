@@ -1,8 +1,9 @@
 """A field is read by its API spelling only. The API server decodes JSON case-sensitively into
-its Go structs and drops a key no struct field is tagged with (k8s.io/apimachinery's
-``json.go``: case-sensitive decoding via ``sigs.k8s.io/json``, unknown fields dropped or, under
-strict field validation, refused), so ``security_context``, ``run_as_user``, ``Privileged`` or
-``role_ref`` set nothing. For every field of every typed model kscan reads
+its Go structs and drops a key no struct field is tagged with (k8s.io/apimachinery
+``runtime/serializer/json`` ``Serializer.unmarshal``: ``kjson.UnmarshalCaseSensitivePreserveInts``
+of sigs.k8s.io/json, whose keys "must exactly match json tag names"; under strict field
+validation the object is refused instead), so ``security_context``, ``run_as_user``,
+``Privileged`` or ``role_ref`` set nothing. For every field of every typed model kscan reads
 (``kscan/model/fields.py``), a manifest sets it under its snake_case spelling and under
 case-changed ones, to each of its most dangerous (and safest) values: the findings must be
 exactly those of the manifest without the field, but for ``unknown-field`` (KS004), which
