@@ -7,6 +7,7 @@ from typing import Any
 
 from kscan.checks.base import NoParams, Violation, template
 from kscan.input.documents import Document, Pointer
+from kscan.model.extract import is_cluster_scoped
 from kscan.support.disclosure import shown_key
 
 
@@ -88,6 +89,8 @@ def _holder(document: Document, pointer: Pointer) -> tuple[str, str | None, str]
     meta = best.get("metadata")
     meta = meta if isinstance(meta, dict) else {}
     name, namespace = meta.get("name"), meta.get("namespace")
+    if is_cluster_scoped(best.get("apiVersion"), best["kind"]):
+        namespace = None  # the API server clears it
     return (
         best["kind"],
         namespace if isinstance(namespace, str) else None,

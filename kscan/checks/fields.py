@@ -13,6 +13,7 @@ from kscan.checks.conditions import is_empty
 from kscan.checks.paths import MISSING, Condition, Match, dotted, select
 from kscan.input.documents import Pointer
 from kscan.model import KubeObject, LayeredPod, PodView, Shape
+from kscan.model.extract import Unknown
 from kscan.model.taxonomy import Severity
 from kscan.support.disclosure import shown
 
@@ -88,6 +89,8 @@ class _Target(NamedTuple):
     pod: PodView | None = None
     """The pod it belongs to (a container's, for inherited values)."""
     locate: Callable[[Pointer], Pointer] | None = None
+    unknown: Unknown = Unknown()
+    """The object's fields the API does not know."""
 
 
 @template("field", scope="object", params=FieldParams)
@@ -117,8 +120,9 @@ def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
 
 
 def _targets(params: FieldParams, obj: KubeObject) -> Iterator[_Target]:
+    unknown = obj.unknown
     if params.target == "object":
-        yield _Target(obj.pointer, obj.data, obj.display)
+        yield _Target(obj.pointer, obj.data, obj.display, unknown=unknown)
         return
     for pod in obj.pods:
         if params.linux_only and pod.is_windows:
@@ -127,16 +131,16 @@ def _targets(params: FieldParams, obj: KubeObject) -> Iterator[_Target]:
         layered = isinstance(pod.data, LayeredPod)
         if params.target == "pod":
             locate = pod.pointer_of if layered else None
-            yield _Target(pod.pointer, pod.data, subject, pod=pod, locate=locate)
+            yield _Target(pod.pointer, pod.data, subject, pod=pod, locate=locate, unknown=unknown)
         elif params.target == "pod-metadata":
             metadata = obj.document.get(pod.metadata_pointer)
-            yield _Target(pod.metadata_pointer, metadata, subject, pod=pod)
+            yield _Target(pod.metadata_pointer, metadata, subject, pod=pod, unknown=unknown)
         else:
             for ref in pod.containers():
                 if ref.role in params.containers:
                     subject = ref.subject(obj.display)
                     locate = ref.pointer_of if isinstance(ref.data, LayeredPod) else None
-                    yield _Target(ref.pointer, ref.data, subject, ref.name, pod, locate)
+                    yield _Target(ref.pointer, ref.data, subject, ref.name, pod, locate, unknown)
 
 
 def _holds(condition: Condition, target: _Target) -> bool:
@@ -145,14 +149,48 @@ def _holds(condition: Condition, target: _Target) -> bool:
 
 
 def _select(condition: Condition, target: _Target) -> Iterator[Match]:
-    return select(target.data, condition.path, target.base, condition.key_pattern, target.locate)
+    matches = select(target.data, condition.path, target.base, condition.key_pattern, target.locate)
+    return known(matches, target.unknown)
+
+
+def known(matches: Iterator[Match], unknown: Unknown) -> Iterator[Match]:
+    """The matches as the API server decodes them, without the fields it does not know (the
+    ``unknown-field`` rule reports those): none inside such a field (a ``*`` walks every key,
+    and ``host_path`` is no hostPath volume), and a mapping's value without them (a
+    ``securityContext`` holding only ``run_as_user`` is an empty one)."""
+    if not unknown.fields:
+        return matches
+    return (
+        match._replace(value=_decoded(match.value, match.pointer, unknown))
+        for match in matches
+        if not any(
+            match.pointer[:depth] in unknown.fields for depth in range(1, len(match.pointer) + 1)
+        )
+    )
+
+
+def _decoded(value: Any, pointer: Pointer, unknown: Unknown) -> Any:
+    """``value`` (at ``pointer``) without the unknown fields inside it, at any depth."""
+    if pointer not in unknown.holders:
+        return value
+    if isinstance(value, dict):
+        return {
+            key: _decoded(item, (*pointer, key), unknown)
+            for key, item in value.items()
+            if (*pointer, key) not in unknown.fields
+        }
+    if isinstance(value, list):
+        return [_decoded(item, (*pointer, index), unknown) for index, item in enumerate(value)]
+    return value
 
 
 def _pod_values(params: FieldParams, obj: KubeObject, pod: PodView) -> Iterator[Violation]:
     """The pod-level values of inheritable fields: the first bad one, reported at the pod
     (unless every container overrides it and the condition says what to do then)."""
     locate = pod.pointer_of if isinstance(pod.data, LayeredPod) else None
-    target = _Target(pod.pointer, pod.data, pod.subject(obj.display), pod=pod, locate=locate)
+    subject = pod.subject(obj.display)
+    unknown = obj.unknown
+    target = _Target(pod.pointer, pod.data, subject, pod=pod, locate=locate, unknown=unknown)
     for condition in params.inherited:
         for match in _select(condition, target):
             if match.pointer in obj.wrong_types:
@@ -163,7 +201,9 @@ def _pod_values(params: FieldParams, obj: KubeObject, pod: PodView) -> Iterator[
                 continue
             origin = " for the whole pod"
             severity = condition.severity
-            if condition.overridden == "info" and _every_container_overrides(condition, pod):
+            if condition.overridden == "info" and _every_container_overrides(
+                condition, pod, unknown
+            ):
                 origin += (
                     " (every container overrides it; ephemeral containers added later would"
                     " inherit it)"
@@ -173,7 +213,7 @@ def _pod_values(params: FieldParams, obj: KubeObject, pod: PodView) -> Iterator[
             return
 
 
-def _every_container_overrides(condition: Condition, pod: PodView) -> bool:
+def _every_container_overrides(condition: Condition, pod: PodView, unknown: Unknown) -> bool:
     """True if each container of the pod (of every list) sets the condition's path itself, so
     that none of them runs with the pod's value."""
     if pod.partial:  # containers kscan does not see may inherit it
@@ -181,7 +221,7 @@ def _every_container_overrides(condition: Condition, pod: PodView) -> bool:
     refs = list(pod.containers())
     for ref in refs:
         locate = ref.pointer_of if isinstance(ref.data, LayeredPod) else None
-        matches = select(ref.data, condition.path, ref.pointer, locate=locate)
+        matches = known(select(ref.data, condition.path, ref.pointer, locate=locate), unknown)
         if not any(match.present and not is_empty(match.value) for match in matches):
             return False
     return bool(refs)
@@ -197,7 +237,7 @@ def _first_violation(
         unset = not match.present or is_empty(match.value)
         if unset and pod is not None and pod.partial:
             continue  # what a pod kscan sees in part lacks may be set by whatever completes it
-        if condition.inherit and unset and _inherited(condition, pod):
+        if condition.inherit and unset and _inherited(condition, pod, target.unknown):
             continue  # the pod's value applies: fine, or already reported at the pod
         problem = condition.problem(match)
         if problem is None:
@@ -242,10 +282,10 @@ def _violation(
     )
 
 
-def _inherited(condition: Condition, pod: PodView | None) -> bool:
+def _inherited(condition: Condition, pod: PodView | None, unknown: Unknown) -> bool:
     """True if the pod spec sets the condition's path (so a container without it inherits it)."""
     if pod is None:
         return False
     locate = pod.pointer_of if isinstance(pod.data, LayeredPod) else None
-    matches = select(pod.data, condition.path, pod.pointer, locate=locate)
+    matches = known(select(pod.data, condition.path, pod.pointer, locate=locate), unknown)
     return any(match.present and not is_empty(match.value) for match in matches)

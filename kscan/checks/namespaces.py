@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 from kscan.checks.base import Params, Violation, template
 from kscan.model import KubeObject, Shape
-from kscan.model.extract import CLUSTER_SCOPED
 from kscan.model.inventory import Inventory
 
 
@@ -63,7 +62,7 @@ class KindInNamespaceParams(Params):
 def kind_in_namespace(params: KindInNamespaceParams, obj: KubeObject) -> Iterator[Violation]:
     """Objects of a forbidden kind in a forbidden namespace (e.g. no workloads in default)."""
     namespace = obj.effective_namespace
-    if not params.applies_to(obj.shape) or obj.kind in CLUSTER_SCOPED:
+    if not params.applies_to(obj.shape) or obj.cluster_scoped:
         return
     if any(fnmatch.fnmatchcase(namespace, pattern) for pattern in params.namespaces):
         message = (

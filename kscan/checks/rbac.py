@@ -107,11 +107,13 @@ def _subjects_by_role(inventory: Inventory) -> dict[tuple[str, str, str | None],
             binding = obj.model
             if not isinstance(binding, BindingOutline):
                 continue
+            if obj.kind == "ClusterRoleBinding" and binding.role_kind != "ClusterRole":
+                continue  # refused by the API server: it binds nothing
             namespace = obj.effective_namespace if binding.role_kind == "Role" else None
-            for kind, subject_namespace, name in binding.subjects:
+            for subject_kind, subject_namespace, name in binding.subjects:
                 where = f"{subject_namespace}/" if subject_namespace else ""
                 found[(binding.role_kind, binding.role_name, namespace)].append(
-                    f"{kind} {where}{name} via {obj.display}"
+                    f"{subject_kind} {where}{name} via {obj.display}"
                 )
     return found
 

@@ -20,9 +20,15 @@ class AccountParams(Params):
 )
 def service_account_token(params: AccountParams, inventory: Inventory) -> Iterator[Violation]:
     """A pod gets its service account's API token unless the pod, or the ServiceAccount (when it
-    is in the scanned set), sets ``automountServiceAccountToken: false``; the pod value wins."""
-    for namespace, workloads in inventory.workloads_by_namespace.items():
-        accounts = {obj.name: obj for obj in inventory.of_kind("ServiceAccount", namespace)}
+    is in the scanned set), sets ``automountServiceAccountToken: false``; the pod value wins.
+    The pods of a cluster-scoped object run in a namespace not known here, whose ServiceAccounts
+    are not known either."""
+    placed = list(inventory.workloads_by_namespace.items())
+    for namespace, workloads in [*placed, (None, inventory.unplaced_workloads)]:
+        accounts = {
+            obj.name: obj
+            for obj in (inventory.of_kind("ServiceAccount", namespace) if namespace else [])
+        }
         for obj, pod in ((o, p) for o in workloads for p in o.pods):
             pod_value = pod.automount
             if pod_value is False:

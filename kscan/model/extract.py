@@ -10,7 +10,7 @@ the rule that reports it, and never read as the field it resembles.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
@@ -40,35 +40,59 @@ MODELS: dict[str, type[KubeObjectModel]] = {
     "RoleBinding": RoleBinding,
     "ClusterRoleBinding": RoleBinding,
 }
-CLUSTER_SCOPED = frozenset(
-    {
-        "Namespace",
-        "Node",
-        "PersistentVolume",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "StorageClass",
-        "CustomResourceDefinition",
-        "PriorityClass",
-        "IngressClass",
-        "RuntimeClass",
-        "ValidatingWebhookConfiguration",
-        "MutatingWebhookConfiguration",
-        "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding",
-        "APIService",
-        "CSIDriver",
-        "CSINode",
-        "VolumeAttachment",
-        "CertificateSigningRequest",
-        "PodSecurityPolicy",
-        "ClusterIssuer",
-        "FlowSchema",
-        "PriorityLevelConfiguration",
-        "ClusterWorkflowTemplate",
-    }
-)
-"""Built-in (and common) kinds that live outside namespaces."""
+CLUSTER_SCOPED: dict[str, frozenset[str]] = {
+    "": frozenset({"Namespace", "Node", "PersistentVolume", "ComponentStatus"}),
+    "admissionregistration.k8s.io": frozenset(
+        {
+            *("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"),
+            *("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"),
+            *("MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"),
+        }
+    ),
+    "apiextensions.k8s.io": frozenset({"CustomResourceDefinition"}),
+    "apiregistration.k8s.io": frozenset({"APIService"}),
+    "authentication.k8s.io": frozenset({"TokenReview", "SelfSubjectReview"}),
+    "authorization.k8s.io": frozenset(
+        {"SubjectAccessReview", "SelfSubjectAccessReview", "SelfSubjectRulesReview"}
+    ),
+    "certificates.k8s.io": frozenset({"CertificateSigningRequest", "ClusterTrustBundle"}),
+    "flowcontrol.apiserver.k8s.io": frozenset({"FlowSchema", "PriorityLevelConfiguration"}),
+    "internal.apiserver.k8s.io": frozenset({"StorageVersion"}),
+    "networking.k8s.io": frozenset({"IngressClass", "IPAddress", "ServiceCIDR"}),
+    "node.k8s.io": frozenset({"RuntimeClass"}),
+    "policy": frozenset({"PodSecurityPolicy"}),
+    "extensions": frozenset({"PodSecurityPolicy"}),
+    "rbac.authorization.k8s.io": frozenset({"ClusterRole", "ClusterRoleBinding"}),
+    "resource.k8s.io": frozenset({"DeviceClass", "ResourceSlice", "DeviceTaintRule"}),
+    "scheduling.k8s.io": frozenset({"PriorityClass"}),
+    "storage.k8s.io": frozenset(
+        {"CSIDriver", "CSINode", "StorageClass", "VolumeAttachment", "VolumeAttributesClass"}
+    ),
+    "storagemigration.k8s.io": frozenset({"StorageVersionMigration"}),
+    # Common add-ons.
+    "snapshot.storage.k8s.io": frozenset({"VolumeSnapshotClass", "VolumeSnapshotContent"}),
+    "gateway.networking.k8s.io": frozenset({"GatewayClass"}),
+    "cert-manager.io": frozenset({"ClusterIssuer"}),
+    "argoproj.io": frozenset({"ClusterWorkflowTemplate", "ClusterAnalysisTemplate"}),
+    "trainer.kubeflow.org": frozenset({"ClusterTrainingRuntime"}),
+    "kyverno.io": frozenset({"ClusterPolicy"}),
+    "external-secrets.io": frozenset({"ClusterSecretStore", "ClusterExternalSecret"}),
+}
+"""API group -> its kinds that live outside namespaces: every cluster-scoped built-in kind
+(``kubectl api-resources --namespaced=false``), and those of common add-ons. Keyed by group, as
+the same kind elsewhere may be namespaced (Longhorn's ``Node``, Cluster API's ``IPAddress``)."""
+_CLUSTER_SCOPED_KINDS = frozenset(kind for kinds in CLUSTER_SCOPED.values() for kind in kinds)
+
+
+def is_cluster_scoped(api_version: Any, kind: Any) -> bool:
+    """Whether objects of this apiVersion and kind live outside namespaces; without an
+    apiVersion, whether a kind of that name does in any group listed."""
+    group = workloads.api_group(api_version)
+    if group is None:
+        return kind in _CLUSTER_SCOPED_KINDS
+    return kind in CLUSTER_SCOPED.get(group, frozenset())
+
+
 _PATCHED_LISTS = ("containers", "initContainers")
 """Lists a pod spec patch merges item by item, by container name (a strategic merge)."""
 _MAX_PROBLEMS = 20
@@ -263,6 +287,21 @@ class Shape:
 
 
 @dataclass(frozen=True)
+class Unknown:
+    """Where an object's fields unknown to the API are written, and the mappings and lists that
+    hold them (at any depth), so that a reader can leave them out as the API server does."""
+
+    fields: frozenset[Pointer] = frozenset()
+    holders: frozenset[Pointer] = frozenset()
+
+    @classmethod
+    def of(cls, pointers: Iterable[Pointer]) -> Unknown:
+        fields = frozenset(pointers)
+        holders = frozenset(p[:depth] for p in fields for depth in range(len(p)))
+        return cls(fields, holders)
+
+
+@dataclass(frozen=True)
 class KubeObject:
     """A Kubernetes object found at ``pointer`` inside a document."""
 
@@ -284,14 +323,27 @@ class KubeObject:
     def kind(self) -> str:
         return self.model.kind
 
+    @cached_property
+    def unknown(self) -> Unknown:
+        """Where the fields the API does not know are written (``unknown_fields``)."""
+        return Unknown.of((*self.pointer, *field.pointer) for field in self.unknown_fields)
+
     @property
     def name(self) -> str:
         meta = self.model.metadata
         return meta.name or (f"{meta.generate_name}*" if meta.generate_name else "<unnamed>")
 
+    @cached_property
+    def cluster_scoped(self) -> bool:
+        """Whether its kind lives outside namespaces (see ``CLUSTER_SCOPED``)."""
+        return is_cluster_scoped(self.model.api_version, self.kind)
+
     @property
     def namespace(self) -> str | None:
-        return self.model.metadata.namespace
+        """Its ``metadata.namespace``; None for a cluster-scoped object, whatever it writes
+        there: the API server clears the field of such objects (apiserver's
+        ``rest.BeforeCreate``)."""
+        return None if self.cluster_scoped else self.model.metadata.namespace
 
     @property
     def effective_namespace(self) -> str:
@@ -316,10 +368,10 @@ class KubeObject:
 
     @cached_property
     def data(self) -> dict[str, Any]:
-        """The object as parsed (plain data), for templates that walk field paths."""
-        if self.own_data is not None:
-            return self.own_data
-        return self.document.get(self.pointer)  # type: ignore[no-any-return]
+        """The object as parsed (plain data), for templates that walk field paths; without the
+        ``metadata.namespace`` of a cluster-scoped object, which the API server clears."""
+        data = self.own_data if self.own_data is not None else self.document.get(self.pointer)
+        return _without_namespace(data) if self.cluster_scoped else data
 
     @cached_property
     def display(self) -> str:
@@ -337,6 +389,24 @@ class InvalidField:
     pointer: Pointer
     span: Span
     message: str
+
+
+def _without_namespace(data: Any) -> Any:
+    """A shallow copy of an object without ``metadata.namespace`` (the same data without one)."""
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    if not isinstance(meta, dict) or "namespace" not in meta:
+        return data
+    view = _copy(data, data.keys())
+    view["metadata"] = _copy(meta, (key for key in meta if key != "namespace"))
+    return view
+
+
+def _copy(mapping: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """The mapping's ``keys``, with their positions where it keeps them."""
+    copy = PosDict((key, mapping[key]) for key in keys)
+    spans = mapping.pos if isinstance(mapping, PosDict) else {}
+    copy.pos = {key: spans[key] for key in copy if key in spans}
+    return copy
 
 
 def _pod_size(pod: PodView) -> int:

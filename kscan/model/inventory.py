@@ -237,6 +237,9 @@ class ObjectFacts:
     """Stable paths of those pointers, where they differ from the plain path."""
     reported: bool = True
     """False for objects read only as context (``--context``): nothing is reported on them."""
+    cluster_scoped: bool = False
+    """Its kind lives outside namespaces (``namespace`` is None): the pods of such an object (a
+    ClusterWorkflowTemplate's) run in the namespaces of the objects that use it, unknown here."""
 
     @property
     def key(self) -> ObjectKey:
@@ -304,6 +307,7 @@ class ObjectFacts:
             spans=tuple(_pack(document.locate(p)[0]) for p in pointers),
             stable=stable or None,
             reported=reported,
+            cluster_scoped=obj.cluster_scoped,
         )
 
 
@@ -413,12 +417,18 @@ class Inventory:
 
     @cached_property
     def workloads_by_namespace(self) -> dict[str, list[ObjectFacts]]:
-        """Pod-bearing objects by the namespace they land in (``default`` when unset)."""
+        """Pod-bearing objects by the namespace they land in (``default`` when unset); those of a
+        cluster-scoped kind land in none (their pods run where the objects using them do)."""
         grouped: dict[str, list[ObjectFacts]] = defaultdict(list)
         for obj in self.objects:
-            if obj.pods:
+            if obj.pods and not obj.cluster_scoped:
                 grouped[obj.effective_namespace].append(obj)
         return dict(grouped)
+
+    @cached_property
+    def unplaced_workloads(self) -> list[ObjectFacts]:
+        """Pod-bearing objects of a cluster-scoped kind, whose pods' namespace is unknown."""
+        return [obj for obj in self.objects if obj.pods and obj.cluster_scoped]
 
     def of_kind_anywhere(self, kind: str) -> list[ObjectFacts]:
         """Objects of one kind in every namespace (and cluster-scoped ones)."""
