@@ -156,9 +156,13 @@ def test_sarif_and_text_name_no_namespace(folder: Path) -> None:
     results = sarif["runs"][0]["results"]
     assert results
     assert not [r for r in results if "namespace" in r["properties"]]
-    text = kscan(folder / "stray").stdout
-    assert "ClusterRole 'reader' grants" in text
-    assert "default/" not in text and "kube-system/" not in text
+    for text in (
+        kscan(folder / "stray").stdout,
+        kscan(folder / "stray", "--format", "concise").stdout,
+    ):
+        assert "ClusterRole 'reader'" in text
+        assert "default/" not in text and "kube-system/" not in text
+    assert "ClusterRole 'reader' grants" in kscan(folder / "stray", "--format", "concise").stdout
 
 
 def test_a_namespaced_kind_of_the_same_name_keeps_its_namespace(
