@@ -20,6 +20,7 @@ LAYERS = (
     "kscan.rules",
     "kscan.results",
     "kscan.scan",
+    "kscan.threats",
     "kscan.report",
     "kscan.app",
     "kscan.cli",
