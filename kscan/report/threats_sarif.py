@@ -185,7 +185,6 @@ def _descriptor(rule: PathRule) -> sarif.ReportingDescriptor:
         short_description=sarif.MultiformatMessageString(text=rule.title),
         full_description=sarif.MultiformatMessageString(text=rule.help),
         help=sarif.MultiformatMessageString(text=rule.help, markdown=rule.help),
-        help_uri=INFORMATION_URI + "#threat-model",
         default_configuration=sarif.ReportingConfiguration(level="error"),
         properties={
             "tags": ["security", "kubernetes", "attack-path"],
