@@ -369,6 +369,7 @@ def powers(rules: list[RuleOutline], scope: str | None) -> Iterator[tuple[str, l
     everything = granting(("*", "*", "*", ""))
     if everything and scope is None:
         yield "cluster-admin", everything
+        return  # every other power is part of it
     read = granting(*((verb, "", "secrets", "") for verb in ("get", "list", "watch")))
     if read:
         yield "read-secrets", read
