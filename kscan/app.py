@@ -517,3 +517,76 @@ def _render(
 ) -> Iterator[str]:
     reporter = importlib.import_module(f"kscan.report.{output_format}")  # imported only if used
     return reporter.render(result, rules, options)  # type: ignore[no-any-return]
+
+
+THREAT_FORMATS = ("text", "json", "sarif", "navigator", "markdown")
+"""The formats of ``kscan threats``: each is the module ``kscan.report.threats_<format>`` with
+``render(model: ThreatModel, options: RenderOptions) -> Iterator[str]``."""
+
+
+@dataclass(frozen=True)
+class ThreatOptions:
+    """What ``kscan threats`` takes."""
+
+    paths: tuple[str, ...]
+    output_format: str = "text"
+    max_paths: int = 50
+    context: tuple[str, ...] = ()
+    lateral: bool = True
+    """Pod-to-pod steps through the pod network where no NetworkPolicy isolates a pod."""
+    stdin_filename: str = STDIN_DISPLAY
+    default_skips: bool = True
+    limits: Limits = DEFAULT_LIMITS
+    jobs: int = 1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.paths, str):
+            raise TypeError("ThreatOptions.paths is a tuple of paths, not one string")
+        problems = []
+        if not self.paths:
+            problems.append("kscan: error: no paths to scan")
+        if self.output_format not in THREAT_FORMATS:
+            problems.append(f"kscan: error: unknown format {printable(self.output_format)!r}")
+        if self.max_paths < 1:
+            problems.append("kscan: error: --max-paths must be at least 1")
+        if problems:
+            raise UsageProblem(Diagnostic("error", text) for text in problems)
+
+
+@dataclass
+class ThreatReport:
+    """What ``kscan threats`` produced: the threat model, the problems met, and the report."""
+
+    model: Any  # kscan.threats.analysis.ThreatModel
+    diagnostics: list[Diagnostic]
+    rendered: Iterator[str]
+    exit_code: int
+
+
+def threats(options: ThreatOptions) -> ThreatReport:
+    """The attack paths of ``options.paths`` (with ``options.context`` read as context), rendered
+    by ``kscan.report.threats_<format>``; raises ``UsageProblem``. The exit code is 1 when a
+    path was found, 2 when an input could not be read, else 0."""
+    from kscan.threats.analysis import RenderOptions, analyse  # only for this command
+
+    try:
+        reporter = importlib.import_module(f"kscan.report.threats_{options.output_format}")
+    except ModuleNotFoundError:
+        problem = f"kscan: error: the {options.output_format} format of threats is not available"
+        raise UsageProblem([Diagnostic("error", problem)]) from None
+    result = scan(
+        options.paths,
+        [],
+        options.stdin_filename,
+        options.context,
+        limits=options.limits,
+        jobs=options.jobs,
+        default_skips=options.default_skips,
+        threats=True,
+    )
+    diagnostics = [Diagnostic("error", printable(str(error))) for error in result.errors]
+    diagnostics += [Diagnostic("note", printable(str(note))) for note in result.notes]
+    model = analyse(result.threat_facts, options.max_paths, options.lateral)
+    rendered = reporter.render(model, RenderOptions())
+    code = EXIT_ERROR if result.errors else EXIT_FINDINGS if model.paths else EXIT_OK
+    return ThreatReport(model, diagnostics, rendered, code)

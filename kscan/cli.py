@@ -19,8 +19,10 @@ from kscan import __version__
 from kscan.app import (
     EXIT_ERROR,
     FAIL_ON_CHOICES,
+    THREAT_FORMATS,
     Diagnostic,
     ScanOptions,
+    ThreatOptions,
     UsageProblem,
     effective_configuration,
     find_rule,
@@ -28,6 +30,7 @@ from kscan.app import (
     rule_table,
     run,
     similar_rules,
+    threats,
 )
 from kscan.input.limits import DEFAULT_LIMITS, LIBYAML_MAX_DEPTH, Limits, describe_size, parse_size
 from kscan.input.sources import STDIN_DISPLAY
@@ -391,6 +394,43 @@ def _blocks(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
             block, length = [], 0
     if block:
         yield "".join(block)
+
+
+@cli.command("threats")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(THREAT_FORMATS),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--max-paths", type=click.IntRange(min=1), default=50, show_default=True, help="Paths shown."
+)
+@click.option(
+    "--context", multiple=True, metavar="PATH", help="Read PATH too (its objects start no path)."
+)
+@click.option("--no-lateral", is_flag=True, help="No pod-to-pod steps through the pod network.")
+def threats_command(
+    paths: tuple[str, ...],
+    output_format: str,
+    max_paths: int,
+    context: tuple[str, ...],
+    no_lateral: bool,
+) -> None:
+    """Attack paths across the objects of PATHS: from entry points and containers to a node,
+    the cluster and secrets, one hop per line."""
+    _require_stdout()
+    options = ThreatOptions(paths, output_format, max_paths, context, not no_lateral)
+    try:
+        report = threats(options)
+    except UsageProblem as problem:
+        _stop(problem)
+    _show(report.diagnostics)
+    _deliver(report.rendered, None)
+    sys.exit(report.exit_code)
 
 
 @cli.command("rules")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from kscan.input.documents import NotAManifest
 from kscan.input.sources import InputError
+from kscan.model.threat_facts import ThreatFacts
 from kscan.results.store import FindingStore
 
 
@@ -26,3 +27,5 @@ class ScanResult:
     """Each scanned file (as shown) -> the profile (configuration) it was judged under."""
     skipped: list[str] = field(default_factory=list)
     """Directories left out because kscan skips them by default (``node_modules``...)."""
+    threat_facts: list[ThreatFacts] = field(default_factory=list)
+    """What the threat graph reads of every object, scanned or context (only when asked)."""

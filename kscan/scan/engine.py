@@ -32,6 +32,7 @@ def scan(
     limits: Limits = DEFAULT_LIMITS,
     jobs: int = 1,
     default_skips: bool = True,
+    threats: bool = False,
 ) -> ScanResult:
     """Scan files, directories and ``-`` (stdin) with the given rules, or under ``Profiles``
     (each file under the configuration that governs it).
@@ -42,7 +43,8 @@ def scan(
     comments always count; ``suppressor`` adds configured ones). ``excluded`` paths are skipped.
     ``limits`` bound each file and document. ``jobs`` > 1 scans files in that many worker
     processes (large inputs only); the result is the same. ``default_skips`` False scans
-    the directories skipped by default too (``node_modules``, ``.venv``...).
+    the directories skipped by default too (``node_modules``, ``.venv``...). ``threats`` keeps
+    the records the threat graph reads (``ScanResult.threat_facts``).
     """
     profiles = rules if isinstance(rules, Profiles) else Profiles.single(list(rules))
     with collector_paused():
@@ -54,6 +56,7 @@ def scan(
             stdin_name,
             jobs,
             default_skips,
+            threats,
         )
         return run.scan(paths, context)
 
@@ -107,7 +110,9 @@ class _Scan:
         stdin_name: str,
         jobs: int,
         default_skips: bool,
+        threats: bool = False,
     ) -> None:
+        self.threats = threats
         self.profiles = profiles
         self.suppressor = suppressor
         self.excluded = excluded
@@ -132,7 +137,7 @@ class _Scan:
         scopes = [RulesByScope(rules) for rules in assignment.rules]
         union = RulesByScope(assignment.every_rule_object())
         facts = FactStore(union.inventory_kinds, union.namespace_kinds)
-        setup = ScanSetup(assignment, self.suppressor, self.limits, self.stdin_name)
+        setup = ScanSetup(assignment, self.suppressor, self.limits, self.stdin_name, self.threats)
         runner = Workers(setup, self.jobs, _Stores(self.result.findings, facts))
         file_results = runner.scan(files)
         for item in items:  # errors and files in the order they were found
@@ -140,7 +145,11 @@ class _Scan:
                 self.result.errors.append(item)
             else:
                 self._add(next(file_results), facts)
-        facts.extend(runner.context(context_files))
+        for record in runner.context(context_files):
+            if isinstance(record, ObjectFacts):
+                facts.extend((record,))
+            else:
+                self.result.threat_facts.append(record)
         self._run_last(scopes, facts)
         return self.result
 
@@ -195,6 +204,7 @@ class _Scan:
         result.documents += part.documents
         result.objects += part.objects
         facts.extend(part.facts)
+        result.threat_facts.extend(part.threat_facts)
         self.suppressor.add(part.suppressions)
 
     def _context_files(self, paths: Iterable[str], scanned: set[str]) -> list[str]:

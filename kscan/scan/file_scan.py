@@ -29,6 +29,7 @@ from kscan.input.tree import Span
 from kscan.model import InvalidField, KubeObject, Shape, extract_objects
 from kscan.model.directives import Directive
 from kscan.model.inventory import ObjectFacts
+from kscan.model.threat_facts import ThreatFacts, threat_facts
 from kscan.results.findings import Finding
 from kscan.results.suppression import Collected, Suppressor
 from kscan.rules.profiles import Assignment
@@ -51,6 +52,8 @@ class FileResult:
     suppressions: Collected = field(default_factory=Collected)
     profile: int = 0
     """The profile (configuration) the file was judged under."""
+    threat_facts: list[ThreatFacts] = field(default_factory=list)
+    """What the threat graph reads of the file's objects (only when threats are asked for)."""
 
 
 _MAX_EMBEDDING = 3
@@ -123,6 +126,8 @@ class ScanSetup:
     limits: Limits
     stdin_name: str
     """The name shown for standard input."""
+    threats: bool = False
+    """Keep the records the threat graph reads (``ThreatFacts``) of every object."""
 
 
 class FileScanner:
@@ -145,6 +150,7 @@ class FileScanner:
         self.limits = limits
         self.stdin_name = stdin_name
         self.sink = sink
+        self.threats = setup.threats
         self._reported: set[InputError] = set()
 
     def scan(self, path: str) -> FileResult:
@@ -183,18 +189,24 @@ class FileScanner:
         result.suppressions = self.suppressor.take()
         return result
 
-    def context(self, path: str) -> list[ObjectFacts]:
-        """The facts of a file read only as context: problems in it are not reported."""
+    def context(self, path: str) -> list[ObjectFacts | ThreatFacts]:
+        """The facts of a file read only as context: problems in it are not reported. With
+        threats asked for, the threat graph's records of its objects too."""
         source = read_source(path, max_bytes=self.limits.file_bytes)
         if isinstance(source, InputError):
             return []
-        return [
-            ObjectFacts.of(obj, self.facts_scope.report_points, reported=False)
-            for document in self._parse_safely(source)
-            if isinstance(document, Document)
-            for obj in extract_objects(document)
-            if isinstance(obj, KubeObject) and self.facts_scope.wants_facts(obj)
-        ]
+        found: list[ObjectFacts | ThreatFacts] = []
+        for document in self._parse_safely(source):
+            if not isinstance(document, Document):
+                continue
+            for obj in extract_objects(document):
+                if not isinstance(obj, KubeObject):
+                    continue
+                if self.facts_scope.wants_facts(obj):
+                    found.append(ObjectFacts.of(obj, self.facts_scope.report_points, False))
+                if self.threats and (record := threat_facts(obj, reported=False)) is not None:
+                    found.append(record)
+        return found
 
     def _parse_safely(self, source: Source) -> Iterator[Document | InputError | NotAManifest]:
         try:
@@ -221,6 +233,8 @@ class FileScanner:
             result.objects += 1
             if self.facts_scope.wants_facts(obj):
                 result.facts.append(ObjectFacts.of(obj, self.facts_scope.report_points))
+            if self.threats and (record := threat_facts(obj)) is not None:
+                result.threat_facts.append(record)
             for pointer in obj.manifests:
                 self._check_embedded(document, pointer, findings, result)
         alternate = document.alternate_reading()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kscan.input.sources import STDIN
 from kscan.model.inventory import ObjectFacts
+from kscan.model.threat_facts import ThreatFacts
 from kscan.rules.pickling import RuleIndex
 from kscan.scan.file_scan import FileResult, FileScanner, ScanSetup, Sink
 
@@ -54,7 +55,7 @@ class Workers:
             return (local.scan(path) for path in paths)
         return self._in_workers(_scan_batch, _batches(paths, sizes, self.jobs))
 
-    def context(self, paths: list[str]) -> Iterator[ObjectFacts]:
+    def context(self, paths: list[str]) -> Iterator[ObjectFacts | ThreatFacts]:
         """The facts of every context file, in order."""
         sizes = [_size(path) for path in paths]
         if not self._worth_workers(sizes):

@@ -1,0 +1,40 @@
+"""The threat model of a scan: its attack graph and ranked paths, what every threat reporter
+(``kscan/report/threats_<format>.py``) renders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kscan.model.threat_facts import ThreatFacts
+from kscan.threats.edges import build
+from kscan.threats.graph import Graph
+from kscan.threats.paths import AttackPath
+from kscan.threats.search import DEFAULT_MAX_PATHS, search
+
+
+@dataclass(frozen=True)
+class ThreatModel:
+    graph: Graph
+    paths: list[AttackPath]
+    """Ranked: most damaging target first, then shortest."""
+    objects: int
+    """The objects the graph was built from."""
+    truncated: bool
+    """More paths were found than ``max_paths``."""
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    color: bool = False
+    base_dir: str | None = None
+
+
+def analyse(
+    records: Iterable[ThreatFacts], max_paths: int = DEFAULT_MAX_PATHS, lateral: bool = True
+) -> ThreatModel:
+    """The graph of the records and its ``max_paths`` top paths."""
+    records = list(records)
+    graph = build(records, lateral)
+    paths = search(graph, max_paths + 1)
+    return ThreatModel(graph, paths[:max_paths], len(records), len(paths) > max_paths)

@@ -1,0 +1,631 @@
+"""The attack steps: one small function per kind of step, each with its ATT&CK tactic and
+technique, reading the records the scan kept (``kscan/model/threat_facts.py``). ``build``
+makes the graph of a scan from them.
+
+What a step means: an attacker who holds its source (a shell in a container, a service
+account's token, an RBAC power) can take its target with the fields in its evidence as written,
+unless something git does not hold stops it (an admission webhook, a runtime's AppArmor
+profile, where the scheduler puts the pod). The README's "Threat model" lists those
+assumptions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from kscan.checks.conditions import normalize_capability
+from kscan.checks.host import normalize, reaches
+from kscan.model.inventory import RuleOutline
+from kscan.model.threat_facts import (
+    ContainerFacts,
+    IngressFacts,
+    NamespaceFacts,
+    PodThreatFacts,
+    PolicyFacts,
+    ServiceAccountFacts,
+    ServiceFacts,
+    Spot,
+    ThreatFacts,
+)
+from kscan.threats.graph import CLUSTER, INTERNET, NODE, Graph, evidence
+from kscan.threats.paths import Evidence, Node, Step
+from kscan.threats.rbac import Grant, Rbac, allows
+
+ESCAPE = ("TA0004", "T1611")  # Privilege Escalation: Escape to Host
+DEPLOY = ("TA0002", "T1610")  # Execution: Deploy Container
+TOKEN = ("TA0006", "T1528")  # Credential Access: Steal Application Access Token
+CREDENTIALS = ("TA0006", "T1552.001")  # Credential Access: Credentials In Files
+API_SECRETS = ("TA0006", "T1552.007")  # Credential Access: Container API
+PUBLIC = ("TA0001", "T1190")  # Initial Access: Exploit Public-Facing Application
+IMAGE = ("TA0002", "T1204.003")  # Execution: Malicious Image
+ACCOUNT = ("TA0004", "T1078")  # Privilege Escalation: Valid Accounts
+EXEC = ("TA0002", "T1609")  # Execution: Container Administration Command
+ROLES = ("TA0004", "T1098.006")  # Privilege Escalation: Additional Container Cluster Roles
+IMPERSONATE = ("TA0005", "T1550.001")  # Defense Evasion: Application Access Token
+NETWORK = ("TA0007", "T1046")  # Discovery: Network Service Discovery
+
+RUNTIME_SOCKETS = (
+    "/run/docker.sock",
+    "/run/containerd/containerd.sock",
+    "/run/crio/crio.sock",
+    "/run/k3s/containerd/containerd.sock",
+    "/run/dockershim.sock",
+)
+"""Container runtime sockets; ``/var/run`` is a symbolic link to ``/run`` on the nodes of every
+common distribution, so both spellings are read. Connecting to a Unix socket needs no write
+access to the file system it is on, so a read-only mount of a socket still deploys containers
+(``connect(2)`` checks write permission on the socket file, not the mount)."""
+SENSITIVE = ("/", "/etc", "/root", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin", "/lib")
+"""Node paths whose write access, or a directory above them, owns the node: ``/etc`` (cron,
+shadow, systemd units), ``/proc`` (``/proc/sys/kernel/core_pattern`` runs a program as root on
+the host when a process crashes), ``/dev`` (the host's disks)."""
+SENSITIVE_TREES = ("/etc/kubernetes", "/var/lib/kubelet", "/var/log", "/proc/sys", "/root")
+"""Node paths that a writable mount of any directory below also reaches: the static pod
+manifests and kubelet credentials (``/etc/kubernetes``), other pods' volumes and tokens
+(``/var/lib/kubelet/pods``), ``/var/log`` (a symbolic link there makes the kubelet serve any
+host file through ``kubectl logs``), ``/proc/sys`` (``core_pattern``)."""
+_NODE_CAPABILITIES = {
+    "SYS_ADMIN": "mounts the host's file systems (CAP_SYS_ADMIN: cgroup release_agent, mount)",
+    "SYS_MODULE": "loads a kernel module (CAP_SYS_MODULE)",
+}
+_WORKLOADS = (
+    ("", "pods"),
+    ("", "replicationcontrollers"),
+    ("apps", "deployments"),
+    ("apps", "daemonsets"),
+    ("apps", "statefulsets"),
+    ("apps", "replicasets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+)
+_PRIVILEGED_LEVELS = (None, "privileged")
+"""Pod Security ``enforce`` levels under which a privileged pod is admitted: unset (Pod
+Security admission's default is ``privileged`` unless the cluster's AdmissionConfiguration
+says otherwise, which git does not show) and ``privileged``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    obj: ThreatFacts
+    pod: PodThreatFacts
+
+
+def container_node(obj: ThreatFacts, pod: PodThreatFacts, container: ContainerFacts) -> Node:
+    where = f" ({pod.label})" if pod.label else ""
+    return Node(
+        "container",
+        f"container:{obj.effective_namespace}/{obj.kind}/{obj.name}{where}/{container.name}"
+        f"@{obj.path}:{obj.spot.line}",
+        f"Container '{container.name}'{where} of {obj.display}",
+    )
+
+
+def account_node(namespace: str, name: str) -> Node:
+    return Node("identity", f"sa:{namespace}/{name}", f"ServiceAccount '{namespace}/{name}'")
+
+
+def secrets_node(namespace: str | None) -> Node:
+    if namespace is None:
+        return Node("secret", "secrets:*", "The secrets of every namespace")
+    return Node("secret", f"secrets:{namespace}", f"The secrets of namespace '{namespace}'")
+
+
+def secret_node(namespace: str, name: str) -> Node:
+    return Node("secret", f"secret:{namespace}/{name}", f"Secret '{namespace}/{name}'")
+
+
+def pods_node(namespace: str | None) -> Node:
+    if namespace is None:
+        return Node("namespace", "pods:*", "Any pod of any namespace")
+    return Node("namespace", f"pods:{namespace}", f"Any pod of namespace '{namespace}'")
+
+
+def power_node(what: str, namespace: str | None) -> Node:
+    where = f"in namespace '{namespace}'" if namespace else "in every namespace"
+    return Node("power", f"power:{what}:{namespace or '*'}", f"{_POWERS[what]} {where}")
+
+
+_POWERS = {
+    "read-secrets": "Read secrets",
+    "create-pods": "Create pods or workloads",
+    "exec": "Exec into pods",
+    "impersonate-accounts": "Impersonate service accounts",
+    "create-tokens": "Create service account tokens",
+    "bind-roles": "Bind or escalate roles",
+    "impersonate-users": "Impersonate users and groups",
+    "cluster-admin": "Everything (cluster-admin)",
+    "node-proxy": "Reach the kubelet API (nodes/proxy)",
+}
+
+
+def _step(
+    source: Node, target: Node, action: str, how: tuple[str, str], found: tuple[Evidence, ...]
+) -> Step:
+    return Step(source, target, action, how[0], how[1], found)
+
+
+# Entry points ---------------------------------------------------------------------------
+
+
+def exposed_by_service(
+    service: ThreatFacts, workloads: Iterable[Workload]
+) -> Iterator[tuple[Workload, tuple[Evidence, ...]]]:
+    """The workloads a Service's selector selects, in its namespace (pods of other namespaces
+    are never a Service's endpoints)."""
+    detail = service.detail
+    if not isinstance(detail, ServiceFacts) or detail.selector is None:
+        return
+    for workload in workloads:
+        labels = workload.pod.label_map
+        if all(labels.get(k) == v for k, v in detail.selector):
+            yield workload, evidence(service, detail.selector_spot)
+
+
+def service_entries(
+    services: dict[str, list[ThreatFacts]],
+    ingresses: list[ThreatFacts],
+    workloads: dict[str, list[Workload]],
+) -> Iterator[Step]:
+    """The internet reaches the serving containers of the pods behind a LoadBalancer or NodePort
+    Service, or behind a Service an Ingress routes to (the Service's own type does not matter
+    to the Ingress controller). Init containers serve nothing and are left out."""
+    for namespace, listed in services.items():
+        for service in listed:
+            detail = service.detail
+            assert isinstance(detail, ServiceFacts)
+            if detail.type not in ("LoadBalancer", "NodePort"):
+                continue
+            how = evidence(service, detail.type_spot)
+            for workload, selected in exposed_by_service(service, workloads.get(namespace, [])):
+                yield from _serving(
+                    workload, f"exposed by {service.display} ({detail.type})", how + selected
+                )
+    for ingress in ingresses:
+        detail = ingress.detail
+        assert isinstance(detail, IngressFacts)
+        namespace = ingress.effective_namespace
+        by_name = {s.name: s for s in services.get(namespace, [])}
+        for name, spot in detail.backends:
+            backend = by_name.get(name)
+            if backend is None:
+                continue
+            routed = evidence(ingress, spot)
+            for workload, selected in exposed_by_service(backend, workloads.get(namespace, [])):
+                action = f"exposed by {ingress.display} through {backend.display}"
+                yield from _serving(workload, action, routed + selected)
+
+
+def _serving(workload: Workload, action: str, found: tuple[Evidence, ...]) -> Iterator[Step]:
+    for container in workload.pod.containers:
+        if container.role == "containers":
+            node = container_node(workload.obj, workload.pod, container)
+            yield _step(INTERNET, node, action, PUBLIC, found)
+
+
+def host_port_entries(workload: Workload) -> Iterator[Step]:
+    """A container with a hostPort listens on its node's address."""
+    for container in workload.pod.containers:
+        if container.host_ports and container.role == "containers":
+            node = container_node(workload.obj, workload.pod, container)
+            spots = [spot for _port, spot in container.host_ports]
+            ports = ", ".join(str(port) for port, _spot in container.host_ports)
+            entry = Node("entry", "node-network", "The nodes' network")
+            found = evidence(workload.obj, *spots)
+            yield _step(entry, node, f"listens on host port {ports}", PUBLIC, found)
+
+
+def image_entries(workload: Workload) -> Iterator[Step]:
+    """An image named by a tag and not by a digest runs whatever its registry serves under that
+    tag the next time a node pulls it: an upstream compromise reaches the container."""
+    for container in workload.pod.containers:
+        image = container.image
+        if not image or "@" in image:
+            continue
+        entry = Node("entry", f"image:{image}", f"Upstream image '{image}'")
+        node = container_node(workload.obj, workload.pod, container)
+        found = evidence(workload.obj, container.image_spot)
+        yield _step(entry, node, "runs an image by mutable tag (no digest)", IMAGE, found)
+
+
+# Container to node ----------------------------------------------------------------------
+
+
+def capabilities(container: ContainerFacts) -> dict[str, Spot]:
+    """The capabilities a container adds and keeps, by runtime name, with where each is added:
+    containerd and CRI-O add ``ALL`` first, then each named one, then drop each named one, so
+    a capability both added and dropped by name is dropped, and ``drop: [ALL]`` does not undo
+    an add (containerd ``pkg/cri/opts/spec_linux.go`` ``WithCapabilities``)."""
+    dropped = {normalize_capability(name) for name in container.dropped}
+    return {
+        normalize_capability(name): spot
+        for name, spot in container.added
+        if normalize_capability(name) not in dropped
+    }
+
+
+def escapes(workload: Workload) -> Iterator[Step]:
+    """Container to node: privileged; a writable mount of a sensitive node path; a runtime
+    socket (read-only too); CAP_SYS_ADMIN or CAP_SYS_MODULE; hostPID with CAP_SYS_PTRACE."""
+    obj, pod = workload.obj, workload.pod
+    volumes = {volume.name: volume for volume in pod.host_volumes}
+    for container in pod.containers:
+        source = container_node(obj, pod, container)
+        if container.privileged is not None:
+            action = "is privileged: mounts the host's disks, loads modules"
+            found = evidence(obj, container.privileged)
+            if pod.host_pid is not None:
+                action = "is privileged with the host's PID namespace: nsenter into PID 1"
+                found += evidence(obj, pod.host_pid)
+            yield _step(source, NODE, action, ESCAPE, found)
+        for mount in container.mounts:
+            volume = volumes.get(mount.volume)
+            if volume is None:
+                continue
+            path = normalize(volume.path)
+            socket = _runtime_socket(path)
+            found = evidence(obj, volume.spot, mount.spot)
+            if socket is not None:
+                action = f"reaches the runtime socket {socket}: deploys a privileged container"
+                yield _step(source, NODE, action, DEPLOY, found)
+            elif not mount.read_only and (hit := _sensitive(path)) is not None:
+                shown = path if hit == path else f"{path} ({hit})"
+                yield _step(source, NODE, f"writes host path {shown}", ESCAPE, found)
+        held = capabilities(container)
+        if container.privileged is None:
+            for name, action in _NODE_CAPABILITIES.items():
+                spot = held.get(name) or held.get("ALL")
+                if spot is not None:
+                    yield _step(source, NODE, action, ESCAPE, evidence(obj, spot))
+            ptrace = held.get("SYS_PTRACE") or held.get("ALL")
+            if pod.host_pid is not None and ptrace is not None:
+                action = "traces the host's processes (hostPID with CAP_SYS_PTRACE)"
+                yield _step(source, NODE, action, ESCAPE, evidence(obj, pod.host_pid, ptrace))
+
+
+def _runtime_socket(path: str) -> str | None:
+    for socket in RUNTIME_SOCKETS:
+        for spelled in (socket, "/var" + socket):
+            if reaches(path, spelled, False):
+                return spelled
+    return None
+
+
+def _sensitive(path: str) -> str | None:
+    for sensitive in SENSITIVE:
+        if reaches(path, sensitive, False):
+            return sensitive
+    for sensitive in SENSITIVE_TREES:
+        if reaches(path, sensitive, True):
+            return sensitive
+    return None
+
+
+# Container to identity and secrets ------------------------------------------------------
+
+
+def token_mounted(
+    workload: Workload, account: ThreatFacts | None
+) -> Iterator[tuple[ContainerFacts, tuple[Evidence, ...]]]:
+    """The containers that hold the pod's service account token: every container when the
+    token is automounted (the pod's ``automountServiceAccountToken`` overrides the
+    ServiceAccount's; unset in both, it is mounted: the ServiceAccount admission plugin's
+    ``shouldAutomount``), and those mounting a projected ``serviceAccountToken`` volume."""
+    obj, pod = workload.obj, workload.pod
+    automount: bool | None = pod.automount
+    found = evidence(obj, pod.automount_spot, pod.service_account_spot)
+    if automount is None and account is not None:
+        detail = account.detail
+        assert isinstance(detail, ServiceAccountFacts)
+        automount = detail.automount
+        found = evidence(obj, pod.service_account_spot) + evidence(account, detail.automount_spot)
+    tokens = {name: spot for name, spot in pod.token_volumes}
+    for container in pod.containers:
+        if container.role == "ephemeralContainers":
+            continue  # added later through their own subresource: not in git
+        if automount is not False:
+            yield container, found or evidence(obj, container.spot)
+            continue
+        for mount in container.mounts:
+            if mount.volume in tokens:
+                yield container, evidence(obj, tokens[mount.volume], mount.spot)
+                break
+
+
+def secret_steps(workload: Workload) -> Iterator[Step]:
+    """A container reads the Secrets in its environment and the Secret volumes it mounts."""
+    obj, pod = workload.obj, workload.pod
+    namespace = obj.effective_namespace
+    volumes: dict[str, list[tuple[str, Spot]]] = defaultdict(list)
+    for volume, secret, spot in pod.secret_volumes:
+        volumes[volume].append((secret, spot))
+    for container in pod.containers:
+        source = container_node(obj, pod, container)
+        for secret, spot in container.secret_env:
+            target = secret_node(namespace, secret)
+            yield _step(
+                source, target, "reads it in its environment", CREDENTIALS, evidence(obj, spot)
+            )
+        for mount in container.mounts:
+            for secret, spot in volumes.get(mount.volume, []):
+                target = secret_node(namespace, secret)
+                found = evidence(obj, spot, mount.spot)
+                yield _step(source, target, "reads it in a mounted volume", CREDENTIALS, found)
+
+
+# Identity to power ----------------------------------------------------------------------
+
+
+def powers(rules: list[RuleOutline], scope: str | None) -> Iterator[tuple[str, list[int]]]:
+    """The powers a set of rules grants in a scope, each with the rules that grant it."""
+
+    def granting(*requests: tuple[str, str, str, str]) -> list[int]:
+        return [
+            index
+            for index, rule in enumerate(rules)
+            if any(allows(rule, *request) for request in requests)
+        ]
+
+    everything = granting(("*", "*", "*", ""))
+    if everything and scope is None:
+        yield "cluster-admin", everything
+        return  # every other power is part of it
+    read = granting(*((verb, "", "secrets", "") for verb in ("get", "list", "watch")))
+    if read:
+        yield "read-secrets", read
+    create = granting(
+        *((verb, group, resource, "") for group, resource in _WORKLOADS for verb in ("create",)),
+        *(("patch", group, resource, "") for group, resource in _WORKLOADS[1:]),
+        *(("update", group, resource, "") for group, resource in _WORKLOADS[1:]),
+    )
+    if create:
+        yield "create-pods", create
+    exec_ = granting(("create", "", "pods", "exec"), ("create", "", "pods", "attach"))
+    if exec_:
+        yield "exec", exec_
+    tokens = granting(("create", "", "serviceaccounts", "token"))
+    if tokens:
+        yield "create-tokens", tokens
+    impersonate = granting(("impersonate", "", "serviceaccounts", ""))
+    if impersonate:
+        yield "impersonate-accounts", impersonate
+    bind = granting(
+        ("bind", "rbac.authorization.k8s.io", "clusterroles", ""),
+        ("bind", "rbac.authorization.k8s.io", "roles", ""),
+    )
+    bindings = granting(
+        ("create", "rbac.authorization.k8s.io", "rolebindings", ""),
+        ("create", "rbac.authorization.k8s.io", "clusterrolebindings", ""),
+    )
+    escalate = granting(
+        ("escalate", "rbac.authorization.k8s.io", "clusterroles", ""),
+        ("escalate", "rbac.authorization.k8s.io", "roles", ""),
+    )
+    role_writes = granting(
+        ("update", "rbac.authorization.k8s.io", "clusterroles", ""),
+        ("update", "rbac.authorization.k8s.io", "roles", ""),
+        ("patch", "rbac.authorization.k8s.io", "clusterroles", ""),
+        ("patch", "rbac.authorization.k8s.io", "roles", ""),
+    )
+    via: set[int] = set()
+    if bind and bindings:
+        via.update(bind + bindings)
+    if escalate and role_writes:
+        via.update(escalate + role_writes)
+    if via:
+        yield "bind-roles", sorted(via)
+    if scope is None:
+        users = granting(("impersonate", "", "users", ""), ("impersonate", "", "groups", ""))
+        if users:
+            yield "impersonate-users", users
+        proxy = granting(("create", "", "nodes", "proxy"), ("get", "", "nodes", "proxy"))
+        if proxy:
+            yield "node-proxy", proxy
+
+
+def grant_steps(account: Node, grant: Grant) -> Iterator[Step]:
+    """The powers one binding gives a service account."""
+    rules = [rule for rule, _role, _spot in grant.rules]
+    binding = grant.binding
+    detail = binding.detail
+    for power, indexes in powers(rules, grant.scope):
+        found = evidence(binding, grant.subject, getattr(detail, "role_spot", None))
+        for index in indexes:
+            _rule, role, spot = grant.rules[index]
+            if role is not None:
+                found += evidence(role, spot)
+        builtin = "" if any(grant.rules[i][1] for i in indexes) else " (built-in)"
+        action = f"is granted it by {binding.display} (role '{grant.role_name}'{builtin})"
+        yield _step(account, power_node(power, grant.scope), action, ACCOUNT, found)
+
+
+def power_steps(
+    power: Node,
+    accounts: dict[str, list[Node]],
+    namespaces: dict[str, ThreatFacts],
+    containers: dict[str, list[Node]],
+) -> Iterator[Step]:
+    """What each power reaches."""
+    _, what, where = power.key.split(":", 2)
+    scope = None if where == "*" else where
+    if what == "read-secrets":
+        yield _step(power, secrets_node(scope), "reads them through the API", API_SECRETS, ())
+    elif what in ("create-pods", "impersonate-accounts", "create-tokens"):
+        verb = {
+            "create-pods": "runs a pod as it",
+            "impersonate-accounts": "impersonates it",
+            "create-tokens": "creates a token for it",
+        }[what]
+        how = DEPLOY if what == "create-pods" else IMPERSONATE
+        for account in accounts.get(where, []) if scope else _every(accounts):
+            yield _step(power, account, verb, how, ())
+        if what == "create-pods":
+            yield from _privileged_pod(power, scope, namespaces)
+    elif what == "exec":
+        target = pods_node(scope)
+        yield _step(power, target, "runs commands in them (pods/exec)", EXEC, ())
+        for container in containers.get(where, []) if scope else _every(containers):
+            yield _step(target, container, "is one of them", EXEC, ())
+    elif what in ("cluster-admin", "impersonate-users") or (what == "bind-roles" and not scope):
+        action = {
+            "cluster-admin": "holds every verb on every resource",
+            "impersonate-users": "impersonates the group system:masters",
+            "bind-roles": "binds itself cluster-admin",
+        }[what]
+        yield _step(power, CLUSTER, action, ROLES, ())
+    elif what == "bind-roles":
+        for power_name in ("read-secrets", "create-pods", "exec"):
+            target = power_node(power_name, scope)
+            yield _step(power, target, "binds itself the namespace's admin role", ROLES, ())
+    elif what == "node-proxy":
+        yield _step(power, NODE, "runs commands in any pod through the kubelet", EXEC, ())
+
+
+def _every(nodes: dict[str, list[Node]]) -> Iterator[Node]:
+    for listed in nodes.values():
+        yield from listed
+
+
+def _privileged_pod(
+    power: Node, scope: str | None, namespaces: dict[str, ThreatFacts]
+) -> Iterator[Step]:
+    """Creating pods reaches the node where the namespace's Pod Security ``enforce`` level admits
+    a privileged pod: unset or ``privileged`` (``baseline`` and ``restricted`` refuse privileged
+    containers, host namespaces and hostPath volumes). With the power in every namespace, some
+    namespace is taken to admit it (``kube-system`` is exempt from Pod Security on most
+    clusters)."""
+    if scope is None:
+        yield _step(power, NODE, "runs a privileged pod in a namespace that admits it", ESCAPE, ())
+        return
+    namespace = namespaces.get(scope)
+    level: str | None = None
+    found: tuple[Evidence, ...] = ()
+    if namespace is not None:
+        detail = namespace.detail
+        assert isinstance(detail, NamespaceFacts)
+        level = detail.enforce
+        found = evidence(namespace, detail.enforce_spot or namespace.spot)
+    if level in _PRIVILEGED_LEVELS:
+        how = f"enforces {level!r}" if level else "enforces no Pod Security level"
+        action = f"runs a privileged pod (namespace '{scope}' {how})"
+        yield _step(power, NODE, action, ESCAPE, found)
+
+
+# Lateral movement -----------------------------------------------------------------------
+
+POD_NETWORK = Node("namespace", "pod-network", "The pod network")
+
+
+def isolation(workload: Workload, policies: list[ThreatFacts]) -> tuple[bool, bool]:
+    """Whether some NetworkPolicy of the pod's namespace isolates its ingress, its egress."""
+    labels = workload.pod.label_map
+    ingress = egress = False
+    for policy in policies:
+        detail = policy.detail
+        assert isinstance(detail, PolicyFacts)
+        outline = detail.outline
+        if outline.selects(labels):
+            ingress = ingress or "Ingress" in outline.policy_types
+            egress = egress or "Egress" in outline.policy_types
+    return ingress, egress
+
+
+def lateral_steps(workload: Workload, policies: list[ThreatFacts]) -> Iterator[Step]:
+    """A container whose pod no policy isolates for egress reaches the pod network; the pod
+    network reaches the serving containers of every pod no policy isolates for ingress. Pods
+    isolated in a direction are left out of it entirely (their allowed peers are not resolved
+    yet), so no step is made up."""
+    ingress, egress = isolation(workload, policies)
+    obj, pod = workload.obj, workload.pod
+    for container in pod.containers:
+        if container.role != "containers":
+            continue
+        node = container_node(obj, pod, container)
+        found = evidence(obj, container.spot)
+        if not egress:
+            yield _step(
+                node,
+                POD_NETWORK,
+                "connects to other pods (no policy isolates its egress)",
+                NETWORK,
+                found,
+            )
+        if not ingress:
+            yield _step(
+                POD_NETWORK,
+                node,
+                "accepts connections from any pod (no policy isolates its ingress)",
+                NETWORK,
+                found,
+            )
+
+
+# The graph ------------------------------------------------------------------------------
+
+
+def build(objects: Iterable[ThreatFacts], lateral: bool = True) -> Graph:
+    """The attack graph of a scan's records."""
+    objects = list(objects)
+    workloads: dict[str, list[Workload]] = defaultdict(list)
+    services: dict[str, list[ThreatFacts]] = defaultdict(list)
+    ingresses: list[ThreatFacts] = []
+    accounts: dict[tuple[str, str], ThreatFacts] = {}
+    namespaces: dict[str, ThreatFacts] = {}
+    policies: dict[str, list[ThreatFacts]] = defaultdict(list)
+    for obj in objects:
+        detail = obj.detail
+        namespace = obj.effective_namespace
+        if isinstance(detail, tuple):
+            workloads[namespace] += [Workload(obj, pod) for pod in detail]
+        elif isinstance(detail, ServiceFacts):
+            services[namespace].append(obj)
+        elif isinstance(detail, IngressFacts):
+            ingresses.append(obj)
+        elif isinstance(detail, ServiceAccountFacts):
+            accounts[(namespace, obj.name)] = obj
+        elif isinstance(detail, NamespaceFacts):
+            namespaces[obj.name] = obj
+        elif isinstance(detail, PolicyFacts):
+            policies[namespace].append(obj)
+    graph = Graph()
+    for step in service_entries(services, ingresses, workloads):
+        graph.add(step)
+    account_nodes: dict[str, dict[str, Node]] = defaultdict(dict)
+    container_nodes: dict[str, dict[str, Node]] = defaultdict(dict)
+    for namespace, listed in workloads.items():
+        for workload in listed:
+            for container in workload.pod.containers:
+                node = container_node(workload.obj, workload.pod, container)
+                container_nodes[namespace][node.key] = node
+            for maker in (host_port_entries, image_entries, escapes, secret_steps):
+                for step in maker(workload):
+                    graph.add(step)
+            if lateral:
+                for step in lateral_steps(workload, policies.get(namespace, [])):
+                    graph.add(step)
+            name = workload.pod.service_account
+            account = account_node(namespace, name)
+            account_nodes[namespace][name] = account
+            for container, found in token_mounted(workload, accounts.get((namespace, name))):
+                source = container_node(workload.obj, workload.pod, container)
+                graph.add(_step(source, account, "holds its token (mounted)", TOKEN, found))
+    for namespace, name in accounts:
+        account_nodes[namespace].setdefault(name, account_node(namespace, name))
+    rbac = Rbac(objects)
+    for namespace, by_name in account_nodes.items():
+        for name, node in by_name.items():
+            for grant in rbac.grants(namespace, name):
+                for step in grant_steps(node, grant):
+                    graph.add(step)
+    every_account = {ns: list(by_name.values()) for ns, by_name in account_nodes.items()}
+    every_container = {ns: list(by_key.values()) for ns, by_key in container_nodes.items()}
+    pending = [node for node in graph.nodes.values() if node.kind == "power"]
+    done = {node.key for node in pending}
+    while pending:  # a power may lead to powers (binding a namespace's admin role)
+        power = pending.pop()
+        for step in power_steps(power, every_account, namespaces, every_container):
+            graph.add(step)
+            if step.target.kind == "power" and step.target.key not in done:
+                done.add(step.target.key)
+                pending.append(step.target)
+    return graph
