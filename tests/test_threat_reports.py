@@ -35,19 +35,23 @@ EXAMPLE = REPO / "examples" / "insecure-deployment.yaml"
 
 
 def sarif_log(paths: list[AttackPath], base: Path, **options: Any) -> dict[str, Any]:
-    text = "".join(threats_sarif.render(paths, PathReportOptions(base_dir=str(base), **options)))
+    text = "".join(
+        threats_sarif.render_paths(paths, PathReportOptions(base_dir=str(base), **options))
+    )
     log: dict[str, Any] = json.loads(text)
     return log
 
 
 def layer_of(paths: list[AttackPath], **options: Any) -> dict[str, Any]:
-    text = "".join(threats_navigator.render(paths, PathReportOptions(**options)))
+    text = "".join(threats_navigator.render_paths(paths, PathReportOptions(**options)))
     layer: dict[str, Any] = json.loads(text)
     return layer
 
 
 def markdown_of(paths: list[AttackPath], base: Path, **options: Any) -> str:
-    return "".join(threats_markdown.render(paths, PathReportOptions(base_dir=str(base), **options)))
+    return "".join(
+        threats_markdown.render_paths(paths, PathReportOptions(base_dir=str(base), **options))
+    )
 
 
 def mermaid_block(markdown: str) -> str:
@@ -439,9 +443,9 @@ def test_markdown_table_and_diagram_of_the_top_paths(tmp_path: Path) -> None:
     assert text.startswith("## kscan attack paths\n\n3 attack paths, the first 2 shown. ")
     rows = [line for line in text.splitlines() if re.match(r"\| \d+ \|", line)]
     assert rows == [
-        "| 1 | 4 | Container 'api' of Deployment 'shop/api' | the cluster (cluster-admin) "
+        "| 1 | 100 | Container 'api' of Deployment 'shop/api' | the cluster (cluster-admin) "
         "| cluster-admin | 3 | T1528, T1078 |",
-        "| 2 | 3 | Ingress 'shop/web' (the internet) | a node | node | 4 "
+        "| 2 | 80 | Ingress 'shop/web' (the internet) | a node | node | 4 "
         "| T1190, T1528, T1078, T1611 |",
     ]
     nodes, edges = diagram_parts(mermaid_block(text))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kscan.threats.paths import AttackPath, Evidence, Node, Step
+from kscan.threats.search import IMPACT
 
 INTERNET = Node("entry", "entry:ingress:shop/web", "Ingress 'shop/web' (the internet)")
 WEB = Node(
@@ -81,7 +82,7 @@ def exposed_to_node(base: str) -> AttackPath:
                 (ev(f"{base}/deploy/namespace.yaml", 4, 3, "/metadata"),),
             ),
         ),
-        impact=3,
+        impact=IMPACT["node"],
     )
 
 
@@ -114,7 +115,7 @@ def container_to_cluster(base: str) -> AttackPath:
                 (ev(f"{base}/deploy/rbac.yaml", 31, 3, "/rules/0"),),
             ),
         ),
-        impact=4,
+        impact=IMPACT["cluster"],
     )
 
 
@@ -155,7 +156,7 @@ def escape_then_secret(base: str) -> AttackPath:
                 ),
             ),
         ),
-        impact=2,
+        impact=IMPACT["secrets"],
     )
 
 
@@ -179,7 +180,7 @@ def hostile_path(base: str) -> AttackPath:
                 (ev(f"{base}/deploy/evil `x`.yaml", 3, 5, "/spec/volumes/0/hostPath/path"),),
             ),
         ),
-        impact=3,
+        impact=IMPACT["node"],
     )
 
 

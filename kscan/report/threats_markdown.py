@@ -20,6 +20,7 @@ from kscan.report.attack_paths import (
     where,
 )
 from kscan.report.markdown import _cell
+from kscan.threats.analysis import RenderOptions, ThreatModel
 from kscan.threats.paths import AttackPath, Node
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9 .,:/_'()=@+-]")
@@ -46,7 +47,7 @@ def mermaid_text(text: str) -> str:
     return _UNSAFE.sub(lambda match: f"#{ord(match.group())};", text)
 
 
-def render(paths: list[AttackPath], options: PathReportOptions) -> Iterator[str]:
+def render_paths(paths: list[AttackPath], options: PathReportOptions) -> Iterator[str]:
     """The summary of the first ``options.top`` paths of the ranking."""
     top = paths[: max(options.top, 0)]
     lines = ["## kscan attack paths", ""]
@@ -115,3 +116,8 @@ def diagram(paths: list[AttackPath]) -> list[str]:
         if members:
             lines.append(f"  class {','.join(members)} {name}")
     return lines
+
+
+def render(model: ThreatModel, options: RenderOptions) -> Iterator[str]:
+    """The ``kscan threats --format markdown`` report of a threat model."""
+    return render_paths(model.paths, PathReportOptions(base_dir=options.base_dir or "."))

@@ -13,6 +13,7 @@ from kscan import __version__
 from kscan.model.taxonomy import TACTICS, TECHNIQUES
 from kscan.report import json_text, printable
 from kscan.report.attack_paths import PathReportOptions
+from kscan.threats.analysis import RenderOptions, ThreatModel
 from kscan.threats.paths import AttackPath
 
 LAYER_VERSION = "4.5"
@@ -48,7 +49,7 @@ def placed(technique: str, tactic: str) -> str:
     return known[1][0] if len(known[1]) == 1 else ""
 
 
-def render(paths: list[AttackPath], options: PathReportOptions) -> Iterator[str]:
+def render_paths(paths: list[AttackPath], options: PathReportOptions) -> Iterator[str]:
     """One layer: a technique entry per (technique, tactic) that a path step or a finding uses,
     scored by the paths (each once) plus the findings that use it."""
     uses: dict[tuple[str, str], _Use] = {}
@@ -119,3 +120,8 @@ def _technique(technique: str, tactic: str, use: _Use) -> dict[str, Any]:
     entry["score"] = use.paths + use.findings
     entry["comment"] = comment
     return entry
+
+
+def render(model: ThreatModel, options: RenderOptions) -> Iterator[str]:
+    """The ``kscan threats --format navigator`` report of a threat model."""
+    return render_paths(model.paths, PathReportOptions(base_dir=options.base_dir or "."))

@@ -36,7 +36,9 @@ from kscan.report.attack_paths import (
     technique_title,
 )
 from kscan.report.sarif import INFORMATION_URI, SCHEMA_URI, artifact_location, to_json
+from kscan.threats.analysis import RenderOptions, ThreatModel
 from kscan.threats.paths import AttackPath, Evidence, NodeKind, Step
+from kscan.threats.search import IMPACT
 
 TOOL_NAME = "kscan-threats"
 MAX_RELATED = 1000
@@ -127,10 +129,10 @@ _RULES: dict[NodeKind, PathRule] = {
 }
 """The path rules by the kind of node a path reaches."""
 
-IMPACT_ERROR = 3
-IMPACT_WARNING = 2
-"""Result levels by ``AttackPath.impact``: ``error`` from a node up (the cluster 4, a node 3),
-``warning`` for a secret or an identity (2), ``note`` below."""
+IMPACT_ERROR = IMPACT["node"]
+IMPACT_WARNING = IMPACT["secret"]
+"""Result levels by ``AttackPath.impact`` (``kscan.threats.search.IMPACT``): ``error`` from a
+node up, ``warning`` for secrets, ``note`` below."""
 
 
 def path_rules() -> list[PathRule]:
@@ -147,7 +149,7 @@ def level(impact: int) -> str:
     return "warning" if impact >= IMPACT_WARNING else "note"
 
 
-def render(paths: list[AttackPath], options: PathReportOptions) -> Iterator[str]:
+def render_paths(paths: list[AttackPath], options: PathReportOptions) -> Iterator[str]:
     """One run with every path rule and one result per path (the first
     ``options.sarif_max_results`` of the ranking; paths without any evidence cannot be shown
     in a file and are left out)."""
@@ -287,3 +289,8 @@ def fingerprint(path: AttackPath, base_dir: str) -> str:
         for evidence in step.evidence:
             parts += [artifact_location(evidence.path, base_dir).uri, evidence.field]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+def render(model: ThreatModel, options: RenderOptions) -> Iterator[str]:
+    """The ``kscan threats --format sarif`` report of a threat model."""
+    return render_paths(model.paths, PathReportOptions(base_dir=options.base_dir or "."))

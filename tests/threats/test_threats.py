@@ -346,3 +346,22 @@ def test_command(tmp_path: Path) -> None:
 
 def test_ordinary_scan_keeps_no_threat_facts() -> None:
     assert scan([str(HERE / "shop.yaml")], []).threat_facts == []
+
+
+def test_every_threat_format_renders_the_shop_path() -> None:
+    """The command reaches each reporter: SARIF holds the path as one code flow of its four
+    hops, the Navigator layer scores its techniques, Markdown draws it."""
+    from kscan.app import THREAT_FORMATS, ThreatOptions, threats
+
+    shop = str(Path(__file__).with_name("shop.yaml"))
+    rendered = {}
+    for output_format in THREAT_FORMATS:
+        report = threats(ThreatOptions((shop,), output_format=output_format))
+        assert report.exit_code == 1
+        rendered[output_format] = "".join(report.rendered)
+    (result,) = json.loads(rendered["sarif"])["runs"][0]["results"]
+    (flow,) = result["codeFlows"]
+    assert len(flow["threadFlows"][0]["locations"]) == 4
+    scored = {t["techniqueID"] for t in json.loads(rendered["navigator"])["techniques"]}
+    assert {"T1190", "T1528", "T1078", "T1611"} <= scored
+    assert "```mermaid\nflowchart LR" in rendered["markdown"]
