@@ -78,6 +78,7 @@ def _peak_while_scanning(path: Path, documents: int) -> tuple[int, int]:
     return peak, sink.findings
 
 
+@pytest.mark.slow  # several seconds: CI runs it with the slow tests
 def test_a_files_documents_are_checked_and_freed_one_at_a_time(tmp_path: Path) -> None:
     """Four times the documents cost about four times the text, not four times the parsed
     documents, findings and facts (which held everything at once: some 20 times the text)."""

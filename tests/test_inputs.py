@@ -1005,6 +1005,7 @@ def test_file_that_vanishes_mid_scan(
     assert len(run.findings("privileged-container", tree / "b.yaml")) == 1
 
 
+@pytest.mark.slow  # several seconds: CI runs it with the slow tests
 def test_non_utf8_file_names_give_valid_utf8_reports(tmp_path: Path) -> None:
     name = os.fsdecode(b"caf\xe9.yaml")
     try:

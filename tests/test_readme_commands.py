@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 NOT_RUN = {
@@ -118,6 +120,7 @@ def test_every_readme_command_is_run_or_excused() -> None:
     assert set(RUN) | set(NOT_RUN) <= set(commands), "a command left the README"
 
 
+@pytest.mark.slow  # several seconds: CI runs it with the slow tests
 def test_readme_commands_exit_as_documented(tmp_path: Path) -> None:
     copy, bin_dir = _copy(tmp_path), _shim(tmp_path)
     env = {
