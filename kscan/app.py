@@ -519,7 +519,7 @@ def _render(
     return reporter.render(result, rules, options)  # type: ignore[no-any-return]
 
 
-THREAT_FORMATS = ("text", "json", "sarif", "navigator", "markdown")
+THREAT_FORMATS = ("text", "json", "sarif", "navigator", "markdown", "scenarios")
 """The formats of ``kscan threats``: each is the module ``kscan.report.threats_<format>`` with
 ``render(model: ThreatModel, options: RenderOptions) -> Iterator[str]``."""
 

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kscan.model.threat_facts import ThreatFacts
 from kscan.threats.edges import build
 from kscan.threats.graph import Graph
 from kscan.threats.paths import AttackPath
 from kscan.threats.search import DEFAULT_MAX_PATHS, search
+from kscan.threats.workloads import BlastRadius, WorkloadThreats
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,13 @@ class ThreatModel:
     """The objects the graph was built from."""
     truncated: bool
     """More paths were found than ``max_paths``."""
+    workloads: list[WorkloadThreats] = field(default_factory=list)
+    """Every reported workload, worst blast radius first."""
+    escalations: list[AttackPath] = field(default_factory=list)
+    """From each identity that reaches one, its shortest path to a node or the cluster, the
+    cluster first."""
+    lateral: bool = True
+    """Pod-to-pod steps were made (``--no-lateral`` leaves them out)."""
 
 
 @dataclass(frozen=True)
@@ -36,5 +44,15 @@ def analyse(
     """The graph of the records and its ``max_paths`` top paths."""
     records = list(records)
     graph = build(records, lateral)
-    paths = search(graph, max_paths + 1)
-    return ThreatModel(graph, paths[:max_paths], len(records), len(paths) > max_paths)
+    blast = BlastRadius(graph, records)
+    paths = search(graph, max_paths + 1, blast)
+    workloads, escalations = blast.results()
+    return ThreatModel(
+        graph,
+        paths[:max_paths],
+        len(records),
+        len(paths) > max_paths,
+        workloads,
+        escalations,
+        lateral,
+    )

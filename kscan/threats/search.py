@@ -9,6 +9,7 @@ following those steps. The cost is (targets) x (nodes + steps), never starts x o
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from kscan.threats.graph import Graph
 from kscan.threats.paths import AttackPath, Node, Step
@@ -68,7 +69,25 @@ def toward(graph: Graph, target: Node) -> dict[str, Step]:
     return nearest
 
 
-def search(graph: Graph, max_paths: int = DEFAULT_MAX_PATHS) -> list[AttackPath]:
+def path_to(nearest: dict[str, Step], start: str, target: Node) -> tuple[Step, ...]:
+    """The steps from ``start`` to ``target`` read off ``toward(graph, target)``."""
+    steps: list[Step] = []
+    key = start
+    while key != target.key:
+        step = nearest[key]
+        steps.append(step)
+        key = step.target.key
+    return tuple(steps)
+
+
+Observer = Callable[[Node, dict[str, Step]], None]
+"""Told each target with its ``toward`` map, so other views (a workload's blast radius) read
+the same breadth-first searches instead of repeating them."""
+
+
+def search(
+    graph: Graph, max_paths: int = DEFAULT_MAX_PATHS, observe: Observer | None = None
+) -> list[AttackPath]:
     """The ``max_paths`` most damaging paths, shortest first among equals. A path that is the
     tail of another kept path to the same target (a container's, when an entry point reaches
     that container) is left out: the longer one shows it."""
@@ -76,18 +95,15 @@ def search(graph: Graph, max_paths: int = DEFAULT_MAX_PATHS) -> list[AttackPath]
     found: list[AttackPath] = []
     for target in targets(graph):
         nearest = toward(graph, target)
+        if observe is not None:
+            observe(target, nearest)
         for start in starts:
             if start.key not in nearest:
                 continue
-            steps: list[Step] = []
-            key = start.key
-            while key != target.key:
-                step = nearest[key]
-                steps.append(step)
-                key = step.target.key
+            steps = path_to(nearest, start.key, target)
             score = impact(target, start, steps[0])
             if score is not None:
-                found.append(AttackPath(tuple(steps), score))
+                found.append(AttackPath(steps, score))
     found.sort(key=_rank)
     kept: list[AttackPath] = []
     tails: set[tuple[tuple[str, str, str], ...]] = set()

@@ -1,0 +1,162 @@
+"""The threat model per workload (a pod-bearing object): what a shell in one of its containers
+holds (its token, its secrets), what that identity may do, where it can move, and its blast
+radius, the worst target reachable from any of its containers (the cluster, a node, other
+namespaces' secrets, its own namespace's), so a team knows which workload to harden first; and
+the escalations from each identity to a node or the cluster.
+
+Both read the path search's breadth-first searches (``search.Observer``): one per target over
+the graph's reverse index, never one per workload."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kscan.model.threat_facts import ThreatFacts
+from kscan.threats.edges import POD_NETWORK, account_node, container_node
+from kscan.threats.graph import Graph
+from kscan.threats.paths import AttackPath, Node, Step
+from kscan.threats.search import IMPACT, impact, path_to
+
+
+@dataclass(frozen=True)
+class WorkloadThreats:
+    """One workload as the three scenarios read it; the steps are the graph's own."""
+
+    obj: ThreatFacts
+    containers: tuple[Node, ...]
+    identities: tuple[Node, ...]
+    """The service accounts its pods run as."""
+    worst: AttackPath | None
+    """The shortest path to the most damaging target any container reaches (None: nothing)."""
+    targets: int
+    """How many targets (the cluster, a node, secrets) its containers reach."""
+    tokens: tuple[Step, ...]
+    """A container holding its service account's token."""
+    secrets: tuple[Step, ...]
+    """A container reading a Secret in its environment or a volume."""
+    powers: tuple[Step, ...]
+    """RBAC powers granted to an identity whose token a container holds."""
+    escapes: tuple[Step, ...]
+    """A container taking its node."""
+    network: tuple[Step, ...]
+    """A container reaching the pod network (no policy isolates its egress)."""
+    images: tuple[Step, ...]
+    """An upstream image by mutable tag reaching a container."""
+    exposed: tuple[Step, ...]
+    """An entry point (the internet, the nodes' network) reaching a container."""
+
+    @property
+    def impact(self) -> int:
+        return self.worst.impact if self.worst is not None else 0
+
+
+class BlastRadius:
+    """Collects, as the search reports each target with its ``toward`` map, the worst path of
+    each workload and of each identity to a node or the cluster."""
+
+    def __init__(self, graph: Graph, records: Iterable[ThreatFacts]) -> None:
+        self.graph = graph
+        self.workloads: list[tuple[ThreatFacts, tuple[Node, ...], tuple[Node, ...]]] = []
+        for obj in records:
+            if not obj.pods or not obj.reported:
+                continue
+            containers: dict[str, Node] = {}
+            identities: dict[str, Node] = {}
+            for pod in obj.pods:
+                account = account_node(obj.effective_namespace, pod.service_account)
+                identities.setdefault(account.key, account)
+                for container in pod.containers:
+                    node = container_node(obj, pod, container)
+                    containers.setdefault(node.key, node)
+            self.workloads.append((obj, tuple(containers.values()), tuple(identities.values())))
+        self.best: list[AttackPath | None] = [None] * len(self.workloads)
+        self.counts = [0] * len(self.workloads)
+        self.identities = [node for node in graph.nodes.values() if node.kind == "identity"]
+        self.escalation: dict[str, AttackPath] = {}
+
+    def __call__(self, target: Node, nearest: dict[str, Step]) -> None:
+        for index, (_obj, containers, _ids) in enumerate(self.workloads):
+            reached = False
+            for container in containers:
+                first = nearest.get(container.key)
+                if first is None:
+                    continue
+                score = impact(target, container, first)
+                if score is None:
+                    continue
+                reached = True
+                best = self.best[index]
+                if best is not None and score < best.impact:
+                    continue
+                path = AttackPath(path_to(nearest, container.key, target), score)
+                if best is None or _rank(path) < _rank(best):
+                    self.best[index] = path
+            self.counts[index] += reached
+        if target.kind not in ("node", "cluster"):
+            return
+        for identity in self.identities:
+            if identity.key in nearest:
+                path = AttackPath(path_to(nearest, identity.key, target), IMPACT[target.kind])
+                held = self.escalation.get(identity.key)
+                if held is None or _rank(path) < _rank(held):
+                    self.escalation[identity.key] = path
+
+    def results(self) -> tuple[list[WorkloadThreats], list[AttackPath]]:
+        """The workloads, worst blast radius first (then shortest path, then most targets),
+        and the escalations, most damaging and shortest first."""
+        found = [
+            self._workload(obj, containers, identities, self.best[i], self.counts[i])
+            for i, (obj, containers, identities) in enumerate(self.workloads)
+        ]
+        found.sort(
+            key=lambda w: (
+                -w.impact,
+                len(w.worst.steps) if w.worst else 0,
+                -w.targets,
+                w.obj.display,
+                w.obj.path,
+                w.obj.spot.line,
+            )
+        )
+        escalations = sorted(self.escalation.values(), key=_rank)
+        return found, escalations
+
+    def _workload(
+        self,
+        obj: ThreatFacts,
+        containers: tuple[Node, ...],
+        identities: tuple[Node, ...],
+        worst: AttackPath | None,
+        targets: int,
+    ) -> WorkloadThreats:
+        out, into = self.graph.out, self.graph.into
+        leaving = [step for node in containers for step in out.get(node.key, ())]
+        entering = [step for node in containers for step in into.get(node.key, ())]
+        tokens = tuple(step for step in leaving if step.target.kind == "identity")
+        held = {step.target.key for step in tokens}
+        powers = tuple(
+            step for key in sorted(held) for step in out.get(key, ()) if step.target.kind == "power"
+        )
+        return WorkloadThreats(
+            obj=obj,
+            containers=containers,
+            identities=identities,
+            worst=worst,
+            targets=targets,
+            tokens=tokens,
+            secrets=tuple(step for step in leaving if step.target.kind == "secret"),
+            powers=powers,
+            escapes=tuple(step for step in leaving if step.target.kind == "node"),
+            network=tuple(step for step in leaving if step.target.key == POD_NETWORK.key),
+            images=tuple(s for s in entering if s.source.key.startswith("image:")),
+            exposed=tuple(
+                s
+                for s in entering
+                if s.source.kind == "entry" and not s.source.key.startswith("image:")
+            ),
+        )
+
+
+def _rank(path: AttackPath) -> tuple[int, int, str]:
+    return (-path.impact, len(path.steps), path.start.label)
