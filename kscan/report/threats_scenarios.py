@@ -218,6 +218,8 @@ def _escape_fix(step: Step) -> str:
     fields = [found.field for found in step.evidence]
     if any(field.endswith("/privileged") for field in fields):
         return "drop securityContext.privileged"
+    if step.technique == "T1610":
+        return "drop the hostPath volume: a readOnly mount of a runtime socket still connects"
     if any("/hostPath/" in field for field in fields):
         return "drop the hostPath volume, or mount it readOnly where only writing escapes"
     if any("/capabilities/add/" in field for field in fields):
