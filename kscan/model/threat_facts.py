@@ -66,6 +66,11 @@ class ContainerFacts:
     """Secrets read into the environment (``env[].valueFrom.secretKeyRef``, ``envFrom[]
     .secretRef``): the Secret's name, where."""
     host_ports: tuple[tuple[int, Spot], ...]
+    never_root: tuple[Spot, ...] = ()
+    """Where it is written that the container's processes never act as root: a non-zero
+    ``runAsUser`` and ``runAsGroup`` (the container's over the pod's), no ``fsGroup`` or
+    ``supplementalGroups`` and ``allowPrivilegeEscalation: false`` (no setuid binary raises
+    them). Empty: they may (or it is not written)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,11 +340,37 @@ def _pod(pod: PodView, at: _Locator) -> PodThreatFacts:
         host_volumes=tuple(host_volumes),
         token_volumes=tuple(token_volumes),
         secret_volumes=tuple(secret_volumes),
-        containers=tuple(_container(ref, at) for ref in pod.containers()),
+        containers=tuple(_container(ref, at, pod) for ref in pod.containers()),
     )
 
 
-def _container(ref: ContainerRef, at: _Locator) -> ContainerFacts:
+def _never_root(ref: ContainerRef, pod: PodView, at: _Locator) -> tuple[Spot, ...]:
+    """The fields that keep a container's processes off uid 0 and group 0 (see
+    ``ContainerFacts.never_root``), or () when some is missing."""
+    own = ref.data.get("securityContext")
+    own = own if isinstance(own, dict) else {}
+    shared = pod.data.get("securityContext")
+    shared = shared if isinstance(shared, dict) else {}
+    if shared.get("fsGroup") is not None or shared.get("supplementalGroups"):
+        return ()
+    if own.get("allowPrivilegeEscalation") is not False or own.get("privileged") is True:
+        return ()
+    spots = [at(ref.pointer_of(("securityContext", "allowPrivilegeEscalation")))]
+    for key in ("runAsUser", "runAsGroup"):
+        for data, where in ((own, ref.pointer_of), (shared, pod.pointer_of)):
+            value = data.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value == 0:
+                return ()
+            spots.append(at(where(("securityContext", key))))
+            break
+        else:
+            return ()
+    return tuple(spots)
+
+
+def _container(ref: ContainerRef, at: _Locator, pod: PodView) -> ContainerFacts:
     data = ref.data
     context = ref.container.security_context
     caps = context.capabilities if context is not None else None
@@ -384,6 +415,7 @@ def _container(ref: ContainerRef, at: _Locator) -> ContainerFacts:
         mounts=tuple(mounts),
         secret_env=tuple(_secret_env(ref, at)),
         host_ports=host_ports,
+        never_root=_never_root(ref, pod, at),
     )
 
 

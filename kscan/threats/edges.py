@@ -18,6 +18,7 @@ from kscan.checks.conditions import normalize_capability
 from kscan.checks.host import normalize, reaches
 from kscan.model.inventory import RuleOutline
 from kscan.model.threat_facts import (
+    BindingFacts,
     ContainerFacts,
     IngressFacts,
     NamespaceFacts,
@@ -133,6 +134,7 @@ _POWERS = {
     "impersonate-accounts": "Impersonate service accounts",
     "create-tokens": "Create service account tokens",
     "bind-roles": "Bind or escalate roles",
+    "bind-namespaces": "Bind any role in a namespace's RoleBinding",
     "impersonate-users": "Impersonate users and groups",
     "cluster-admin": "Everything (cluster-admin)",
     "node-proxy": "Reach the kubelet API (nodes/proxy)",
@@ -231,26 +233,42 @@ def image_entries(workload: Workload) -> Iterator[Step]:
 # Container to node ----------------------------------------------------------------------
 
 
-def capabilities(container: ContainerFacts) -> dict[str, Spot]:
-    """The capabilities a container adds and keeps, by runtime name, with where each is added:
-    containerd and CRI-O add ``ALL`` first, then each named one, then drop each named one, so
-    a capability both added and dropped by name is dropped, and ``drop: [ALL]`` does not undo
-    an add (containerd ``pkg/cri/opts/spec_linux.go`` ``WithCapabilities``)."""
-    dropped = {normalize_capability(name) for name in container.dropped}
-    return {
-        normalize_capability(name): spot
-        for name, spot in container.added
-        if normalize_capability(name) not in dropped
-    }
+def capability(container: ContainerFacts, name: str) -> Spot | None:
+    """Where the container gains capability ``name`` (runtime spelling, ``SYS_ADMIN``), or None
+    when it does not hold it. Both runtimes apply ``add: [ALL]`` first, then ``drop: [ALL]``,
+    then each capability added by name, then each dropped by name (containerd
+    ``internal/cri/opts/spec_linux_opts.go`` ``WithCapabilities``, formerly
+    ``pkg/cri/opts/spec_linux.go``; CRI-O ``server/container_create_linux.go``
+    ``setupCapabilities``). So a capability dropped by name is gone even under ``add: [ALL]``,
+    ``drop: [ALL]`` does not undo a named add, and ``add: [ALL]`` with ``drop: [ALL]`` holds
+    nothing but the named adds."""
+    dropped = {normalize_capability(item) for item in container.dropped}
+    if name in dropped:
+        return None
+    for item, spot in container.added:
+        if normalize_capability(item) == name:
+            return spot
+    if "ALL" not in dropped:
+        for item, spot in container.added:
+            if normalize_capability(item) == "ALL":
+                return spot
+    return None
 
 
 def escapes(workload: Workload) -> Iterator[Step]:
     """Container to node: privileged; a writable mount of a sensitive node path; a runtime
-    socket (read-only too); CAP_SYS_ADMIN or CAP_SYS_MODULE; hostPID with CAP_SYS_PTRACE."""
+    socket (read-only too); CAP_SYS_ADMIN or CAP_SYS_MODULE; hostPID with CAP_SYS_PTRACE.
+    Except privileged, each needs a process that may act as root: a container whose manifest
+    keeps it off uid 0 and group 0 for good (``ContainerFacts.never_root``) takes none."""
     obj, pod = workload.obj, workload.pod
     volumes = {volume.name: volume for volume in pod.host_volumes}
     for container in pod.containers:
         source = container_node(obj, pod, container)
+        if container.never_root and container.privileged is None:
+            # uid and gid non-zero, no setuid: root's sockets (0660) and files are closed to
+            # it, and a non-root process keeps no added capability across execve
+            # (capabilities(7); Kubernetes sets no ambient ones)
+            continue
         if container.privileged is not None:
             action = "is privileged: mounts the host's disks, loads modules"
             found = evidence(obj, container.privileged)
@@ -271,13 +289,12 @@ def escapes(workload: Workload) -> Iterator[Step]:
             elif not mount.read_only and (hit := _sensitive(path)) is not None:
                 shown = path if hit == path else f"{path} ({hit})"
                 yield _step(source, NODE, f"writes host path {shown}", ESCAPE, found)
-        held = capabilities(container)
         if container.privileged is None:
             for name, action in _NODE_CAPABILITIES.items():
-                spot = held.get(name) or held.get("ALL")
+                spot = capability(container, name)
                 if spot is not None:
                     yield _step(source, NODE, action, ESCAPE, evidence(obj, spot))
-            ptrace = held.get("SYS_PTRACE") or held.get("ALL")
+            ptrace = capability(container, "SYS_PTRACE")
             if pod.host_pid is not None and ptrace is not None:
                 action = "traces the host's processes (hostPID with CAP_SYS_PTRACE)"
                 yield _step(source, NODE, action, ESCAPE, evidence(obj, pod.host_pid, ptrace))
@@ -356,8 +373,12 @@ def secret_steps(workload: Workload) -> Iterator[Step]:
 # Identity to power ----------------------------------------------------------------------
 
 
-def powers(rules: list[RuleOutline], scope: str | None) -> Iterator[tuple[str, list[int]]]:
-    """The powers a set of rules grants in a scope, each with the rules that grant it."""
+def powers(
+    rules: list[RuleOutline], scope: str | None, role_kind: str = "ClusterRole"
+) -> Iterator[tuple[str, list[int]]]:
+    """The powers a set of rules grants in a scope (None: every namespace, through a
+    ClusterRoleBinding), each with the rules that grant it; ``role_kind`` is the kind of the
+    role the binding names."""
 
     def granting(*requests: tuple[str, str, str, str]) -> list[int]:
         return [
@@ -389,31 +410,31 @@ def powers(rules: list[RuleOutline], scope: str | None) -> Iterator[tuple[str, l
     impersonate = granting(("impersonate", "", "serviceaccounts", ""))
     if impersonate:
         yield "impersonate-accounts", impersonate
-    bind = granting(
-        ("bind", "rbac.authorization.k8s.io", "clusterroles", ""),
-        ("bind", "rbac.authorization.k8s.io", "roles", ""),
-    )
-    bindings = granting(
-        ("create", "rbac.authorization.k8s.io", "rolebindings", ""),
-        ("create", "rbac.authorization.k8s.io", "clusterrolebindings", ""),
-    )
-    escalate = granting(
-        ("escalate", "rbac.authorization.k8s.io", "clusterroles", ""),
-        ("escalate", "rbac.authorization.k8s.io", "roles", ""),
-    )
+    # Creating a binding needs ``bind`` on the role it names, in the binding's namespace
+    # (``pkg/registry/rbac/escalation_check.go`` ``BindingAuthorized``: resource
+    # ``clusterroles`` for a ClusterRole, ``roles`` for a Role); ``cluster-admin`` is always a
+    # ClusterRole, so ``bind`` on ``roles`` alone binds only Roles that already exist.
+    # Writing a role with rules one does not hold needs ``escalate`` on it
+    # (``EscalationAllowed``); it pays only when the subject is bound to the role it writes.
+    bind = granting(("bind", "rbac.authorization.k8s.io", "clusterroles", ""))
+    namespaced = granting(("create", "rbac.authorization.k8s.io", "rolebindings", ""))
+    cluster_wide = granting(("create", "rbac.authorization.k8s.io", "clusterrolebindings", ""))
+    kind = "clusterroles" if scope is None else "roles"
+    escalate = granting(("escalate", "rbac.authorization.k8s.io", kind, ""))
     role_writes = granting(
-        ("update", "rbac.authorization.k8s.io", "clusterroles", ""),
-        ("update", "rbac.authorization.k8s.io", "roles", ""),
-        ("patch", "rbac.authorization.k8s.io", "clusterroles", ""),
-        ("patch", "rbac.authorization.k8s.io", "roles", ""),
+        ("update", "rbac.authorization.k8s.io", kind, ""),
+        ("patch", "rbac.authorization.k8s.io", kind, ""),
     )
     via: set[int] = set()
-    if bind and bindings:
-        via.update(bind + bindings)
-    if escalate and role_writes:
+    if bind and (cluster_wide if scope is None else namespaced):
+        via.update(bind + (cluster_wide if scope is None else namespaced))
+    if escalate and role_writes and (scope is None or role_kind == "Role"):
+        # a namespaced grant writes its own Role; a cluster-wide one its own ClusterRole
         via.update(escalate + role_writes)
     if via:
         yield "bind-roles", sorted(via)
+    elif scope is None and bind and namespaced:
+        yield "bind-namespaces", sorted(set(bind + namespaced))
     if scope is None:
         users = granting(("impersonate", "", "users", ""), ("impersonate", "", "groups", ""))
         if users:
@@ -428,7 +449,8 @@ def grant_steps(account: Node, grant: Grant) -> Iterator[Step]:
     rules = [rule for rule, _role, _spot in grant.rules]
     binding = grant.binding
     detail = binding.detail
-    for power, indexes in powers(rules, grant.scope):
+    role_kind = detail.outline.role_kind if isinstance(detail, BindingFacts) else "ClusterRole"
+    for power, indexes in powers(rules, grant.scope, role_kind):
         found = evidence(binding, grant.subject, getattr(detail, "role_spot", None))
         for index in indexes:
             _rule, role, spot = grant.rules[index]
@@ -470,13 +492,18 @@ def power_steps(
         action = {
             "cluster-admin": "holds every verb on every resource",
             "impersonate-users": "impersonates the group system:masters",
-            "bind-roles": "binds itself cluster-admin",
+            "bind-roles": "binds itself cluster-admin, or writes its own ClusterRole",
         }[what]
         yield _step(power, CLUSTER, action, ROLES, ())
-    elif what == "bind-roles":
+    elif what in ("bind-roles", "bind-namespaces"):
+        # bind-roles in a namespace, or bind-namespaces in every namespace: a RoleBinding to
+        # cluster-admin holds everything in its namespace
+        action = "binds itself cluster-admin in the namespace, or writes its own Role"
+        if what == "bind-namespaces":
+            action = "binds itself cluster-admin in each namespace (RoleBindings)"
         for power_name in ("read-secrets", "create-pods", "exec"):
             target = power_node(power_name, scope)
-            yield _step(power, target, "binds itself the namespace's admin role", ROLES, ())
+            yield _step(power, target, action, ROLES, ())
     elif what == "node-proxy":
         yield _step(power, NODE, "runs commands in any pod through the kubelet", EXEC, ())
 

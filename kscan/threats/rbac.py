@@ -2,14 +2,21 @@
 bindings, and whether a set of rules allows a request.
 
 Sources (Kubernetes ``pkg/registry/rbac/validation/rule.go``): ``appliesToUser`` matches a
-ServiceAccount subject by name and by its namespace, defaulting to the RoleBinding's own
-(a ClusterRoleBinding's must name one), a User subject by the account's user name
-``system:serviceaccount:<ns>:<name>``, and a Group subject by the account's groups
-``system:serviceaccounts``, ``system:serviceaccounts:<ns>`` and ``system:authenticated``.
-``RuleAllows`` (``pkg/apis/rbac/v1/evaluation_helpers.go``) matches verbs, API groups and
-resources with ``*``, subresources as ``pods/exec`` or ``*/exec``, and ``resourceNames``,
-which no ``create``, ``list`` or ``watch`` request carries: a rule naming resources is read
-here as granting nothing of the powers below, never more than it grants."""
+ServiceAccount subject by name and by its namespace, defaulting to the namespace of the
+binding being evaluated (a RoleBinding's own; a ClusterRoleBinding's subject must name one,
+``pkg/apis/rbac/validation/validation.go`` ``ValidateRoleBindingSubject``), a User subject
+by the account's user name ``system:serviceaccount:<ns>:<name>``, and a Group subject by the
+account's groups ``system:serviceaccounts``, ``system:serviceaccounts:<ns>`` and
+``system:authenticated``. ``RuleAllows`` (``plugin/pkg/auth/authorizer/rbac/rbac.go``, with
+``VerbMatches``, ``APIGroupMatches``, ``ResourceMatches`` and ``ResourceNameMatches`` of
+``pkg/apis/rbac/v1/evaluation_helpers.go``) matches verbs, API groups and resources with
+``*`` (``*`` also matches every subresource), a subresource as ``pods/exec`` or ``*/exec``,
+and ``resourceNames`` against the request's object name. A top-level ``create`` carries no
+name, so a named rule never allows it; but a subresource request (``pods/exec``,
+``serviceaccounts/token``), ``get``, ``bind`` and ``impersonate`` carry one, so a named rule
+does grant them on those objects. The graph's powers are over every object of a resource,
+so a rule naming resources is read as granting none of them: a missed path, never a made-up
+one."""
 
 from __future__ import annotations
 
@@ -33,6 +40,7 @@ BUILT_IN: dict[str, tuple[RuleOutline, ...]] = {
         RuleOutline(("",), ("pods", "secrets", "serviceaccounts"), (*_READ, *_WRITE), ()),
         RuleOutline(("",), ("pods/exec", "pods/attach", "pods/portforward"), ("create", "get"), ()),
         RuleOutline(("",), ("serviceaccounts",), ("impersonate",), ()),
+        RuleOutline(("",), ("serviceaccounts/token",), ("create",), ()),
         RuleOutline(
             ("apps",),
             ("deployments", "daemonsets", "statefulsets", "replicasets"),
@@ -48,6 +56,7 @@ BUILT_IN: dict[str, tuple[RuleOutline, ...]] = {
         RuleOutline(("",), ("pods", "secrets", "serviceaccounts"), (*_READ, *_WRITE), ()),
         RuleOutline(("",), ("pods/exec", "pods/attach", "pods/portforward"), ("create", "get"), ()),
         RuleOutline(("",), ("serviceaccounts",), ("impersonate",), ()),
+        RuleOutline(("",), ("serviceaccounts/token",), ("create",), ()),
         RuleOutline(
             ("apps",),
             ("deployments", "daemonsets", "statefulsets", "replicasets"),
@@ -58,10 +67,15 @@ BUILT_IN: dict[str, tuple[RuleOutline, ...]] = {
     ),
     "view": (RuleOutline(("",), ("pods", "services", "configmaps"), _READ, ()),),
 }
-"""The built-in ClusterRoles the graph knows without their files: ``cluster-admin`` holds every
-verb on everything; ``admin`` and ``edit`` hold pods, workloads, secrets, exec and impersonating
-the namespace's service accounts; ``view`` reads neither secrets nor exec (Kubernetes
-``plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go``)."""
+"""The built-in ClusterRoles the graph knows without their files (Kubernetes
+``plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go``, ``ClusterRoles``):
+``cluster-admin`` holds every verb on everything; ``edit`` (``system:aggregate-to-edit``)
+reads secrets and ``pods/exec``, ``pods/attach``, ``pods/portforward``, writes pods,
+workloads, secrets and service accounts (``Write``: create, update, patch, delete,
+deletecollection), impersonates service accounts and creates ``serviceaccounts/token``;
+``admin`` is ``edit`` plus reading and writing ``roles`` and ``rolebindings``
+(``system:aggregate-to-admin``), with neither ``bind`` nor ``escalate``, so its bindings
+grant only what it holds; ``view`` reads neither secrets nor exec."""
 _AGGREGATES = {
     "admin": ("admin", "edit", "view"),
     "edit": ("edit", "view"),
@@ -161,8 +175,14 @@ class Rbac:
             return
         detail = role.detail
         assert isinstance(detail, RoleFacts)
-        yield from self._own(role)
-        if kind == "ClusterRole" and detail.aggregation:
+        if kind == "ClusterRole" and detail.aggregation is not None:
+            # an aggregated ClusterRole's rules are the controller's, its own are overwritten
+            # (``k8s.io/api/rbac/v1`` ``ClusterRole.AggregationRule``: "the Rules are
+            # controller managed and direct changes to Rules will be stomped by the
+            # controller"; ``pkg/controller/clusterroleaggregation``); a scanned ``admin``,
+            # ``edit`` or ``view`` still gains the cluster's own ``system:aggregate-to-*``
+            for rule in BUILT_IN.get(name, ()) if name != "cluster-admin" else ():
+                yield rule, None, None
             for other in self.roles.values():
                 other_detail = other.detail
                 assert isinstance(other_detail, RoleFacts)
@@ -176,6 +196,8 @@ class Rbac:
                     )
                 ):
                     yield from self._own(other)
+            return
+        yield from self._own(role)
 
     def _labelled(
         self, label: str
