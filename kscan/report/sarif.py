@@ -65,12 +65,15 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Ite
         invocations=[_invocation(result)],
         column_kind="unicodeCodePoints",
     )
-    if options.sarif_category:
-        run.automation_details = sarif.RunAutomationDetails(
-            id=options.sarif_category.rstrip("/") + "/"
-        )
+    yield log_text(run, options.sarif_category)
+
+
+def log_text(run: sarif.Run, category: str | None) -> str:
+    """The SARIF log of one run, with its ``automationDetails.id`` (``category/``) when given."""
+    if category:
+        run.automation_details = sarif.RunAutomationDetails(id=category.rstrip("/") + "/")
     log = sarif.SarifLog(version="2.1.0", schema_uri=SCHEMA_URI, runs=[run])
-    yield json_text(to_json(log), indent=2) + "\n"
+    return json_text(to_json(log), indent=2) + "\n"
 
 
 def kept(findings: FindingStore, cap: int) -> Iterable[Finding]:

@@ -28,14 +28,13 @@ from typing import Any
 import sarif_om as sarif
 
 from kscan import __version__
-from kscan.report import json_text
 from kscan.report.attack_paths import (
     PathReportOptions,
     step_text,
     tactic_title,
     technique_title,
 )
-from kscan.report.sarif import INFORMATION_URI, SCHEMA_URI, artifact_location, to_json
+from kscan.report.sarif import INFORMATION_URI, artifact_location, log_text
 from kscan.threats.analysis import RenderOptions, ThreatModel
 from kscan.threats.paths import AttackPath, Evidence, NodeKind, Step
 from kscan.threats.search import IMPACT
@@ -172,12 +171,7 @@ def render_paths(paths: list[AttackPath], options: PathReportOptions) -> Iterato
         invocations=[sarif.Invocation(execution_successful=True)],
         column_kind="unicodeCodePoints",
     )
-    if options.sarif_category:
-        run.automation_details = sarif.RunAutomationDetails(
-            id=options.sarif_category.rstrip("/") + "/"
-        )
-    log = sarif.SarifLog(version="2.1.0", schema_uri=SCHEMA_URI, runs=[run])
-    yield json_text(to_json(log), indent=2) + "\n"
+    yield log_text(run, options.sarif_category)
 
 
 def _descriptor(rule: PathRule) -> sarif.ReportingDescriptor:

@@ -30,41 +30,32 @@ from kscan.model.threat_facts import BindingFacts, RoleFacts, Spot, ThreatFacts
 _ALL = RuleOutline(("*",), ("*",), ("*",), ())
 _READ = ("get", "list", "watch")
 _WRITE = ("create", "update", "patch", "delete", "deletecollection")
-_WORKLOADS_CORE = ("pods", "replicationcontrollers", "services", "configmaps", "secrets")
+_EDIT = (
+    RuleOutline(("",), ("pods", "secrets", "serviceaccounts"), (*_READ, *_WRITE), ()),
+    RuleOutline(("",), ("pods/exec", "pods/attach", "pods/portforward"), ("create", "get"), ()),
+    RuleOutline(("",), ("serviceaccounts",), ("impersonate",), ()),
+    RuleOutline(("",), ("serviceaccounts/token",), ("create",), ()),
+    RuleOutline(
+        ("apps",),
+        ("deployments", "daemonsets", "statefulsets", "replicasets"),
+        (*_READ, *_WRITE),
+        (),
+    ),
+    RuleOutline(("batch",), ("jobs", "cronjobs"), (*_READ, *_WRITE), ()),
+)
+"""What ``edit`` grants; ``admin`` grants it and the namespace's Roles and RoleBindings."""
 BUILT_IN: dict[str, tuple[RuleOutline, ...]] = {
     "cluster-admin": (_ALL,),
     # The default user-facing roles (``kubectl get clusterrole admin -o yaml``), reduced to the
     # rules the attack graph reads; they are aggregated, and also gain the rules of the scanned
     # ClusterRoles labelled ``rbac.authorization.k8s.io/aggregate-to-<name>: "true"``.
     "admin": (
-        RuleOutline(("",), ("pods", "secrets", "serviceaccounts"), (*_READ, *_WRITE), ()),
-        RuleOutline(("",), ("pods/exec", "pods/attach", "pods/portforward"), ("create", "get"), ()),
-        RuleOutline(("",), ("serviceaccounts",), ("impersonate",), ()),
-        RuleOutline(("",), ("serviceaccounts/token",), ("create",), ()),
-        RuleOutline(
-            ("apps",),
-            ("deployments", "daemonsets", "statefulsets", "replicasets"),
-            (*_READ, *_WRITE),
-            (),
-        ),
-        RuleOutline(("batch",), ("jobs", "cronjobs"), (*_READ, *_WRITE), ()),
+        *_EDIT,
         RuleOutline(
             ("rbac.authorization.k8s.io",), ("roles", "rolebindings"), (*_READ, *_WRITE), ()
         ),
     ),
-    "edit": (
-        RuleOutline(("",), ("pods", "secrets", "serviceaccounts"), (*_READ, *_WRITE), ()),
-        RuleOutline(("",), ("pods/exec", "pods/attach", "pods/portforward"), ("create", "get"), ()),
-        RuleOutline(("",), ("serviceaccounts",), ("impersonate",), ()),
-        RuleOutline(("",), ("serviceaccounts/token",), ("create",), ()),
-        RuleOutline(
-            ("apps",),
-            ("deployments", "daemonsets", "statefulsets", "replicasets"),
-            (*_READ, *_WRITE),
-            (),
-        ),
-        RuleOutline(("batch",), ("jobs", "cronjobs"), (*_READ, *_WRITE), ()),
-    ),
+    "edit": _EDIT,
     "view": (RuleOutline(("",), ("pods", "services", "configmaps"), _READ, ()),),
 }
 """The built-in ClusterRoles the graph knows without their files (Kubernetes
