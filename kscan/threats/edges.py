@@ -29,7 +29,7 @@ from kscan.model.threat_facts import (
     Spot,
     ThreatFacts,
 )
-from kscan.threats.graph import CLUSTER, INTERNET, NODE, Graph, evidence
+from kscan.threats.graph import CLUSTER, INTERNET, NODE, POD_NETWORK, Graph, evidence
 from kscan.threats.paths import Evidence, Node, Step
 from kscan.threats.rbac import Grant, Rbac, allows
 
@@ -539,8 +539,6 @@ def _privileged_pod(
 
 
 # Lateral movement -----------------------------------------------------------------------
-
-POD_NETWORK = Node("namespace", "pod-network", "The pod network")
 
 
 def isolation(workload: Workload, policies: list[ThreatFacts]) -> tuple[bool, bool]:

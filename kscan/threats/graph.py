@@ -13,6 +13,7 @@ from kscan.threats.paths import Evidence, Node, Step
 INTERNET = Node("entry", "internet", "The internet")
 NODE = Node("node", "node", "A node (root on the host, and every pod it runs)")
 CLUSTER = Node("cluster", "cluster", "The cluster (cluster-admin)")
+POD_NETWORK = Node("namespace", "pod-network", "The pod network")
 
 
 class Graph:

@@ -1,17 +1,22 @@
 """Attack paths: from every entry point and every container to the high-value targets (the
-cluster, a node, secrets), shortest first within the most damaging target, deduplicated and
-bounded.
+cluster, a node, secrets), most damaging target first, then the most direct way, then the
+shortest; deduplicated and bounded.
 
 One breadth-first search per target over the steps entering each node (the graph's reverse
 index) gives every node its shortest way to that target; each start then reads its path off by
-following those steps. The cost is (targets) x (nodes + steps), never starts x objects."""
+following those steps. Targets are searched most damaging first, and the search stops as soon
+as no later target can change what is reported: the kept paths outrank everything a less
+damaging target could give, and every workload's worst target (known beforehand from
+``Reach``) has been searched. The cost is at most (targets) x (nodes + steps), never
+starts x objects."""
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Iterable
+from typing import Protocol
 
-from kscan.threats.graph import Graph
+from kscan.threats.graph import POD_NETWORK, Graph
 from kscan.threats.paths import AttackPath, Node, Step
 
 DEFAULT_MAX_PATHS = 50
@@ -30,6 +35,12 @@ namespace, of its own namespace, one Secret."""
 
 def impact(target: Node, start: Node, first: Step) -> int | None:
     """How damaging reaching ``target`` from ``start`` is (None: not a target)."""
+    return impact_in(target, namespace_of(start) or namespace_of(first.target))
+
+
+def impact_in(target: Node, namespace: str | None) -> int | None:
+    """How damaging reaching ``target`` is for an attacker in ``namespace`` (None: not a
+    target): its own namespace's secrets count less than another's."""
     if target.kind in ("cluster", "node"):
         return IMPACT[target.kind]
     if target.kind != "secret":
@@ -38,19 +49,31 @@ def impact(target: Node, start: Node, first: Step) -> int | None:
         return IMPACT["secrets:*"]
     if target.key.startswith("secret:"):
         return IMPACT["secret"]
-    namespace = target.key.removeprefix("secrets:")
-    own = _namespace_of(start) or _namespace_of(first.target)
-    return IMPACT["own-secrets"] if own == namespace else IMPACT["secrets"]
+    own = target.key.removeprefix("secrets:") == namespace
+    return IMPACT["own-secrets"] if own else IMPACT["secrets"]
 
 
-def _namespace_of(node: Node) -> str | None:
+def highest_impact(target: Node) -> int:
+    """The most damaging ``impact`` reaching ``target`` can have, from any start."""
+    if target.kind in ("cluster", "node"):
+        return IMPACT[target.kind]
+    if target.key == "secrets:*":
+        return IMPACT["secrets:*"]
+    if target.key.startswith("secret:"):
+        return IMPACT["secret"]
+    return IMPACT["secrets"]
+
+
+def namespace_of(node: Node) -> str | None:
     if node.kind == "container":
         return node.key.removeprefix("container:").split("/", 1)[0]
     return None
 
 
 def targets(graph: Graph) -> list[Node]:
-    return [node for node in graph.nodes.values() if node.kind in ("cluster", "node", "secret")]
+    """The targets, most damaging first (by key among equals, so runs are repeatable)."""
+    found = [node for node in graph.nodes.values() if node.kind in ("cluster", "node", "secret")]
+    return sorted(found, key=lambda node: (-highest_impact(node), node.key))
 
 
 def toward(graph: Graph, target: Node) -> dict[str, Step]:
@@ -80,23 +103,112 @@ def path_to(nearest: dict[str, Step], start: str, target: Node) -> tuple[Step, .
     return tuple(steps)
 
 
-Observer = Callable[[Node, dict[str, Step]], None]
-"""Told each target with its ``toward`` map, so other views (a workload's blast radius) read
-the same breadth-first searches instead of repeating them."""
+class Reach:
+    """Which targets each node reaches in one or more steps, as a bit set over ``targets``.
+
+    Computed once over the strongly connected components (Tarjan's algorithm, iterative):
+    every node of a component reaches what the component reaches, and a component reaches
+    what its steps lead to, components finished before it. The pod network makes one large
+    component of the containers it links, so the sets are shared, not built per node."""
+
+    def __init__(self, graph: Graph, ordered_targets: list[Node]) -> None:
+        self.bit = {node.key: 1 << index for index, node in enumerate(ordered_targets)}
+        self.targets = ordered_targets
+        self._component: dict[str, int] = {}
+        self._reached: list[int] = []
+        self._tarjan(graph)
+
+    def of(self, key: str) -> int:
+        """The targets ``key`` reaches (0: none, or not in the graph)."""
+        component = self._component.get(key)
+        return 0 if component is None else self._reached[component]
+
+    def _tarjan(self, graph: Graph) -> None:
+        out = graph.out
+        order: dict[str, int] = {}
+        low: dict[str, int] = {}
+        on_stack: set[str] = set()
+        stack: list[str] = []
+        for root in graph.nodes:
+            if root in order:
+                continue
+            work: list[tuple[str, Iterable[Step]]] = [(root, iter(out.get(root, ())))]
+            order[root] = low[root] = len(order)
+            stack.append(root)
+            on_stack.add(root)
+            while work:
+                key, steps = work[-1]
+                for step in steps:
+                    successor = step.target.key
+                    if successor not in order:
+                        order[successor] = low[successor] = len(order)
+                        stack.append(successor)
+                        on_stack.add(successor)
+                        work.append((successor, iter(out.get(successor, ()))))
+                        break
+                    if successor in on_stack:
+                        low[key] = min(low[key], order[successor])
+                else:
+                    work.pop()
+                    if work:
+                        parent = work[-1][0]
+                        low[parent] = min(low[parent], low[key])
+                    if low[key] == order[key]:
+                        self._finish(graph, key, stack, on_stack)
+
+    def _finish(self, graph: Graph, root: str, stack: list[str], on_stack: set[str]) -> None:
+        members: list[str] = []
+        while True:
+            key = stack.pop()
+            on_stack.discard(key)
+            members.append(key)
+            if key == root:
+                break
+        component = len(self._reached)
+        for key in members:
+            self._component[key] = component
+        reached = 0
+        for key in members:
+            for step in graph.out.get(key, ()):
+                successor = step.target.key
+                reached |= self.bit.get(successor, 0)
+                other = self._component[successor]
+                if other != component:
+                    reached |= self._reached[other]
+        self._reached.append(reached)
+
+
+class Observer(Protocol):
+    """Told each searched target with its ``toward`` map, so other views (a workload's blast
+    radius) read the same breadth-first searches instead of repeating them."""
+
+    def wants(self, target: Node) -> bool:
+        """Whether this target's search can still change what the observer reports."""
+        ...
+
+    def __call__(self, target: Node, nearest: dict[str, Step]) -> None: ...
 
 
 def search(
     graph: Graph, max_paths: int = DEFAULT_MAX_PATHS, observe: Observer | None = None
 ) -> list[AttackPath]:
-    """The ``max_paths`` most damaging paths, shortest first among equals. A path that is the
-    tail of another kept path to the same target (a container's, when an entry point reaches
-    that container) is left out: the longer one shows it."""
+    """The ``max_paths`` highest ranked paths (``rank``). A path that is the tail of another
+    kept path to the same target, as direct as it or more, is left out: the longer one shows
+    it (a container's, when the internet reaches that container)."""
     starts = [node for node in graph.nodes.values() if node.kind in ("entry", "container")]
+    ordered = targets(graph)
     found: list[AttackPath] = []
-    for target in targets(graph):
+    settled = False
+    for index, target in enumerate(ordered):
+        later = highest_impact(ordered[index + 1]) if index + 1 < len(ordered) else 0
+        wanted = observe is not None and observe.wants(target)
+        if settled and not wanted:
+            continue
         nearest = toward(graph, target)
-        if observe is not None:
+        if observe is not None and wanted:
             observe(target, nearest)
+        if settled:
+            continue
         for start in starts:
             if start.key not in nearest:
                 continue
@@ -104,24 +216,50 @@ def search(
             score = impact(target, start, steps[0])
             if score is not None:
                 found.append(AttackPath(steps, score))
-    found.sort(key=_rank)
+        if later < highest_impact(target):
+            found = _deduplicated(found)
+            settled = sum(path.impact > later for path in found) >= max_paths
+    return _deduplicated(found)[:max_paths]
+
+
+def _deduplicated(paths: list[AttackPath]) -> list[AttackPath]:
+    paths = sorted(paths, key=rank)
     kept: list[AttackPath] = []
-    tails: set[tuple[tuple[str, str, str], ...]] = set()
-    for path in found:
-        signature = tuple((s.source.key, s.target.key, s.action) for s in path.steps)
-        if signature in tails:
+    tails: dict[tuple[tuple[str, str, str], ...], int] = {}
+    """A tail of a kept path -> the most direct of the paths it is a tail of."""
+    for path in paths:
+        signature = _signature(path)
+        directness = _directness(path)
+        if tails.get(signature, 3) <= directness:
             continue
         for cut in range(1, len(signature)):
-            tails.add(signature[cut:])
+            tail = signature[cut:]
+            tails[tail] = min(tails.get(tail, 3), directness)
         kept.append(path)
-    kept = [path for path in kept if _signature(path) not in tails]
-    return kept[:max_paths]
+    return [path for path in kept if tails.get(_signature(path), 3) > _directness(path)]
 
 
 def _signature(path: AttackPath) -> tuple[tuple[str, str, str], ...]:
     return tuple((s.source.key, s.target.key, s.action) for s in path.steps)
 
 
-def _rank(path: AttackPath) -> tuple[int, int, int, str, str]:
+def _directness(path: AttackPath) -> int:
+    """0: a container's own way or from the internet; 1: from an upstream image (the supply
+    chain); 2: through the pod network (lateral movement, the weakest assumption)."""
+    if any(step.target.key == POD_NETWORK.key for step in path.steps):
+        return 2
+    return 1 if path.start.key.startswith("image:") else 0
+
+
+def rank(path: AttackPath) -> tuple[int, int, int, int, str, str]:
+    """Most damaging first, then the most direct, then the shortest, entry points before
+    containers, then by name."""
     entry = 0 if path.start.kind == "entry" else 1
-    return (-path.impact, len(path.steps), entry, path.start.label, path.end.label)
+    return (
+        -path.impact,
+        _directness(path),
+        len(path.steps),
+        entry,
+        path.start.label,
+        path.end.label,
+    )

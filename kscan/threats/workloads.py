@@ -9,14 +9,24 @@ the graph's reverse index, never one per workload."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kscan.model.threat_facts import ThreatFacts
-from kscan.threats.edges import POD_NETWORK, account_node, container_node
-from kscan.threats.graph import Graph
+from kscan.threats.edges import account_node, container_node
+from kscan.threats.graph import POD_NETWORK, Graph
 from kscan.threats.paths import AttackPath, Node, Step
-from kscan.threats.search import IMPACT, impact, path_to
+from kscan.threats.search import (
+    IMPACT,
+    Reach,
+    highest_impact,
+    impact,
+    impact_in,
+    namespace_of,
+    path_to,
+    targets,
+)
 
 
 @dataclass(frozen=True)
@@ -71,28 +81,59 @@ class BlastRadius:
                     containers.setdefault(node.key, node)
             self.workloads.append((obj, tuple(containers.values()), tuple(identities.values())))
         self.best: list[AttackPath | None] = [None] * len(self.workloads)
-        self.counts = [0] * len(self.workloads)
         self.identities = [node for node in graph.nodes.values() if node.kind == "identity"]
         self.escalation: dict[str, AttackPath] = {}
+        self.reach = Reach(graph, targets(graph))
+        self.counts: list[int] = []
+        self.waiting: dict[str, list[int]] = defaultdict(list)
+        """Target key -> the workloads whose worst target it may be (not searched yet)."""
+        for index, (_obj, nodes, _ids) in enumerate(self.workloads):
+            reached = 0
+            for node in nodes:
+                reached |= self.reach.of(node.key)
+            self.counts.append(reached.bit_count())
+            for key in self._worst_targets(nodes):
+                self.waiting[key].append(index)
+
+    def _worst_targets(self, containers: tuple[Node, ...]) -> set[str]:
+        """The reachable targets of the most damaging impact for these containers. Targets
+        are numbered most damaging first, so the walk over each set stops early."""
+        worst, keys = 0, set()
+        for container in containers:
+            reached = self.reach.of(container.key)
+            namespace = namespace_of(container)
+            while reached:
+                lowest = reached & -reached
+                reached ^= lowest
+                target = self.reach.targets[lowest.bit_length() - 1]
+                if highest_impact(target) < worst:
+                    break
+                score = impact_in(target, namespace) or 0
+                if score > worst:
+                    worst, keys = score, {target.key}
+                elif score == worst:
+                    keys.add(target.key)
+        return keys
+
+    def wants(self, target: Node) -> bool:
+        return bool(self.waiting.get(target.key)) or (
+            target.kind in ("node", "cluster") and bool(self.identities)
+        )
 
     def __call__(self, target: Node, nearest: dict[str, Step]) -> None:
-        for index, (_obj, containers, _ids) in enumerate(self.workloads):
-            reached = False
+        for index in self.waiting.pop(target.key, ()):
+            _obj, containers, _ids = self.workloads[index]
             for container in containers:
                 first = nearest.get(container.key)
                 if first is None:
                     continue
                 score = impact(target, container, first)
-                if score is None:
-                    continue
-                reached = True
                 best = self.best[index]
-                if best is not None and score < best.impact:
+                if score is None or (best is not None and score < best.impact):
                     continue
                 path = AttackPath(path_to(nearest, container.key, target), score)
                 if best is None or _rank(path) < _rank(best):
                     self.best[index] = path
-            self.counts[index] += reached
         if target.kind not in ("node", "cluster"):
             return
         for identity in self.identities:

@@ -18,7 +18,7 @@ from kscan.threats.graph import Graph
 HERE = Path(__file__).parent
 
 
-def model(tmp_path: Path, text: str) -> ThreatModel:
+def model(tmp_path: Path, text: str, lateral: bool = True) -> ThreatModel:
     path = tmp_path / "objects.yaml"
     chunks = [[]]  # type: list[list[str]]
     for line in text.splitlines():
@@ -29,7 +29,7 @@ def model(tmp_path: Path, text: str) -> ThreatModel:
     path.write_text("\n---\n".join(textwrap.dedent("\n".join(chunk)) for chunk in chunks))
     result = scan([str(path)], [], threats=True)
     assert not result.errors
-    return analyse(result.threat_facts)
+    return analyse(result.threat_facts, lateral=lateral)
 
 
 def steps(graph: Graph) -> set[tuple[str, str]]:

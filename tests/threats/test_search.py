@@ -1,0 +1,124 @@
+"""The path search: its ranking (a direct escape is never hidden by a way through the pod
+network), and its early stop, which must give what searching every target gives, for the paths
+and for each workload's blast radius."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from test_threats import model, pod
+
+from kscan.threats.search import impact, search, targets, toward
+
+EXPOSED = """\
+apiVersion: v1
+kind: Service
+metadata: {name: front, namespace: app}
+spec: {type: LoadBalancer, selector: {app: front}, ports: [{port: 80}]}
+"""
+
+
+def test_direct_escape_is_not_hidden_by_a_way_through_the_pod_network(tmp_path: Path) -> None:
+    front = (
+        pod("containers: [{name: web, image: i@sha256:0}]", namespace="app")
+        .replace("name: p", "name: front")
+        .replace("app: p", "app: front")
+    )
+    privileged = pod(
+        "containers: [{name: c, image: i@sha256:0, securityContext: {privileged: true}}]"
+    )
+    threats = model(tmp_path, f"{EXPOSED}---\n{front}---\n{privileged}")
+    chains = [[step.source.key for step in path.steps] for path in threats.paths]
+    direct = [chain for chain in chains if len(chain) == 1 and "/Pod/p/c@" in chain[0]]
+    assert direct, chains
+    lateral = [chain for chain in chains if "pod-network" in chain]
+    assert lateral, chains
+    assert chains.index(direct[0]) < min(chains.index(chain) for chain in lateral)
+
+
+def random_objects(seed: int) -> str:
+    """Pods in three namespaces, each with a random mix of what makes steps: privilege, a
+    Secret, a token with RBAC powers, exposure, an isolating policy."""
+    rng = random.Random(seed)
+    docs: list[str] = []
+    for namespace in ("a", "b", "c"):
+        if rng.random() < 0.5:
+            docs.append(
+                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+                f"metadata: {{name: deny, namespace: {namespace}}}\n"
+                "spec: {podSelector: {matchLabels: {iso: 'yes'}}, policyTypes: [Ingress, Egress]}\n"
+            )
+        if rng.random() < 0.5:
+            verbs = rng.choice(["[get, list]", "[create]", "['*']"])
+            resource = rng.choice(["secrets", "pods", "pods/exec"])
+            docs.append(
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n"
+                f"metadata: {{name: r, namespace: {namespace}}}\n"
+                f"rules: [{{apiGroups: [''], resources: [{resource}], verbs: {verbs}}}]\n"
+                "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n"
+                f"metadata: {{name: rb, namespace: {namespace}}}\n"
+                "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}\n"
+                f"subjects: [{{kind: ServiceAccount, name: default, namespace: {namespace}}}]\n"
+            )
+        for index in range(rng.randint(1, 4)):
+            security = rng.choice(
+                ["{}", "{privileged: true}", "{capabilities: {add: [SYS_ADMIN]}}"]
+            )
+            image = rng.choice(["i@sha256:0", "registry.example/i:1"])
+            env = (
+                f"env: [{{name: K, valueFrom: {{secretKeyRef: {{name: s{index}, key: k}}}}}}], "
+                if rng.random() < 0.5
+                else ""
+            )
+            labels = f"{{app: p{index}, iso: '{rng.choice(['yes', 'no'])}'}}"
+            docs.append(
+                f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{index}, namespace: {namespace}, "
+                f"labels: {labels}}}\nspec:\n  containers: [{{name: c, image: {image}, {env}"
+                f"securityContext: {security}}}]\n"
+            )
+            if rng.random() < 0.3:
+                docs.append(
+                    f"apiVersion: v1\nkind: Service\nmetadata: {{name: s{index}, namespace: "
+                    f"{namespace}}}\nspec: {{type: NodePort, selector: {{app: p{index}}}, "
+                    "ports: [{port: 80}]}\n"
+                )
+    return "---\n".join(docs)
+
+
+@pytest.mark.parametrize("lateral", [True, False])
+@pytest.mark.parametrize("seed", range(8))
+def test_early_stop_gives_what_searching_every_target_gives(
+    tmp_path: Path, seed: int, lateral: bool
+) -> None:
+    threats = model(tmp_path, random_objects(seed), lateral)
+    graph = threats.graph
+    everything = search(graph, max_paths=10**9)
+    assert len({path.impact for path in everything}) > 1
+    for bound in range(1, len(everything) + 1):
+        assert search(graph, max_paths=bound) == everything[:bound]
+    for workload in threats.workloads:
+        best: tuple[int, int] | None = None
+        reached = 0
+        for target in targets(graph):
+            nearest = toward(graph, target)
+            ways = []
+            for container in workload.containers:
+                if container.key in nearest:
+                    score = impact(target, container, nearest[container.key])
+                    length = 0
+                    key = container.key
+                    while key != target.key:
+                        key = nearest[key].target.key
+                        length += 1
+                    ways.append((score or 0, -length))
+            if ways:
+                reached += 1
+                best = max([*ways, best] if best else ways)
+        assert workload.targets == reached
+        if best is None:
+            assert workload.worst is None
+        else:
+            assert workload.worst is not None
+            assert (workload.worst.impact, -len(workload.worst.steps)) == best
