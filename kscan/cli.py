@@ -413,23 +413,41 @@ def _blocks(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
     "--context", multiple=True, metavar="PATH", help="Read PATH too (its objects start no path)."
 )
 @click.option("--no-lateral", is_flag=True, help="No pod-to-pod steps through the pod network.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the report to FILE.",
+)
+@click.option(
+    "--jobs",
+    metavar="N",
+    type=click.IntRange(1),
+    default=available_cores(),
+    show_default="the number of cores",
+    help="Read files in N processes (inputs of 1 MiB or more); the paths are the same.",
+)
 def threats_command(
     paths: tuple[str, ...],
     output_format: str,
     max_paths: int,
     context: tuple[str, ...],
     no_lateral: bool,
+    output: str | None,
+    jobs: int,
 ) -> None:
     """Attack paths across the objects of PATHS: from entry points and containers to a node,
     the cluster and secrets, one hop per line."""
-    _require_stdout()
-    options = ThreatOptions(paths, output_format, max_paths, context, not no_lateral)
+    output = None if output in (None, "-") else output
+    if output is None:
+        _require_stdout()
+    options = ThreatOptions(paths, output_format, max_paths, context, not no_lateral, jobs=jobs)
     try:
         report = threats(options)
     except UsageProblem as problem:
         _stop(problem)
     _show(report.diagnostics)
-    _deliver(report.rendered, None)
+    _deliver(report.rendered, output)
     sys.exit(report.exit_code)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from kscan.model.taxonomy import TECHNIQUES
 from kscan.report import printable
 from kscan.threats.analysis import RenderOptions, ThreatModel
-from kscan.threats.graph import Graph
+from kscan.threats.graph import POD_NETWORK
 from kscan.threats.paths import AttackPath, Evidence, Step
 from kscan.threats.workloads import WorkloadThreats
 
@@ -42,9 +42,10 @@ def render(model: ThreatModel, options: RenderOptions) -> Iterator[str]:
     yield "\nScenario 1: a compromised container (a shell in each workload)\n"
     if not model.workloads:
         yield "  No workloads.\n"
+    lateral = {step.target.key for step in model.graph.out.get(POD_NETWORK.key, ())}
     for workload in model.workloads:
         yield "\n"
-        yield from _compromised(workload, model.graph, model.lateral)
+        yield from _compromised(workload, lateral if model.lateral else None)
     yield "\nScenario 2: the supply chain (an upstream image compromise)\n"
     yield from _supply_chain(model.workloads)
     yield "\nScenario 3: privilege escalation through RBAC (identity to node or cluster)\n"
@@ -52,6 +53,9 @@ def render(model: ThreatModel, options: RenderOptions) -> Iterator[str]:
 
 
 def _line(text: str, indent: int = 0, hang: int = 2) -> Iterator[str]:
+    if text and indent + len(text) <= WIDTH and text.isprintable() and text.strip() == text:
+        yield " " * indent + text + "\n"  # what wrapping gives a short plain line, faster
+        return
     for wrapped in textwrap.wrap(
         printable(text),
         WIDTH,
@@ -110,7 +114,9 @@ def _path(path: AttackPath, indent: int) -> Iterator[str]:
         yield from _evidence(step, indent + 3)
 
 
-def _compromised(workload: WorkloadThreats, graph: Graph, graph_lateral: bool) -> Iterator[str]:
+def _compromised(workload: WorkloadThreats, lateral: set[str] | None) -> Iterator[str]:
+    """Scenario 1 for one workload; ``lateral``: the containers the pod network reaches (None:
+    not modelled)."""
     obj = workload.obj
     yield from _line(f"== {obj.display} ({obj.path}:{obj.spot.line})", 0, 3)
     yield "  A shell finds:\n"
@@ -135,12 +141,12 @@ def _compromised(workload: WorkloadThreats, graph: Graph, graph_lateral: bool) -
     yield "  It can move to:\n"
     if workload.network:
         own = {node.key for node in workload.containers}
-        others = sum(1 for s in graph.out.get("pod-network", ()) if s.target.key not in own)
+        others = len(lateral - own) if lateral is not None else 0
         yield from _line(
             f"- the pod network: {others} serving containers of other pods no policy isolates",
             4,
         )
-    elif graph_lateral:
+    elif lateral is not None:
         yield "    - no pod through the pod network (a NetworkPolicy isolates its egress)\n"
     else:
         yield "    - the pod network: not modelled (--no-lateral)\n"

@@ -342,6 +342,15 @@ def test_command(tmp_path: Path) -> None:
     document = json.loads(data.output)
     assert [document["steps"][i]["target"] for i in document["paths"][0]["steps"]][-1] == "node"
     assert {"nodes", "steps", "paths"} <= document.keys()
+    report = tmp_path / "paths.json"
+    written = CliRunner().invoke(cli, ["threats", "--format", "json", "-o", str(report), shop])
+    assert written.exit_code == 1 and written.output == ""
+    assert json.loads(report.read_text()) == document
+    quiet = tmp_path / "quiet.yaml"
+    quiet.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    empty = CliRunner().invoke(cli, ["threats", "--format", "json", "--jobs", "1", str(quiet)])
+    assert empty.exit_code == 0
+    assert json.loads(empty.output) == {"nodes": [], "steps": [], "paths": [], "truncated": False}
 
 
 def test_ordinary_scan_keeps_no_threat_facts() -> None:
