@@ -94,7 +94,12 @@ def test_scan_step_writes_sarif_summary_and_annotations(workspace: Path) -> None
         and results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
         == "deploy/app.yaml"
     )
-    assert (workspace / "step-summary.md").read_text().startswith("## kscan")
+    summary = (workspace / "step-summary.md").read_text()
+    assert summary.startswith("## kscan")
+    # attack paths by default in the summary, after the findings, and not uploaded
+    assert summary.index("## kscan attack paths") > summary.index("## kscan")
+    assert "```mermaid\nflowchart LR" in summary and "deploy/app.yaml:26:13" in summary
+    assert not (workspace / "kscan-threats.sarif").exists()
     annotations = (workspace / "Scan.log").read_text()
     assert "::error file=deploy/app.yaml,line=26,col=13" in annotations
     assert run_step("Fail on findings", workspace, inputs, outputs_of(workspace)) == 1
@@ -132,3 +137,20 @@ def test_the_fail_step_says_why_without_an_exit_code(workspace: Path, recorded: 
     log = (workspace / "Fail on findings.log").read_text()
     assert "numeric argument required" not in log
     assert "::error::kscan did not finish" in log
+
+
+def test_attack_paths_as_sarif_are_uploaded_under_their_own_category(workspace: Path) -> None:
+    inputs = {"paths": "deploy", "threats": "sarif", "threats-args": "--max-paths 5"}
+    assert run_step("Scan", workspace, inputs, {}) == 0
+    log = json.loads((workspace / "kscan-threats.sarif").read_text())
+    flows = [result["codeFlows"] for result in log["runs"][0]["results"]]
+    assert flows and all(flow[0]["threadFlows"][0]["locations"] for flow in flows)
+    upload = step("Upload attack paths")
+    assert upload["with"]["sarif_file"] == "kscan-threats.sarif"
+    assert evaluate(upload["with"]["category"], inputs, {}) == "kscan-threats"
+    assert "inputs.threats == 'sarif'" in upload["if"] and "always()" in upload["if"]
+
+
+def test_attack_paths_left_out(workspace: Path) -> None:
+    assert run_step("Scan", workspace, {"paths": "deploy", "threats": "off"}, {}) == 0
+    assert "attack paths" not in (workspace / "step-summary.md").read_text()

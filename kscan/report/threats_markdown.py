@@ -59,7 +59,8 @@ def render_paths(paths: list[AttackPath], options: PathReportOptions) -> Iterato
     lines += [
         f"{len(paths)} attack path{'s' if len(paths) != 1 else ''}"
         + (f", the first {len(top)} shown" if len(top) < len(paths) else "")
-        + f". The worst reaches {cell(worst.end.label)} from {cell(worst.start.label)}.",
+        + f". The worst reaches {cell(_in_sentence(worst.end.label))} from "
+        f"{cell(worst.start.label)}.",
         "",
         "| # | Impact | From | Reaches | Target | Steps | Techniques |",
         "|---:|---:|---|---|---|---:|---|",
@@ -121,3 +122,11 @@ def diagram(paths: list[AttackPath]) -> list[str]:
 def render(model: ThreatModel, options: RenderOptions) -> Iterator[str]:
     """The ``kscan threats --format markdown`` report of a threat model."""
     return render_paths(model.paths, PathReportOptions(base_dir=options.base_dir or "."))
+
+
+def _in_sentence(label: str) -> str:
+    """A label inside a sentence: ``A node (...)`` -> ``a node (...)``; names keep their case."""
+    for article in ("A ", "The "):
+        if label.startswith(article):
+            return article.lower() + label[len(article) :]
+    return label
