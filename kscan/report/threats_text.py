@@ -23,7 +23,8 @@ def render(model: ThreatModel, options: RenderOptions) -> Iterator[str]:
 
 def _path(number: int, path: AttackPath) -> Iterator[str]:
     yield f"{number}. {printable(path.start.label)} -> {printable(path.end.label)}"
-    yield f" ({len(path.steps)} steps, impact {path.impact})\n"
+    steps = "1 step" if len(path.steps) == 1 else f"{len(path.steps)} steps"
+    yield f" ({steps}, impact {path.impact})\n"
     for step in path.steps:
         technique = TECHNIQUES[step.technique][0]
         yield (
