@@ -61,11 +61,25 @@ SENSITIVE = ("/", "/etc", "/root", "/proc", "/sys", "/dev", "/boot", "/usr", "/b
 """Node paths whose write access, or a directory above them, owns the node: ``/etc`` (cron,
 shadow, systemd units), ``/proc`` (``/proc/sys/kernel/core_pattern`` runs a program as root on
 the host when a process crashes), ``/dev`` (the host's disks)."""
-SENSITIVE_TREES = ("/etc/kubernetes", "/var/lib/kubelet", "/var/log", "/proc/sys", "/root")
+SENSITIVE_TREES = (
+    "/etc/kubernetes",
+    "/var/lib/kubelet/pods",
+    "/var/lib/kubelet/pki",
+    "/usr/libexec/kubernetes/kubelet-plugins",
+    "/var/log",
+    "/proc/sys",
+    "/root",
+)
 """Node paths that a writable mount of any directory below also reaches: the static pod
 manifests and kubelet credentials (``/etc/kubernetes``), other pods' volumes and tokens
-(``/var/lib/kubelet/pods``), ``/var/log`` (a symbolic link there makes the kubelet serve any
-host file through ``kubectl logs``), ``/proc/sys`` (``core_pattern``)."""
+(``/var/lib/kubelet/pods``), the kubelet's keys (``/var/lib/kubelet/pki``), the FlexVolume
+drivers the kubelet runs as root (``--volume-plugin-dir``'s default), ``/var/log`` (a symbolic
+link there makes the kubelet serve any host file when the pod's logs are read), ``/proc/sys``
+(``core_pattern``). A CSI driver's own directory (``/var/lib/kubelet/plugins/<driver>``) is not
+one: it holds the socket the kubelet dials as a client."""
+_HOW = {
+    "/var/log": "a symbolic link there makes the kubelet serve any host file with the logs",
+}
 _NODE_CAPABILITIES = {
     "SYS_ADMIN": "mounts the host's file systems (CAP_SYS_ADMIN: cgroup release_agent, mount)",
     "SYS_MODULE": "loads a kernel module (CAP_SYS_MODULE)",
@@ -288,7 +302,8 @@ def escapes(workload: Workload) -> Iterator[Step]:
                 yield _step(source, NODE, action, DEPLOY, found)
             elif not mount.read_only and (hit := _sensitive(path)) is not None:
                 shown = path if hit == path else f"{path} ({hit})"
-                yield _step(source, NODE, f"writes host path {shown}", ESCAPE, found)
+                how = f": {_HOW[hit]}" if hit in _HOW else ""
+                yield _step(source, NODE, f"writes host path {shown}{how}", ESCAPE, found)
         if container.privileged is None:
             for name, action in _NODE_CAPABILITIES.items():
                 spot = capability(container, name)

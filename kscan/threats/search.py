@@ -76,11 +76,12 @@ def targets(graph: Graph) -> list[Node]:
     return sorted(found, key=lambda node: (-highest_impact(node), node.key))
 
 
-def toward(graph: Graph, target: Node) -> dict[str, Step]:
-    """Node key -> the first step of one of its shortest ways to ``target``."""
+def toward(graph: Graph, target: Node, lateral: bool = True) -> dict[str, Step]:
+    """Node key -> the first step of one of its shortest ways to ``target`` (``lateral``
+    False: ways that do not pass through the pod network)."""
     nearest: dict[str, Step] = {}
     queue = deque([target.key])
-    seen = {target.key}
+    seen = {target.key} if lateral else {target.key, POD_NETWORK.key}
     while queue:
         key = queue.popleft()
         for step in graph.into.get(key, ()):
@@ -90,6 +91,24 @@ def toward(graph: Graph, target: Node) -> dict[str, Step]:
                 nearest[source] = step
                 queue.append(source)
     return nearest
+
+
+def ways_to(graph: Graph, target: Node) -> list[dict[str, Step]]:
+    """``toward`` maps to ``target``, the most direct first: without the pod network, then
+    with it (when the graph has one). A start takes its way from the first map that has it,
+    so a container's own way is never replaced by a shorter one through other pods."""
+    ways = [toward(graph, target, lateral=False)]
+    if POD_NETWORK.key in graph.nodes:
+        ways.append(toward(graph, target))
+    return ways
+
+
+def way_from(ways: list[dict[str, Step]], start: str, target: Node) -> tuple[Step, ...] | None:
+    """The steps from ``start`` to ``target`` by the first of ``ways`` that has it."""
+    for nearest in ways:
+        if start in nearest:
+            return path_to(nearest, start, target)
+    return None
 
 
 def path_to(nearest: dict[str, Step], start: str, target: Node) -> tuple[Step, ...]:
@@ -179,14 +198,14 @@ class Reach:
 
 
 class Observer(Protocol):
-    """Told each searched target with its ``toward`` map, so other views (a workload's blast
+    """Told each searched target with its ``ways_to`` maps, so other views (a workload's blast
     radius) read the same breadth-first searches instead of repeating them."""
 
     def wants(self, target: Node) -> bool:
         """Whether this target's search can still change what the observer reports."""
         ...
 
-    def __call__(self, target: Node, nearest: dict[str, Step]) -> None: ...
+    def __call__(self, target: Node, ways: list[dict[str, Step]]) -> None: ...
 
 
 def search(
@@ -204,15 +223,15 @@ def search(
         wanted = observe is not None and observe.wants(target)
         if settled and not wanted:
             continue
-        nearest = toward(graph, target)
+        ways = ways_to(graph, target)
         if observe is not None and wanted:
-            observe(target, nearest)
+            observe(target, ways)
         if settled:
             continue
         for start in starts:
-            if start.key not in nearest:
+            steps = way_from(ways, start.key, target)
+            if steps is None:
                 continue
-            steps = path_to(nearest, start.key, target)
             score = impact(target, start, steps[0])
             if score is not None:
                 found.append(AttackPath(steps, score))
@@ -226,40 +245,37 @@ def _deduplicated(paths: list[AttackPath]) -> list[AttackPath]:
     paths = sorted(paths, key=rank)
     kept: list[AttackPath] = []
     tails: dict[tuple[tuple[str, str, str], ...], int] = {}
-    """A tail of a kept path -> the most direct of the paths it is a tail of."""
+    """A tail of a kept path -> the best tier of the paths it is a tail of."""
     for path in paths:
         signature = _signature(path)
-        directness = _directness(path)
-        if tails.get(signature, 3) <= directness:
+        level = tier(path)
+        if tails.get(signature, _TIERS) <= level:
             continue
         for cut in range(1, len(signature)):
             tail = signature[cut:]
-            tails[tail] = min(tails.get(tail, 3), directness)
+            tails[tail] = min(tails.get(tail, _TIERS), level)
         kept.append(path)
-    return [path for path in kept if tails.get(_signature(path), 3) > _directness(path)]
+    return [path for path in kept if tails.get(_signature(path), _TIERS) > tier(path)]
 
 
 def _signature(path: AttackPath) -> tuple[tuple[str, str, str], ...]:
     return tuple((s.source.key, s.target.key, s.action) for s in path.steps)
 
 
-def _directness(path: AttackPath) -> int:
-    """0: a container's own way or from the internet; 1: from an upstream image (the supply
-    chain); 2: through the pod network (lateral movement, the weakest assumption)."""
+_TIERS = 4
+
+
+def tier(path: AttackPath) -> int:
+    """How direct a path is: 0 from the internet or the nodes' network (an attack anyone can
+    start), 1 a compromised container's own way, 2 from an upstream image (the supply chain),
+    3 through the pod network (lateral movement, the weakest assumption)."""
     if any(step.target.key == POD_NETWORK.key for step in path.steps):
+        return 3
+    if path.start.key.startswith("image:"):
         return 2
-    return 1 if path.start.key.startswith("image:") else 0
+    return 0 if path.start.kind == "entry" else 1
 
 
-def rank(path: AttackPath) -> tuple[int, int, int, int, str, str]:
-    """Most damaging first, then the most direct, then the shortest, entry points before
-    containers, then by name."""
-    entry = 0 if path.start.kind == "entry" else 1
-    return (
-        -path.impact,
-        _directness(path),
-        len(path.steps),
-        entry,
-        path.start.label,
-        path.end.label,
-    )
+def rank(path: AttackPath) -> tuple[int, int, int, str, str]:
+    """Most damaging first, then the most direct (``tier``), then the shortest, then by name."""
+    return (-path.impact, tier(path), len(path.steps), path.start.label, path.end.label)

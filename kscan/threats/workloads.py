@@ -24,8 +24,10 @@ from kscan.threats.search import (
     impact,
     impact_in,
     namespace_of,
-    path_to,
+    rank,
     targets,
+    tier,
+    way_from,
 )
 
 
@@ -120,31 +122,33 @@ class BlastRadius:
             target.kind in ("node", "cluster") and bool(self.identities)
         )
 
-    def __call__(self, target: Node, nearest: dict[str, Step]) -> None:
+    def __call__(self, target: Node, ways: list[dict[str, Step]]) -> None:
         for index in self.waiting.pop(target.key, ()):
             _obj, containers, _ids = self.workloads[index]
             for container in containers:
-                first = nearest.get(container.key)
-                if first is None:
+                steps = way_from(ways, container.key, target)
+                if steps is None:
                     continue
-                score = impact(target, container, first)
+                score = impact(target, container, steps[0])
                 best = self.best[index]
                 if score is None or (best is not None and score < best.impact):
                     continue
-                path = AttackPath(path_to(nearest, container.key, target), score)
-                if best is None or _rank(path) < _rank(best):
+                path = AttackPath(steps, score)
+                if best is None or rank(path) < rank(best):
                     self.best[index] = path
         if target.kind not in ("node", "cluster"):
             return
         for identity in self.identities:
-            if identity.key in nearest:
-                path = AttackPath(path_to(nearest, identity.key, target), IMPACT[target.kind])
+            steps = way_from(ways, identity.key, target)
+            if steps is not None:
+                path = AttackPath(steps, IMPACT[target.kind])
                 held = self.escalation.get(identity.key)
-                if held is None or _rank(path) < _rank(held):
+                if held is None or rank(path) < rank(held):
                     self.escalation[identity.key] = path
 
     def results(self) -> tuple[list[WorkloadThreats], list[AttackPath]]:
-        """The workloads, worst blast radius first (then shortest path, then most targets),
+        """The workloads, worst blast radius first (then the most direct way to it, the shortest,
+        the most targets),
         and the escalations, most damaging and shortest first."""
         found = [
             self._workload(obj, containers, identities, self.best[i], self.counts[i])
@@ -153,6 +157,7 @@ class BlastRadius:
         found.sort(
             key=lambda w: (
                 -w.impact,
+                tier(w.worst) if w.worst else 0,
                 len(w.worst.steps) if w.worst else 0,
                 -w.targets,
                 w.obj.display,
@@ -160,7 +165,7 @@ class BlastRadius:
                 w.obj.spot.line,
             )
         )
-        escalations = sorted(self.escalation.values(), key=_rank)
+        escalations = sorted(self.escalation.values(), key=rank)
         return found, escalations
 
     def _workload(
@@ -197,7 +202,3 @@ class BlastRadius:
                 if s.source.kind == "entry" and not s.source.key.startswith("image:")
             ),
         )
-
-
-def _rank(path: AttackPath) -> tuple[int, int, str]:
-    return (-path.impact, len(path.steps), path.start.label)

@@ -8,9 +8,10 @@ import random
 from pathlib import Path
 
 import pytest
-from test_threats import model, pod
+from test_threats import CREATE_PODS, model, pod, rbac
 
-from kscan.threats.search import impact, search, targets, toward
+from kscan.threats.paths import AttackPath
+from kscan.threats.search import impact, search, targets, tier, way_from, ways_to
 
 EXPOSED = """\
 apiVersion: v1
@@ -36,6 +37,33 @@ def test_direct_escape_is_not_hidden_by_a_way_through_the_pod_network(tmp_path: 
     lateral = [chain for chain in chains if "pod-network" in chain]
     assert lateral, chains
     assert chains.index(direct[0]) < min(chains.index(chain) for chain in lateral)
+
+
+def test_own_way_is_kept_over_an_equally_short_one_through_the_pod_network(
+    tmp_path: Path,
+) -> None:
+    """The container's token reaches a node in three steps (create pods, a privileged pod);
+    so does the pod network through a privileged pod: the blast radius and the path shown are
+    the container's own way, and the exposed path comes first."""
+    privileged = pod(
+        "containers: [{name: c, image: i@sha256:0, securityContext: {privileged: true}}]",
+        namespace="other",
+    ).replace("name: p,", "name: priv,")
+    exposed = EXPOSED.replace("app: front", "app: p")
+    labelled = rbac(CREATE_PODS).replace(
+        "{name: p, namespace: app}", "{name: p, namespace: app, labels: {app: p}}", 1
+    )
+    threats = model(tmp_path, f"{labelled}---\n{privileged}---\n{exposed}")
+    own = next(w for w in threats.workloads if w.obj.display == "Pod 'app/p'")
+    assert own.worst is not None and tier(own.worst) == 1
+    assert [step.target.key for step in own.worst.steps] == [
+        "sa:app/sa",
+        "power:create-pods:app",
+        "node",
+    ]
+    first = threats.paths[0]
+    assert first.start.key == "internet" and tier(first) == 0
+    assert all("pod-network" not in (s.source.key, s.target.key) for s in first.steps)
 
 
 def random_objects(seed: int) -> str:
@@ -99,26 +127,23 @@ def test_early_stop_gives_what_searching_every_target_gives(
     for bound in range(1, len(everything) + 1):
         assert search(graph, max_paths=bound) == everything[:bound]
     for workload in threats.workloads:
-        best: tuple[int, int] | None = None
+        best: tuple[int, int, int] | None = None
         reached = 0
         for target in targets(graph):
-            nearest = toward(graph, target)
-            ways = []
+            ways = ways_to(graph, target)
+            found = []
             for container in workload.containers:
-                if container.key in nearest:
-                    score = impact(target, container, nearest[container.key])
-                    length = 0
-                    key = container.key
-                    while key != target.key:
-                        key = nearest[key].target.key
-                        length += 1
-                    ways.append((score or 0, -length))
-            if ways:
+                steps = way_from(ways, container.key, target)
+                if steps is not None:
+                    path = AttackPath(steps, impact(target, container, steps[0]) or 0)
+                    found.append((path.impact, -tier(path), -len(steps)))
+            if found:
                 reached += 1
-                best = max([*ways, best] if best else ways)
+                best = max([*found, best] if best else found)
         assert workload.targets == reached
         if best is None:
             assert workload.worst is None
         else:
             assert workload.worst is not None
-            assert (workload.worst.impact, -len(workload.worst.steps)) == best
+            worst = workload.worst
+            assert (worst.impact, -tier(worst), -len(worst.steps)) == best

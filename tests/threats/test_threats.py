@@ -106,6 +106,27 @@ ESCAPE_CASES = [
         "containers: [{name: c, image: i@sha256:0, volumeMounts: [{name: h, mountPath: /h}]}]",
         False,
     ),
+    (  # holds pods/ with other pods' tokens
+        "volumes: [{name: h, hostPath: {path: /var/lib/kubelet}}]\n"
+        "containers: [{name: c, image: i@sha256:0, volumeMounts: [{name: h, mountPath: /h}]}]",
+        True,
+    ),
+    (
+        "volumes: [{name: h, hostPath: {path: /var/lib/kubelet/pods/x}}]\n"
+        "containers: [{name: c, image: i@sha256:0, volumeMounts: [{name: h, mountPath: /h}]}]",
+        True,
+    ),
+    (  # a CSI driver's socket directory: the kubelet dials it
+        "volumes: [{name: h, hostPath: {path: /var/lib/kubelet/plugins/csi.example.io}}]\n"
+        "containers: [{name: c, image: i@sha256:0, volumeMounts: [{name: h, mountPath: /h}]}]",
+        False,
+    ),
+    (  # FlexVolume drivers, run by the kubelet as root
+        "volumes: [{name: h, hostPath: "
+        "{path: /usr/libexec/kubernetes/kubelet-plugins/volume/exec}}]\n"
+        "containers: [{name: c, image: i@sha256:0, volumeMounts: [{name: h, mountPath: /h}]}]",
+        True,
+    ),
     (  # a volume no container mounts reaches nothing
         "volumes: [{name: h, hostPath: {path: /}}]\ncontainers: [{name: c, image: i@sha256:0}]",
         False,
