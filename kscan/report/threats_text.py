@@ -18,7 +18,8 @@ def render(model: ThreatModel, options: RenderOptions) -> Iterator[str]:
     for number, path in enumerate(model.paths, 1):
         yield from _path(number, path)
     more = " (more exist: raise --max-paths)" if model.truncated else ""
-    yield f"{len(model.paths)} attack paths{more}.\n"
+    count = "1 attack path" if len(model.paths) == 1 else f"{len(model.paths)} attack paths"
+    yield f"{count}{more}.\n"
 
 
 def _path(number: int, path: AttackPath) -> Iterator[str]:

@@ -364,6 +364,31 @@ def token_mounted(
                 break
 
 
+def unplaced_token_steps(
+    workload: Workload, rbac: Rbac, accounts: dict[tuple[str, str], ThreatFacts]
+) -> Iterator[tuple[str, Step]]:
+    """A workload written without a namespace runs in whichever one it is applied to
+    (``kubectl apply -n``, a Helm release, kustomize's ``namespace:``): where a binding names
+    its service account in another namespace, its containers may hold that account's token,
+    the most dangerous reading of the manifests. Yields (that namespace, the step)."""
+    obj, pod = workload.obj, workload.pod
+    name = pod.service_account
+    for namespace, binding, subject in rbac.account_namespaces(name):
+        if namespace == obj.effective_namespace:
+            continue
+        account = account_node(namespace, name)
+        action = (
+            f"holds its token when applied to namespace '{namespace}' (no namespace written; "
+            f"{binding.kind} '{binding.name}' names the account there)"
+        )
+        for container, found in token_mounted(workload, accounts.get((namespace, name))):
+            source = container_node(obj, pod, container)
+            yield (
+                namespace,
+                _step(source, account, action, TOKEN, found + evidence(binding, subject)),
+            )
+
+
 def secret_steps(workload: Workload) -> Iterator[Step]:
     """A container reads the Secrets in its environment and the Secret volumes it mounts."""
     obj, pod = workload.obj, workload.pod
@@ -630,6 +655,7 @@ def build(objects: Iterable[ThreatFacts], lateral: bool = True) -> Graph:
     graph = Graph()
     for step in service_entries(services, ingresses, workloads):
         graph.add(step)
+    rbac = Rbac(objects)
     account_nodes: dict[str, dict[str, Node]] = defaultdict(dict)
     container_nodes: dict[str, dict[str, Node]] = defaultdict(dict)
     for namespace, listed in workloads.items():
@@ -649,9 +675,12 @@ def build(objects: Iterable[ThreatFacts], lateral: bool = True) -> Graph:
             for container, found in token_mounted(workload, accounts.get((namespace, name))):
                 source = container_node(workload.obj, workload.pod, container)
                 graph.add(_step(source, account, "holds its token (mounted)", TOKEN, found))
+            if workload.obj.namespace is None and not workload.obj.cluster_scoped:
+                for elsewhere, step in unplaced_token_steps(workload, rbac, accounts):
+                    account_nodes[elsewhere][name] = step.target
+                    graph.add(step)
     for namespace, name in accounts:
         account_nodes[namespace].setdefault(name, account_node(namespace, name))
-    rbac = Rbac(objects)
     for namespace, by_name in account_nodes.items():
         for name, node in by_name.items():
             for grant in rbac.grants(namespace, name):

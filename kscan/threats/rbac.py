@@ -130,6 +130,16 @@ class Rbac:
                         namespace = None
                     self._by_subject[(kind, namespace, name)].append((obj, index))
 
+    def account_namespaces(self, name: str) -> Iterator[tuple[str, ThreatFacts, Spot]]:
+        """The namespaces in which a binding names a ServiceAccount ``name``, with the binding
+        and the subject's spot."""
+        for (kind, namespace, subject), found in self._by_subject.items():
+            if kind == "ServiceAccount" and subject == name and namespace is not None:
+                for binding, index in found:
+                    detail = binding.detail
+                    assert isinstance(detail, BindingFacts)
+                    yield namespace, binding, detail.subject_spots[index]
+
     def grants(self, namespace: str, name: str) -> Iterator[Grant]:
         """What the service account ``namespace/name`` holds, binding by binding."""
         keys = (

@@ -395,3 +395,41 @@ def test_every_threat_format_renders_the_shop_path() -> None:
     scored = {t["techniqueID"] for t in json.loads(rendered["navigator"])["techniques"]}
     assert {"T1190", "T1528", "T1078", "T1611"} <= scored
     assert "```mermaid\nflowchart LR" in rendered["markdown"]
+
+
+UNPLACED = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: ctl}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: ctl, namespace: argocd}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: ctl}
+spec:
+  selector: {matchLabels: {app: ctl}}
+  template:
+    metadata: {labels: {app: ctl}}
+    spec:
+      serviceAccountName: ctl
+      containers: [{name: c, image: i@sha256:0}]
+"""
+
+
+@pytest.mark.parametrize(("namespace", "reaches"), [(None, True), ("default", False)])
+def test_workload_without_namespace_may_run_where_a_binding_names_its_account(
+    tmp_path: Path, namespace: str | None, reaches: bool
+) -> None:
+    """Argo CD's install.yaml writes no namespace (it is applied with -n argocd) and binds
+    cluster-admin to argocd/argocd-application-controller: the workload may run there. One
+    that names its namespace runs only there."""
+    text = UNPLACED
+    if namespace is not None:
+        text = text.replace(
+            "metadata: {name: ctl}\nspec:",
+            f"metadata: {{name: ctl, namespace: {namespace}}}\nspec:",
+        )
+    graph = model(tmp_path, text).graph
+    assert (("container", "sa:argocd/ctl") in steps(graph)) is reaches
+    assert (("power", "cluster") in steps(graph)) is reaches
