@@ -64,3 +64,12 @@ def where(evidence: Evidence, base_dir: str) -> str:
     """``deploy/web.yaml:12:9``, the file relative to the repository root when it is under it."""
     path = relative_to_base(evidence.path, base_dir) or evidence.path
     return f"{path}:{evidence.line}:{evidence.column}"
+
+
+def in_sentence(label: str) -> str:
+    """A node's label inside a sentence: ``A node (...)`` -> ``a node (...)``; names keep their
+    case."""
+    for article in ("A ", "The "):
+        if label.startswith(article):
+            return article.lower() + label[len(article) :]
+    return label

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from kscan.report.attack_paths import (
     TARGET_NAMES,
     PathReportOptions,
+    in_sentence,
     step_text,
     technique_title,
     where,
@@ -59,7 +60,7 @@ def render_paths(paths: list[AttackPath], options: PathReportOptions) -> Iterato
     lines += [
         f"{len(paths)} attack path{'s' if len(paths) != 1 else ''}"
         + (f", the first {len(top)} shown" if len(top) < len(paths) else "")
-        + f". The worst reaches {cell(_in_sentence(worst.end.label))} from "
+        + f". The worst reaches {cell(in_sentence(worst.end.label))} from "
         f"{cell(worst.start.label)}.",
         "",
         "| # | Impact | From | Reaches | Target | Steps | Techniques |",
@@ -122,11 +123,3 @@ def diagram(paths: list[AttackPath]) -> list[str]:
 def render(model: ThreatModel, options: RenderOptions) -> Iterator[str]:
     """The ``kscan threats --format markdown`` report of a threat model."""
     return render_paths(model.paths, PathReportOptions(base_dir=options.base_dir or "."))
-
-
-def _in_sentence(label: str) -> str:
-    """A label inside a sentence: ``A node (...)`` -> ``a node (...)``; names keep their case."""
-    for article in ("A ", "The "):
-        if label.startswith(article):
-            return article.lower() + label[len(article) :]
-    return label

@@ -30,6 +30,7 @@ import sarif_om as sarif
 from kscan import __version__
 from kscan.report.attack_paths import (
     PathReportOptions,
+    in_sentence,
     step_text,
     tactic_title,
     technique_title,
@@ -238,7 +239,7 @@ def _result(path: AttackPath, index: dict[str, int], base_dir: str) -> sarif.Res
     techniques = list(dict.fromkeys(step.technique for step in path.steps))
     tactics = list(dict.fromkeys(step.tactic for step in path.steps))
     message = (
-        f"{path.start.label} reaches {path.end.label} in {len(path.steps)} "
+        f"{path.start.label} reaches {in_sentence(path.end.label)} in {len(path.steps)} "
         f"step{'s' if len(path.steps) != 1 else ''}: "
         + "; ".join(step.action for step in path.steps)
         + "."
