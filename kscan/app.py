@@ -538,6 +538,8 @@ class ThreatOptions:
     default_skips: bool = True
     limits: Limits = DEFAULT_LIMITS
     jobs: int = 1
+    base_dir: str | None = None
+    """Root of SARIF paths (None: the git top level of the paths, else the current dir)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.paths, str):
@@ -587,6 +589,7 @@ def threats(options: ThreatOptions) -> ThreatReport:
     diagnostics = [Diagnostic("error", printable(str(error))) for error in result.errors]
     diagnostics += [Diagnostic("note", printable(str(note))) for note in result.notes]
     model = analyse(result.threat_facts, options.max_paths, options.lateral)
-    rendered = reporter.render(model, RenderOptions())
+    base_dir = options.base_dir or str(repository_root(options.paths))
+    rendered = reporter.render(model, RenderOptions(base_dir=base_dir))
     code = EXIT_ERROR if result.errors else EXIT_FINDINGS if model.paths else EXIT_OK
     return ThreatReport(model, diagnostics, rendered, code)

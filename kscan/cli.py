@@ -427,6 +427,11 @@ def _blocks(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
     show_default="the number of cores",
     help="Read files in N processes (inputs of 1 MiB or more); the paths are the same.",
 )
+@click.option(
+    "--base-dir",
+    type=click.Path(file_okay=False),
+    help="Root for SARIF paths (default: the git top level, else the current dir).",
+)
 def threats_command(
     paths: tuple[str, ...],
     output_format: str,
@@ -435,13 +440,16 @@ def threats_command(
     no_lateral: bool,
     output: str | None,
     jobs: int,
+    base_dir: str | None,
 ) -> None:
     """Attack paths across the objects of PATHS: from entry points and containers to a node,
     the cluster and secrets, one hop per line."""
     output = None if output in (None, "-") else output
     if output is None:
         _require_stdout()
-    options = ThreatOptions(paths, output_format, max_paths, context, not no_lateral, jobs=jobs)
+    options = ThreatOptions(
+        paths, output_format, max_paths, context, not no_lateral, jobs=jobs, base_dir=base_dir
+    )
     try:
         report = threats(options)
     except UsageProblem as problem:

@@ -367,6 +367,13 @@ def test_command(tmp_path: Path) -> None:
     written = CliRunner().invoke(cli, ["threats", "--format", "json", "-o", str(report), shop])
     assert written.exit_code == 1 and written.output == ""
     assert json.loads(report.read_text()) == document
+    sarif = CliRunner().invoke(cli, ["threats", "--format", "sarif", "--base-dir", str(HERE), shop])
+    uris = {
+        location["physicalLocation"]["artifactLocation"]["uri"]
+        for result in json.loads(sarif.output)["runs"][0]["results"]
+        for location in result["locations"]
+    }
+    assert uris == {"shop.yaml"}
     quiet = tmp_path / "quiet.yaml"
     quiet.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
     empty = CliRunner().invoke(cli, ["threats", "--format", "json", "--jobs", "1", str(quiet)])
