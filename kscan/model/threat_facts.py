@@ -66,6 +66,8 @@ class ContainerFacts:
     """Secrets read into the environment (``env[].valueFrom.secretKeyRef``, ``envFrom[]
     .secretRef``): the Secret's name, where."""
     host_ports: tuple[tuple[int, Spot], ...]
+    listens: Spot | None = None
+    """Where its first ``containerPort`` is declared (None: it declares none)."""
     never_root: tuple[Spot, ...] = ()
     """Where it is written that the container's processes never act as root: a non-zero
     ``runAsUser`` and ``runAsGroup`` (the container's over the pod's), no ``fsGroup`` or
@@ -402,6 +404,16 @@ def _container(ref: ContainerRef, at: _Locator, pod: PodView) -> ContainerFacts:
         and not isinstance(port.get("hostPort"), bool)
         and port["hostPort"] > 0
     )
+    declared = next(
+        (
+            index
+            for index, port in enumerate(ports if isinstance(ports, list) else [])
+            if isinstance(port, dict)
+            and isinstance(port.get("containerPort"), int)
+            and not isinstance(port.get("containerPort"), bool)
+        ),
+        None,
+    )
     return ContainerFacts(
         name=ref.name,
         role=ref.role,
@@ -415,6 +427,7 @@ def _container(ref: ContainerRef, at: _Locator, pod: PodView) -> ContainerFacts:
         mounts=tuple(mounts),
         secret_env=tuple(_secret_env(ref, at)),
         host_ports=host_ports,
+        listens=None if declared is None else at(ref.pointer_of(("ports", declared))),
         never_root=_never_root(ref, pod, at),
     )
 

@@ -168,9 +168,11 @@ def exposed_by_service(
     service: ThreatFacts, workloads: Iterable[Workload]
 ) -> Iterator[tuple[Workload, tuple[Evidence, ...]]]:
     """The workloads a Service's selector selects, in its namespace (pods of other namespaces
-    are never a Service's endpoints)."""
+    are never a Service's endpoints). An empty selector selects nothing: the API reference's
+    ServiceSpec.selector, "If empty or not present, the service is assumed to have an external
+    process managing its endpoints"."""
     detail = service.detail
-    if not isinstance(detail, ServiceFacts) or detail.selector is None:
+    if not isinstance(detail, ServiceFacts) or not detail.selector:
         return
     for workload in workloads:
         labels = workload.pod.label_map
@@ -595,9 +597,12 @@ def isolation(workload: Workload, policies: list[ThreatFacts]) -> tuple[bool, bo
     return ingress, egress
 
 
-def lateral_steps(workload: Workload, policies: list[ThreatFacts]) -> Iterator[Step]:
+def lateral_steps(
+    workload: Workload, policies: list[ThreatFacts], served: bool = False
+) -> Iterator[Step]:
     """A container whose pod no policy isolates for egress reaches the pod network; the pod
-    network reaches the serving containers of every pod no policy isolates for ingress. Pods
+    network reaches the serving containers (a declared ``containerPort``, or any container of
+    a pod a Service selects: ``served``) of every pod no policy isolates for ingress. Pods
     isolated in a direction are left out of it entirely (their allowed peers are not resolved
     yet), so no step is made up."""
     ingress, egress = isolation(workload, policies)
@@ -615,13 +620,13 @@ def lateral_steps(workload: Workload, policies: list[ThreatFacts]) -> Iterator[S
                 NETWORK,
                 found,
             )
-        if not ingress:
+        if not ingress and (served or container.listens is not None):
             yield _step(
                 POD_NETWORK,
                 node,
                 "accepts connections from any pod (no policy isolates its ingress)",
                 NETWORK,
-                found,
+                evidence(obj, container.listens) if container.listens else found,
             )
 
 
@@ -656,6 +661,12 @@ def build(objects: Iterable[ThreatFacts], lateral: bool = True) -> Graph:
     for step in service_entries(services, ingresses, workloads):
         graph.add(step)
     rbac = Rbac(objects)
+    selected = {
+        id(workload)
+        for namespace, listed in services.items()
+        for service in listed
+        for workload, _spots in exposed_by_service(service, workloads.get(namespace, []))
+    }
     account_nodes: dict[str, dict[str, Node]] = defaultdict(dict)
     container_nodes: dict[str, dict[str, Node]] = defaultdict(dict)
     for namespace, listed in workloads.items():
@@ -667,7 +678,8 @@ def build(objects: Iterable[ThreatFacts], lateral: bool = True) -> Graph:
                 for step in maker(workload):
                     graph.add(step)
             if lateral:
-                for step in lateral_steps(workload, policies.get(namespace, [])):
+                served = id(workload) in selected
+                for step in lateral_steps(workload, policies.get(namespace, []), served):
                     graph.add(step)
             name = workload.pod.service_account
             account = account_node(namespace, name)

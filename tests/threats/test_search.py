@@ -28,7 +28,8 @@ def test_direct_escape_is_not_hidden_by_a_way_through_the_pod_network(tmp_path: 
         .replace("app: p", "app: front")
     )
     privileged = pod(
-        "containers: [{name: c, image: i@sha256:0, securityContext: {privileged: true}}]"
+        "containers: [{name: c, image: i@sha256:0, ports: [{containerPort: 80}], "
+        "securityContext: {privileged: true}}]"
     )
     threats = model(tmp_path, f"{EXPOSED}---\n{front}---\n{privileged}")
     chains = [[step.source.key for step in path.steps] for path in threats.paths]
@@ -46,7 +47,8 @@ def test_own_way_is_kept_over_an_equally_short_one_through_the_pod_network(
     so does the pod network through a privileged pod: the blast radius and the path shown are
     the container's own way, and the exposed path comes first."""
     privileged = pod(
-        "containers: [{name: c, image: i@sha256:0, securityContext: {privileged: true}}]",
+        "containers: [{name: c, image: i@sha256:0, ports: [{containerPort: 80}], "
+        "securityContext: {privileged: true}}]",
         namespace="other",
     ).replace("name: p,", "name: priv,")
     exposed = EXPOSED.replace("app: front", "app: p")
@@ -55,6 +57,7 @@ def test_own_way_is_kept_over_an_equally_short_one_through_the_pod_network(
     )
     threats = model(tmp_path, f"{labelled}---\n{privileged}---\n{exposed}")
     own = next(w for w in threats.workloads if w.obj.display == "Pod 'app/p'")
+    assert any(step.source.key == "pod-network" for step in threats.graph.steps())
     assert own.worst is not None and tier(own.worst) == 1
     assert [step.target.key for step in own.worst.steps] == [
         "sa:app/sa",
@@ -101,9 +104,10 @@ def random_objects(seed: int) -> str:
                 else ""
             )
             labels = f"{{app: p{index}, iso: '{rng.choice(['yes', 'no'])}'}}"
+            ports = "ports: [{containerPort: 80}], " if rng.random() < 0.6 else ""
             docs.append(
                 f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{index}, namespace: {namespace}, "
-                f"labels: {labels}}}\nspec:\n  containers: [{{name: c, image: {image}, {env}"
+                f"labels: {labels}}}\nspec:\n  containers: [{{name: c, image: {image}, {env}{ports}"
                 f"securityContext: {security}}}]\n"
             )
             if rng.random() < 0.3:

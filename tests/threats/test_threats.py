@@ -303,6 +303,32 @@ def test_service_entry(tmp_path: Path, type_: str, exposed: bool) -> None:
     assert any(s.source.key == "internet" for s in graph.steps()) is exposed
 
 
+def test_service_with_an_empty_selector_selects_nothing(tmp_path: Path) -> None:
+    """ServiceSpec.selector: "If empty or not present, the service is assumed to have an
+    external process managing its endpoints"."""
+    text = pod("containers: [{name: c, image: i@sha256:0}]") + SERVICE.format(
+        type="LoadBalancer"
+    ).replace("selector: {app: p}", "selector: {}")
+    assert not any(s.source.key == "internet" for s in model(tmp_path, text).graph.steps())
+
+
+LISTENING = [
+    ("containers: [{name: c, image: i@sha256:0, ports: [{containerPort: 80}]}]", "", True),
+    ("containers: [{name: c, image: i@sha256:0}]", "", False),
+    ("containers: [{name: c, image: i@sha256:0}]", SERVICE.format(type="ClusterIP"), True),
+]
+
+
+@pytest.mark.parametrize(("spec", "extra", "reachable"), LISTENING)
+def test_pod_network_reaches_serving_containers(
+    tmp_path: Path, spec: str, extra: str, reachable: bool
+) -> None:
+    """A container that declares no port and no Service selects is not counted as listening
+    (an outbound-only agent); one that declares a containerPort or sits behind a Service is."""
+    graph = model(tmp_path, pod(spec) + extra).graph
+    assert any(s.source.key == "pod-network" for s in graph.steps()) is reachable
+
+
 def test_service_selects_only_its_namespace(tmp_path: Path) -> None:
     text = pod("containers: [{name: c, image: i@sha256:0}]", namespace="elsewhere")
     graph = model(tmp_path, text + SERVICE.format(type="LoadBalancer")).graph
@@ -318,8 +344,7 @@ def test_mutable_image_entry(tmp_path: Path) -> None:
 
 
 def test_lateral_only_to_pods_no_policy_isolates(tmp_path: Path) -> None:
-    text = pod("containers: [{name: c, image: i@sha256:0}]")
-    assert ("namespace", next(iter(model(tmp_path, text).graph.nodes))) is not None
+    text = pod("containers: [{name: c, image: i@sha256:0, ports: [{containerPort: 80}]}]")
     open_graph = model(tmp_path, text).graph
     assert any(s.source.key == "pod-network" for s in open_graph.steps())
     policy = """---
