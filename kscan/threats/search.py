@@ -213,7 +213,8 @@ def search(
 ) -> list[AttackPath]:
     """The ``max_paths`` highest ranked paths (``rank``). A path that is the tail of another
     kept path to the same target, as direct as it or more, is left out: the longer one shows
-    it (a container's, when the internet reaches that container)."""
+    it (a container's, when the internet reaches that container); of the paths that go on the
+    same way from the pod network, only the first is kept (every pod's way into it is alike)."""
     starts = [node for node in graph.nodes.values() if node.kind in ("entry", "container")]
     ordered = targets(graph)
     found: list[AttackPath] = []
@@ -246,11 +247,18 @@ def _deduplicated(paths: list[AttackPath]) -> list[AttackPath]:
     kept: list[AttackPath] = []
     tails: dict[tuple[tuple[str, str, str], ...], int] = {}
     """A tail of a kept path -> the best tier of the paths it is a tail of."""
+    lateral: set[tuple[tuple[str, str, str], ...]] = set()
+    """What follows the pod network in a kept lateral path: one start shows it for all."""
     for path in paths:
         signature = _signature(path)
         level = tier(path)
         if tails.get(signature, _TIERS) <= level:
             continue
+        if level == 3:
+            onward = signature[[s.source.key for s in path.steps].index(POD_NETWORK.key) :]
+            if onward in lateral:
+                continue
+            lateral.add(onward)
         for cut in range(1, len(signature)):
             tail = signature[cut:]
             tails[tail] = min(tails.get(tail, _TIERS), level)
