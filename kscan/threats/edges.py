@@ -137,8 +137,14 @@ def pods_node(namespace: str | None) -> Node:
 
 
 def power_node(what: str, namespace: str | None) -> Node:
-    where = f"in namespace '{namespace}'" if namespace else "in every namespace"
-    return Node("power", f"power:{what}:{namespace or '*'}", f"{_POWERS[what]} {where}")
+    if what in _CLUSTER_WIDE:
+        where = ""  # of cluster-scoped objects (nodes, users and groups, everything)
+    else:
+        where = f" in namespace '{namespace}'" if namespace else " in every namespace"
+    return Node("power", f"power:{what}:{namespace or '*'}", f"{_POWERS[what]}{where}")
+
+
+_CLUSTER_WIDE = frozenset({"node-proxy", "impersonate-users", "cluster-admin"})
 
 
 _POWERS = {
