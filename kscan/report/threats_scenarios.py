@@ -187,14 +187,26 @@ def _stride(workload: WorkloadThreats) -> list[tuple[str, list[Row], str]]:
         (f"{s.source.label} alters {_short(s.target.label)}", s, "pin the image by digest")
         for s in workload.images
     ]
-    disclosure = [
-        (f"{_short(s.source.label)} {s.action}: {s.target.label}", s, _secret_fix(s))
-        for s in workload.secrets
-    ] + [
-        (f"its identity may: {s.target.label}", s, _power_fix(s))
-        for s in workload.powers
-        if s.target.key.startswith(("power:read-secrets:", "power:cluster-admin:"))
-    ]
+    disclosure = (
+        [
+            (f"{_short(s.source.label)} {s.action}: {s.target.label}", s, _secret_fix(s))
+            for s in workload.secrets
+        ]
+        + [
+            (f"its identity may: {s.target.label}", s, _power_fix(s))
+            for s in workload.powers
+            if s.target.key.startswith(("power:read-secrets:", "power:cluster-admin:"))
+        ]
+        + [
+            (
+                f"{_short(s.source.label)} takes its node, and with it the tokens and Secrets of "
+                "every pod there",
+                s,
+                _escape_fix(s),
+            )
+            for s in workload.escapes
+        ]
+    )
     elevation = [
         (f"{_short(s.source.label)} {s.action}", s, _escape_fix(s)) for s in workload.escapes
     ] + [(f"its identity may: {s.target.label}", s, _power_fix(s)) for s in workload.powers]
@@ -209,7 +221,7 @@ def _stride(workload: WorkloadThreats) -> list[tuple[str, list[Row], str]]:
         (
             "Information disclosure",
             disclosure,
-            "nothing found (no Secret in its containers, no power to read secrets)",
+            "nothing found (no Secret in its containers, no power to read secrets, no escape)",
         ),
         ("Denial of service", [], "not modelled by the attack graph"),
         ("Elevation of privilege", elevation, "nothing found (no escape, no RBAC power)"),

@@ -131,6 +131,9 @@ def test_a_workload_with_no_paths_shows_nothing_reachable(tmp_path: Path) -> Non
     assert "Elevation of privilege: nothing found" in shell
     loud_text = section(text, "== Pod 'app/loud'")
     assert "- Secret 'app/db': Container 'c' reads it in its environment" in loud_text
+    assert "Information disclosure: Container 'c' takes its node, and with it the tokens" in (
+        " ".join(loud_text.split())
+    )
     # the node's root holds the runtime socket: the mount deploys containers, read-only or not
     assert "Tampering: Container 'c' reaches the runtime socket /run/docker.sock" in loud_text
     assert "fix: drop the hostPath volume: a readOnly mount of a runtime socket" in loud_text
