@@ -25,8 +25,9 @@ from kscan.results import baseline as baseline_file
 from kscan.results.scan_result import ScanResult
 from kscan.results.store import FindingStore
 from kscan.results.suppression import Suppressor
+from kscan.rules.cache import load_cached_rules
 from kscan.rules.profiles import Profiles
-from kscan.rules.registry import Rule, RuleError, load_rules
+from kscan.rules.registry import Rule, RuleError
 from kscan.rules.selection import configure
 from kscan.scan.engine import scan
 from kscan.support.locations import is_under, relative_to_base, repository_root
@@ -297,7 +298,7 @@ def _configured_rules(config: Config) -> list[Rule]:
     """The rules a configuration runs; raises RuleError or ConfigError."""
     rules_dir = config["rules-dir"]
     if rules_dir not in _LOADED_RULES:
-        _LOADED_RULES[rules_dir] = load_rules(custom=Path(rules_dir) if rules_dir else None)
+        _LOADED_RULES[rules_dir] = load_cached_rules(Path(rules_dir) if rules_dir else None)
     return configure(_LOADED_RULES[rules_dir], config)
 
 
