@@ -92,12 +92,14 @@ def _key(roots: list[Path]) -> bytes:
         key.update(f"{module}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
     for root in roots:
         key.update(f"root\0{root}\0".encode())
-        for rule_file in [*rule_files(root), root / "schema.json"]:
+        skip = len(str(root)) + 1
+        for rule_file in [*map(str, rule_files(root)), os.path.join(root, "schema.json")]:
             try:
-                content = rule_file.read_bytes()
+                with open(rule_file, "rb") as handle:
+                    content = handle.read()
             except OSError:
                 content = b"\0unreadable"
-            key.update(f"{rule_file.relative_to(root)}\0{len(content)}\0".encode() + content)
+            key.update(f"{rule_file[skip:]}\0{len(content)}\0".encode() + content)
     return key.digest()
 
 
