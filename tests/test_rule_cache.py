@@ -55,12 +55,14 @@ def custom_rules(folder: Path, title: str = "A custom privileged check") -> Path
     return folder
 
 
-def test_a_second_load_reads_the_cache(cache_folder: Path, builds: list[Path | None]) -> None:
+def test_a_second_load_reads_the_cache(
+    rules: list[Rule], cache_folder: Path, builds: list[Path | None]
+) -> None:
     first = cache.load_cached_rules()
     assert cached_file(cache_folder).stat().st_mode & 0o077 == 0
     second = cache.load_cached_rules()
     assert builds == [None]
-    assert second == first == load_rules()
+    assert second == first == rules
     assert all(a.template is b.template for a, b in zip(first, second, strict=True))
 
 
@@ -74,12 +76,12 @@ def test_a_second_load_reads_the_cache(cache_folder: Path, builds: list[Path | N
     ],
 )
 def test_a_corrupt_file_is_rebuilt(
-    cache_folder: Path, builds: list[Path | None], damage: object
+    rules: list[Rule], cache_folder: Path, builds: list[Path | None], damage: object
 ) -> None:
     cache.load_cached_rules()
     path = cached_file(cache_folder)
     path.write_bytes(damage(path.read_bytes()))  # type: ignore[operator]
-    assert cache.load_cached_rules() == load_rules()
+    assert cache.load_cached_rules() == rules
     assert builds == [None, None]
     cache.load_cached_rules()  # the rebuilt file is good again
     assert builds == [None, None]
@@ -111,18 +113,18 @@ def _forge(path: Path, payload: bytes) -> None:
 
 
 def test_a_hostile_file_runs_nothing(
-    cache_folder: Path, builds: list[Path | None], tmp_path: Path
+    rules: list[Rule], cache_folder: Path, builds: list[Path | None], tmp_path: Path
 ) -> None:
     cache.load_cached_rules()
     marker = tmp_path / "ran"
     path = cached_file(cache_folder)
     _forge(path, pickle.dumps([_Planted(marker)]))
-    assert cache.load_cached_rules() == load_rules()
+    assert cache.load_cached_rules() == rules
     assert not marker.exists()
     assert builds == [None, None]
     # A function of kscan itself is refused too (only the classes a rule set is made of).
     _forge(path, pickle.dumps([_CallsKscan()]))
-    assert cache.load_cached_rules() == load_rules()
+    assert cache.load_cached_rules() == rules
     assert builds == [None, None, None]
 
 
@@ -141,13 +143,15 @@ def test_a_file_others_could_have_written_is_not_trusted(
     assert len(builds) == 3
 
 
-def test_a_symbolic_link_is_not_followed(cache_folder: Path, builds: list[Path | None]) -> None:
+def test_a_symbolic_link_is_not_followed(
+    rules: list[Rule], cache_folder: Path, builds: list[Path | None]
+) -> None:
     cache.load_cached_rules()
     path = cached_file(cache_folder)
     elsewhere = cache_folder.parent / "elsewhere.pickle"
     path.rename(elsewhere)
     path.symlink_to(elsewhere)
-    assert cache.load_cached_rules() == load_rules()
+    assert cache.load_cached_rules() == rules
     assert builds == [None, None]
 
 
@@ -191,13 +195,13 @@ def test_custom_rules_are_keyed_by_directory_and_content(
 
 
 def test_without_a_writable_cache_directory_rules_still_load(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, builds: list[Path | None]
+    rules: list[Rule], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, builds: list[Path | None]
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     monkeypatch.setenv(cache.CACHE_ENV, str(blocker / "cache"))  # cannot be created
-    assert cache.load_cached_rules() == load_rules()
-    assert cache.load_cached_rules() == load_rules()
+    assert cache.load_cached_rules() == rules
+    assert cache.load_cached_rules() == rules
     assert builds == [None, None]
     assert list(tmp_path.iterdir()) == [blocker]
 
@@ -226,7 +230,7 @@ def test_the_cache_lives_in_the_user_cache_directory(
     assert cache.cache_dir() == tmp_path / "mine"
 
 
-def test_a_cached_run_reports_what_an_uncached_run_does(tmp_path: Path) -> None:
+def test_a_cached_run_reports_what_an_uncached_run_does(tmp_path: Path, cache_folder: Path) -> None:
     """Whole processes, with a custom rules directory: the report is byte-identical."""
     custom = custom_rules(tmp_path / "custom")
     command = [sys.executable, "-m", "kscan", "--format", "json", "--rules-dir", str(custom)]
@@ -240,6 +244,8 @@ def test_a_cached_run_reports_what_an_uncached_run_does(tmp_path: Path) -> None:
 
     uncached = report("")
     assert b"ACME101" in uncached
-    assert report(str(tmp_path / "cache")) == uncached  # fills the cache
-    assert len(list((tmp_path / "cache").glob("rules-*.pickle"))) == 1
-    assert report(str(tmp_path / "cache")) == uncached  # reads it
+    cache.load_cached_rules(custom)  # fills the cache, as the first cached run would
+    (filled,) = cache_folder.glob("rules-*.pickle")
+    before = filled.stat().st_mtime_ns
+    assert report(str(cache_folder)) == uncached
+    assert filled.stat().st_mtime_ns == before  # read, not rebuilt
