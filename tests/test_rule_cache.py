@@ -194,6 +194,21 @@ def test_custom_rules_are_keyed_by_directory_and_content(
     assert len(list(cache_folder.glob("rules-*.pickle"))) == 2  # one file per rule set
 
 
+def test_rules_edited_while_they_are_built_are_not_cached(
+    tmp_path: Path, cache_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    custom = custom_rules(tmp_path / "custom", "Before")
+
+    def edited_meanwhile(custom: Path | None = None) -> list[Rule]:
+        built = load_rules(custom=custom)
+        custom_rules(tmp_path / "custom", "After")
+        return built
+
+    monkeypatch.setattr(cache, "load_rules", edited_meanwhile)
+    cache.load_cached_rules(custom)
+    assert list(cache_folder.glob("rules-*.pickle")) == []
+
+
 def test_without_a_writable_cache_directory_rules_still_load(
     rules: list[Rule], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, builds: list[Path | None]
 ) -> None:

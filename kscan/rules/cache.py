@@ -73,7 +73,8 @@ def load_cached_rules(custom: Path | None = None) -> list[Rule]:
     rules = _read(path, key)
     if rules is None:
         rules = load_rules(custom=custom)
-        _write(path, key, rules)
+        if _key(roots) == key:  # no rule file changed while they were built
+            _write(path, key, rules)
     return rules
 
 
