@@ -5,14 +5,13 @@ see is returned as ``Diagnostic`` lines, and a problem that stops a run is raise
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from kscan.config.files import CONFIG_NAMES, PATH_SETTINGS, Config, ConfigError
@@ -21,15 +20,18 @@ from kscan.input.sources import MANIFEST_SUFFIXES, STDIN, STDIN_DISPLAY
 from kscan.model.directives import Directive
 from kscan.model.taxonomy import Severity
 from kscan.report import FORMATS, SARIF_MAX_RESULTS, ReportOptions, printable
-from kscan.results import baseline as baseline_file
 from kscan.results.scan_result import ScanResult
 from kscan.results.store import FindingStore
 from kscan.results.suppression import Suppressor
+from kscan.rules.cache import load_cached_rules
 from kscan.rules.profiles import Profiles
-from kscan.rules.registry import Rule, RuleError, load_rules
+from kscan.rules.registry import Rule, RuleError
 from kscan.rules.selection import configure
 from kscan.scan.engine import scan
 from kscan.support.locations import is_under, relative_to_base, repository_root
+
+if TYPE_CHECKING:
+    from kscan.results import baseline as baseline_file
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -202,6 +204,8 @@ def similar_rules(rules: Iterable[Rule], name: str) -> list[str]:
     """Up to three rules (``name (ID)``) whose id or name is close to ``name``, for "did you
     mean": ids that start with it (``KS10``), names that contain it (``privileged``), then the
     closest names and ids (difflib), in that order."""
+    import difflib  # only for an unknown rule
+
     rules = list(rules)
     by_key = {key: rule for rule in rules for key in (rule.name, rule.id.lower())}
     wanted = name.lower()
@@ -297,7 +301,7 @@ def _configured_rules(config: Config) -> list[Rule]:
     """The rules a configuration runs; raises RuleError or ConfigError."""
     rules_dir = config["rules-dir"]
     if rules_dir not in _LOADED_RULES:
-        _LOADED_RULES[rules_dir] = load_rules(custom=Path(rules_dir) if rules_dir else None)
+        _LOADED_RULES[rules_dir] = load_cached_rules(Path(rules_dir) if rules_dir else None)
     return configure(_LOADED_RULES[rules_dir], config)
 
 
@@ -409,6 +413,8 @@ def _write_baseline(
     path: Path, result: ScanResult, base_dir: str, before: list[Diagnostic]
 ) -> Diagnostic:
     """Record the findings in a baseline; ``before``: what to show ahead of a failure."""
+    from kscan.results import baseline as baseline_file  # only with --write-baseline
+
     try:
         count = baseline_file.write(path, result.findings, base_dir)
     except baseline_file.BaselineError as exc:
@@ -428,6 +434,8 @@ def _compare(
     path: Path, result: ScanResult, rules: list[Rule], base_dir: str, before: list[Diagnostic]
 ) -> tuple[FindingStore, list[baseline_file.Entry]]:
     """The findings not in a baseline, and its entries no longer found."""
+    from kscan.results import baseline as baseline_file  # only with --baseline
+
     scope = baseline_file.Coverage(
         frozenset(rule.id for rule in rules),
         frozenset(relative_to_base(p, base_dir) or p for p in result.paths),

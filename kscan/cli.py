@@ -35,8 +35,6 @@ from kscan.app import (
 from kscan.input.limits import DEFAULT_LIMITS, LIBYAML_MAX_DEPTH, Limits, describe_size, parse_size
 from kscan.input.sources import STDIN_DISPLAY
 from kscan.report import FORMATS, SARIF_MAX_RESULTS, printable
-from kscan.rules import template_docs
-from kscan.rules.docs import as_text, reference
 from kscan.rules.registry import Rule
 from kscan.scan.engine import collector_paused
 from kscan.scan.parallel import available_cores
@@ -478,9 +476,11 @@ def threats_command(
 def rules_command(output_format: str, config_path: str | None, rules_dir: str | None) -> None:
     """List the rules (built-in and custom): id, name, severity, STRIDE, ATT&CK, on by default."""
     _require_stdout()
+    from kscan.rules import docs, template_docs  # only for this command
+
     rules = _rules_or_exit(config_path, rules_dir)
     if output_format == "markdown":
-        click.echo(reference(rules), nl=False)
+        click.echo(docs.reference(rules), nl=False)
         return
     if output_format == "templates":
         click.echo(template_docs.reference(rules), nl=False)
@@ -499,6 +499,8 @@ def rules_command(output_format: str, config_path: str | None, rules_dir: str | 
 )
 def explain_command(rule: str, config_path: str | None, rules_dir: str | None) -> None:
     """Show the documentation of RULE (id or name), built-in or custom."""
+    from kscan.rules.docs import as_text  # only for this command
+
     _require_stdout()
     found = find_rule(_rules_or_exit(config_path, rules_dir), rule)
     if found is None:

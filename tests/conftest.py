@@ -8,7 +8,10 @@ through ``PYTHONPATH``, so ``python -m kscan`` in a temporary directory runs thi
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
 )
+
+_RULE_CACHE = tempfile.mkdtemp(prefix="kscan-test-cache-")
+os.environ["KSCAN_CACHE_DIR"] = _RULE_CACHE  # kscan processes of the tests share it, not ~/.cache
+atexit.register(shutil.rmtree, _RULE_CACHE, True)
 
 from example_counts import ExampleCounts  # noqa: E402
 

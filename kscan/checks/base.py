@@ -33,7 +33,10 @@ class Params(BaseModel):
     super-linear time is rejected (``regex_safety``), in rule files and configurations alike."""
 
     model_config = ConfigDict(
-        alias_generator=lambda name: name.replace("_", "-"), extra="forbid", frozen=True
+        alias_generator=lambda name: name.replace("_", "-"),
+        extra="forbid",
+        frozen=True,
+        defer_build=True,
     )
 
     @field_validator("*")

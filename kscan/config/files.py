@@ -9,6 +9,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, cast
 
 from kscan.input.documents import Pointer, read_documents
@@ -17,11 +18,6 @@ from kscan.support.json_schema import first_error
 
 CONFIG_SCHEMA = Path(__file__).parent / "schema.json"
 
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 CONFIG_NAMES = (".kscan.yaml", ".kscan.yml")
 DEFAULTS: dict[str, Any] = {
@@ -109,10 +105,20 @@ def discover_for(directory: Path) -> Path | None:
     return None
 
 
+def _toml() -> ModuleType:
+    """The TOML parser, imported when a TOML file is met (most scans meet none)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    return cast(ModuleType, tomllib)
+
+
 def _may_configure_kscan(path: Path) -> bool:
+    toml = _toml()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = toml.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, toml.TOMLDecodeError):
         return True
     return isinstance(data.get("tool"), dict) and "kscan" in data["tool"]
 
@@ -147,9 +153,10 @@ def _load_pyproject(path: Path) -> ConfigFile:
         raise ConfigError(InputError(str(path), f"cannot read: {exc.strerror or exc}")) from None
     except UnicodeDecodeError:
         raise ConfigError(InputError(str(path), "invalid TOML: not UTF-8 text")) from None
+    toml = _toml()
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = toml.loads(text)
+    except toml.TOMLDecodeError as exc:
         raise ConfigError(_toml_error(path, text, exc)) from None
     tool = data.get("tool")
     values = tool.get("kscan", {}) if isinstance(tool, dict) and "kscan" in tool else data
@@ -162,7 +169,7 @@ _TOML_POSITION = re.compile(r" \(at (?:line (\d+), column (\d+)|end of document)
 """Where tomllib (and tomli) put the position of a syntax error: at the end of the message."""
 
 
-def _toml_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> InputError:
+def _toml_error(path: Path, text: str, exc: ValueError) -> InputError:
     """A TOML syntax error as ``path:line:col: error: invalid TOML: ...``."""
     message = str(exc)
     found = _TOML_POSITION.search(message)

@@ -11,7 +11,6 @@ object. ``check`` reports both, visiting each node once.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -225,6 +224,8 @@ def suggest(key: str, known: Iterable[str]) -> str | None:
     for name in names:
         if _fold(name) == folded:
             return name
+    import difflib  # only for a field the API does not know
+
     close = difflib.get_close_matches(key, names, n=1, cutoff=0.75)
     return close[0] if close else None
 

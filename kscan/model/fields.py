@@ -20,7 +20,12 @@ class KubeModel(BaseModel):
     of nothing) means the field is unset, as it does to Kubernetes."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=False, strict=True, extra="ignore", frozen=True
+        alias_generator=to_camel,
+        populate_by_name=False,
+        strict=True,
+        extra="ignore",
+        frozen=True,
+        defer_build=True,
     )
 
     @model_validator(mode="before")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kscan.input.documents import NotAManifest
 from kscan.input.sources import InputError
-from kscan.model.threat_facts import ThreatFacts
 from kscan.results.store import FindingStore
+
+if TYPE_CHECKING:  # loaded by kscan threats only
+    from kscan.model.threat_facts import ThreatFacts
 
 
 @dataclass

@@ -95,9 +95,7 @@ def load_rules(directory: Path | None = None, custom: Path | None = None) -> lis
     problems: list[InputError] = []
     overlaps: list[_Overlap] = []
     for root, trusted in directories:
-        for path in sorted(root.rglob("*.y*ml")):
-            if path.suffix not in (".yaml", ".yml"):
-                continue
+        for path in rule_files(root):
             try:
                 rule, document = _load_rule(path, templates, verify=not trusted)
             except _RuleFileError as exc:
@@ -112,6 +110,11 @@ def load_rules(directory: Path | None = None, custom: Path | None = None) -> lis
     if problems:
         raise RuleError(problems)
     return sorted(rules, key=lambda rule: rule.id)
+
+
+def rule_files(root: Path) -> list[Path]:
+    """The rule files under ``root`` (``.yaml`` and ``.yml``, at any depth), sorted."""
+    return sorted(path for path in root.rglob("*.y*ml") if path.suffix in (".yaml", ".yml"))
 
 
 class _RuleFileError(Exception):

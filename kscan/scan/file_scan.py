@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kscan.checks.base import Violation
 from kscan.input.documents import (
@@ -29,11 +29,13 @@ from kscan.input.tree import Span
 from kscan.model import InvalidField, KubeObject, Shape, extract_objects
 from kscan.model.directives import Directive
 from kscan.model.inventory import ObjectFacts
-from kscan.model.threat_facts import ThreatFacts, threat_facts
 from kscan.results.findings import Finding
 from kscan.results.suppression import Collected, Suppressor
 from kscan.rules.profiles import Assignment
 from kscan.rules.registry import Rule
+
+if TYPE_CHECKING:  # loaded by kscan threats only
+    from kscan.model.threat_facts import ThreatFacts
 
 
 @dataclass
@@ -204,7 +206,7 @@ class FileScanner:
                     continue
                 if self.facts_scope.wants_facts(obj):
                     found.append(ObjectFacts.of(obj, self.facts_scope.report_points, False))
-                if self.threats and (record := threat_facts(obj, reported=False)) is not None:
+                if self.threats and (record := _threat_facts(obj, reported=False)) is not None:
                     found.append(record)
         return found
 
@@ -233,7 +235,7 @@ class FileScanner:
             result.objects += 1
             if self.facts_scope.wants_facts(obj):
                 result.facts.append(ObjectFacts.of(obj, self.facts_scope.report_points))
-            if self.threats and (record := threat_facts(obj)) is not None:
+            if self.threats and (record := _threat_facts(obj)) is not None:
                 result.threat_facts.append(record)
             for pointer in obj.manifests:
                 self._check_embedded(document, pointer, findings, result)
@@ -400,3 +402,10 @@ def make_finding(
         detail=violation.detail,
         suppression=suppression,
     )
+
+
+def _threat_facts(obj: KubeObject, reported: bool = True) -> ThreatFacts | None:
+    """``threat_facts``, imported on first use: only ``kscan threats`` keeps them."""
+    from kscan.model.threat_facts import threat_facts
+
+    return threat_facts(obj, reported)

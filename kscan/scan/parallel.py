@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from kscan.input.sources import STDIN
 from kscan.model.inventory import ObjectFacts
-from kscan.model.threat_facts import ThreatFacts
 from kscan.rules.pickling import RuleIndex
 from kscan.scan.file_scan import FileResult, FileScanner, ScanSetup, Sink
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
+
+    from kscan.model.threat_facts import ThreatFacts
 
 PARALLEL_MIN_BYTES = 1 << 20
 """Inputs smaller than this are scanned in-process: starting workers would cost more."""

@@ -1,0 +1,196 @@
+"""A per-user cache of the built rule set: a scan of one file then loads the rules in a few
+milliseconds instead of parsing and validating every rule file.
+
+Where: ``$KSCAN_CACHE_DIR`` (an empty value turns the cache off), else ``$XDG_CACHE_HOME/kscan``,
+else ``~/.cache/kscan``; never in the scanned tree. One file per rule set (the built-in rules,
+or the built-in rules plus one custom directory), named after the directories it covers.
+
+Key: kscan's version, the Python and pydantic versions, the size and modification time of every
+module of the ``kscan`` package, and the name and content of every rule file (and of the rule
+schema) of each directory. A file whose key or checksum does not match is rebuilt silently.
+
+Trust: the cache is a pickle, and unpickling runs code. A file is read only if it is a regular
+file owned by the current user and writable by no one else (checked on the open descriptor, not
+the path; a symbolic link is not followed); its checksum must match before it is unpickled; and
+the unpickler looks up only the classes a rule set is made of (rules, params, severities,
+positions): any other global, such as ``os.system`` or a function of kscan, is refused. Whatever
+fails (a missing, unreadable, corrupt, foreign or hostile file, a read-only directory), the
+rules are built from their files, as without a cache. Where ownership cannot be checked (no
+``os.geteuid``, as on Windows) there is no cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import pickle
+import stat
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import kscan
+from kscan.checks.base import Template
+from kscan.checks.catalogue import load_templates
+from kscan.rules import registry
+from kscan.rules.registry import Rule, load_rules, rule_files
+
+CACHE_ENV = "KSCAN_CACHE_DIR"
+_MAGIC = b"kscan-rules-cache 1\n"
+_DIGEST = 32
+_MAX_BYTES = 64 << 20
+_ALLOWED_MODULES = (
+    "kscan.checks.",
+    "kscan.rules.registry",
+    "kscan.model.taxonomy",
+    "kscan.input.tree",
+)
+"""Where the classes of a rule set come from: the only globals the unpickler looks up."""
+
+
+def cache_dir() -> Path | None:
+    """The directory of the cache, or ``None`` when it is turned off or has no home."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured is not None:
+        return Path(configured) if configured else None
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # the XDG spec: a relative path is invalid and ignored
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "kscan") if os.path.isabs(base) else None
+
+
+def load_cached_rules(custom: Path | None = None) -> list[Rule]:
+    """``load_rules(custom=custom)``, from the cache when it holds this rule set."""
+    directory = cache_dir()
+    if directory is None or not hasattr(os, "geteuid") or (custom and not custom.is_dir()):
+        return load_rules(custom=custom)
+    roots = [registry.builtin_rules_dir(), *([custom] if custom else [])]
+    path = directory / f"rules-{_digest(repr(roots).encode()).hex()[:20]}.pickle"
+    key = _key(roots)
+    rules = _read(path, key)
+    if rules is None:
+        rules = load_rules(custom=custom)
+        if _key(roots) == key:  # no rule file changed while they were built
+            _write(path, key, rules)
+    return rules
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def _key(roots: list[Path]) -> bytes:
+    """What the built rules depend on: versions, kscan's code, every rule file."""
+    import pydantic.version  # loaded already, by the templates' params
+
+    key = hashlib.sha256()
+    for part in (kscan.__version__, sys.version, pydantic.version.VERSION):
+        key.update(part.encode() + b"\0")
+    for module, info in _modules(os.path.dirname(kscan.__file__)):
+        key.update(f"{module}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    for root in roots:
+        key.update(f"root\0{root}\0".encode())
+        skip = len(str(root)) + 1
+        for rule_file in [*map(str, rule_files(root)), os.path.join(root, "schema.json")]:
+            try:
+                with open(rule_file, "rb") as handle:
+                    content = handle.read()
+            except OSError:
+                content = b"\0unreadable"
+            key.update(f"{rule_file[skip:]}\0{len(content)}\0".encode() + content)
+    return key.digest()
+
+
+def _modules(folder: str) -> list[tuple[str, os.stat_result]]:
+    """Every ``.py`` file under ``folder``, with its status, sorted by path."""
+    found = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                found.extend(_modules(entry.path))
+            elif entry.name.endswith(".py"):
+                found.append((entry.path, entry.stat()))
+    return sorted(found)
+
+
+def _read(path: Path, key: bytes) -> list[Rule] | None:
+    """The rules stored at ``path`` under ``key``, or ``None`` (a file not to be trusted too)."""
+    try:
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(handle)
+        trusted = stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid()
+        if not trusted or info.st_mode & 0o022 or info.st_size > _MAX_BYTES:
+            return None
+        with os.fdopen(handle, "rb", closefd=False) as stream:
+            data = stream.read(_MAX_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(handle)
+    head = len(_MAGIC) + 2 * _DIGEST
+    payload = data[head:]
+    if data[: len(_MAGIC)] != _MAGIC or data[len(_MAGIC) : len(_MAGIC) + _DIGEST] != key:
+        return None
+    if data[len(_MAGIC) + _DIGEST : head] != _digest(payload):
+        return None
+    try:
+        rules = _Unpickler(io.BytesIO(payload), load_templates()).load()
+    except Exception:  # whatever is wrong with the file, the rule files decide
+        return None
+    if not isinstance(rules, list) or not all(type(rule) is Rule for rule in rules):
+        return None
+    return rules
+
+
+def _write(path: Path, key: bytes, rules: list[Rule]) -> None:
+    """Store the rules, atomically; a directory that cannot be written means no cache."""
+    buffer = io.BytesIO()
+    _Pickler(buffer).dump(rules)
+    payload = buffer.getvalue()
+    temporary = None
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".rules-", suffix=".tmp")
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(_MAGIC + key + _digest(payload) + payload)
+        os.replace(temporary, path)
+        temporary = None
+    except OSError:
+        pass
+    finally:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+
+class _Pickler(pickle.Pickler):
+    """Templates are written by name and bound to the registered ones when read back."""
+
+    def __init__(self, file: io.BytesIO) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def persistent_id(self, obj: object) -> str | None:
+        return obj.name if type(obj) is Template else None
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, templates: dict[str, Template]) -> None:
+        super().__init__(file)
+        self._templates = templates
+
+    def persistent_load(self, pid: Any) -> Template:
+        return self._templates[str(pid)]
+
+    def find_class(self, module: str, name: str) -> Any:
+        """Only the classes a rule set is made of: no function, nothing from elsewhere."""
+        if module.startswith(_ALLOWED_MODULES):
+            found = super().find_class(module, name)
+            if isinstance(found, type):
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not part of a rule set")
