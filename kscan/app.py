@@ -16,12 +16,15 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from kscan.config.files import CONFIG_NAMES, PATH_SETTINGS, Config, ConfigError
+from kscan.fix.files import FileFix, fix_file, write
+from kscan.fix.plan import fixable
 from kscan.input.limits import DEFAULT_LIMITS, Limits
 from kscan.input.sources import MANIFEST_SUFFIXES, STDIN, STDIN_DISPLAY
 from kscan.model.directives import Directive
 from kscan.model.taxonomy import Severity
 from kscan.report import FORMATS, SARIF_MAX_RESULTS, ReportOptions, printable
 from kscan.results import baseline as baseline_file
+from kscan.results.findings import Finding
 from kscan.results.scan_result import ScanResult
 from kscan.results.store import FindingStore
 from kscan.results.suppression import Suppressor
@@ -590,3 +593,102 @@ def threats(options: ThreatOptions) -> ThreatReport:
     rendered = reporter.render(model, RenderOptions())
     code = EXIT_ERROR if result.errors else EXIT_FINDINGS if model.paths else EXIT_OK
     return ThreatReport(model, diagnostics, rendered, code)
+
+
+@dataclass(frozen=True)
+class FixOptions:
+    """What ``kscan fix`` takes: the scan (paths, rules, thresholds) and how to fix."""
+
+    scan: ScanOptions
+    diff: bool = False
+    """Return the diff of the fixes and write nothing."""
+    unsafe: bool = False
+    """Also apply the fixes that may change what a workload does."""
+
+
+@dataclass
+class FixReport:
+    """What ``kscan fix`` did: each file looked at, the unified diff of the changes, the
+    rescan (of the fixed files, or of the unchanged ones with ``diff``), and the exit code
+    (the rescan's: whether findings remain)."""
+
+    files: list[FileFix]
+    diff: str
+    rescan: Report
+    diagnostics: list[Diagnostic]
+    exit_code: int
+
+
+def fix(options: FixOptions) -> FixReport:
+    """Fix the findings of ``options.scan.paths`` that have a fix, then scan again; raises
+    ``UsageProblem``. Only files with a fixable finding are read again, and only those whose
+    text changed are written."""
+    if STDIN in options.scan.paths:
+        raise _error("kscan: error: fix rewrites files; it cannot fix standard input")
+    first = run(options.scan)
+    by_path: dict[str, list[Finding]] = {}
+    unsafe_only = 0
+    for finding in first.result.findings:
+        if fixable(finding, options.unsafe):
+            by_path.setdefault(finding.path, []).append(finding)
+        elif not options.unsafe and fixable(finding, True):
+            unsafe_only += 1
+    files = [
+        fix_file(path, found, options.unsafe, options.scan.limits)
+        for path, found in sorted(by_path.items())
+    ]
+    diagnostics = _fix_diagnostics(files)
+    if not options.diff:
+        for fixed in files:
+            try:
+                write(fixed)
+            except OSError as exc:
+                where = printable(fixed.path)
+                raise UsageProblem(
+                    [
+                        *diagnostics,
+                        Diagnostic(
+                            "error", f"kscan: error: cannot write {where}: {exc.strerror or exc}"
+                        ),
+                    ]
+                ) from exc
+    changed = [fixed for fixed in files if fixed.changed]
+    count = sum(len(fixed.applied) for fixed in changed)
+    verb = "Would fix" if options.diff else "Fixed"
+    fields, names = _plural(count, "field"), _plural(len(changed), "file")
+    summary = f"kscan: {verb} {fields} in {names}."
+    diagnostics.append(Diagnostic("note", summary))
+    if unsafe_only:
+        diagnostics.append(
+            Diagnostic(
+                "note",
+                f"kscan: note: {_plural(unsafe_only, 'more finding')} with an unsafe fix "
+                "(--unsafe-fixes applies them).",
+            )
+        )
+    rescan = first if options.diff or not changed else run(options.scan)
+    diff = "".join(fixed.diff() for fixed in changed)
+    return FixReport(files, diff, rescan, diagnostics, rescan.exit_code)
+
+
+def _fix_diagnostics(files: list[FileFix]) -> list[Diagnostic]:
+    diagnostics = []
+    for fixed in files:
+        where = printable(fixed.path)
+        if fixed.skipped:
+            diagnostics.append(
+                Diagnostic("warning", f"{where}: warning: not fixed: {fixed.skipped}")
+            )
+        for edit, why in fixed.refused:
+            rules, at = ", ".join(edit.rules), _pointer(edit.pointer)
+            text = f"{where}: warning: fix of {rules} at {at} not applied: {why}"
+            diagnostics.append(Diagnostic("warning", printable(text)))
+    return diagnostics
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _pointer(pointer: tuple[str | int, ...]) -> str:
+    return "".join(f"/{part}" for part in pointer)
