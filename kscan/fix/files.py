@@ -40,16 +40,42 @@ class FileFix:
 
     def diff(self) -> str:
         """A unified diff that ``patch -p0`` applies from the directory the path is relative to."""
-        lines = difflib.unified_diff(
-            self.before.splitlines(keepends=True),
-            self.after.splitlines(keepends=True),
-            self.path,
-            self.path,
-        )
-        return "".join(
-            line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-            for line in lines
-        )
+        return unified_diff(self.before, self.after, self.path)
+
+
+def unified_diff(before: str, after: str, path: str, context: int = 3) -> str:
+    """The unified diff of two texts, with every line compared (difflib's ``unified_diff``
+    treats lines frequent in a long file as junk and shows them removed and added again)."""
+    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    pieces = []
+    for group in matcher.get_grouped_opcodes(context):
+        first, last = group[0], group[-1]
+        pieces.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                pieces += [_line(" ", line) for line in old[i1:i2]]
+                continue
+            pieces += [_line("-", line) for line in old[i1:i2]]
+            pieces += [_line("+", line) for line in new[j1:j2]]
+    if not pieces:
+        return ""
+    return f"--- {path}\n+++ {path}\n" + "".join(pieces)
+
+
+def _range(start: int, stop: int) -> str:
+    """A hunk's range as unified diffs write it: ``start,length`` (1-based; ``start-1,0`` when
+    empty)."""
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start + 1 if length else start},{length}"
+
+
+def _line(mark: str, line: str) -> str:
+    if line.endswith("\n"):
+        return mark + line
+    return f"{mark}{line}\n\\ No newline at end of file\n"
 
 
 def fix_file(
@@ -87,13 +113,18 @@ def write(fixed: FileFix) -> None:
 def _make_all(result: FileFix, documents: list[Document], edits: list[Edit]) -> None:
     """All edits at once if the text then reads back as expected; otherwise one at a time,
     keeping each that does."""
-    whole = _attempt(result.before, documents, edits)
+    try:
+        order = _roots_of(documents, compose(result.before))
+    except yaml.YAMLError:
+        result.refused = [(edit, "the YAML parser reads the file differently") for edit in edits]
+        return
+    whole = _attempt(result.before, documents, order, edits)
     if isinstance(whole, str):
         result.after, result.applied = whole, edits
         return
     text: str = result.before
     for edit in edits:
-        attempt = _attempt(text, documents, [*result.applied, edit], [edit])
+        attempt = _attempt(text, documents, order, [*result.applied, edit], [edit])
         if isinstance(attempt, str):
             text = attempt
             result.applied.append(edit)
@@ -102,9 +133,43 @@ def _make_all(result: FileFix, documents: list[Document], edits: list[Edit]) -> 
     result.after = text
 
 
+def _roots_of(documents: list[Document], roots: list[yaml.Node]) -> list[int | None]:
+    """For each document, the index of the node tree that starts where it does (None: none
+    does, as where kubectl splits a file at a line libyaml reads as text)."""
+    starts = {
+        (root.start_mark.line + 1, root.start_mark.column + 1): i for i, root in enumerate(roots)
+    }
+    return [starts.get((document.span.line, document.span.column)) for document in documents]
+
+
+def _chunks(text: str) -> tuple[str, list[str]]:
+    """The text before the first document, and each document's text: from the line it starts
+    on to the line the next one starts on (so that each edit parses one document again, not
+    the file)."""
+    starts = []
+    for root in compose(text):
+        starts.append(_line_start(text, root.start_mark.line))
+    if not starts:
+        return text, []
+    ends = [*starts[1:], len(text)]
+    return text[: starts[0]], [text[start:end] for start, end in zip(starts, ends, strict=True)]
+
+
+def _line_start(text: str, line: int) -> int:
+    """Where line ``line`` (0-based) starts, or the end of the text if it has no such line."""
+    offset = 0
+    for _ in range(line):
+        found = text.find("\n", offset)
+        if found < 0:
+            return len(text)
+        offset = found + 1
+    return offset
+
+
 def _attempt(
     text: str,
     documents: list[Document],
+    order: list[int | None],
     expected_edits: list[Edit],
     edits: list[Edit] | None = None,
 ) -> str | tuple[None, str]:
@@ -114,14 +179,19 @@ def _attempt(
     expected = [plain(document.data) for document in documents]
     for edit in expected_edits:
         apply(expected[edit.document], edit)
-    for edit in edits if edits is not None else expected_edits:
-        try:
-            roots = compose(text)
-            if len(roots) != len(documents):
-                return None, "its documents could not be matched with the parser's"
-            text = make(text, roots, edit)
-        except (EditError, yaml.YAMLError, ValueError) as exc:
-            return None, str(exc)
+    try:
+        head, chunks = _chunks(text)
+        for edit in edits if edits is not None else expected_edits:
+            index = order[edit.document]
+            if index is None:
+                return None, "its document starts where the YAML parser sees none"
+            roots = compose(chunks[index])
+            if not roots:
+                return None, "its document could not be found again"
+            chunks[index] = make(chunks[index], roots[0], edit)
+    except (EditError, yaml.YAMLError, ValueError) as exc:
+        return None, str(exc)
+    text = head + "".join(chunks)
     reread, errors = parse(Source("fixed", text, len(text.encode()), False))
     if errors:
         return None, f"the fixed text would not parse: {errors[0].message}"

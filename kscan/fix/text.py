@@ -14,7 +14,14 @@ import yaml
 from kscan.fix.plan import Edit
 from kscan.rules.fixes import Scalar
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A composer that leaves tags unresolved: the edits need positions and styles only."""
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        return ""
+
+
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")
 _RESERVED = re.compile(r"(?i)y|n|yes|no|on|off|true|false|null|~")
 
@@ -28,9 +35,10 @@ def compose(text: str) -> list[yaml.Node]:
     return [node for node in yaml.compose_all(text, Loader=_Loader) if node is not None]
 
 
-def make(text: str, roots: list[yaml.Node], edit: Edit) -> str:
-    """``text`` with ``edit`` made in document ``edit.document`` of ``roots``; raises EditError."""
-    node, rest = _walk(roots[edit.document], edit.pointer)
+def make(text: str, root: yaml.Node, edit: Edit) -> str:
+    """``text`` with ``edit`` made in the document whose node tree is ``root``; raises
+    EditError."""
+    node, rest = _walk(root, edit.pointer)
     newline = "\r\n" if "\r\n" in text else "\n"
     if not rest:
         if edit.action == "set":
@@ -80,7 +88,10 @@ def _offset(text: str, mark: Any) -> int:
     """The character offset of a parser mark (libyaml counts lines and columns in characters)."""
     start = 0
     for _ in range(mark.line):
-        start = text.index("\n", start) + 1
+        found = text.find("\n", start)
+        if found < 0:
+            return len(text)
+        start = found + 1
     return start + int(mark.column)
 
 
@@ -197,7 +208,8 @@ def _append(text: str, node: yaml.SequenceNode, item: Scalar, newline: str) -> s
 def _into_flow(text: str, node: yaml.Node, entry: str, opening: str, closing: str) -> str:
     """``entry`` added at the end of a flow collection (``{a: 1}`` -> ``{a: 1, entry}``)."""
     start, end = _offset(text, node.start_mark), _offset(text, node.end_mark)
-    if text[start : start + 1] != opening or text[end - 1 : end] != closing:
+    start = text.find(opening, start, end)  # after an anchor or a tag, if any
+    if start < 0 or text[end - 1 : end] != closing:
         raise EditError("the collection is not written as a flow collection")
     if not node.value:
         return text[: start + 1] + entry + text[start + 1 :]
