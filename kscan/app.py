@@ -10,13 +10,14 @@ import importlib
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
 from kscan.config.files import CONFIG_NAMES, PATH_SETTINGS, Config, ConfigError
-from kscan.fix.files import FileFix, fix_file, write
+from kscan.fix.files import FileFix, fix_file, unified_diff, write
+from kscan.fix.network_policies import NewPolicy, create, missing_policies
 from kscan.fix.plan import fixable
 from kscan.input.limits import DEFAULT_LIMITS, Limits
 from kscan.input.sources import MANIFEST_SUFFIXES, STDIN, STDIN_DISPLAY
@@ -604,6 +605,8 @@ class FixOptions:
     """Return the diff of the fixes and write nothing."""
     unsafe: bool = False
     """Also apply the fixes that may change what a workload does."""
+    network_policies: str | None = None
+    """A directory for a default-deny NetworkPolicy, in a new file, per namespace lacking one."""
 
 
 @dataclass
@@ -625,7 +628,7 @@ def fix(options: FixOptions) -> FixReport:
     text changed are written."""
     if STDIN in options.scan.paths:
         raise _error("kscan: error: fix rewrites files; it cannot fix standard input")
-    first = run(options.scan)
+    first = run(_reading_policies(options.scan, options.network_policies))
     by_path: dict[str, list[Finding]] = {}
     unsafe_only = 0
     for finding in first.result.findings:
@@ -638,7 +641,9 @@ def fix(options: FixOptions) -> FixReport:
         for path, found in sorted(by_path.items())
     ]
     diagnostics = _fix_diagnostics(files)
+    policies = _new_policies(first.result, options.network_policies, diagnostics)
     if not options.diff:
+        policies = _create_policies(policies, diagnostics)
         for fixed in files:
             try:
                 write(fixed)
@@ -666,9 +671,58 @@ def fix(options: FixOptions) -> FixReport:
                 "(--unsafe-fixes applies them).",
             )
         )
-    rescan = first if options.diff or not changed else run(options.scan)
+    rescan = (
+        first
+        if options.diff or not (changed or policies)
+        else run(_reading_policies(options.scan, options.network_policies))
+    )
     diff = "".join(fixed.diff() for fixed in changed)
+    diff += "".join(unified_diff("", p.text, str(p.path), "/dev/null") for p in policies)
     return FixReport(files, diff, rescan, diagnostics, rescan.exit_code)
+
+
+def _reading_policies(options: ScanOptions, directory: str | None) -> ScanOptions:
+    """The scan, reading the policy directory too (as context) when it exists outside the
+    paths scanned, so that the policies written there count."""
+    if directory is None or not os.path.isdir(directory):
+        return options
+    if any(is_under(directory, path) for path in options.paths if path != STDIN):
+        return options
+    return replace(options, context=(*options.context, directory))
+
+
+def _new_policies(
+    result: ScanResult, directory: str | None, diagnostics: list[Diagnostic]
+) -> list[NewPolicy]:
+    if directory is None:
+        return []
+    policies, invalid = missing_policies(result.findings, Path(directory))
+    for name in invalid:
+        text = f"kscan: warning: no policy written for namespace {name!r}: not a valid name"
+        diagnostics.append(Diagnostic("warning", printable(text)))
+    return policies
+
+
+def _create_policies(policies: list[NewPolicy], diagnostics: list[Diagnostic]) -> list[NewPolicy]:
+    """The policies written; a file already there is left alone (and reported)."""
+    written = []
+    for policy in policies:
+        where = printable(str(policy.path))
+        try:
+            create(policy)
+        except FileExistsError:
+            text = f"{where}: warning: not written: the file exists (kscan writes only new files)"
+            diagnostics.append(Diagnostic("warning", text))
+            continue
+        except OSError as exc:
+            text = f"kscan: error: cannot write {where}: {exc.strerror or exc}"
+            raise UsageProblem([*diagnostics, Diagnostic("error", text)]) from exc
+        written.append(policy)
+        text = (
+            f"kscan: wrote a default-deny NetworkPolicy for namespace {policy.namespace} to {where}"
+        )
+        diagnostics.append(Diagnostic("note", text))
+    return written
 
 
 def _fix_diagnostics(files: list[FileFix]) -> list[Diagnostic]:

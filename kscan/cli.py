@@ -408,6 +408,13 @@ def _blocks(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
     help="Also apply the fixes that may change what a workload does ('kscan explain' says why).",
 )
 @click.option(
+    "--write-network-policies",
+    "network_policies",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Write a default-deny NetworkPolicy per namespace lacking one, each to a new file in DIR.",
+)
+@click.option(
     "--format",
     "output_format",
     type=click.Choice(FORMATS),
@@ -435,6 +442,7 @@ def fix_command(
     paths: tuple[str, ...],
     diff: bool,
     unsafe_fixes: bool,
+    network_policies: str | None,
     output_format: str,
     fail_on: str | None,
     config_path: str | None,
@@ -463,7 +471,7 @@ def fix_command(
         rules_dir=rules_dir,
     )
     try:
-        report = fix(FixOptions(scan_options, diff=diff, unsafe=unsafe_fixes))
+        report = fix(FixOptions(scan_options, diff, unsafe_fixes, network_policies))
     except UsageProblem as problem:
         _stop(problem)
     _show(report.diagnostics)

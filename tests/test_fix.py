@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kscan.cli import cli
+from kscan.fix.network_policies import missing_policies
 from kscan.rules.registry import RuleError, builtin_rules_dir, load_rules
 
 REPO = Path(__file__).resolve().parents[1]
@@ -205,3 +206,38 @@ def test_a_bad_fix_fails_to_load(tmp_path: Path, change: str, message: str) -> N
     with pytest.raises(RuleError) as raised:
         load_rules(custom=tmp_path)
     assert "custom-escalation.yaml:" in str(raised.value) and message in str(raised.value)
+
+
+def test_network_policies_go_to_new_files_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A default-deny policy per namespace without one, in a new file of DIR; a file already
+    there is never replaced; the policies written count in the rescan."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copyfile(EXAMPLE, "app.yaml")
+    other = EXAMPLE.read_text().replace("namespace: shop", "namespace: billing")
+    Path("billing.yaml").write_text(other, encoding="utf-8")
+    Path("policies").mkdir()
+    taken = Path("policies/billing-default-deny.yaml")
+    taken.write_text("# mine\n", encoding="utf-8")
+    _aged(taken)
+    args = ("fix", "--isolated", "--select", "KS501", "--write-network-policies", "policies")
+    result = _kscan(*args, "app.yaml", "billing.yaml")
+    written = Path("policies/shop-default-deny.yaml").read_text(encoding="utf-8")
+    assert "namespace: shop" in written and "policyTypes: [Ingress, Egress]" in written
+    assert taken.read_text(encoding="utf-8") == "# mine\n" and taken.stat().st_mtime == OLD
+    assert "billing-default-deny.yaml: warning: not written: the file exists" in result.stderr
+    assert result.exit_code == 1 and "Namespace 'billing'" in result.stdout
+    assert "Namespace 'shop'" not in result.stdout
+    assert sorted(p.name for p in Path("policies").iterdir()) == [
+        "billing-default-deny.yaml",
+        "shop-default-deny.yaml",
+    ]
+    assert _kscan(*args, "app.yaml").exit_code == 0  # the policy written is read as context
+
+
+def test_no_policy_file_for_a_name_no_namespace_can_have() -> None:
+    rule = next(r for r in load_rules() if r.name == "default-deny-network-policy")
+    finding = type("F", (), {"rule": rule, "suppression": None, "name": "../../etc/x"})()
+    policies, invalid = missing_policies([finding], Path("policies"))  # type: ignore[list-item]
+    assert policies == [] and invalid == ["../../etc/x"]

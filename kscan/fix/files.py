@@ -43,7 +43,9 @@ class FileFix:
         return unified_diff(self.before, self.after, self.path)
 
 
-def unified_diff(before: str, after: str, path: str, context: int = 3) -> str:
+def unified_diff(
+    before: str, after: str, path: str, old_path: str | None = None, context: int = 3
+) -> str:
     """The unified diff of two texts, with every line compared (difflib's ``unified_diff``
     treats lines frequent in a long file as junk and shows them removed and added again)."""
     old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
@@ -60,7 +62,7 @@ def unified_diff(before: str, after: str, path: str, context: int = 3) -> str:
             pieces += [_line("+", line) for line in new[j1:j2]]
     if not pieces:
         return ""
-    return f"--- {path}\n+++ {path}\n" + "".join(pieces)
+    return f"--- {old_path or path}\n+++ {path}\n" + "".join(pieces)
 
 
 def _range(start: int, stop: int) -> str:
