@@ -5,6 +5,7 @@ refuse, and fixes as rule data."""
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from kscan.rules.registry import RuleError, builtin_rules_dir, load_rules
 REPO = Path(__file__).resolve().parents[1]
 CASES = REPO / "tests" / "fix_fixtures"
 EXAMPLE = REPO / "examples" / "insecure-deployment.yaml"
+SARIF_VALIDATE = REPO.parent / "shared" / "tools" / "sarif-validate"
 OLD = 1_000_000_000  # an mtime (2001) no write of the test run can give a file
 
 HARDENED = """\
@@ -241,3 +243,58 @@ def test_no_policy_file_for_a_name_no_namespace_can_have() -> None:
     finding = type("F", (), {"rule": rule, "suppression": None, "name": "../../etc/x"})()
     policies, invalid = missing_policies([finding], Path("policies"))  # type: ignore[list-item]
     assert policies == [] and invalid == ["../../etc/x"]
+
+
+def _apply(text: str, replacement: dict) -> str:  # type: ignore[type-arg]
+    """A SARIF replacement made in a text (lines and columns 1-based, end exclusive)."""
+    region, inserted = replacement["deletedRegion"], replacement["insertedContent"]["text"]
+    lines = text.splitlines(keepends=True)
+
+    def offset(line: int, column: int) -> int:
+        return sum(len(item) for item in lines[: line - 1]) + column - 1
+
+    start = offset(region["startLine"], region["startColumn"])
+    return text[:start] + inserted + text[offset(region["endLine"], region["endColumn"]) :]
+
+
+def test_sarif_results_carry_fixes_that_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each result with a fix has one replacement; made in the file, it fixes that finding."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copyfile(EXAMPLE, "app.yaml")
+    log = json.loads(
+        _kscan("--isolated", "--format", "sarif", "--base-dir", ".", "app.yaml").stdout
+    )
+    results = log["runs"][0]["results"]
+    with_fix = [r for r in results if "fixes" in r]
+    fixable = {rule.id for rule in load_rules() if rule.fix is not None}
+    # not KS103: the init container runs as user 0, so no pod of it gets runAsNonRoot
+    assert {r["ruleId"] for r in with_fix} == fixable & {r["ruleId"] for r in results} - {"KS103"}
+    original = EXAMPLE.read_text(encoding="utf-8")
+    for result in with_fix:
+        (change,) = result["fixes"][0]["artifactChanges"]
+        assert change["artifactLocation"]["uri"] == "app.yaml"
+        Path("app.yaml").write_text(_apply(original, change["replacements"][0]), encoding="utf-8")
+        field = result["properties"]["field"]
+        again = json.loads(_kscan("--isolated", "--format", "json", "app.yaml").stdout)
+        assert not any(
+            f["rule_id"] == result["ruleId"] and f["field"] == field for f in again["findings"]
+        ), (result["ruleId"], field)
+
+
+@pytest.mark.slow  # the validator starts the SARIF multitool: half a minute
+def test_sarif_fixes_pass_githubs_ingestion_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not SARIF_VALIDATE.is_file() or shutil.which("npm") is None:
+        pytest.skip("../shared/tools/sarif-validate (and npm) are needed for GitHub's rules")
+    monkeypatch.chdir(tmp_path)
+    shutil.copyfile(EXAMPLE, "app.yaml")
+    sarif = _kscan("--isolated", "--format", "sarif", "--base-dir", ".", "app.yaml").stdout
+    assert '"fixes"' in sarif
+    Path("app.sarif").write_text(sarif, encoding="utf-8")
+    done = subprocess.run([str(SARIF_VALIDATE), "--strict", "app.sarif"], capture_output=True)
+    if done.returncode == 2:
+        pytest.skip(f"sarif-validate could not run: {done.stderr.decode()[-300:]}")
+    assert done.returncode == 0, done.stdout.decode()

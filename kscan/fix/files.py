@@ -33,6 +33,8 @@ class FileFix:
     refused: list[tuple[Edit, str]] = field(default_factory=list)
     skipped: str | None = None
     """Why the whole file was left alone (it does not parse, it is a Helm template, JSON)."""
+    roots: list[int | None] = field(default_factory=list)
+    """For each document, the index of its text among ``document_texts`` (None: not found)."""
 
     @property
     def changed(self) -> bool:
@@ -116,7 +118,7 @@ def _make_all(result: FileFix, documents: list[Document], edits: list[Edit]) -> 
     """All edits at once if the text then reads back as expected; otherwise one at a time,
     keeping each that does."""
     try:
-        order = _roots_of(documents, compose(result.before))
+        order = result.roots = _roots_of(documents, compose(result.before))
     except yaml.YAMLError:
         result.refused = [(edit, "the YAML parser reads the file differently") for edit in edits]
         return
@@ -144,7 +146,7 @@ def _roots_of(documents: list[Document], roots: list[yaml.Node]) -> list[int | N
     return [starts.get((document.span.line, document.span.column)) for document in documents]
 
 
-def _chunks(text: str) -> tuple[str, list[str]]:
+def document_texts(text: str) -> tuple[str, list[str]]:
     """The text before the first document, and each document's text: from the line it starts
     on to the line the next one starts on (so that each edit parses one document again, not
     the file)."""
@@ -182,7 +184,7 @@ def _attempt(
     for edit in expected_edits:
         apply(expected[edit.document], edit)
     try:
-        head, chunks = _chunks(text)
+        head, chunks = document_texts(text)
         for edit in edits if edits is not None else expected_edits:
             index = order[edit.document]
             if index is None:
@@ -200,3 +202,16 @@ def _attempt(
     if [plain(document.data) for document in reread] != expected:
         return None, "the fixed text would not read back as the objects expected"
     return text
+
+
+def edit_alone(fixed: FileFix, edit: Edit) -> str:
+    """The original text of ``fixed`` with only ``edit`` made; raises EditError."""
+    index = fixed.roots[edit.document] if edit.document < len(fixed.roots) else None
+    if index is None:
+        raise EditError("its document starts where the YAML parser sees none")
+    try:
+        head, chunks = document_texts(fixed.before)
+        chunks[index] = make(chunks[index], compose(chunks[index])[0], edit)
+    except (yaml.YAMLError, ValueError, IndexError) as exc:
+        raise EditError(str(exc)) from exc
+    return head + "".join(chunks)

@@ -18,13 +18,14 @@ CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 @dataclass(frozen=True)
 class Edit:
     """Set ``value`` at ``pointer`` of document ``document`` (``add``: append it to the list
-    there), for the findings of ``rules``."""
+    there), for the findings of ``rules`` (``sources``: each one's rule id and pointer)."""
 
     document: int
     pointer: Pointer
     action: str
     value: Scalar
     rules: tuple[str, ...]
+    sources: tuple[tuple[str, Pointer], ...] = ()
 
 
 def plan(findings: Iterable[Finding], documents: list[Document], unsafe: bool) -> list[Edit]:
@@ -33,7 +34,7 @@ def plan(findings: Iterable[Finding], documents: list[Document], unsafe: bool) -
     ``requires`` the target (as the edits before it leave it) does not meet is skipped."""
     chosen = sorted((f for f in findings if fixable(f, unsafe)), key=lambda f: (f.rule.id, f.span))
     data = [plain(document.data) for document in documents]
-    edits: dict[tuple[int, Pointer, str, Scalar], list[str]] = {}
+    edits: dict[tuple[int, Pointer, str, Scalar], list[tuple[str, Pointer]]] = {}
     for finding in chosen:
         index = _document_of(finding, documents)
         fix = finding.rule.fix
@@ -50,10 +51,17 @@ def plan(findings: Iterable[Finding], documents: list[Document], unsafe: bool) -
         key = (index, pointer, fix.action, fix.value)
         if key not in edits:
             apply(data[index], Edit(index, pointer, fix.action, fix.value, ()))
-        edits.setdefault(key, []).append(finding.rule.id)
+        edits.setdefault(key, []).append((finding.rule.id, finding.pointer))
     return [
-        Edit(index, pointer, action, value, tuple(dict.fromkeys(rules)))
-        for (index, pointer, action, value), rules in edits.items()
+        Edit(
+            index,
+            pointer,
+            action,
+            value,
+            tuple(dict.fromkeys(rule for rule, _ in sources)),
+            tuple(sources),
+        )
+        for (index, pointer, action, value), sources in edits.items()
     ]
 
 
