@@ -35,6 +35,8 @@ class FileFix:
     """Why the whole file was left alone (it does not parse, it is a Helm template, JSON)."""
     roots: list[int | None] = field(default_factory=list)
     """For each document, the index of its text among ``document_texts`` (None: not found)."""
+    parts: tuple[str, list[str]] = ("", [])
+    """The original text cut by ``document_texts``."""
 
     @property
     def changed(self) -> bool:
@@ -118,11 +120,13 @@ def _make_all(result: FileFix, documents: list[Document], edits: list[Edit]) -> 
     """All edits at once if the text then reads back as expected; otherwise one at a time,
     keeping each that does."""
     try:
-        order = result.roots = _roots_of(documents, compose(result.before))
+        roots = compose(result.before)
     except yaml.YAMLError:
         result.refused = [(edit, "the YAML parser reads the file differently") for edit in edits]
         return
-    whole = _attempt(result.before, documents, order, edits)
+    order = result.roots = _roots_of(documents, roots)
+    result.parts = document_texts(result.before, roots)
+    whole = _attempt(result.before, documents, order, edits, parts=result.parts)
     if isinstance(whole, str):
         result.after, result.applied = whole, edits
         return
@@ -146,28 +150,22 @@ def _roots_of(documents: list[Document], roots: list[yaml.Node]) -> list[int | N
     return [starts.get((document.span.line, document.span.column)) for document in documents]
 
 
-def document_texts(text: str) -> tuple[str, list[str]]:
+def document_texts(text: str, roots: list[yaml.Node] | None = None) -> tuple[str, list[str]]:
     """The text before the first document, and each document's text: from the line it starts
     on to the line the next one starts on (so that each edit parses one document again, not
-    the file)."""
+    the file). ``roots``: the documents' node trees, if composed already."""
     starts = []
-    for root in compose(text):
-        starts.append(_line_start(text, root.start_mark.line))
+    offset, line = 0, 0
+    for root in compose(text) if roots is None else roots:
+        while line < root.start_mark.line:
+            found = text.find("\n", offset)
+            offset = len(text) if found < 0 else found + 1
+            line += 1
+        starts.append(offset)
     if not starts:
         return text, []
     ends = [*starts[1:], len(text)]
     return text[: starts[0]], [text[start:end] for start, end in zip(starts, ends, strict=True)]
-
-
-def _line_start(text: str, line: int) -> int:
-    """Where line ``line`` (0-based) starts, or the end of the text if it has no such line."""
-    offset = 0
-    for _ in range(line):
-        found = text.find("\n", offset)
-        if found < 0:
-            return len(text)
-        offset = found + 1
-    return offset
 
 
 def _attempt(
@@ -176,15 +174,16 @@ def _attempt(
     order: list[int | None],
     expected_edits: list[Edit],
     edits: list[Edit] | None = None,
+    parts: tuple[str, list[str]] | None = None,
 ) -> str | tuple[None, str]:
     """``text`` with ``edits`` (default: ``expected_edits``) made, or why that failed: an edit
     that cannot be made, or a text that does not parse back to the original documents with
-    ``expected_edits`` applied."""
+    ``expected_edits`` applied. ``parts``: ``text`` cut into documents already."""
     expected = [plain(document.data) for document in documents]
     for edit in expected_edits:
         apply(expected[edit.document], edit)
     try:
-        head, chunks = document_texts(text)
+        head, chunks = document_texts(text) if parts is None else (parts[0], list(parts[1]))
         for edit in edits if edits is not None else expected_edits:
             index = order[edit.document]
             if index is None:
@@ -210,7 +209,7 @@ def edit_alone(fixed: FileFix, edit: Edit) -> str:
     if index is None:
         raise EditError("its document starts where the YAML parser sees none")
     try:
-        head, chunks = document_texts(fixed.before)
+        head, chunks = fixed.parts[0], list(fixed.parts[1])
         chunks[index] = make(chunks[index], compose(chunks[index])[0], edit)
     except (yaml.YAMLError, ValueError, IndexError) as exc:
         raise EditError(str(exc)) from exc

@@ -56,15 +56,27 @@ def _alone(fixed: FileFix, edit: Edit, description: str) -> Replacement | None:
     except EditError:
         return None
     before = fixed.before
-    limit = min(len(before), len(after))
-    prefix = 0
-    while prefix < limit and before[prefix] == after[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and before[-1 - suffix] == after[-1 - suffix]:
-        suffix += 1
+    prefix = _common(before, after, len(before), forward=True)
+    limit = min(len(before), len(after)) - prefix
+    suffix = _common(before, after, limit, forward=False)
     start, end = _position(before, prefix), _position(before, len(before) - suffix)
     return Replacement(description, *start, *end, after[prefix : len(after) - suffix])
+
+
+def _common(one: str, other: str, most: int, forward: bool) -> int:
+    """The length of the longest common prefix (``forward``) or suffix of two texts, at most
+    ``most``: a binary search over slice comparisons (each made in C, not a loop per
+    character)."""
+    low, high = 0, min(most, len(one), len(other))
+    while low < high:
+        middle = (low + high + 1) // 2
+        same = (
+            one[:middle] == other[:middle]
+            if forward
+            else one[len(one) - middle :] == other[len(other) - middle :]
+        )
+        low, high = (middle, high) if same else (low, middle - 1)
+    return low
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
