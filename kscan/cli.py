@@ -438,6 +438,12 @@ def _blocks(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
 @click.option(
     "--rules-dir", type=click.Path(file_okay=False), help="Also load custom rules from DIR."
 )
+@click.option(
+    "--context",
+    multiple=True,
+    metavar="PATH",
+    help="Also read PATH for cross-object rules; fix and report nothing in it.",
+)
 def fix_command(
     paths: tuple[str, ...],
     diff: bool,
@@ -452,6 +458,7 @@ def fix_command(
     ignore: tuple[str, ...],
     exclude: tuple[str, ...],
     rules_dir: str | None,
+    context: tuple[str, ...],
 ) -> None:
     """Fix the findings of PATHS that have a fix (safe ones; --unsafe-fixes adds the others),
     keeping every comment and the layout, then scan again: the exit code says whether findings
@@ -469,6 +476,7 @@ def fix_command(
         ignore=ignore,
         exclude=exclude,
         rules_dir=rules_dir,
+        context=context,
     )
     try:
         report = fix(FixOptions(scan_options, diff, unsafe_fixes, network_policies))
