@@ -638,6 +638,8 @@ def fix(options: FixOptions) -> FixReport:
             unsafe_only += 1
     files = [
         fix_file(path, found, options.unsafe, options.scan.limits)
+        if _inside(path, options.scan.paths)
+        else FileFix(path, "", "", skipped="it leads outside the paths given (a symbolic link)")
         for path, found in sorted(by_path.items())
     ]
     diagnostics = _fix_diagnostics(files)
@@ -679,6 +681,15 @@ def fix(options: FixOptions) -> FixReport:
     diff = "".join(fixed.diff() for fixed in changed)
     diff += "".join(unified_diff("", p.text, str(p.path), "/dev/null") for p in policies)
     return FixReport(files, diff, rescan, diagnostics, rescan.exit_code)
+
+
+def _inside(path: str, given: tuple[str, ...]) -> bool:
+    """Whether a file, once symbolic links are followed, is one of the paths given or inside
+    one of them: fix writes nothing anywhere else."""
+    real = os.path.realpath(path)
+    return any(
+        real == os.path.realpath(root) or is_under(real, root) for root in given if root != STDIN
+    )
 
 
 def _reading_policies(options: ScanOptions, directory: str | None) -> ScanOptions:

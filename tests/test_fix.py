@@ -298,3 +298,20 @@ def test_sarif_fixes_pass_githubs_ingestion_rules(
     if done.returncode == 2:
         pytest.skip(f"sarif-validate could not run: {done.stderr.decode()[-300:]}")
     assert done.returncode == 0, done.stdout.decode()
+
+
+def test_a_link_out_of_the_paths_given_is_not_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    outside = tmp_path / "outside.yaml"
+    shutil.copyfile(CASES / "allow-privilege-escalation" / "before.yaml", outside)
+    _aged(outside)
+    Path("scanned").mkdir()
+    Path("scanned/link.yaml").symlink_to(outside)
+    result = _kscan("fix", "--isolated", "--select", "KS102", "scanned")
+    assert "not fixed: it leads outside the paths given" in result.stderr
+    assert outside.stat().st_mtime == OLD
+    assert (
+        outside.read_bytes() == (CASES / "allow-privilege-escalation" / "before.yaml").read_bytes()
+    )
