@@ -9,7 +9,7 @@ import importlib
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
@@ -31,7 +31,10 @@ from kscan.scan.engine import scan
 from kscan.support.locations import is_under, relative_to_base, repository_root
 
 if TYPE_CHECKING:
+    from kscan.fix.files import FileFix
+    from kscan.fix.network_policies import NewPolicy
     from kscan.results import baseline as baseline_file
+    from kscan.results.findings import Finding
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -601,3 +604,173 @@ def threats(options: ThreatOptions) -> ThreatReport:
     rendered = reporter.render(model, RenderOptions(base_dir=base_dir))
     code = EXIT_ERROR if result.errors else EXIT_FINDINGS if model.paths else EXIT_OK
     return ThreatReport(model, diagnostics, rendered, code)
+
+
+@dataclass(frozen=True)
+class FixOptions:
+    """What ``kscan fix`` takes: the scan (paths, rules, thresholds) and how to fix."""
+
+    scan: ScanOptions
+    diff: bool = False
+    """Return the diff of the fixes and write nothing."""
+    unsafe: bool = False
+    """Also apply the fixes that may change what a workload does."""
+    network_policies: str | None = None
+    """A directory for a default-deny NetworkPolicy, in a new file, per namespace lacking one."""
+
+
+@dataclass
+class FixReport:
+    """What ``kscan fix`` did: each file looked at, the unified diff of the changes, the
+    rescan (of the fixed files, or of the unchanged ones with ``diff``), and the exit code
+    (the rescan's: whether findings remain)."""
+
+    files: list[FileFix]
+    diff: str
+    rescan: Report
+    diagnostics: list[Diagnostic]
+    exit_code: int
+
+
+def fix(options: FixOptions) -> FixReport:
+    """Fix the findings of ``options.scan.paths`` that have a fix, then scan again; raises
+    ``UsageProblem``. Only files with a fixable finding are read again, and only those whose
+    text changed are written."""
+    from kscan.fix.files import FileFix, fix_file, unified_diff, write  # only for this command
+    from kscan.fix.plan import fixable
+
+    if STDIN in options.scan.paths:
+        raise _error("kscan: error: fix rewrites files; it cannot fix standard input")
+    first = run(_reading_policies(options.scan, options.network_policies))
+    by_path: dict[str, list[Finding]] = {}
+    unsafe_only = 0
+    for finding in first.result.findings:
+        if fixable(finding, options.unsafe):
+            by_path.setdefault(finding.path, []).append(finding)
+        elif not options.unsafe and fixable(finding, True):
+            unsafe_only += 1
+    files = [
+        fix_file(path, found, options.unsafe, options.scan.limits)
+        if _inside(path, options.scan.paths)
+        else FileFix(path, "", "", skipped="it leads outside the paths given (a symbolic link)")
+        for path, found in sorted(by_path.items())
+    ]
+    diagnostics = _fix_diagnostics(files)
+    policies = _new_policies(first.result, options.network_policies, diagnostics)
+    if not options.diff:
+        policies = _create_policies(policies, diagnostics)
+        for fixed in files:
+            try:
+                write(fixed)
+            except OSError as exc:
+                where = printable(fixed.path)
+                raise UsageProblem(
+                    [
+                        *diagnostics,
+                        Diagnostic(
+                            "error", f"kscan: error: cannot write {where}: {exc.strerror or exc}"
+                        ),
+                    ]
+                ) from exc
+    changed = [fixed for fixed in files if fixed.changed]
+    count = sum(len(fixed.applied) for fixed in changed)
+    verb = "Would fix" if options.diff else "Fixed"
+    fields, names = _plural(count, "field"), _plural(len(changed), "file")
+    summary = f"kscan: {verb} {fields} in {names}."
+    diagnostics.append(Diagnostic("note", summary))
+    if unsafe_only:
+        diagnostics.append(
+            Diagnostic(
+                "note",
+                f"kscan: note: {_plural(unsafe_only, 'more finding')} with an unsafe fix "
+                "(--unsafe-fixes applies them).",
+            )
+        )
+    rescan = (
+        first
+        if options.diff or not (changed or policies)
+        else run(_reading_policies(options.scan, options.network_policies))
+    )
+    diff = "".join(fixed.diff() for fixed in changed)
+    diff += "".join(unified_diff("", p.text, str(p.path), "/dev/null") for p in policies)
+    return FixReport(files, diff, rescan, diagnostics, rescan.exit_code)
+
+
+def _inside(path: str, given: tuple[str, ...]) -> bool:
+    """Whether a file, once symbolic links are followed, is one of the paths given or inside
+    one of them: fix writes nothing anywhere else."""
+    real = os.path.realpath(path)
+    return any(
+        real == os.path.realpath(root) or is_under(real, root) for root in given if root != STDIN
+    )
+
+
+def _reading_policies(options: ScanOptions, directory: str | None) -> ScanOptions:
+    """The scan, reading the policy directory too (as context) when it exists outside the
+    paths scanned, so that the policies written there count."""
+    if directory is None or not os.path.isdir(directory):
+        return options
+    if any(is_under(directory, path) for path in options.paths if path != STDIN):
+        return options
+    return replace(options, context=(*options.context, directory))
+
+
+def _new_policies(
+    result: ScanResult, directory: str | None, diagnostics: list[Diagnostic]
+) -> list[NewPolicy]:
+    from kscan.fix.network_policies import missing_policies
+
+    if directory is None:
+        return []
+    policies, invalid = missing_policies(result.findings, Path(directory))
+    for name in invalid:
+        text = f"kscan: warning: no policy written for namespace {name!r}: not a valid name"
+        diagnostics.append(Diagnostic("warning", printable(text)))
+    return policies
+
+
+def _create_policies(policies: list[NewPolicy], diagnostics: list[Diagnostic]) -> list[NewPolicy]:
+    """The policies written; a file already there is left alone (and reported)."""
+    from kscan.fix.network_policies import create
+
+    written = []
+    for policy in policies:
+        where = printable(str(policy.path))
+        try:
+            create(policy)
+        except FileExistsError:
+            text = f"{where}: warning: not written: the file exists (kscan writes only new files)"
+            diagnostics.append(Diagnostic("warning", text))
+            continue
+        except OSError as exc:
+            text = f"kscan: error: cannot write {where}: {exc.strerror or exc}"
+            raise UsageProblem([*diagnostics, Diagnostic("error", text)]) from exc
+        written.append(policy)
+        text = (
+            f"kscan: wrote a default-deny NetworkPolicy for namespace {policy.namespace} to {where}"
+        )
+        diagnostics.append(Diagnostic("note", text))
+    return written
+
+
+def _fix_diagnostics(files: list[FileFix]) -> list[Diagnostic]:
+    diagnostics = []
+    for fixed in files:
+        where = printable(fixed.path)
+        if fixed.skipped:
+            diagnostics.append(
+                Diagnostic("warning", f"{where}: warning: not fixed: {fixed.skipped}")
+            )
+        for edit, why in fixed.refused:
+            rules, at = ", ".join(edit.rules), _pointer(edit.pointer)
+            text = f"{where}: warning: fix of {rules} at {at} not applied: {why}"
+            diagnostics.append(Diagnostic("warning", printable(text)))
+    return diagnostics
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _pointer(pointer: tuple[str | int, ...]) -> str:
+    return "".join(f"/{part}" for part in pointer)

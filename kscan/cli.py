@@ -21,11 +21,13 @@ from kscan.app import (
     FAIL_ON_CHOICES,
     THREAT_FORMATS,
     Diagnostic,
+    FixOptions,
     ScanOptions,
     ThreatOptions,
     UsageProblem,
     effective_configuration,
     find_rule,
+    fix,
     known_rules,
     rule_table,
     run,
@@ -68,6 +70,7 @@ def cli() -> None:
     kscan PATH...          scan files, directories and - (stdin); see 'kscan scan --help'
     kscan rules            list the rules ('--format markdown': the full reference)
     kscan explain RULE     show one rule's documentation
+    kscan fix PATH...      fix what can be fixed ('--diff': show it, write nothing)
     kscan config show      print the effective configuration and where it comes from
 
     \b
@@ -392,6 +395,99 @@ def _blocks(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
             block, length = [], 0
     if block:
         yield "".join(block)
+
+
+@cli.command("fix")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option(
+    "--unsafe-fixes",
+    is_flag=True,
+    help="Also apply the fixes that may change what a workload does ('kscan explain' says why).",
+)
+@click.option(
+    "--write-network-policies",
+    "network_policies",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Write a default-deny NetworkPolicy per namespace lacking one, each to a new file in DIR.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="concise",
+    show_default=True,
+    help="Format of the findings that remain after fixing.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(list(FAIL_ON_CHOICES)),
+    help="Exit 1 when a remaining finding has this severity or a higher one [low].",
+)
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="Use this configuration file."
+)
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file in the tree.")
+@click.option("--select", multiple=True, metavar="RULE", help="Fix and check only these rules.")
+@click.option("--enable", multiple=True, metavar="RULE", help="Also run RULE (off by default).")
+@click.option("--ignore", multiple=True, metavar="RULE", help="Do not run RULE.")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB.")
+@click.option(
+    "--rules-dir", type=click.Path(file_okay=False), help="Also load custom rules from DIR."
+)
+@click.option(
+    "--context",
+    multiple=True,
+    metavar="PATH",
+    help="Also read PATH for cross-object rules; fix and report nothing in it.",
+)
+def fix_command(
+    paths: tuple[str, ...],
+    diff: bool,
+    unsafe_fixes: bool,
+    network_policies: str | None,
+    output_format: str,
+    fail_on: str | None,
+    config_path: str | None,
+    isolated: bool,
+    select: tuple[str, ...],
+    enable: tuple[str, ...],
+    ignore: tuple[str, ...],
+    exclude: tuple[str, ...],
+    rules_dir: str | None,
+    context: tuple[str, ...],
+) -> None:
+    """Fix the findings of PATHS that have a fix (safe ones; --unsafe-fixes adds the others),
+    keeping every comment and the layout, then scan again: the exit code says whether findings
+    remain, as for a scan. Files with nothing to fix are not written."""
+    _require_stdout()
+    scan_options = ScanOptions(
+        paths=paths,
+        output_format=output_format,
+        fail_on=fail_on,
+        color="never",
+        config_path=config_path,
+        isolated=isolated,
+        select=select,
+        enable=enable,
+        ignore=ignore,
+        exclude=exclude,
+        rules_dir=rules_dir,
+        context=context,
+    )
+    try:
+        report = fix(FixOptions(scan_options, diff, unsafe_fixes, network_policies))
+    except UsageProblem as problem:
+        _stop(problem)
+    _show(report.diagnostics)
+    if diff:
+        _write_stdout([report.diff])
+    else:
+        _show(report.rescan.diagnostics)
+        if report.rescan.rendered is not None:
+            _deliver(report.rescan.rendered, None)
+    sys.exit(report.exit_code)
 
 
 @cli.command("threats")

@@ -21,6 +21,7 @@ LAYERS = (
     "kscan.results",
     "kscan.scan",
     "kscan.threats",
+    "kscan.fix",
     "kscan.report",
     "kscan.app",
     "kscan.cli",

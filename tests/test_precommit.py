@@ -230,3 +230,46 @@ def test_hook_fails_on_a_json_manifest_that_does_not_parse(
 
     assert result.returncode == 1, _output(result)
     assert "pod.json:1:37: error: invalid JSON" in result.stdout, _output(result)
+
+
+FIXABLE_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web   # the shop's front end
+  namespace: shop
+spec:
+  containers:
+    - name: web
+      image: registry.example.com/web:1.0
+"""
+
+
+def test_fix_hook_changes_the_file_and_fails_then_passes(
+    pre_commit: str, hook_env: dict[str, str], tmp_path: Path
+) -> None:
+    """pre-commit's convention for hooks that change files: the first run fixes and fails;
+    once the user stages the fix, the hook passes (unfixable findings are the kscan hook's)."""
+    repo = _git_repo(tmp_path / "repo", {"web.yaml": FIXABLE_POD}, hook_env)
+
+    def fix_hook() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [pre_commit, "try-repo", str(REPO_ROOT), "kscan-fix", "--all-files"],
+            cwd=repo,
+            env=hook_env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+
+    first = fix_hook()
+    assert first.returncode == 1, _output(first)
+    assert "files were modified by this hook" in first.stdout, _output(first)
+    fixed = (repo / "web.yaml").read_text(encoding="utf-8")
+    assert "  name: web   # the shop's front end\n" in fixed
+    assert "allowPrivilegeEscalation: false" in fixed and "type: RuntimeDefault" in fixed
+    subprocess.run(["git", "add", "web.yaml"], cwd=repo, env=hook_env, check=True)
+
+    second = fix_hook()
+    assert second.returncode == 0, _output(second)
+    assert (repo / "web.yaml").read_text(encoding="utf-8") == fixed

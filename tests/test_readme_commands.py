@@ -38,6 +38,9 @@ RUN = {
     "kscan --enable image-digest deploy/": 1,
     "kscan rules": 0,
     "kscan explain KS101": 0,
+    # Fixing: --diff writes nothing (the fixes that write are run in test_fix.py)
+    "kscan fix --diff examples/insecure-deployment.yaml": 1,
+    "kscan fix --diff --unsafe-fixes deploy/": 1,
     # Custom rules, with the worked example in kscan-rules/ (examples/ has no owner labels)
     "kscan --rules-dir kscan-rules .": 1,
     "kscan explain --rules-dir kscan-rules owner-label": 0,

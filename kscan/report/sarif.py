@@ -14,6 +14,7 @@ import attr
 import sarif_om as sarif
 
 from kscan import __version__
+from kscan.fix.replacements import Replacement, replacements
 from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, json_text
 from kscan.results.findings import Finding
@@ -46,6 +47,8 @@ _ALWAYS_WRITTEN = frozenset({"level"})  # the SARIF default, but readers should 
 def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Iterator[str]:
     """One run with every rule in ``tool.driver.rules`` and one result per finding."""
     index = {rule.id: position for position, rule in enumerate(rules)}
+    shown = list(kept(result.findings, options.sarif_max_results))
+    fixes = replacements(shown)
     run = sarif.Run(
         tool=sarif.Tool(
             driver=sarif.ToolComponent(
@@ -59,8 +62,13 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Ite
         # baselineState and would show each as an alert at line 1; it closes the alerts of
         # fixed findings itself, when their fingerprints are missing from the next upload.
         results=[
-            _result(finding, index[finding.rule.id], options.base_dir)
-            for finding in kept(result.findings, options.sarif_max_results)
+            _result(
+                finding,
+                index[finding.rule.id],
+                options.base_dir,
+                fixes.get((finding.path, finding.rule.id, finding.pointer)),
+            )
+            for finding in shown
         ],
         invocations=[_invocation(result)],
         column_kind="unicodeCodePoints",
@@ -147,7 +155,9 @@ def _shorten(text: str) -> str:
     return cut[: end + 1] if end > 0 else cut + "…"
 
 
-def _result(finding: Finding, rule_index: int, base_dir: str) -> sarif.Result:
+def _result(
+    finding: Finding, rule_index: int, base_dir: str, fix: Replacement | None = None
+) -> sarif.Result:
     span = finding.span
     properties: dict[str, Any] = {"severity": finding.severity.value}
     for key in ("kind", "namespace", "name", "container"):
@@ -179,7 +189,24 @@ def _result(finding: Finding, rule_index: int, base_dir: str) -> sarif.Result:
         properties=properties,
         suppressions=_suppressions(finding),
         baseline_state=finding.baseline_state,
+        fixes=None if fix is None else [_fix(fix, location)],
     )
+
+
+def _fix(fix: Replacement, location: sarif.ArtifactLocation) -> sarif.Fix:
+    """What ``kscan fix`` would change for the result, as one replacement in its file."""
+    region = sarif.Region(
+        start_line=fix.start_line,
+        start_column=fix.start_column,
+        end_line=fix.end_line,
+        end_column=fix.end_column,
+    )
+    content = sarif.ArtifactContent(text=fix.inserted)
+    change = sarif.ArtifactChange(
+        artifact_location=location,
+        replacements=[sarif.Replacement(deleted_region=region, inserted_content=content)],
+    )
+    return sarif.Fix(description=sarif.Message(text=fix.description), artifact_changes=[change])
 
 
 def _suppressions(finding: Finding) -> list[sarif.Suppression] | None:

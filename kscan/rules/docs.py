@@ -65,6 +65,7 @@ def as_text(rule: Rule) -> str:
         textwrap.indent(textwrap.fill(rule.remediation, 96), "  "),
         "",
         textwrap.indent(rule.remediation_example, "    ").rstrip(),
+        *_fix_lines(rule),
         "",
         "References:",
         *(f"  {reference}" for reference in rule.references),
@@ -108,6 +109,7 @@ def as_markdown(
         rule.remediation_example.rstrip(),
         "```",
         "",
+        *_fix_markdown(rule),
         *(line for label, shown in examples for line in _example_lines(label, shown)),
         "**References:** " + ", ".join(f"<{reference}>" for reference in rule.references),
     ]
@@ -121,6 +123,30 @@ def _example_lines(label: str, example: Example) -> list[str]:
     params = f", with params `{example.params}`" if example.params else ""
     heading = f"**{label}** (`{example.source}`{part}{params}):"
     return [heading, "", "```yaml", example.text, "```", ""]
+
+
+def _fix_markdown(rule: Rule) -> list[str]:
+    """The fix of the rule reference and SARIF's rule help: what ``kscan fix`` does, and why it
+    is safe or not."""
+    if rule.fix is None:
+        return []
+    flag = "" if rule.fix.safety == "safe" else " (with `--unsafe-fixes`)"
+    return [
+        f"**kscan fix{flag}:** `{rule.fix.describe()}`. {' '.join(rule.fix.reason.split())}",
+        "",
+    ]
+
+
+def _fix_lines(rule: Rule) -> list[str]:
+    """What ``kscan fix`` does for the rule, and why it is safe or unsafe."""
+    if rule.fix is None:
+        return ["", "kscan fix: none (the remediation above is for a person to apply)."]
+    flag = "" if rule.fix.safety == "safe" else " with --unsafe-fixes"
+    return [
+        "",
+        f"kscan fix{flag}: {rule.fix.describe()}",
+        textwrap.indent(textwrap.fill(rule.fix.reason, 96), "  "),
+    ]
 
 
 def _check_yaml(rule: Rule) -> str:

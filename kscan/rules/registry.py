@@ -18,6 +18,7 @@ from kscan.checks.catalogue import load_templates
 from kscan.input.documents import Document, parse, read_documents
 from kscan.input.sources import InputError, Source
 from kscan.model.taxonomy import STRIDE, TACTICS, TECHNIQUES, Severity
+from kscan.rules.fixes import Fix
 from kscan.support.json_schema import first_error
 
 
@@ -48,6 +49,8 @@ class Rule:
     """Ids of the more general rules this one is a special case of (``refines:``)."""
     implied_by: tuple[str, ...] = ()
     """Ids of the rules whose finding brings this one's (``implied-by:``)."""
+    fix: Fix | None = None
+    """What ``kscan fix`` changes to fix a finding (``fix:``), if anything can."""
 
     @property
     def general(self) -> tuple[str, ...]:
@@ -236,6 +239,12 @@ def _build_rule(path: Path, document: Document, templates: dict[str, Template]) 
             f"{technique} does not belong to tactic {tactic} (it belongs to {valid})",
         )
     pss = data.get("pss") or {}
+    try:
+        fix = Fix.model_validate(data["fix"]) if "fix" in data else None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(part for part in first["loc"] if isinstance(part, (str, int)))
+        raise fail(("fix", *loc), f"{'.'.join(map(str, ('fix', *loc)))}: {first['msg']}") from None
     return Rule(
         id=data["id"],
         name=data["name"],
@@ -256,6 +265,7 @@ def _build_rule(path: Path, document: Document, templates: dict[str, Template]) 
         source=document.source.path,
         refines=tuple(data.get("refines") or ()),
         implied_by=tuple(data.get("implied-by") or ()),
+        fix=fix,
     )
 
 

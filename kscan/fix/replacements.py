@@ -1,0 +1,85 @@
+"""Each fix as a replacement in its file's original text (a region and what replaces it), for
+reports that carry fixes (SARIF ``fixes``): made only for files whose fixes all read back as
+expected, each edit alone on the original text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kscan.fix.files import FileFix, edit_alone, fix_file
+from kscan.fix.plan import Edit, fixable
+from kscan.fix.text import EditError
+from kscan.input.documents import Pointer
+from kscan.results.findings import Finding
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """Replace the text from (``start_line``, ``start_column``) to (``end_line``,
+    ``end_column``), 1-based in code points, end exclusive (equal: an insertion), with
+    ``inserted``; ``description`` says what the fix does and whether it is safe."""
+
+    description: str
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+    inserted: str
+
+
+def replacements(findings: Iterable[Finding]) -> dict[tuple[str, str, Pointer], Replacement]:
+    """The replacement fixing each finding that has a fix, by (path, rule id, pointer)."""
+    by_path: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if fixable(finding, True):
+            by_path.setdefault(finding.path, []).append(finding)
+    found: dict[tuple[str, str, Pointer], Replacement] = {}
+    for path, listed in by_path.items():
+        fixed = fix_file(path, listed, True)
+        if fixed.refused or not fixed.applied:
+            continue
+        describe = {f.rule.id: f.rule.fix.describe() for f in listed if f.rule.fix is not None}
+        for edit in fixed.applied:
+            replacement = _alone(fixed, edit, f"kscan fix: {describe[edit.rules[0]]}")
+            if replacement is None:
+                continue
+            for rule, pointer in edit.sources:
+                found[(path, rule, pointer)] = replacement
+    return found
+
+
+def _alone(fixed: FileFix, edit: Edit, description: str) -> Replacement | None:
+    """The edit made by itself, as the smallest region of the original text it changes."""
+    try:
+        after = edit_alone(fixed, edit)
+    except EditError:
+        return None
+    before = fixed.before
+    prefix = _common(before, after, len(before), forward=True)
+    limit = min(len(before), len(after)) - prefix
+    suffix = _common(before, after, limit, forward=False)
+    start, end = _position(before, prefix), _position(before, len(before) - suffix)
+    return Replacement(description, *start, *end, after[prefix : len(after) - suffix])
+
+
+def _common(one: str, other: str, most: int, forward: bool) -> int:
+    """The length of the longest common prefix (``forward``) or suffix of two texts, at most
+    ``most``: a binary search over slice comparisons (each made in C, not a loop per
+    character)."""
+    low, high = 0, min(most, len(one), len(other))
+    while low < high:
+        middle = (low + high + 1) // 2
+        same = (
+            one[:middle] == other[:middle]
+            if forward
+            else one[len(one) - middle :] == other[len(other) - middle :]
+        )
+        low, high = (middle, high) if same else (low, middle - 1)
+    return low
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """The 1-based line and column of a character offset."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1

@@ -1,0 +1,218 @@
+"""Edits made in YAML text at the positions the parser reports, so that everything else (comments,
+key order, quoting, indentation, flow style, document markers, line endings) stays byte for
+byte: a value replaced where it is written, a key or list item inserted after the last entry
+of its mapping or list, in that collection's own style."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import yaml
+
+from kscan.fix.plan import Edit
+from kscan.rules.fixes import Scalar
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A composer that leaves tags unresolved: the edits need positions and styles only."""
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        return ""
+
+
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")
+_RESERVED = re.compile(r"(?i)y|n|yes|no|on|off|true|false|null|~")
+
+
+class EditError(Exception):
+    """An edit that cannot be made in this text (the reason says why)."""
+
+
+def compose(text: str) -> list[yaml.Node]:
+    """The node trees of the documents of ``text``, with their positions."""
+    return [node for node in yaml.compose_all(text, Loader=_Loader) if node is not None]
+
+
+def make(text: str, root: yaml.Node, edit: Edit) -> str:
+    """``text`` with ``edit`` made in the document whose node tree is ``root``; raises
+    EditError."""
+    node, rest = _walk(root, edit.pointer)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    if not rest:
+        if edit.action == "set":
+            return _replace(text, node, edit.value)
+        if not isinstance(node, yaml.SequenceNode):
+            raise EditError(f"{_shown(edit.pointer)} is not a list")
+        if any(
+            isinstance(item, yaml.ScalarNode) and item.value == edit.value for item in node.value
+        ):
+            return text
+        return _append(text, node, edit.value, newline)
+    if not isinstance(node, yaml.MappingNode):
+        raise EditError(f"{_shown(edit.pointer[: len(edit.pointer) - len(rest)])} is not a mapping")
+    if any(_key(key) == "<<" for key, _ in node.value):
+        raise EditError("the mapping takes keys from a merge (<<): edit the anchored mapping")
+    return _insert(text, node, rest, edit, newline)
+
+
+def _shown(pointer: tuple[str | int, ...]) -> str:
+    return "".join(f"/{part}" for part in pointer)
+
+
+def _key(node: yaml.Node) -> str | None:
+    return node.value if isinstance(node, yaml.ScalarNode) else None
+
+
+def _walk(
+    node: yaml.Node, pointer: tuple[str | int, ...]
+) -> tuple[yaml.Node, tuple[str | int, ...]]:
+    """The deepest node of ``pointer`` that is written, and the parts of it that are not."""
+    for depth, part in enumerate(pointer):
+        if isinstance(node, yaml.MappingNode):
+            found = [value for key, value in node.value if _key(key) == part]
+            if not found:
+                return node, pointer[depth:]
+            node = found[-1]  # a duplicate key: the last one counts
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                raise EditError(f"no item {part} at {_shown(pointer[:depth])}")
+            node = node.value[part]
+        else:
+            raise EditError(f"{_shown(pointer[:depth])} is not a mapping or list")
+    return node, ()
+
+
+def _offset(text: str, mark: Any) -> int:
+    """The character offset of a parser mark (libyaml counts lines and columns in characters)."""
+    start = 0
+    for _ in range(mark.line):
+        found = text.find("\n", start)
+        if found < 0:
+            return len(text)
+        start = found + 1
+    return start + int(mark.column)
+
+
+def render(value: Scalar, like: str = "") -> str:
+    """A scalar as YAML reads it back as ``value``: plain where that is unambiguous, else
+    quoted (as ``like``, the text it replaces, was quoted)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if like.startswith("'") and "'" not in value:
+        return f"'{value}'"
+    if like.startswith('"') or not _PLAIN.fullmatch(value) or _RESERVED.fullmatch(value):
+        return json.dumps(value)
+    return value
+
+
+def _replace(text: str, node: yaml.Node, value: Scalar) -> str:
+    if not isinstance(node, yaml.ScalarNode) or node.style in ("|", ">"):
+        raise EditError("the value to replace is not a one-line scalar")
+    start, end = _offset(text, node.start_mark), _offset(text, node.end_mark)
+    written = text[start:end]
+    if written.startswith(("&", "!", "*")) or "\n" in written or not written:
+        raise EditError("the value to replace is anchored, tagged, empty or spans lines")
+    return text[:start] + render(value, written) + text[end:]
+
+
+def _last_end(text: str, node: yaml.Node) -> int:
+    """Where the text of a block collection's last entry ends (its last scalar or flow node)."""
+    while isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and not node.flow_style:
+        if not node.value:
+            break
+        last = node.value[-1]
+        node = last[1] if isinstance(last, tuple) else last
+    return _offset(text, node.end_mark)
+
+
+def _line_end(text: str, offset: int) -> int:
+    """The end of the line ``offset`` is on (before its line break), or ``offset`` itself when
+    the text before it ends a line (a block scalar keeps its line break)."""
+    if offset > 0 and text[offset - 1] == "\n":
+        return offset - 1 - (offset > 1 and text[offset - 2] == "\r")
+    found = text.find("\n", offset)
+    if found < 0:
+        return len(text)
+    return found - (found > 0 and text[found - 1] == "\r")
+
+
+def _step(node: yaml.MappingNode) -> int:
+    """The indentation step of a block mapping's nested block mappings (2 where it has none)."""
+    for _, value in node.value:
+        if isinstance(value, yaml.MappingNode) and not value.flow_style and value.value:
+            step = int(value.value[0][0].start_mark.column - node.value[0][0].start_mark.column)
+            if step > 0:
+                return step
+    return 2
+
+
+def _nested(parts: tuple[str | int, ...], edit: Edit) -> tuple[str, Any]:
+    """The first missing key and what goes under it, as plain data."""
+    value: Any = [edit.value] if edit.action == "add" else edit.value
+    for part in reversed(parts[1:]):
+        value = {part: value}
+    return str(parts[0]), value
+
+
+def _flow(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{render(k)}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flow(item) for item in value) + "]"
+    return render(value)
+
+
+def _block(key: str, value: Any, column: int, step: int, newline: str) -> str:
+    pad = " " * column
+    if isinstance(value, dict):
+        inner = "".join(_block(k, v, column + step, step, newline) for k, v in value.items())
+        return f"{newline}{pad}{render(key)}:{inner}"
+    if isinstance(value, list):
+        items = "".join(f"{newline}{pad}{' ' * step}- {render(item)}" for item in value)
+        return f"{newline}{pad}{render(key)}:{items}"
+    return f"{newline}{pad}{render(key)}: {render(value)}"
+
+
+def _insert(
+    text: str, node: yaml.MappingNode, rest: tuple[str | int, ...], edit: Edit, newline: str
+) -> str:
+    if any(isinstance(part, int) for part in rest):
+        raise EditError("a missing list item cannot be made up")
+    key, value = _nested(rest, edit)
+    if node.flow_style or not node.value:
+        return _into_flow(text, node, f"{render(key)}: {_flow(value)}", "{", "}")
+    column = node.value[0][0].start_mark.column
+    at = _line_end(text, _last_end(text, node))
+    return text[:at] + _block(key, value, column, _step(node), newline) + text[at:]
+
+
+def _append(text: str, node: yaml.SequenceNode, item: Scalar, newline: str) -> str:
+    like = next((i for i in node.value if isinstance(i, yaml.ScalarNode)), None)
+    quote = text[_offset(text, like.start_mark)] if like is not None and like.style else ""
+    rendered = render(item, quote)
+    if node.flow_style or not node.value:
+        return _into_flow(text, node, rendered, "[", "]")
+    first = _offset(text, node.value[0].start_mark)
+    dash = text.rfind("-", 0, first)
+    line_start = text.rfind("\n", 0, dash) + 1
+    if dash < line_start or text[line_start:dash].strip():
+        raise EditError("the list's layout is not one item per line")
+    at = _line_end(text, _last_end(text, node))
+    return text[:at] + f"{newline}{text[line_start:dash]}- {rendered}" + text[at:]
+
+
+def _into_flow(text: str, node: yaml.Node, entry: str, opening: str, closing: str) -> str:
+    """``entry`` added at the end of a flow collection (``{a: 1}`` -> ``{a: 1, entry}``)."""
+    start, end = _offset(text, node.start_mark), _offset(text, node.end_mark)
+    start = text.find(opening, start, end)  # after an anchor or a tag, if any
+    if start < 0 or text[end - 1 : end] != closing:
+        raise EditError("the collection is not written as a flow collection")
+    if not node.value:
+        return text[: start + 1] + entry + text[start + 1 :]
+    last = node.value[-1]
+    after = _offset(text, (last[1] if isinstance(last, tuple) else last).end_mark)
+    return text[:after] + ", " + entry + text[after:]

@@ -1,0 +1,317 @@
+"""``kscan fix``: before/after fixture pairs for every fixable rule and every layout the edits
+must keep, the diff (applied with ``patch -p0``), files it must not touch, fixes it must
+refuse, and fixes as rule data."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from kscan.cli import cli
+from kscan.fix.network_policies import missing_policies
+from kscan.rules.registry import RuleError, builtin_rules_dir, load_rules
+
+REPO = Path(__file__).resolve().parents[1]
+CASES = REPO / "tests" / "fix_fixtures"
+EXAMPLE = REPO / "examples" / "insecure-deployment.yaml"
+SARIF_VALIDATE = REPO.parent / "shared" / "tools" / "sarif-validate"
+OLD = 1_000_000_000  # an mtime (2001) no write of the test run can give a file
+
+HARDENED = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: ok
+  namespace: shop
+spec:
+  securityContext:
+    seccompProfile: {type: RuntimeDefault}
+  containers:
+    - name: ok
+      image: registry.example.com/ok:1.0
+      securityContext:
+        allowPrivilegeEscalation: false   # already fixed
+"""
+
+
+def _kscan(*args: str) -> Result:
+    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:  # click < 8.2
+        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    else:
+        runner = CliRunner()
+    result = runner.invoke(cli, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"kscan raised {result.exception!r}") from result.exception
+    return result
+
+
+def _aged(path: Path) -> Path:
+    os.utime(path, (OLD, OLD))
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir()))
+def test_fixture_pair(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fixing ``before.yaml`` with the case's arguments gives ``after.yaml`` byte for byte; a
+    second fix changes nothing and does not write the file."""
+    args = (CASES / case / "args").read_text(encoding="utf-8").split()
+    target = tmp_path / f"{case}.yaml"
+    shutil.copyfile(CASES / case / "before.yaml", target)
+    monkeypatch.chdir(tmp_path)
+    result = _kscan("fix", "--isolated", "--fail-on", "never", *args, target.name)
+    assert result.exit_code == 0, result.stderr
+    assert target.read_bytes() == (CASES / case / "after.yaml").read_bytes()
+    _aged(target)
+    again = _kscan("fix", "--isolated", "--fail-on", "never", *args, target.name)
+    assert again.exit_code == 0 and "Fixed 0 fields in 0 files" in again.stderr
+    assert target.stat().st_mtime == OLD
+    assert target.read_bytes() == (CASES / case / "after.yaml").read_bytes()
+
+
+def test_every_fixable_rule_has_a_fixture_pair() -> None:
+    fixable = [rule.name for rule in load_rules() if rule.fix is not None]
+    assert len(fixable) >= 10
+    missing = [name for name in fixable if not (CASES / name / "after.yaml").is_file()]
+    assert missing == []
+
+
+def test_a_case_selects_its_rule() -> None:
+    """A case named after a rule runs that rule (its pair shows the rule's own fix)."""
+    for rule in load_rules():
+        if rule.fix is not None:
+            assert rule.id in (CASES / rule.name / "args").read_text(encoding="utf-8")
+
+
+def test_diff_applies_with_patch_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if shutil.which("patch") is None:
+        pytest.skip("patch is not installed")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deploy").mkdir()
+    shown = tmp_path / "deploy" / "app.yaml"
+    shutil.copyfile(EXAMPLE, shown)
+    _aged(shown)
+    result = _kscan("fix", "--isolated", "--diff", "--unsafe-fixes", "deploy")
+    assert result.exit_code == 1  # findings remain: nothing was written
+    assert shown.read_bytes() == EXAMPLE.read_bytes() and shown.stat().st_mtime == OLD
+    assert result.stdout.startswith("--- deploy/app.yaml\n+++ deploy/app.yaml\n@@ ")
+    patch = subprocess.run(
+        ["patch", "-p0", "--forward", "--batch"], input=result.stdout.encode(), capture_output=True
+    )
+    assert patch.returncode == 0, patch.stderr.decode() + patch.stdout.decode()
+    patched = shown.read_bytes()
+    shutil.copyfile(EXAMPLE, shown)
+    _kscan("fix", "--isolated", "--unsafe-fixes", "deploy")
+    assert patched == shown.read_bytes() != EXAMPLE.read_bytes()
+
+
+def test_files_it_must_not_touch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing to fix, a file that does not parse, a Helm template, and a file outside the
+    paths given keep their content and modification time."""
+    monkeypatch.chdir(tmp_path)
+    scanned = tmp_path / "scanned"
+    scanned.mkdir()
+    files = {
+        scanned / "hardened.yaml": HARDENED,
+        scanned / "broken.yaml": "kind: Pod\nspec: [unclosed\n",
+        scanned / "chart.yaml": EXAMPLE.read_text().replace("web:1.4.2", "{{ .Values.tag }}"),
+        tmp_path / "outside.yaml": EXAMPLE.read_text(),
+    }
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
+        _aged(path)
+    result = _kscan("fix", "--isolated", "--select", "KS102,KS104", "scanned")
+    assert result.exit_code == 2  # the broken file is an input error, as in a scan
+    for path, text in files.items():
+        assert path.read_text(encoding="utf-8") == text and path.stat().st_mtime == OLD, path
+    assert "Fixed 0 fields in 0 files" in result.stderr
+
+
+def test_a_fix_that_would_not_read_back_is_refused_and_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The container's securityContext is also the pod's (one anchor): the field added for
+    the container would appear in the pod too, so the fix is not applied."""
+    monkeypatch.chdir(tmp_path)
+    manifest = tmp_path / "shared.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n"
+        "  securityContext: &sc\n    runAsUser: 1000\n  containers:\n"
+        "    - name: c\n      image: registry.example.com/c:1.0\n      securityContext: *sc\n",
+        encoding="utf-8",
+    )
+    before = manifest.read_text(encoding="utf-8")
+    result = _kscan("fix", "--isolated", "--select", "KS102", "shared.yaml")
+    assert result.exit_code == 1
+    assert manifest.read_text(encoding="utf-8") == before
+    assert (
+        "shared.yaml: warning: fix of KS102 at /spec/containers/0/securityContext/"
+        "allowPrivilegeEscalation not applied: the fixed text would not read back as the "
+        "objects expected" in result.stderr
+    )
+
+
+def test_exit_code_says_whether_findings_remain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shutil.copyfile(CASES / "allow-privilege-escalation" / "before.yaml", "app.yaml")
+    assert _kscan("fix", "--isolated", "--select", "KS102", "app.yaml").exit_code == 0
+    shutil.copyfile(CASES / "allow-privilege-escalation" / "before.yaml", "app.yaml")
+    remaining = _kscan("fix", "--isolated", "--select", "KS102,KS105", "app.yaml")
+    assert remaining.exit_code == 1  # KS105's fix is unsafe: its findings remain
+    assert "more findings with an unsafe fix (--unsafe-fixes applies them)" in remaining.stderr
+    assert "KS105" in remaining.stdout and "KS102" not in remaining.stdout
+
+
+def test_standard_input_cannot_be_fixed() -> None:
+    result = _kscan("fix", "-")
+    assert result.exit_code == 2
+    assert "cannot fix standard input" in result.stderr
+
+
+def test_explain_shows_the_fix_and_why() -> None:
+    text = _kscan("explain", "KS102").stdout
+    assert "kscan fix: set securityContext.allowPrivilegeEscalation: false [safe]" in text
+    assert "no_new_privs" in text
+    unsafe = _kscan("explain", "KS105").stdout
+    assert "kscan fix with --unsafe-fixes: set securityContext.readOnlyRootFilesystem" in unsafe
+    assert "kscan fix: none" in _kscan("explain", "KS310").stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("path: securityContext.*", "fix.path: a plain dotted path"),
+        ("action: delete", "fix.action"),
+        ("safety: maybe", "fix.safety"),
+    ],
+)
+def test_a_bad_fix_fails_to_load(tmp_path: Path, change: str, message: str) -> None:
+    source = (builtin_rules_dir() / "pod" / "allow-privilege-escalation.yaml").read_text()
+    key = change.split(":")[0]
+    lines = [
+        f"  {change}" if line.startswith(f"  {key}:") and not line.startswith("    ") else line
+        for line in source.splitlines()
+    ]
+    text = "\n".join(lines).replace("id: KS102", "id: KS9102")
+    text = text.replace("name: allow-privilege-escalation", "name: custom-escalation")
+    (tmp_path / "custom-escalation.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(RuleError) as raised:
+        load_rules(custom=tmp_path)
+    assert "custom-escalation.yaml:" in str(raised.value) and message in str(raised.value)
+
+
+def test_network_policies_go_to_new_files_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A default-deny policy per namespace without one, in a new file of DIR; a file already
+    there is never replaced; the policies written count in the rescan."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copyfile(EXAMPLE, "app.yaml")
+    other = EXAMPLE.read_text().replace("namespace: shop", "namespace: billing")
+    Path("billing.yaml").write_text(other, encoding="utf-8")
+    Path("policies").mkdir()
+    taken = Path("policies/billing-default-deny.yaml")
+    taken.write_text("# mine\n", encoding="utf-8")
+    _aged(taken)
+    args = ("fix", "--isolated", "--select", "KS501", "--write-network-policies", "policies")
+    result = _kscan(*args, "app.yaml", "billing.yaml")
+    written = Path("policies/shop-default-deny.yaml").read_text(encoding="utf-8")
+    assert "namespace: shop" in written and "policyTypes: [Ingress, Egress]" in written
+    assert taken.read_text(encoding="utf-8") == "# mine\n" and taken.stat().st_mtime == OLD
+    assert "billing-default-deny.yaml: warning: not written: the file exists" in result.stderr
+    assert result.exit_code == 1 and "Namespace 'billing'" in result.stdout
+    assert "Namespace 'shop'" not in result.stdout
+    assert sorted(p.name for p in Path("policies").iterdir()) == [
+        "billing-default-deny.yaml",
+        "shop-default-deny.yaml",
+    ]
+    assert _kscan(*args, "app.yaml").exit_code == 0  # the policy written is read as context
+
+
+def test_no_policy_file_for_a_name_no_namespace_can_have() -> None:
+    rule = next(r for r in load_rules() if r.name == "default-deny-network-policy")
+    finding = type("F", (), {"rule": rule, "suppression": None, "name": "../../etc/x"})()
+    policies, invalid = missing_policies([finding], Path("policies"))  # type: ignore[list-item]
+    assert policies == [] and invalid == ["../../etc/x"]
+
+
+def _apply(text: str, replacement: dict) -> str:  # type: ignore[type-arg]
+    """A SARIF replacement made in a text (lines and columns 1-based, end exclusive)."""
+    region, inserted = replacement["deletedRegion"], replacement["insertedContent"]["text"]
+    lines = text.splitlines(keepends=True)
+
+    def offset(line: int, column: int) -> int:
+        return sum(len(item) for item in lines[: line - 1]) + column - 1
+
+    start = offset(region["startLine"], region["startColumn"])
+    return text[:start] + inserted + text[offset(region["endLine"], region["endColumn"]) :]
+
+
+def test_sarif_results_carry_fixes_that_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each result with a fix has one replacement; made in the file, it fixes that finding."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copyfile(EXAMPLE, "app.yaml")
+    log = json.loads(
+        _kscan("--isolated", "--format", "sarif", "--base-dir", ".", "app.yaml").stdout
+    )
+    results = log["runs"][0]["results"]
+    with_fix = [r for r in results if "fixes" in r]
+    fixable = {rule.id for rule in load_rules() if rule.fix is not None}
+    # not KS103: the init container runs as user 0, so no pod of it gets runAsNonRoot
+    assert {r["ruleId"] for r in with_fix} == fixable & {r["ruleId"] for r in results} - {"KS103"}
+    original = EXAMPLE.read_text(encoding="utf-8")
+    for result in with_fix:
+        (change,) = result["fixes"][0]["artifactChanges"]
+        assert change["artifactLocation"]["uri"] == "app.yaml"
+        Path("app.yaml").write_text(_apply(original, change["replacements"][0]), encoding="utf-8")
+        field = result["properties"]["field"]
+        again = json.loads(_kscan("--isolated", "--format", "json", "app.yaml").stdout)
+        assert not any(
+            f["rule_id"] == result["ruleId"] and f["field"] == field for f in again["findings"]
+        ), (result["ruleId"], field)
+
+
+@pytest.mark.slow  # the validator starts the SARIF multitool: half a minute
+def test_sarif_fixes_pass_githubs_ingestion_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not SARIF_VALIDATE.is_file() or shutil.which("npm") is None:
+        pytest.skip("../shared/tools/sarif-validate (and npm) are needed for GitHub's rules")
+    monkeypatch.chdir(tmp_path)
+    shutil.copyfile(EXAMPLE, "app.yaml")
+    sarif = _kscan("--isolated", "--format", "sarif", "--base-dir", ".", "app.yaml").stdout
+    assert '"fixes"' in sarif
+    Path("app.sarif").write_text(sarif, encoding="utf-8")
+    done = subprocess.run([str(SARIF_VALIDATE), "--strict", "app.sarif"], capture_output=True)
+    if done.returncode == 2:
+        pytest.skip(f"sarif-validate could not run: {done.stderr.decode()[-300:]}")
+    assert done.returncode == 0, done.stdout.decode()
+
+
+def test_a_link_out_of_the_paths_given_is_not_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    outside = tmp_path / "outside.yaml"
+    shutil.copyfile(CASES / "allow-privilege-escalation" / "before.yaml", outside)
+    _aged(outside)
+    Path("scanned").mkdir()
+    Path("scanned/link.yaml").symlink_to(outside)
+    result = _kscan("fix", "--isolated", "--select", "KS102", "scanned")
+    assert "not fixed: it leads outside the paths given" in result.stderr
+    assert outside.stat().st_mtime == OLD
+    assert (
+        outside.read_bytes() == (CASES / "allow-privilege-escalation" / "before.yaml").read_bytes()
+    )
