@@ -45,6 +45,7 @@ _MAX_BYTES = 64 << 20
 _ALLOWED_MODULES = (
     "kscan.checks.",
     "kscan.rules.registry",
+    "kscan.rules.fixes",
     "kscan.model.taxonomy",
     "kscan.input.tree",
 )
