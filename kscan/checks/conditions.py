@@ -240,16 +240,14 @@ class Conditions(Params):
             return "forbidden"
         if self.allowed is not None and not _among(spelling.admitted, value, self.allowed):
             return "allowed"
-        number = spelling.number(value)
-        if number is None and spelling.not_a_number_fails:
-            if self.minimum is not None:
+        if self.minimum is not None or self.maximum is not None:
+            number = spelling.number(value)
+            if number is None and spelling.not_a_number_fails:
+                return "minimum" if self.minimum is not None else "maximum"
+            if self.minimum is not None and number is not None and number < self.minimum:
                 return "minimum"
-            if self.maximum is not None:
+            if self.maximum is not None and number is not None and number > self.maximum:
                 return "maximum"
-        if self.minimum is not None and number is not None and number < self.minimum:
-            return "minimum"
-        if self.maximum is not None and number is not None and number > self.maximum:
-            return "maximum"
         text = value if isinstance(value, str) else None
         if self.pattern is not None and not (text is not None and re.search(self.pattern, text)):
             return "pattern"
@@ -260,11 +258,12 @@ class Conditions(Params):
             and re.search(forbidden_pattern, text)
         ):
             return "forbidden-pattern"
-        items = [spelling.item(item) for item in spelling.items(value)]
-        if self.contains is not None and spelling.item(self.contains) not in items:
-            return "contains"
-        if self.not_contains is not None and spelling.item(self.not_contains) in items:
-            return "not-contains"
+        if self.contains is not None or self.not_contains is not None:
+            items = [spelling.item(item) for item in spelling.items(value)]
+            if self.contains is not None and spelling.item(self.contains) not in items:
+                return "contains"
+            if self.not_contains is not None and spelling.item(self.not_contains) in items:
+                return "not-contains"
         if self.missing(value):
             return "must-include"
         if self.outside(value):
