@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import field_validator, model_validator
@@ -236,9 +237,9 @@ class Conditions(Params):
         spelling = self.reading()
         if self.absent:
             return "absent"
-        if self.forbidden is not None and _among(spelling.read, value, self.forbidden):
+        if self.forbidden is not None and spelling.read(value) in self._forbidden_read:
             return "forbidden"
-        if self.allowed is not None and not _among(spelling.admitted, value, self.allowed):
+        if self.allowed is not None and spelling.admitted(value) not in self._allowed_admitted:
             return "allowed"
         if self.minimum is not None or self.maximum is not None:
             number = spelling.number(value)
@@ -269,6 +270,16 @@ class Conditions(Params):
         if self.outside(value):
             return "allowed-items"
         return None
+
+    @cached_property
+    def _forbidden_read(self) -> list[Any]:
+        """The ``forbidden`` values as their consumer reads them (computed once, not per value)."""
+        return [self.reading().read(option) for option in self.forbidden or ()]
+
+    @cached_property
+    def _allowed_admitted(self) -> list[Any]:
+        """The ``allowed`` values as a policy compares them."""
+        return [self.reading().admitted(option) for option in self.allowed or ()]
 
     def missing(self, value: Any) -> list[str]:
         """The ``must-include`` items that the value's items lack (none when they hold ``ALL``)."""
@@ -310,11 +321,6 @@ def regular_expression(value: str | None) -> str | None:
         except re.error as exc:
             raise ValueError(f"not a regular expression: {exc}") from None
     return value
-
-
-def _among(form: Callable[[Any], Any], value: Any, options: list[Any]) -> bool:
-    wanted = form(value)
-    return any(form(option) == wanted for option in options)
 
 
 def is_empty(value: Any) -> bool:
