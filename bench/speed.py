@@ -119,7 +119,9 @@ def checkov_command(checkov: str, path: str) -> list[str]:
     return [checkov, flag, path, "--framework", "kubernetes", "--quiet", "-o", "json"]
 
 
-def measure_input(name: str, path: str, runs: int, checkov: str | None) -> Row:
+def measure_input(
+    name: str, path: str, runs: int, checkov: str | None, checkov_timeout: float
+) -> Row:
     """Paired rounds of every contender on one input, then checkov once."""
     kscan: dict[int, list[Measured]] = {1: [], 2: []}
     composes: list[float] = []
@@ -131,7 +133,7 @@ def measure_input(name: str, path: str, runs: int, checkov: str | None) -> Row:
         seconds, size = compose(path)
         composes.append(seconds)
         imports.append(measure([sys.executable, "-c", "import yaml, click"]).seconds)
-    checked = measure(checkov_command(checkov, path)) if checkov else None
+    checked = measure(checkov_command(checkov, path), timeout=checkov_timeout) if checkov else None
     return Row(
         name,
         size,
@@ -155,10 +157,14 @@ def render(rows: list[Row], left_out: bool) -> str:
         if row.checkov is None:
             checkov_cells = ["left out" if left_out else "not installed", "-"]
         else:
-            failed = "" if row.checkov.exit_code in (0, 1) else f" (exit {row.checkov.exit_code})"
+            checked = row.checkov
+            failed = "" if checked.exit_code in (0, 1) else f" (exit {checked.exit_code})"
+            over = "> " if checked.timed_out else ""  # stopped: the time is a lower bound
+            if checked.timed_out:
+                failed = " (stopped)"
             checkov_cells = [
-                f"{row.checkov.seconds:.1f} s, {row.checkov.together_mb:,.0f} MB{failed}",
-                f"{row.checkov.seconds / one.seconds:,.0f}x",
+                f"{over}{checked.seconds:.1f} s, {checked.together_mb:,.0f} MB{failed}",
+                f"{over}{ratio(checked.seconds / one.seconds)}",
             ]
         vs_compose = (
             f"{one.seconds / row.compose:.1f}x, {two.seconds / row.compose:.1f}x"
@@ -181,6 +187,11 @@ def render(rows: list[Row], left_out: bool) -> str:
     return "\n".join(lines)
 
 
+def ratio(value: float) -> str:
+    """``3.4x``, or ``54x`` from 10 on."""
+    return f"{value:.1f}x" if value < 10 else f"{value:,.0f}x"
+
+
 def find_checkov(given: str | None) -> str | None:
     if given:
         return given
@@ -196,6 +207,12 @@ def main() -> None:
     parser.add_argument("--big", default="/tmp/big/multi")
     parser.add_argument("--checkov", help="checkov executable (default: on PATH or the venv)")
     parser.add_argument("--no-checkov", action="store_true", help="leave checkov out")
+    parser.add_argument(
+        "--checkov-timeout",
+        type=float,
+        default=1800,
+        help="stop checkov after this many seconds on one input (its time is then a lower bound)",
+    )
     args = parser.parse_args()
     checkov = None if args.no_checkov else find_checkov(args.checkov)
     rows: list[Row] = []
@@ -212,7 +229,7 @@ def main() -> None:
             if not Path(path).exists():
                 notes.append(f"{name}: {path} is absent, left out")
                 continue
-            rows.append(measure_input(name, path, args.runs, checkov))
+            rows.append(measure_input(name, path, args.runs, checkov, args.checkov_timeout))
             print(f"measured: {name}", file=sys.stderr)
     revision = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
