@@ -9,7 +9,8 @@ Timed, best of ``--repeat`` runs, interleaved so that drift hits every contender
 
 1. ruamel.yaml bare compose: ``YAML(typ="safe", pure=False).compose_all(text)`` (ruamel.yaml.clib)
 2. PyYAML bare compose: ``yaml.compose_all(text, Loader=yaml.CSafeLoader)`` (libyaml)
-3. kscan: ``scan(paths, rules)`` + the JSON report (read, decode, parse, models, all rules, render)
+3. kscan: ``scan(paths, rules)`` + the JSON report (read, decode, parse, models, rules, render),
+   with the rules the CLI runs by default (``--all-rules``: those off by default too)
 
 and, to split kscan's time, three of its stages on their own: read + decode, ``parse()`` (compose
 and build the position-aware data), and rendering the JSON report of the scan's result; "rest" is
@@ -63,7 +64,8 @@ from kscan.scan.engine import collector_paused, scan
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 3.0
-"""The issue's target: a whole kscan scan within 3x ruamel's bare C-backed compose."""
+"""The issue's target: a whole kscan scan within 3x libyaml's bare compose (PyYAML's
+CSafeLoader) of the same text."""
 
 RUAMEL = 'ruamel.yaml compose_all (typ="safe", C)'
 PYYAML = "PyYAML compose_all (CSafeLoader, libyaml)"
@@ -275,7 +277,9 @@ def kscan_revision() -> str:
     return (head.stdout.strip() or "unknown") + changed
 
 
-def render_header(corpus: Corpus, kscan: Timing, rules: list[Rule], revision: str) -> str:
+def render_header(
+    corpus: Corpus, kscan: Timing, rules: list[Rule], selection: str, revision: str
+) -> str:
     """Corpus size, kscan's own counts, and what the timings include."""
     out = kscan.outcome
     return "\n".join(
@@ -284,7 +288,7 @@ def render_header(corpus: Corpus, kscan: Timing, rules: list[Rule], revision: st
             f"corpus:   {len(corpus.files)} files, {out.documents} documents (kscan), "
             f"{corpus.n_bytes / 1e6:.2f} MB ({corpus.n_bytes:,} bytes)",
             f"kscan:    {out.findings} findings, {out.errors} errors, {out.objects} objects, "
-            f"{len(rules)} rules, JSON report {out.report_bytes:,} bytes",
+            f"{len(rules)} rules ({selection}), JSON report {out.report_bytes:,} bytes",
             f"revision: {revision}; Python {sys.version.split()[0]}",
             "I/O:      all files are read + decoded into memory before any timing; the composers",
             "          parse that text. scan() reads the files itself, from the page cache (warm",
@@ -349,6 +353,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="runs each; the best is reported")
     parser.add_argument("--profile", action="store_true", help="cProfile one kscan run (top 20)")
     parser.add_argument(
+        "--all-rules",
+        action="store_true",
+        help="run every rule, those off by default too (default: the CLI's default rules)",
+    )
+    parser.add_argument(
         "--checkov",
         default=shutil.which("checkov"),
         help="checkov executable to compare with, whole process against whole process "
@@ -371,8 +380,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     texts = corpus.texts
 
     start = time.perf_counter()
-    rules = load_rules()
+    every_rule = load_rules()
     rules_seconds = time.perf_counter() - start
+    # what the CLI runs without a configuration: the rules on by default (--all: every rule)
+    rules = every_rule if args.all_rules else [rule for rule in every_rule if rule.enabled]
 
     handoff: list[ScanResult] = []  # kscan's result, for the render stage only, then dropped
 
@@ -407,7 +418,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         Outcome(),
     )
 
-    print(render_header(corpus, kscan, rules, revision))
+    selection = "every rule" if args.all_rules else "on by default, as the CLI runs"
+    print(render_header(corpus, kscan, rules, selection, revision))
     print(f"rules:    load_rules() once, outside the table: {rules_seconds:.3f} s")
     print(f"runs:     best of {args.repeat}, interleaved; the 'rest' row is kscan minus its stages")
     print(
@@ -416,9 +428,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     print()
     print(render_table(corpus, timings))
     print()
-    ratio = kscan.seconds / timings[RUAMEL].seconds
+    ratio = kscan.seconds / timings[PYYAML].seconds
     verdict = "meets" if ratio <= TARGET_RATIO else "misses"
-    print(f"target:   kscan <= {TARGET_RATIO:g}x ruamel compose: {ratio:.2f}x ({verdict} it)")
+    print(f"target:   kscan <= {TARGET_RATIO:g}x libyaml compose: {ratio:.2f}x ({verdict} it)")
 
     if args.checkov:
         print()

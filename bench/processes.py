@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -18,14 +19,21 @@ class Measured:
     together_mb: float
     """Peak resident memory of the process and its children together (sampled every 20 ms)."""
     exit_code: int
+    timed_out: bool = False
+    """Stopped at the timeout: ``seconds`` is a lower bound."""
 
 
-def measure(command: list[str], cwd: Path | None = None) -> Measured:
-    """Run ``command`` (output discarded) and measure it."""
+def measure(command: list[str], cwd: Path | None = None, timeout: float | None = None) -> Measured:
+    """Run ``command`` (output discarded) and measure it; past ``timeout`` seconds it and its
+    children are stopped."""
     own = together = 0
     start = time.perf_counter()
     process = subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=timeout is not None,
     )
     done = threading.Event()
 
@@ -37,11 +45,18 @@ def measure(command: list[str], cwd: Path | None = None) -> Measured:
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    process.wait()
+    timed_out = False
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        os.killpg(process.pid, signal.SIGKILL)  # its own session: it and its children only
+        process.wait()
     seconds = time.perf_counter() - start
     done.set()
     sampler.join()
-    return Measured(seconds, own / 1024, max(together, own) / 1024, process.returncode)
+    together_mb = max(together, own) / 1024
+    return Measured(seconds, own / 1024, together_mb, process.returncode, timed_out)
 
 
 def memory_kb(root: int) -> tuple[int, int]:

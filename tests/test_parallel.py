@@ -94,6 +94,7 @@ def workers_always(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
         started.append(jobs)
         return real_pool(jobs, args)
 
+    monkeypatch.setattr(parallel, "available_cores", lambda: 8)  # workers even on one core
     monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(parallel, "_MIN_BATCH_BYTES", 1)
     monkeypatch.setattr(parallel, "_pool", counting_pool)
@@ -206,7 +207,10 @@ def test_batches_keep_the_order_of_files(tmp_path: Path) -> None:
     assert len(batches) > 1
 
 
-def test_small_inputs_and_stdin_stay_in_process(tmp_path: Path) -> None:
+def test_small_inputs_and_stdin_stay_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "available_cores", lambda: 8)
     (tmp_path / "a.yaml").write_text(TEAM_B)
     (tmp_path / "b.yaml").write_text(ACCOUNT)
     setup = ScanSetup(Profiles.single([]).assign([]), Suppressor(), DEFAULT_LIMITS, "<stdin>")
@@ -220,3 +224,33 @@ def test_small_inputs_and_stdin_stay_in_process(tmp_path: Path) -> None:
     big.write_bytes(b"#" * parallel.PARALLEL_MIN_BYTES)
     assert runner._worth_workers(sizes("a.yaml", "big.yaml"))
     assert not runner._worth_workers(sizes("big.yaml"))
+
+
+def test_one_free_core_scans_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one core to run on, --jobs 2 starts no workers: they could only be slower."""
+    monkeypatch.setattr(parallel, "available_cores", lambda: 1)
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * parallel.PARALLEL_MIN_BYTES)
+    (tmp_path / "a.yaml").write_text(TEAM_B)
+    setup = ScanSetup(Profiles.single([]).assign([]), Suppressor(), DEFAULT_LIMITS, "<stdin>")
+    runner = parallel.Workers(setup, jobs=2)
+    assert not runner._worth_workers(
+        [parallel._size(str(tmp_path / n)) for n in ("a.yaml", "big.yaml")]
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "cores"),
+    [
+        ("max 100000\n", None),
+        ("200000 100000\n", 2),
+        ("150000 100000\n", 1),
+        ("50000 100000\n", 1),
+        ("", None),
+    ],
+)
+def test_cgroup_quota_in_whole_cores(tmp_path: Path, written: str, cores: int | None) -> None:
+    quota = tmp_path / "cpu.max"
+    quota.write_text(written)
+    assert parallel._cgroup_cpu_quota(str(quota)) == cores
+    assert parallel._cgroup_cpu_quota(str(tmp_path / "absent")) is None

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import field_validator, model_validator
@@ -236,20 +237,18 @@ class Conditions(Params):
         spelling = self.reading()
         if self.absent:
             return "absent"
-        if self.forbidden is not None and _among(spelling.read, value, self.forbidden):
+        if self.forbidden is not None and spelling.read(value) in self._forbidden_read:
             return "forbidden"
-        if self.allowed is not None and not _among(spelling.admitted, value, self.allowed):
+        if self.allowed is not None and spelling.admitted(value) not in self._allowed_admitted:
             return "allowed"
-        number = spelling.number(value)
-        if number is None and spelling.not_a_number_fails:
-            if self.minimum is not None:
+        if self.minimum is not None or self.maximum is not None:
+            number = spelling.number(value)
+            if number is None and spelling.not_a_number_fails:
+                return "minimum" if self.minimum is not None else "maximum"
+            if self.minimum is not None and number is not None and number < self.minimum:
                 return "minimum"
-            if self.maximum is not None:
+            if self.maximum is not None and number is not None and number > self.maximum:
                 return "maximum"
-        if self.minimum is not None and number is not None and number < self.minimum:
-            return "minimum"
-        if self.maximum is not None and number is not None and number > self.maximum:
-            return "maximum"
         text = value if isinstance(value, str) else None
         if self.pattern is not None and not (text is not None and re.search(self.pattern, text)):
             return "pattern"
@@ -260,16 +259,27 @@ class Conditions(Params):
             and re.search(forbidden_pattern, text)
         ):
             return "forbidden-pattern"
-        items = [spelling.item(item) for item in spelling.items(value)]
-        if self.contains is not None and spelling.item(self.contains) not in items:
-            return "contains"
-        if self.not_contains is not None and spelling.item(self.not_contains) in items:
-            return "not-contains"
+        if self.contains is not None or self.not_contains is not None:
+            items = [spelling.item(item) for item in spelling.items(value)]
+            if self.contains is not None and spelling.item(self.contains) not in items:
+                return "contains"
+            if self.not_contains is not None and spelling.item(self.not_contains) in items:
+                return "not-contains"
         if self.missing(value):
             return "must-include"
         if self.outside(value):
             return "allowed-items"
         return None
+
+    @cached_property
+    def _forbidden_read(self) -> list[Any]:
+        """The ``forbidden`` values as their consumer reads them (computed once, not per value)."""
+        return [self.reading().read(option) for option in self.forbidden or ()]
+
+    @cached_property
+    def _allowed_admitted(self) -> list[Any]:
+        """The ``allowed`` values as a policy compares them."""
+        return [self.reading().admitted(option) for option in self.allowed or ()]
 
     def missing(self, value: Any) -> list[str]:
         """The ``must-include`` items that the value's items lack (none when they hold ``ALL``)."""
@@ -311,11 +321,6 @@ def regular_expression(value: str | None) -> str | None:
         except re.error as exc:
             raise ValueError(f"not a regular expression: {exc}") from None
     return value
-
-
-def _among(form: Callable[[Any], Any], value: Any, options: list[Any]) -> bool:
-    wanted = form(value)
-    return any(form(option) == wanted for option in options)
 
 
 def is_empty(value: Any) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from typing import Any, Literal, NamedTuple
 
@@ -10,9 +10,9 @@ from pydantic import model_validator
 
 from kscan.checks.base import Params, Violation, template
 from kscan.checks.conditions import is_empty
-from kscan.checks.paths import MISSING, Condition, Match, dotted, select
+from kscan.checks.paths import MISSING, Condition, Match, dotted, lookup, plain_names, select
 from kscan.input.documents import Pointer
-from kscan.model import KubeObject, LayeredPod, PodView, Shape
+from kscan.model import ContainerRef, KubeObject, LayeredPod, PodView, Shape
 from kscan.model.extract import Unknown
 from kscan.model.taxonomy import Severity
 from kscan.support.disclosure import shown
@@ -84,13 +84,20 @@ class _Target(NamedTuple):
 
     base: Pointer
     data: Any
-    subject: str
     container: str | None = None
     pod: PodView | None = None
     """The pod it belongs to (a container's, for inherited values)."""
     locate: Callable[[Pointer], Pointer] | None = None
     unknown: Unknown = Unknown()
     """The object's fields the API does not know."""
+    ref: ContainerRef | None = None
+    """The container, for the subject of a message (formatted only when one is reported)."""
+
+    def subject(self, display: str) -> str:
+        """``Container 'web' of Deployment 'shop/web'``, a pod's or the object's ``display``."""
+        if self.ref is not None:
+            return self.ref.subject(display)
+        return self.pod.subject(display) if self.pod is not None else display
 
 
 @template("field", scope="object", params=FieldParams)
@@ -102,7 +109,7 @@ def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
     inheriting it."""
     if not params.applies_to(obj.shape):
         return
-    targets = list(_targets(params, obj))
+    targets = _targets(params, obj)
     if params.inherited:
         for pod in obj.pods:
             if any(target.pod is pod for target in targets):
@@ -119,36 +126,47 @@ def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
                 break
 
 
-def _targets(params: FieldParams, obj: KubeObject) -> Iterator[_Target]:
+def _targets(params: FieldParams, obj: KubeObject) -> list[_Target]:
+    """The targets of ``params`` in ``obj``, found once per object for every rule that shares
+    the same target, container lists and Windows filter."""
+    key = ("field-targets", params.target, params.containers, params.linux_only)
+    targets = obj.derived.get(key)
+    if targets is None:
+        targets = obj.derived[key] = list(_find_targets(params, obj))
+    return targets
+
+
+def _find_targets(params: FieldParams, obj: KubeObject) -> Iterator[_Target]:
     unknown = obj.unknown
     if params.target == "object":
-        yield _Target(obj.pointer, obj.data, obj.display, unknown=unknown)
+        yield _Target(obj.pointer, obj.data, unknown=unknown)
         return
     for pod in obj.pods:
         if params.linux_only and pod.is_windows:
             continue
-        subject = pod.subject(obj.display)
         layered = isinstance(pod.data, LayeredPod)
         if params.target == "pod":
             locate = pod.pointer_of if layered else None
-            yield _Target(pod.pointer, pod.data, subject, pod=pod, locate=locate, unknown=unknown)
+            yield _Target(pod.pointer, pod.data, pod=pod, locate=locate, unknown=unknown)
         elif params.target == "pod-metadata":
             metadata = obj.document.get(pod.metadata_pointer)
-            yield _Target(pod.metadata_pointer, metadata, subject, pod=pod, unknown=unknown)
+            yield _Target(pod.metadata_pointer, metadata, pod=pod, unknown=unknown)
         else:
             for ref in pod.containers():
                 if ref.role in params.containers:
-                    subject = ref.subject(obj.display)
                     locate = ref.pointer_of if isinstance(ref.data, LayeredPod) else None
-                    yield _Target(ref.pointer, ref.data, subject, ref.name, pod, locate, unknown)
+                    yield _Target(ref.pointer, ref.data, ref.name, pod, locate, unknown, ref)
 
 
 def _holds(condition: Condition, target: _Target) -> bool:
-    matches = _select(condition, target)
-    return all(condition.problem(match) is None for match in matches)
+    return all(condition.problem(match) is None for match in _select(condition, target))
 
 
-def _select(condition: Condition, target: _Target) -> Iterator[Match]:
+def _select(condition: Condition, target: _Target) -> Iterable[Match]:
+    if target.locate is None and not target.unknown.fields:
+        names = plain_names(condition.path)
+        if names is not None:  # the common case: one lookup, no generators
+            return (lookup(target.data, names, target.base),)
     matches = select(target.data, condition.path, target.base, condition.key_pattern, target.locate)
     return known(matches, target.unknown)
 
@@ -188,16 +206,13 @@ def _pod_values(params: FieldParams, obj: KubeObject, pod: PodView) -> Iterator[
     """The pod-level values of inheritable fields: the first bad one, reported at the pod
     (unless every container overrides it and the condition says what to do then)."""
     locate = pod.pointer_of if isinstance(pod.data, LayeredPod) else None
-    subject = pod.subject(obj.display)
     unknown = obj.unknown
-    target = _Target(pod.pointer, pod.data, subject, pod=pod, locate=locate, unknown=unknown)
+    target = _Target(pod.pointer, pod.data, pod=pod, locate=locate, unknown=unknown)
     for condition in params.inherited:
         for match in _select(condition, target):
-            if match.pointer in obj.wrong_types:
-                continue
             written = match.present and not is_empty(match.value)
             problem = condition.problem(match) if written else None
-            if problem is None:
+            if problem is None or match.pointer in obj.wrong_types:
                 continue
             origin = " for the whole pod"
             severity = condition.severity
@@ -232,6 +247,9 @@ def _first_violation(
 ) -> Violation | None:
     pod = target.pod
     for match in _select(condition, target):
+        problem = condition.problem(match)
+        if problem is None:
+            continue
         if match.pointer in obj.wrong_types:
             continue  # an input error says what is wrong with it
         unset = not match.present or is_empty(match.value)
@@ -239,9 +257,6 @@ def _first_violation(
             continue  # what a pod kscan sees in part lacks may be set by whatever completes it
         if condition.inherit and unset and _inherited(condition, pod, target.unknown):
             continue  # the pod's value applies: fine, or already reported at the pod
-        problem = condition.problem(match)
-        if problem is None:
-            continue
         if unset and condition.inherit:
             problem += " on the container or the pod"
         return _violation(params, condition, obj, target, match, problem, "")
@@ -258,7 +273,7 @@ def _violation(
     origin: str,
     severity: Severity | None = None,
 ) -> Violation:
-    subject = target.subject
+    subject = target.subject(obj.display)
     pod = target.pod
     shared = pod is not None and pod.label and match.pointer[: len(pod.pointer)] != pod.pointer
     if shared and target.container is None:

@@ -104,16 +104,16 @@ def select(
     """Every match of ``path`` in ``data``, at ``base``; ``key_pattern`` filters the keys a
     ``*`` walks. ``locate`` turns a relative pointer into where it is written, for data
     gathered from several places (a LayeredPod)."""
-    names = _plain_names(path)
+    names = plain_names(path)
     keys = re.compile(key_pattern) if key_pattern else None
     if locate is None:
         if names is not None:  # the common case, without wildcards or alternatives
-            yield _lookup(data, names, base)
+            yield lookup(data, names, base)
         else:
             yield from _walk(data, parse_path(path), base, keys, len(base))
         return
     found = (
-        [_lookup(data, names, ())]
+        [lookup(data, names, ())]
         if names is not None
         else _walk(data, parse_path(path), (), keys, 0)
     )
@@ -122,14 +122,16 @@ def select(
 
 
 @cache
-def _plain_names(path: str) -> tuple[str, ...] | None:
+def plain_names(path: str) -> tuple[str, ...] | None:
+    """The keys of a path without wildcards, alternatives or indexes (None for any other)."""
     segments = parse_path(path)
     if any(len(names) > 1 or names[0] == "*" or names[0].isdigit() for names in segments):
         return None
     return tuple(names[0] for names in segments)
 
 
-def _lookup(data: Any, names: tuple[str, ...], base: Pointer) -> Match:
+def lookup(data: Any, names: tuple[str, ...], base: Pointer) -> Match:
+    """The match of the plain path ``names`` in ``data``, at ``base``."""
     for name in names:
         if not isinstance(data, dict) or name not in data:
             return Match((*base, *names), MISSING, len(base))
@@ -208,9 +210,10 @@ class Condition(Conditions):
 
     def problem(self, match: Match) -> str | None:
         """Why the value at ``match`` fails this condition (``is not set``, ``is 0``), or None."""
-        if not match.present or is_empty(match.value):
+        value = match.value
+        if value is MISSING or is_empty(value):
             return "is not set" if self.required else None
-        failed = self.failed(match.value)
+        failed = self.failed(value)
         if failed is None:
             return None
         return "is set" if failed == "absent" else f"is {shown(match.value, match.pointer)}"

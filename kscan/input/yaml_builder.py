@@ -40,6 +40,9 @@ _PLAIN_KEYS: dict[str, str] = {}
 """Plain, untagged keys already resolved (their JSON key), shared by every document."""
 
 
+_PLAIN_VALUES: dict[str, Any] = {}
+"""Plain, untagged scalars of up to ``_PLAIN_KEY_LENGTH`` characters already resolved (``true``,
+``80``, ``IfNotPresent``), shared by every document: values are immutable."""
 _PLAIN_KEYS_KEPT = 50_000
 
 
@@ -203,10 +206,15 @@ class Builder:
         text, tag, plain = event.value, event.tag, event.implicit[0]
         if "#" in text:
             self._text_region(event)
-        try:
-            value = resolve(text, tag, plain)
-        except ScalarError as exc:
-            raise ParseError(str(exc), *line_column(event.start_mark)) from None
+        memo = tag is None and plain and len(text) <= _PLAIN_KEY_LENGTH
+        value = _PLAIN_VALUES.get(text, _BUILDING) if memo else _BUILDING
+        if value is _BUILDING:
+            try:
+                value = resolve(text, tag, plain)
+            except ScalarError as exc:
+                raise ParseError(str(exc), *line_column(event.start_mark)) from None
+            if memo and len(_PLAIN_VALUES) < _PLAIN_KEYS_KEPT:
+                _PLAIN_VALUES[text] = value
         if (
             type(value) is str
             and "{{" in value

@@ -156,7 +156,7 @@ def check(
                     if unknown and key not in allowed:
                         _unknown(found, removed, known, type_name, (*pointer, key), key)
                 elif item_type in _SCALARS:  # most fields: checked here, not stacked
-                    if item is not None and inner and not _scalar_fits(item, item_type):
+                    if item is not None and inner and not _fits(item, item_type):
                         found.wrong.append(WrongType((*pointer, key), _SCALARS[item_type]))
                 else:
                     stack.append((item, item_type, (*pointer, key), _NO_EXTRA, inner))
@@ -199,6 +199,19 @@ def _unknown(
 def _wrong(found: Findings, typed: bool, pointer: Pointer, expected: str) -> None:
     if typed:
         found.wrong.append(WrongType(pointer, expected))
+
+
+_FITTING: dict[tuple[str, type], bool] = {}
+"""``_scalar_fits`` by API type and Python type, which alone decide it."""
+
+
+def _fits(value: Any, type_name: str) -> bool:
+    """``_scalar_fits``, remembered for each API type and Python type."""
+    key = (type_name, type(value))
+    fits = _FITTING.get(key)
+    if fits is None:
+        fits = _FITTING[key] = _scalar_fits(value, type_name)
+    return fits
 
 
 def _scalar_fits(value: Any, type_name: str) -> bool:

@@ -374,6 +374,12 @@ class KubeObject:
         return _without_namespace(data) if self.cluster_scoped else data
 
     @cached_property
+    def derived(self) -> dict[object, Any]:
+        """What templates derive from the object once and share across their rules (keyed by
+        the template's own keys), filled on first use."""
+        return {}
+
+    @cached_property
     def display(self) -> str:
         """``Deployment 'shop/web'`` or ``ClusterRole 'admin'``."""
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name

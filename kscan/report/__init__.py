@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from json import dumps  # not 'import json': the json submodule would shadow it
+from json import JSONEncoder, dumps  # not 'import json': the json submodule would shadow it
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -35,10 +35,18 @@ _RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
 the C1 controls (``\\x9b`` starts a terminal escape) and the Unicode line separators."""
 
 
+_COMPACT = JSONEncoder(ensure_ascii=False)
+"""One encoder for every compact dump (``json.dumps`` with options builds a new one each call)."""
+
+
 def json_text(value: object, indent: int | None = None) -> str:
     """JSON of ``value``, UTF-8 kept readable, with no control character left raw (they can only
     stand inside strings, so an escape such as ``\\u009b`` keeps the JSON the same)."""
-    text = dumps(value, ensure_ascii=False, indent=indent)
+    text = (
+        _COMPACT.encode(value)
+        if indent is None
+        else dumps(value, ensure_ascii=False, indent=indent)
+    )
     return _RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
+from operator import attrgetter
 from typing import Literal
 
 from kscan.input.documents import Pointer, Span
 from kscan.model.taxonomy import Severity
 from kscan.rules.registry import Rule
 from kscan.support.disclosure import shown_key
+
+
+@lru_cache(maxsize=4096)
+def _pointer_part(shown: str) -> str:
+    """``/key`` as a JSON pointer writes a key as shown (``~`` and ``/`` escaped)."""
+    return "/" + shown.replace("~", "~0").replace("/", "~1")
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,11 @@ class Finding:
     baseline_state: Literal["new", "unchanged"] | None = None
     """Set when the scan is compared with a baseline."""
 
+    def __reduce__(self) -> tuple[type[Finding], tuple[object, ...]]:
+        """Pickled as its fields, read back by ``__init__`` (the dataclass state methods walk
+        ``fields()`` in Python for every finding)."""
+        return Finding, _fields_of(self)
+
     @property
     def counts(self) -> bool:
         """Whether it can fail the run: neither suppressed nor accepted in the baseline."""
@@ -54,9 +67,7 @@ class Finding:
     @property
     def field_path(self) -> str:
         """The JSON pointer of the offending field inside its document (``/spec/template/...``)."""
-        return "".join(
-            "/" + shown_key(part).replace("~", "~0").replace("/", "~1") for part in self.pointer
-        )
+        return "".join(_pointer_part(shown_key(part)) for part in self.pointer)
 
     @property
     def subject(self) -> str:
@@ -83,6 +94,10 @@ class Finding:
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.line, self.span.column, self.rule.id)
+
+
+_fields_of = attrgetter(*(item.name for item in fields(Finding)))
+"""A finding's fields, in ``__init__`` order."""
 
 
 @dataclass

@@ -71,8 +71,10 @@ class Workers:
         return self._local
 
     def _worth_workers(self, sizes: list[int]) -> bool:
-        """Several files, of enough bytes in all."""
-        return self.jobs > 1 and len(sizes) > 1 and sum(sizes) >= PARALLEL_MIN_BYTES
+        """Several files, of enough bytes in all, and more than one core to run workers on (on
+        one core, workers only add the cost of sending results back)."""
+        several = self.jobs > 1 and len(sizes) > 1 and sum(sizes) >= PARALLEL_MIN_BYTES
+        return several and available_cores() > 1
 
     def _in_workers(
         self, task: Callable[[list[str]], bytes], listed: list[list[str]]
@@ -81,8 +83,9 @@ class Workers:
 
         batches = iter(listed)
         index = RuleIndex(self.rules)
-        with _pool(min(self.jobs, len(listed)), self.setup) as pool:
-            pending = deque(pool.submit(task, b) for b in islice(batches, self.jobs * _AHEAD))
+        jobs = min(self.jobs, len(listed), available_cores())  # more would share cores
+        with _pool(jobs, self.setup) as pool:
+            pending = deque(pool.submit(task, b) for b in islice(batches, jobs * _AHEAD))
             try:
                 while pending:
                     encoded = pending.popleft().result()
@@ -93,10 +96,24 @@ class Workers:
 
 
 def available_cores() -> int:
-    """The cores this process may run on."""
+    """The cores this process may use: the CPUs it may run on (its affinity, as ``taskset`` or
+    a scheduler sets it), and no more than its cgroup's CPU quota (a container's ``--cpus``)."""
     if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
+        cores = len(os.sched_getaffinity(0)) or 1
+    else:
+        cores = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    return min(cores, quota) if quota is not None else cores
+
+
+def _cgroup_cpu_quota(path: str = "/sys/fs/cgroup/cpu.max") -> int | None:
+    """Whole CPUs the cgroup v2 quota allows (at least 1); None without a quota or cgroup v2."""
+    try:
+        with open(path, encoding="ascii") as handle:
+            quota, period = handle.read().split()[:2]
+        return max(1, int(quota) // int(period)) if quota != "max" else None
+    except (OSError, ValueError):
+        return None
 
 
 def _pool(jobs: int, setup: ScanSetup) -> Executor:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 FREE_FORM_KEYS = frozenset(
@@ -43,7 +44,8 @@ _USERINFO = re.compile(r"//[^/@]*@")
 """A URL with credentials (``https://user:password@host``): never quoted, token or not."""
 
 
-_KEY = re.compile(r"[A-Za-z0-9._/<-]{1,253}")
+_KEY_LENGTH = 253
+_KEY = re.compile(rf"[A-Za-z0-9._/<-]{{1,{_KEY_LENGTH}}}")
 """Keys as manifests write them: field names, ``app.kubernetes.io/name``, ``.dockerconfigjson``,
 ``<<``."""
 KEY_NOT_SHOWN = "(key not shown)"
@@ -53,6 +55,13 @@ def shown_key(key: object) -> str:
     """A mapping key (or a list index) as output may show it: a key made of what field names,
     label keys and file names are made of, else a placeholder (a key ``password=hunter2``,
     written by mistake for a value, is not shown)."""
+    if isinstance(key, str) and len(key) > _KEY_LENGTH:
+        return KEY_NOT_SHOWN  # and not remembered: the cache holds short keys only
+    return _shown_short_key(key)
+
+
+@lru_cache(maxsize=4096, typed=True)  # typed: the key True is not the index 1
+def _shown_short_key(key: object) -> str:
     if isinstance(key, int) or (isinstance(key, str) and _KEY.fullmatch(key)):
         return str(key)
     return KEY_NOT_SHOWN
