@@ -43,6 +43,23 @@ from kscan.scan.parallel import available_cores
 from kscan.support import interrupts
 from kscan.support.files import write_atomically
 
+_OUTPUT = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the report to FILE.",
+)
+_JOBS = click.option(
+    "-j",
+    "--jobs",
+    metavar="N",
+    type=click.IntRange(1),
+    default=available_cores(),
+    show_default="the number of cores",
+    help="Scan files in N processes (inputs of 1 MiB or more); the report is the same.",
+)
+"""Options the scan and ``kscan threats`` share."""
+
 
 class _DefaultToScan(click.Group):
     """A group whose default command is ``scan``: ``kscan deploy/`` means ``kscan scan deploy/``."""
@@ -109,12 +126,7 @@ class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from
         "github: PR annotations, junit, markdown."
     ),
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write the report to FILE.",
-)
+@_OUTPUT
 @click.option(
     "--fail-on",
     type=click.Choice(list(FAIL_ON_CHOICES)),
@@ -239,15 +251,7 @@ class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from
     show_default=True,
     help="Reject documents with more than N nodes once aliases are expanded (alias bombs).",
 )
-@click.option(
-    "-j",
-    "--jobs",
-    metavar="N",
-    type=click.IntRange(1),
-    default=available_cores(),
-    show_default="the number of cores",
-    help="Scan files in N processes (inputs of 1 MiB or more); the report is the same.",
-)
+@_JOBS
 def scan_command(
     paths: tuple[str, ...],
     output_format: str | None,
@@ -507,20 +511,8 @@ def fix_command(
     "--context", multiple=True, metavar="PATH", help="Read PATH too (its objects start no path)."
 )
 @click.option("--no-lateral", is_flag=True, help="No pod-to-pod steps through the pod network.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write the report to FILE.",
-)
-@click.option(
-    "--jobs",
-    metavar="N",
-    type=click.IntRange(1),
-    default=available_cores(),
-    show_default="the number of cores",
-    help="Read files in N processes (inputs of 1 MiB or more); the paths are the same.",
-)
+@_OUTPUT
+@_JOBS
 @click.option(
     "--base-dir",
     type=click.Path(file_okay=False),
