@@ -29,8 +29,15 @@ def test_hostile_input_stays_harmless(regression: Path) -> None:
 @pytest.mark.skipif(importlib.util.find_spec("atheris") is None, reason="atheris not installed")
 @pytest.mark.slow
 def test_short_fuzzing_run_finds_nothing(tmp_path: Path) -> None:
+    """libFuzzer runs every seed before its clock starts (476 rule fixtures: about a minute
+    instrumented on two cores): every regression seeds it, and a quarter of the fixtures."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    fixtures = sorted(path for path in (REPO / "tests" / "fixtures").rglob("*") if path.is_file())
+    for number, fixture in enumerate(fixtures[::4]):
+        (seeds / f"{number:03d}-{fixture.name}").write_bytes(fixture.read_bytes())
     proc = subprocess.run(
         [
             sys.executable,
@@ -41,7 +48,7 @@ def test_short_fuzzing_run_finds_nothing(tmp_path: Path) -> None:
             f"-artifact_prefix={tmp_path}/",
             str(corpus),
             str(REPO / "tests" / "fuzz_regressions"),
-            str(REPO / "tests" / "fixtures"),
+            str(seeds),
         ],
         capture_output=True,
         text=True,
