@@ -35,6 +35,11 @@ NOT_FOR_A_SCAN = (
     "kscan.report.sarif",  # reporters other than the one asked for
     "kscan.report.json",
     "jsonschema",  # validating rule and configuration files: rules done once, then cached
+    "pydantic",  # validating params and fixes: rules done once, then cached
+    "pydantic_core",
+    "annotated_types",
+    "importlib.metadata",  # pydantic's plugin loader
+    "email",
     "tomllib",  # only when a TOML file is met
     "difflib",  # only for an unknown rule or field
 )

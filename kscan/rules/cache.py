@@ -5,7 +5,8 @@ Where: ``$KSCAN_CACHE_DIR`` (an empty value turns the cache off), else ``$XDG_CA
 else ``~/.cache/kscan``; never in the scanned tree. One file per rule set (the built-in rules,
 or the built-in rules plus one custom directory), named after the directories it covers.
 
-Key: kscan's version, the Python and pydantic versions, the size and modification time of every
+Key: kscan's version, the Python version, pydantic's (its ``version.py``, read without importing
+pydantic, which a cached scan does without), the size and modification time of every
 module of the ``kscan`` package, and the name and content of every rule file (and of the rule
 schema) of each directory. A file whose key or checksum does not match is rebuilt silently.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import io
 import os
 import pickle
@@ -85,11 +87,10 @@ def _digest(data: bytes) -> bytes:
 
 def _key(roots: list[Path]) -> bytes:
     """What the built rules depend on: versions, kscan's code, every rule file."""
-    import pydantic.version  # loaded already, by the templates' params
-
     key = hashlib.sha256()
-    for part in (kscan.__version__, sys.version, pydantic.version.VERSION):
+    for part in (kscan.__version__, sys.version):
         key.update(part.encode() + b"\0")
+    key.update(_pydantic_version() + b"\0")
     for module, info in _modules(os.path.dirname(kscan.__file__)):
         key.update(f"{module}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
     for root in roots:
@@ -103,6 +104,18 @@ def _key(roots: list[Path]) -> bytes:
                 content = b"\0unreadable"
             key.update(f"{rule_file[skip:]}\0{len(content)}\0".encode() + content)
     return key.digest()
+
+
+def _pydantic_version() -> bytes:
+    """The text of pydantic's ``version.py`` (which validated the cached rules), or nothing."""
+    spec = importlib.util.find_spec("pydantic")
+    if spec is None or spec.origin is None:
+        return b""
+    try:
+        with open(os.path.join(os.path.dirname(spec.origin), "version.py"), "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
 
 
 def _modules(folder: str) -> list[tuple[str, os.stat_result]]:

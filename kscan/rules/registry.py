@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from kscan.checks.base import Params, Template
 from kscan.checks.catalogue import load_templates
 from kscan.input.documents import Document, parse, read_documents
@@ -205,6 +203,8 @@ def _verify(document: Document) -> None:
 
 def _build_rule(path: Path, document: Document, templates: dict[str, Template]) -> Rule:
     """The rule with its template bound and params, ATT&CK pair and file name checked."""
+    from pydantic import ValidationError  # validating: not on the path of a cached scan
+
     data = document.data
 
     def fail(pointer: tuple[str | int, ...], message: str) -> _RuleFileError:
