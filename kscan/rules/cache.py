@@ -30,7 +30,6 @@ import os
 import pickle
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +166,8 @@ def _write(path: Path, key: bytes, rules: list[Rule]) -> None:
     buffer = io.BytesIO()
     _Pickler(buffer).dump(rules)
     payload = buffer.getvalue()
+    import tempfile  # only when the cache is written
+
     temporary = None
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
