@@ -8,6 +8,7 @@ from any other directory are always verified in full.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,8 +115,22 @@ def load_rules(directory: Path | None = None, custom: Path | None = None) -> lis
 
 
 def rule_files(root: Path) -> list[Path]:
-    """The rule files under ``root`` (``.yaml`` and ``.yml``, at any depth), sorted."""
-    return sorted(path for path in root.rglob("*.y*ml") if path.suffix in (".yaml", ".yml"))
+    """The rule files under ``root`` (``.yaml`` and ``.yml``, at any depth, symbolic links to
+    directories not followed, as ``Path.rglob`` does), sorted. A walk with ``os.scandir``:
+    ``rglob`` costs a one-file scan, which keys its rule cache with these files, milliseconds."""
+    found: list[Path] = []
+    folders = [str(root)]
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if os.path.splitext(entry.name)[1] in (".yaml", ".yml"):
+                        found.append(Path(entry.path))
+                    if entry.is_dir() and not entry.is_symlink():
+                        folders.append(entry.path)
+        except OSError:
+            continue
+    return sorted(found)
 
 
 class _RuleFileError(Exception):
