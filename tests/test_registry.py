@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from kscan.model.taxonomy import STRIDE, TACTICS, TECHNIQUES
-from kscan.rules.registry import RuleError, builtin_rules_dir, load_rules, rule_files
+from kscan.rules.registry import (
+    RuleError,
+    builtin_rules_dir,
+    load_rules,
+    rule_file_names,
+    rule_files,
+)
 
 REPO_RULES = Path(__file__).resolve().parents[1] / "rules"
 GOOD = (REPO_RULES / "pod" / "privileged-container.yaml").read_text()
@@ -168,4 +174,5 @@ def test_rule_files_are_those_rglob_finds(tmp_path: Path) -> None:
     (tmp_path / "linked").symlink_to(tmp_path / "a", target_is_directory=True)
     expected = sorted(p for p in tmp_path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
     assert rule_files(tmp_path) == expected
+    assert rule_file_names(tmp_path) == [str(path) for path in expected]
     assert tmp_path / "a" / "c" / "d.yaml" in expected and tmp_path / "linked" not in expected

@@ -37,7 +37,7 @@ import kscan
 from kscan.checks.base import Template
 from kscan.checks.catalogue import load_templates
 from kscan.rules import registry
-from kscan.rules.registry import Rule, load_rules, rule_files
+from kscan.rules.registry import Rule, load_rules, rule_file_names
 
 CACHE_ENV = "KSCAN_CACHE_DIR"
 _MAGIC = b"kscan-rules-cache 1\n"
@@ -95,7 +95,7 @@ def _key(roots: list[Path]) -> bytes:
     for root in roots:
         key.update(f"root\0{root}\0".encode())
         skip = len(str(root)) + 1
-        for rule_file in [*map(str, rule_files(root)), os.path.join(root, "schema.json")]:
+        for rule_file in [*rule_file_names(root), os.path.join(root, "schema.json")]:
             try:
                 with open(rule_file, "rb") as handle:
                     content = handle.read()

@@ -116,21 +116,26 @@ def load_rules(directory: Path | None = None, custom: Path | None = None) -> lis
 
 def rule_files(root: Path) -> list[Path]:
     """The rule files under ``root`` (``.yaml`` and ``.yml``, at any depth, symbolic links to
-    directories not followed, as ``Path.rglob`` does), sorted. A walk with ``os.scandir``:
-    ``rglob`` costs a one-file scan, which keys its rule cache with these files, milliseconds."""
-    found: list[Path] = []
+    directories not followed), sorted as ``Path`` objects sort: what ``Path.rglob`` finds."""
+    return [Path(name) for name in rule_file_names(root)]
+
+
+def rule_file_names(root: Path) -> list[str]:
+    """``rule_files`` as strings, found with ``os.scandir``: ``rglob`` and ``Path`` objects
+    cost a one-file scan, which keys its rule cache with these files, milliseconds."""
+    found: list[str] = []
     folders = [str(root)]
     while folders:
         try:
             with os.scandir(folders.pop()) as entries:
                 for entry in entries:
                     if os.path.splitext(entry.name)[1] in (".yaml", ".yml"):
-                        found.append(Path(entry.path))
+                        found.append(entry.path)
                     if entry.is_dir() and not entry.is_symlink():
                         folders.append(entry.path)
         except OSError:
             continue
-    return sorted(found)
+    return sorted(found, key=lambda name: os.path.normcase(name).split(os.sep))
 
 
 class _RuleFileError(Exception):
