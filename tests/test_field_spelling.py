@@ -341,14 +341,17 @@ def models() -> list[type[fields.KubeModel]]:
 
 def own_fields(model: type[fields.KubeModel]) -> list[str]:
     """Fields a model declares itself (inherited ones are its base's cases)."""
-    inherited = {name for base in model.__mro__[1:] for name in getattr(base, "model_fields", {})}
-    return [name for name in model.model_fields if name not in inherited]
+    inherited = {
+        name
+        for base in model.__mro__[1:]
+        if issubclass(base, fields.KubeModel)
+        for name in base.model_fields()
+    }
+    return [name for name in model.model_fields() if name not in inherited]
 
 
 def api_name(model: type[fields.KubeModel], name: str) -> str:
-    alias = model.model_fields[name].alias
-    assert alias is not None
-    return alias
+    return model.model_fields()[name].alias
 
 
 def misspellings(model: type[fields.KubeModel], name: str) -> list[str]:
@@ -370,7 +373,7 @@ def test_the_models_read_the_api_spelling_only() -> None:
     name and never by the Python name or another case."""
     for (model, name), case in CASES.items():
         base = {"kind": "X"} if issubclass(model, fields.KubeObjectModel) else {}
-        required = {key: "x" for key, info in model.model_fields.items() if info.is_required()}
+        required = {key: "x" for key, info in model.model_fields().items() if info.is_required()}
         value = case.values[0]
         value = value if not isinstance(value, str) else value.replace(NAME, "n")
         data = {**base, **{api_name(model, k): v for k, v in required.items()}}

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from kscan.model.taxonomy import STRIDE, TACTICS, TECHNIQUES
-from kscan.rules.registry import RuleError, builtin_rules_dir, load_rules
+from kscan.rules.registry import (
+    RuleError,
+    builtin_rules_dir,
+    load_rules,
+    rule_file_names,
+    rule_files,
+)
 
 REPO_RULES = Path(__file__).resolve().parents[1] / "rules"
 GOOD = (REPO_RULES / "pod" / "privileged-container.yaml").read_text()
@@ -156,3 +162,17 @@ def test_the_readme_counts_the_rules_that_ship() -> None:
     assert found is not None
     rules = load_rules()
     assert (int(found[1]), int(found[2])) == (len(rules), sum(rule.enabled for rule in rules))
+
+
+def test_rule_files_are_those_rglob_finds(tmp_path: Path) -> None:
+    """The scandir walk finds what ``Path.rglob`` would, in the same order."""
+    for name in ("b.yaml", "a-b.yml", "a/b.yaml", "a/c/d.yaml", "x.json", ".yaml", "e.YAML"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    (tmp_path / "dir.yaml").mkdir()
+    (tmp_path / "dir.yaml" / "in.yml").write_text("")
+    (tmp_path / "linked").symlink_to(tmp_path / "a", target_is_directory=True)
+    expected = sorted(p for p in tmp_path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+    assert rule_files(tmp_path) == expected
+    assert rule_file_names(tmp_path) == [str(path) for path in expected]
+    assert tmp_path / "a" / "c" / "d.yaml" in expected and tmp_path / "linked" not in expected

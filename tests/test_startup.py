@@ -35,7 +35,15 @@ NOT_FOR_A_SCAN = (
     "kscan.report.sarif",  # reporters other than the one asked for
     "kscan.report.json",
     "jsonschema",  # validating rule and configuration files: rules done once, then cached
+    "pydantic",  # validating params and fixes: rules done once, then cached
+    "kscan.checks.regex_safety",  # validating the patterns of params
+    "pydantic_core",
+    "annotated_types",
+    "importlib.metadata",  # pydantic's plugin loader
+    "email",
     "tomllib",  # only when a TOML file is met
+    "tempfile",  # only when findings spill to disk or the rule cache is written
+    "decimal",  # only for an integral float of 2**53 or more
     "difflib",  # only for an unknown rule or field
 )
 

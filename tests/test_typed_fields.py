@@ -3,7 +3,7 @@ server, or the kubelet for its configuration file, refuses the object), reported
 wherever it is, and the rules that read the field leave it to that error.
 
 The types are the API's: ``kscan/model/api_fields.json`` (Go types of kubernetes/api and the
-component configuration types) and the strict pydantic models of ``kscan/model/fields.py``."""
+component configuration types) and the strict models of ``kscan/model/fields.py``."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any, get_args, get_origin
 
 import pytest
-from pydantic import BaseModel
 
 from kscan.checks.paths import Condition, parse_path
 from kscan.model import api
 from kscan.model.extract import MODELS
+from kscan.model.fields import KubeModel
 from kscan.rules.registry import Rule, load_rules
 
 ROOTS = {"container": "Container", "pod": "PodSpec", "pod-metadata": "ObjectMeta"}
@@ -48,7 +48,7 @@ def _api_type(type_name: str, names: tuple[tuple[str, ...], ...]) -> bool:
 
 
 def _model_type(annotation: Any, names: tuple[tuple[str, ...], ...]) -> bool:
-    """The same through a pydantic model's annotations."""
+    """The same through a field model's annotations."""
     if not names:
         return True
     head, rest = names[0], names[1:]
@@ -60,10 +60,8 @@ def _model_type(annotation: Any, names: tuple[tuple[str, ...], ...]) -> bool:
         return _model_type(args[1], rest)
     if args and origin is not None and not isinstance(annotation, type):  # X | None
         return any(_model_type(arg, names) for arg in args)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        by_alias = {
-            (info.alias or name): info.annotation for name, info in annotation.model_fields.items()
-        }
+    if isinstance(annotation, type) and issubclass(annotation, KubeModel):
+        by_alias = {info.alias: info.annotation for info in annotation.model_fields().values()}
         return all(name in by_alias and _model_type(by_alias[name], rest) for name in head)
     return annotation is object  # a value taken as it is (a NetworkPolicy rule's peers)
 

@@ -12,37 +12,36 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar, overload
+from typing import Any, ClassVar, Literal, Protocol, TypeVar, overload
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
-
-from kscan.checks.regex_safety import require_linear
 from kscan.input.documents import Document, Pointer
 from kscan.input.tree import Span
 from kscan.model import KubeObject, Shape
 from kscan.model.directives import Directive
 from kscan.model.inventory import Inventory, ObjectFacts, ReportPoint
 from kscan.model.taxonomy import Severity
+from kscan.support.declared import Declared, field_validator
 
 Scope = Literal["object", "document", "namespace", "inventory", "suppressions"]
 
 
-class Params(BaseModel):
+class Params(Declared):
     """Base of template params: kebab-case keys in rule files, unknown keys rejected. A param
     named ``...pattern`` is a regular expression applied to manifest text: one that can take
     super-linear time is rejected (``regex_safety``), in rule files and configurations alike."""
 
-    model_config = ConfigDict(
-        alias_generator=lambda name: name.replace("_", "-"),
-        extra="forbid",
-        frozen=True,
-        defer_build=True,
-    )
+    CONFIG: ClassVar[dict[str, Any]] = {
+        "alias_generator": lambda name: name.replace("_", "-"),
+        "extra": "forbid",
+        "frozen": True,
+    }
 
     @field_validator("*")
     @classmethod
-    def _linear_patterns(cls, value: Any, info: ValidationInfo) -> Any:
+    def _linear_patterns(cls, value: Any, info: Any) -> Any:
         if isinstance(value, str) and (info.field_name or "").endswith("pattern"):
+            from kscan.checks.regex_safety import require_linear  # validating only
+
             require_linear(value)
         return value
 

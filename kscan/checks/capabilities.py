@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar, Literal
 
-from pydantic import Field
-
 from kscan.checks.base import PodParams, Violation, template
 from kscan.checks.conditions import (
     CAPABILITY,
@@ -17,6 +15,7 @@ from kscan.checks.conditions import (
     normalize_capability,
 )
 from kscan.model import KubeObject
+from kscan.support.declared import Field
 from kscan.support.disclosure import shown
 
 

@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import field_validator, model_validator
-
 from kscan.checks.base import Params
+from kscan.support.declared import field_validator, model_validator
 
 Test = Literal[
     "required",

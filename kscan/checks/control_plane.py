@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from pydantic import model_validator
-
 from kscan.checks.base import PodParams, Violation, template
 from kscan.checks.conditions import GO_FLAG, Conditions, Spelling, Test, go_flag_value
 from kscan.input.documents import Pointer
 from kscan.model import ContainerRef, KubeObject, Shape
+from kscan.support.declared import model_validator
 from kscan.support.disclosure import shown
 
 

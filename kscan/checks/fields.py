@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from typing import Any, Literal, NamedTuple
 
-from pydantic import model_validator
-
 from kscan.checks.base import Params, Violation, template
 from kscan.checks.conditions import is_empty
 from kscan.checks.paths import MISSING, Condition, Match, dotted, lookup, plain_names, select
@@ -15,6 +13,7 @@ from kscan.input.documents import Pointer
 from kscan.model import ContainerRef, KubeObject, LayeredPod, PodView, Shape
 from kscan.model.extract import Unknown
 from kscan.model.taxonomy import Severity
+from kscan.support.declared import model_validator
 from kscan.support.disclosure import shown
 
 Target = Literal["object", "pod", "pod-metadata", "container"]

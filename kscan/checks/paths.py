@@ -14,12 +14,11 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any, ClassVar, Literal, NamedTuple, get_args
 
-from pydantic import field_validator
-
 from kscan.checks.base import yaml_value
 from kscan.checks.conditions import Conditions, Test, is_empty, regular_expression
 from kscan.input.documents import Pointer
 from kscan.model.taxonomy import Severity
+from kscan.support.declared import field_validator
 from kscan.support.disclosure import shown, shown_key
 
 MISSING = object()

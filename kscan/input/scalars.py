@@ -27,7 +27,6 @@ import math
 import re
 import struct
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 TAG = "tag:yaml.org,2002:"
@@ -286,7 +285,7 @@ def json_number(value: Any) -> Any:
     if not math.isfinite(value):
         raise ScalarError("a .inf or .nan value has no JSON form: kubectl cannot send it")
     if value.is_integer() and abs(value) < _JSON_EXACT_LIMIT:
-        number = int(value) if abs(value) < 2**53 else int(Decimal(repr(value)))
+        number = int(value) if abs(value) < 2**53 else _exact_integer(value)
         if _INT64[0] <= number <= _INT64[1]:
             return number
     return value
@@ -294,3 +293,10 @@ def json_number(value: Any) -> Any:
 
 def _short(tag: str) -> str:
     return tag[len(TAG) :] if tag.startswith(TAG) else tag
+
+
+def _exact_integer(value: float) -> int:
+    """An integral float of 2**53 or more as the integer its shortest decimal form writes."""
+    from decimal import Decimal  # rare: not imported on every scan
+
+    return int(Decimal(repr(value)))

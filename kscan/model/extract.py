@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
-
 from kscan.input.documents import parse
 from kscan.input.sources import Source
 from kscan.input.tree import Pointer, PosDict, PosList, Span, value_at
 from kscan.model import api, command_line, workloads
 from kscan.model.fields import (
     Container,
+    Invalid,
+    KubeModel,
     KubeObjectModel,
     NetworkPolicy,
     ObjectMeta,
@@ -685,23 +685,23 @@ class _ObjectBuilder:
         for _attempt in range(_MAX_PROBLEMS + 5):
             try:
                 return model.model_validate(data)
-            except ValidationError as exc:
+            except Invalid as exc:
                 repairs = []
-                for error in exc.errors():
-                    loc = tuple(part for part in error["loc"] if isinstance(part, (str, int)))
+                for problem in exc.problems:
+                    loc = tuple(part for part in problem.loc if isinstance(part, (str, int)))
                     absolute = (*pointer, *loc)
                     if isinstance(layered, LayeredPod) and loc:
                         absolute = layered.pointer_of(loc)[len(self.pointer) :]
-                    self.model_wrong.setdefault(absolute, error["msg"])
-                    repairs.append((loc, error["type"]))
+                    self.model_wrong.setdefault(absolute, problem.msg)
+                    repairs.append((loc, problem.type))
                 data = _repaired(data, repairs)
         self.model_wrong.setdefault(pointer, "too many fields of the wrong type to read it")
-        return fallback.model_construct()
+        return fallback()
 
 
-_Model = TypeVar("_Model", bound=BaseModel)
+_Model = TypeVar("_Model", bound=KubeModel)
 _NEUTRAL_ITEMS: dict[str, Any] = {"string_type": "", "list_type": []}
-"""What replaces a list item of the wrong type (by pydantic error type; a mapping otherwise)."""
+"""What replaces a list item of the wrong type (by problem type; a mapping otherwise)."""
 
 
 def _repaired(data: Any, repairs: list[tuple[Pointer, str]]) -> Any:

@@ -1,39 +1,234 @@
-"""Typed views (pydantic) of the Kubernetes fields kscan checks.
+"""Typed views of the Kubernetes fields kscan checks.
 
 Types are strict, as the API server's JSON decoding is: ``privileged: "true"`` is a wrong type,
 not ``True``. Fields kscan does not check are ignored, so unrelated oddities never make an object
-invalid.
+invalid. A model declares its fields as annotated class attributes with their defaults; its
+validator is built from them on first use (plain code: a scan does without pydantic), and
+reports problems as pydantic's strict mode words them (``Input should be a valid string``),
+since those words appear in kscan's findings.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any, ClassVar, NamedTuple, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+_M = TypeVar("_M", bound="KubeModel")
+_MISSING: Any = object()
+Loc = tuple[Any, ...]
 
 
-class KubeModel(BaseModel):
-    """Base: camelCase aliases, strict types, unknown fields ignored, immutable. Fields are read
-    by their API name only (``security_context`` is an unknown field, never securityContext),
-    as the API server's case-sensitive decoding does. An explicit ``null`` (Helm's ``toYaml``
-    of nothing) means the field is unset, as it does to Kubernetes."""
+class Problem(NamedTuple):
+    """One field that fails validation: where (API names and list indexes), its kind of
+    problem (``string_type``, ``missing``...) and what it should be."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=False,
-        strict=True,
-        extra="ignore",
-        frozen=True,
-        defer_build=True,
-    )
+    loc: Loc
+    type: str
+    msg: str
 
-    @model_validator(mode="before")
+
+class Invalid(ValueError):
+    """Data a model cannot be read from, with every problem found in it."""
+
+    def __init__(self, model: type[KubeModel], problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} problems validating {model.__name__}")
+        self.problems = problems
+
+
+class FieldSpec(NamedTuple):
+    """One declared field: its API name, type and default (none: required)."""
+
+    alias: str
+    annotation: Any
+    default: Any
+
+    def is_required(self) -> bool:
+        return self.default is _MISSING
+
+
+Check = Callable[[Any, Loc, list[Problem]], Any]
+"""Returns the value read, or ``_MISSING`` after appending the value's problems."""
+
+
+def _scalar(kind: type, code: str, word: str) -> Check:
+    def check(value: Any, loc: Loc, problems: list[Problem]) -> Any:
+        if isinstance(value, kind) and (kind is not int or not isinstance(value, bool)):
+            return value
+        problems.append(Problem(loc, code, f"Input should be a valid {word}"))
+        return _MISSING
+
+    return check
+
+
+def _anything(value: Any, loc: Loc, problems: list[Problem]) -> Any:
+    return value
+
+
+def _list_of(item: Check) -> Check:
+    def check(value: Any, loc: Loc, problems: list[Problem]) -> Any:
+        if not isinstance(value, list):
+            problems.append(Problem(loc, "list_type", "Input should be a valid list"))
+            return _MISSING
+        before = len(problems)
+        items = [item(element, (*loc, index), problems) for index, element in enumerate(value)]
+        return items if len(problems) == before else _MISSING
+
+    return check
+
+
+def _key_loc(key: Any) -> Any:
+    """How pydantic names a mapping key in a location: strings and 64-bit integers (booleans
+    as 0 and 1) as they are, anything else by its ``repr``."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, int) and -(1 << 63) <= key < (1 << 63):
+        return int(key)
+    return repr(key)
+
+
+def _dict_of(key_check: Check, value_check: Check) -> Check:
+    def check(value: Any, loc: Loc, problems: list[Problem]) -> Any:
+        if not isinstance(value, dict):
+            problems.append(Problem(loc, "dict_type", "Input should be a valid dictionary"))
+            return _MISSING
+        before = len(problems)
+        read = {}
+        for key, item in value.items():
+            at = (*loc, _key_loc(key))
+            read_key = key_check(key, (*at, "[key]"), problems)
+            read[read_key] = value_check(item, at, problems)
+        return read if len(problems) == before else _MISSING
+
+    return check
+
+
+_STR = _scalar(str, "string_type", "string")
+_SCALARS: dict[Any, Check] = {
+    str: _STR,
+    bool: _scalar(bool, "bool_type", "boolean"),
+    int: _scalar(int, "int_type", "integer"),
+    object: _anything,
+}
+
+
+def _checker(annotation: Any) -> Check:
+    """The check of one annotation: a scalar, ``list[...]``, ``dict[str, ...]``, a model, or
+    any of them ``| None`` (null is unset, dropped before fields are read)."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is list:
+        return _list_of(_checker(args[0]))
+    if origin is dict:
+        return _dict_of(_checker(args[0]), _checker(args[1]))
+    if args:  # X | None
+        (kept,) = (arg for arg in args if arg is not type(None))
+        return _checker(kept)
+    if isinstance(annotation, type) and issubclass(annotation, KubeModel):
+        return annotation._read
+    return _SCALARS[annotation]
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+class KubeModel:
+    """Base: fields read by their camelCase API name only (``security_context`` is an unknown
+    field, never securityContext), as the API server's case-sensitive decoding does; strict
+    types; unknown fields ignored; immutable. An explicit ``null`` (Helm's ``toYaml`` of
+    nothing) means the field is unset, as it does to Kubernetes."""
+
+    ALIASES: ClassVar[dict[str, str]] = {}
+    """API names that camelCase does not give (``nonResourceURLs``)."""
+    _schema: ClassVar[tuple[tuple[str, FieldSpec, Check], ...] | None] = None
+
     @classmethod
-    def _null_is_unset(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {key: value for key, value in data.items() if value is not None}
-        return data
+    def model_fields(cls) -> dict[str, FieldSpec]:
+        """The declared fields, by Python name, bases' first (in declaration order)."""
+        return {name: spec for name, spec, _check in cls._fields()}
+
+    @classmethod
+    def _fields(cls) -> tuple[tuple[str, FieldSpec, Check], ...]:
+        schema = cls.__dict__.get("_schema")
+        if schema is None:
+            hints = typing.get_type_hints(cls)
+            names = [n for base in reversed(cls.__mro__) for n in inspect.get_annotations(base)]
+            schema = tuple(
+                (
+                    name,
+                    FieldSpec(
+                        cls.ALIASES.get(name, _camel(name)),
+                        hints[name],
+                        getattr(cls, name, _MISSING),
+                    ),
+                    _checker(hints[name]),
+                )
+                for name in dict.fromkeys(names)
+                if get_origin(hints[name]) is not ClassVar
+            )
+            cls._schema = schema
+        return schema
+
+    @classmethod
+    def model_validate(cls: type[_M], data: Any) -> _M:
+        """The model read from ``data``, or ``Invalid`` with every problem in it."""
+        problems: list[Problem] = []
+        read = cls._read(data, (), problems)
+        if problems:
+            raise Invalid(cls, problems)
+        return read  # type: ignore[no-any-return]
+
+    @classmethod
+    def _read(cls, data: Any, loc: Loc, problems: list[Problem]) -> Any:
+        if isinstance(data, cls):
+            return data
+        if not isinstance(data, dict):
+            word = f"Input should be a valid dictionary or instance of {cls.__name__}"
+            problems.append(Problem(loc, "model_type", word))
+            return _MISSING
+        before = len(problems)
+        values = {}
+        for name, spec, check in cls._fields():
+            value = data.get(spec.alias)
+            if value is None:
+                if spec.default is _MISSING:
+                    problems.append(Problem((*loc, spec.alias), "missing", "Field required"))
+                    continue
+                value = _fresh(spec.default)
+            else:
+                value = check(value, (*loc, spec.alias), problems)
+            values[name] = value
+        if len(problems) != before:
+            return _MISSING
+        model = object.__new__(cls)
+        model.__dict__.update(values)
+        return model
+
+    def __init__(self) -> None:
+        """The model of defaults (required strings empty): a field's default, or what is left
+        of data too broken to read."""
+        for name, spec, _check in self._fields():
+            self.__dict__[name] = "" if spec.is_required() else _fresh(spec.default)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.__dict__ == self.__dict__
+
+    def __hash__(self) -> int:
+        return hash((type(self), *self.__dict__.values()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.__dict__.items())
+        return f"{type(self).__name__}({shown})"
+
+
+def _fresh(default: Any) -> Any:
+    """A default as a field gets it: mutable ones copied, so that no two models share one."""
+    return type(default)(default) if isinstance(default, (list, dict)) else default
 
 
 class ObjectMeta(KubeModel):
@@ -147,11 +342,12 @@ class NetworkPolicy(KubeObjectModel):
 
 
 class PolicyRule(KubeModel):
+    ALIASES = {"non_resource_ur_ls": "nonResourceURLs"}
     api_groups: list[str] = []
     resources: list[str] = []
     verbs: list[str] = []
     resource_names: list[str] = []
-    non_resource_ur_ls: list[str] = Field(default=[], alias="nonResourceURLs")
+    non_resource_ur_ls: list[str] = []
 
 
 class Role(KubeObjectModel):

@@ -18,11 +18,16 @@ from operator import itemgetter
 from sys import intern
 from typing import Any, Literal
 
-from pydantic import ValidationError
-
 from kscan.input.documents import Pointer, Span, plain_path
 from kscan.model import KubeObject, ObjectKey, PodView
-from kscan.model.fields import LabelSelector, NetworkPolicy, NetworkPolicySpec, Role, RoleBinding
+from kscan.model.fields import (
+    Invalid,
+    LabelSelector,
+    NetworkPolicy,
+    NetworkPolicySpec,
+    Role,
+    RoleBinding,
+)
 from kscan.support.spill import SortedSpill
 
 
@@ -108,7 +113,7 @@ def _peer_selectors(spec: NetworkPolicySpec) -> Iterator[PeerSelector]:
                     continue
                 try:
                     selector = LabelSelector.model_validate(peer["podSelector"])
-                except ValidationError:
+                except Invalid:
                     continue
                 if selector.match_labels or selector.match_expressions:
                     yield PeerSelector(

@@ -5,7 +5,8 @@ Where: ``$KSCAN_CACHE_DIR`` (an empty value turns the cache off), else ``$XDG_CA
 else ``~/.cache/kscan``; never in the scanned tree. One file per rule set (the built-in rules,
 or the built-in rules plus one custom directory), named after the directories it covers.
 
-Key: kscan's version, the Python and pydantic versions, the size and modification time of every
+Key: kscan's version, the Python version, pydantic's (its ``version.py``, read without importing
+pydantic, which a cached scan does without), the size and modification time of every
 module of the ``kscan`` package, and the name and content of every rule file (and of the rule
 schema) of each directory. A file whose key or checksum does not match is rebuilt silently.
 
@@ -23,12 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import io
 import os
 import pickle
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ import kscan
 from kscan.checks.base import Template
 from kscan.checks.catalogue import load_templates
 from kscan.rules import registry
-from kscan.rules.registry import Rule, load_rules, rule_files
+from kscan.rules.registry import Rule, load_rules, rule_file_names
 
 CACHE_ENV = "KSCAN_CACHE_DIR"
 _MAGIC = b"kscan-rules-cache 1\n"
@@ -85,17 +86,16 @@ def _digest(data: bytes) -> bytes:
 
 def _key(roots: list[Path]) -> bytes:
     """What the built rules depend on: versions, kscan's code, every rule file."""
-    import pydantic.version  # loaded already, by the templates' params
-
     key = hashlib.sha256()
-    for part in (kscan.__version__, sys.version, pydantic.version.VERSION):
+    for part in (kscan.__version__, sys.version):
         key.update(part.encode() + b"\0")
+    key.update(_pydantic_version() + b"\0")
     for module, info in _modules(os.path.dirname(kscan.__file__)):
         key.update(f"{module}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
     for root in roots:
         key.update(f"root\0{root}\0".encode())
         skip = len(str(root)) + 1
-        for rule_file in [*map(str, rule_files(root)), os.path.join(root, "schema.json")]:
+        for rule_file in [*rule_file_names(root), os.path.join(root, "schema.json")]:
             try:
                 with open(rule_file, "rb") as handle:
                     content = handle.read()
@@ -103,6 +103,18 @@ def _key(roots: list[Path]) -> bytes:
                 content = b"\0unreadable"
             key.update(f"{rule_file[skip:]}\0{len(content)}\0".encode() + content)
     return key.digest()
+
+
+def _pydantic_version() -> bytes:
+    """The text of pydantic's ``version.py`` (which validated the cached rules), or nothing."""
+    spec = importlib.util.find_spec("pydantic")
+    if spec is None or spec.origin is None:
+        return b""
+    try:
+        with open(os.path.join(os.path.dirname(spec.origin), "version.py"), "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
 
 
 def _modules(folder: str) -> list[tuple[str, os.stat_result]]:
@@ -154,6 +166,8 @@ def _write(path: Path, key: bytes, rules: list[Rule]) -> None:
     buffer = io.BytesIO()
     _Pickler(buffer).dump(rules)
     payload = buffer.getvalue()
+    import tempfile  # only when the cache is written
+
     temporary = None
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

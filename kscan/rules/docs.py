@@ -155,7 +155,7 @@ def _check_yaml(rule: Rule) -> str:
     return yaml.safe_dump(check, sort_keys=False)
 
 
-_TESTS = {name.replace("_", "-") for name in Conditions.model_fields}
+_TESTS = {name.replace("_", "-") for name in Conditions.model_fields()}
 
 
 def _tests_last(value: Any) -> Any:

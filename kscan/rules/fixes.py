@@ -4,20 +4,19 @@ is safe to apply without asking."""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Any, ClassVar, Literal
 
 from kscan.checks.paths import Condition, parse_path
+from kscan.support.declared import Declared, Field, model_validator
 
 Scalar = bool | int | str
 
 
-class Fix(BaseModel):
+class Fix(Declared):
     """``action: set`` writes ``value`` at ``path``; ``action: add`` appends ``value`` to the
     list at ``path`` (created when missing) unless it holds it already."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    CONFIG: ClassVar[dict[str, Any]] = {"extra": "forbid", "frozen": True, "populate_by_name": True}
 
     action: Literal["set", "add"]
     path: str

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import NoReturn
 
-from pydantic import ValidationError
-
 from kscan.checks.base import Params
 from kscan.config.files import Config, ConfigError
 from kscan.config.selectors import matches_selector
@@ -97,6 +95,8 @@ def _lookup(mapping: dict[str, object], rule: Rule) -> object | None:
 
 
 def _merged_params(rule: Rule, override: object, config: Config) -> Params:
+    from pydantic import ValidationError  # only a configuration that sets params validates
+
     base = rule.params.model_dump(by_alias=True, exclude_unset=True)
     try:
         return rule.template.params.model_validate({**base, **override})  # type: ignore[dict-item]

@@ -1,6 +1,6 @@
 """The check template reference (docs/templates.md), generated from the template modules: each
 template's scope and docstring, its params (types, defaults and descriptions, read from the
-pydantic models and the docstrings written under their fields) and the rules that use it."""
+declared params classes and the docstrings written under their fields) and the rules that use it."""
 
 from __future__ import annotations
 
@@ -14,14 +14,12 @@ import types
 import typing
 from typing import Any, get_args
 
-from pydantic import BaseModel
-from pydantic.fields import FieldInfo
-
 from kscan.checks import conditions
 from kscan.checks.base import TEMPLATES, Params, Template
 from kscan.checks.catalogue import MODULES
 from kscan.checks.conditions import Conditions, Test
 from kscan.rules.registry import Rule
+from kscan.support.declared import Declared
 
 COMMAND = "kscan rules --format templates > docs/templates.md"
 
@@ -52,11 +50,11 @@ def describe(text: str | None) -> str:
     return " ".join(inspect.cleandoc(text or "").split()).replace("``", "`")
 
 
-def attribute_docstrings(model: type[BaseModel]) -> dict[str, str]:
+def attribute_docstrings(model: type[Declared]) -> dict[str, str]:
     """The docstrings written under the fields of ``model`` and of its base models."""
     found: dict[str, str] = {}
     for cls in reversed(model.__mro__):
-        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or cls is BaseModel:
+        if not (isinstance(cls, type) and issubclass(cls, Declared)) or cls is Declared:
             continue
         try:
             tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
@@ -75,12 +73,12 @@ def attribute_docstrings(model: type[BaseModel]) -> dict[str, str]:
     return found
 
 
-def field_descriptions(model: type[BaseModel]) -> dict[str, str]:
+def field_descriptions(model: type[Declared]) -> dict[str, str]:
     """Each field's description: ``Field(description=...)`` or its attribute docstring."""
     written = attribute_docstrings(model)
     return {
         name: describe(info.description or written.get(name))
-        for name, info in model.model_fields.items()
+        for name, info in model.model_fields().items()
     }
 
 
@@ -99,7 +97,7 @@ def type_name(annotation: Any) -> str:
         return f"map[{type_name(args[0])}, {type_name(args[1])}]" if args else "map"
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return " | ".join(json.dumps(member.value) for member in annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if isinstance(annotation, type) and issubclass(annotation, Declared):
         return annotation.__name__
     if annotation is Any:
         return "any"
@@ -113,9 +111,9 @@ def nested_models(annotation: Any) -> list[type[Params]]:
     return [model for arg in typing.get_args(annotation) for model in nested_models(arg)]
 
 
-def default_text(model: type[BaseModel], name: str) -> str:
+def default_text(model: type[Declared], name: str) -> str:
     """The default of a field as YAML/JSON, or ``required``."""
-    info = model.model_fields[name]
+    info = model.model_fields()[name]
     if info.is_required():
         return "required"
     value = info.get_default(call_default_factory=True)
@@ -134,14 +132,14 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def taken_fields(model: type[BaseModel]) -> dict[str, FieldInfo]:
+def taken_fields(model: type[Declared]) -> dict[str, Any]:
     """A params model's fields, without the condition tests its template does not take."""
     if not issubclass(model, Conditions):
-        return dict(model.model_fields)
+        return model.model_fields()
     refused = {test.replace("-", "_") for test in get_args(Test)} - {
         test.replace("-", "_") for test in model.tests
     }
-    return {name: info for name, info in model.model_fields.items() if name not in refused}
+    return {name: info for name, info in model.model_fields().items() if name not in refused}
 
 
 def params_table(model: type[Params]) -> list[str]:
@@ -167,7 +165,7 @@ def models_of(template: Template) -> list[type[Params]]:
         if model in found:
             return
         found.append(model)
-        for info in model.model_fields.values():
+        for info in model.model_fields().values():
             for nested in nested_models(info.annotation):
                 visit(nested)
 

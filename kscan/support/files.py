@@ -5,7 +5,6 @@ nothing behind."""
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from collections.abc import Iterable
 from pathlib import Path
@@ -56,7 +55,7 @@ def _create_temporary(target: Path) -> tuple[int, str]:
     """A new private file ``.NAME.XXXXXXXX.tmp`` beside ``target``, recorded as unfinished
     before it exists, so that no signal can leave it behind unnoticed."""
     while True:
-        temporary = str(target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp")
+        temporary = str(target.parent / f".{target.name}.{os.urandom(4).hex()}.tmp")
         _UNFINISHED.add(temporary)
         try:
             return os.open(temporary, _NEW_FILE, 0o600), temporary

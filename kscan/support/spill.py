@@ -11,7 +11,6 @@ from __future__ import annotations
 import heapq
 import io
 import pickle
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, Generic, TypeVar
 
@@ -72,6 +71,8 @@ class SortedSpill(Generic[T]):
     def _spill(self) -> None:
         self._memory.sort(key=self.key)
         if self._file is None:
+            import tempfile  # only a scan that spills needs it (with shutil, random...)
+
             # lives as long as the spill; the system deletes it when it is closed or kscan exits
             self._file = tempfile.TemporaryFile(prefix="kscan-")  # noqa: SIM115
         blocks = []
