@@ -98,6 +98,18 @@ data:
 """
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _rule_cache_written() -> None:
+    """The watched scans below may write only their reports: the rule-set cache in the user's
+    cache directory (here the tests' own) is written beforehand, whichever test runs first."""
+    subprocess.run(
+        [sys.executable, "-m", "kscan", str(REPO / "examples" / "hardened-deployment.yaml")],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
+
+
 def test_scan_writes_only_its_report_and_touches_no_network_or_process(tmp_path: Path) -> None:
     tree = tmp_path / "repo"
     shutil.copytree(REPO / "examples", tree / "examples")
