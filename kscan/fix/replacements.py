@@ -1,6 +1,6 @@
-"""Each fix as a replacement in its file's original text (a region and what replaces it), for
-reports that carry fixes (SARIF ``fixes``): made only for files whose fixes all read back as
-expected, each edit alone on the original text."""
+"""Each fix as replacements in its file's original text (a region and what replaces it, empty
+for a removal), for reports that carry fixes (SARIF ``fixes``): made only for files whose fixes
+all read back as expected, each edit alone on the original text."""
 
 from __future__ import annotations
 
@@ -28,13 +28,16 @@ class Replacement:
     inserted: str
 
 
-def replacements(findings: Iterable[Finding]) -> dict[tuple[str, str, Pointer], Replacement]:
-    """The replacement fixing each finding that has a fix, by (path, rule id, pointer)."""
+def replacements(
+    findings: Iterable[Finding],
+) -> dict[tuple[str, str, Pointer], list[Replacement]]:
+    """The replacements fixing each finding that has a fix, by (path, rule id, pointer): one,
+    or one per list item a removal takes out (in the order of the text, none overlapping)."""
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         if fixable(finding, True):
             by_path.setdefault(finding.path, []).append(finding)
-    found: dict[tuple[str, str, Pointer], Replacement] = {}
+    found: dict[tuple[str, str, Pointer], list[Replacement]] = {}
     for path, listed in by_path.items():
         fixed = fix_file(path, listed, True)
         if fixed.refused or not fixed.applied:
@@ -45,7 +48,9 @@ def replacements(findings: Iterable[Finding]) -> dict[tuple[str, str, Pointer], 
             if replacement is None:
                 continue
             for rule, pointer in edit.sources:
-                found[(path, rule, pointer)] = replacement
+                found.setdefault((path, rule, pointer), []).append(replacement)
+    for listed_replacements in found.values():
+        listed_replacements.sort(key=lambda r: (r.start_line, r.start_column))
     return found
 
 
