@@ -269,10 +269,18 @@ def _cut(
             start, end = _offset(text, ends[at - 1]), _offset(text, ends[at])
         elif len(starts) > 1:  # "entry, " before the next one
             start, end = _offset(text, starts[0]), _offset(text, starts[1])
-        else:
+        else:  # the one entry, and the comma after it if any ("[\n  x,\n]")
             start, end = _offset(text, starts[0]), _offset(text, ends[0])
-        if "#" in text[start:end] or "\n" in text[start:end]:
-            raise EditError("the entry to remove shares its text with a comment or a line break")
+            after = len(text[end:]) - len(text[end:].lstrip())
+            if text[end + after : end + after + 1] == ",":
+                end += after + 1
+        if "#" in text[start:end]:
+            raise EditError("the entry to remove shares its text with a comment")
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = _line_end(text, end)
+        if not text[line_start:start].strip() and not text[end:line_end].strip():
+            newline = text.find("\n", line_end)  # the entry's lines hold nothing else
+            start, end = line_start, len(text) if newline < 0 else newline + 1
         return text[:start] + text[end:]
     start = _offset(text, starts[at])
     end = _last_end(text, node)
