@@ -647,7 +647,7 @@ def fix(options: FixOptions) -> FixReport:
     if STDIN in options.scan.paths:
         raise _error("kscan: error: fix rewrites files; it cannot fix standard input")
     first = run(replace(_reading_policies(options.scan, options.network_policies), threats=True))
-    bound = BoundAccounts(first.result.threat_facts)
+    bound = BoundAccounts(first.result.threat_facts, complete=not first.result.errors)
     by_path: dict[str, list[Finding]] = {}
     unsafe_only = 0
     for finding in first.result.findings:

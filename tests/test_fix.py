@@ -445,3 +445,19 @@ def test_explain_shows_when_an_unsafe_fix_is_safe() -> None:
         "where no binding of the scan names the pod's service account]" in text
     )
     assert "remove securityContext.capabilities.add.* [unsafe]" in _kscan("explain", "KS107").stdout
+
+
+def test_a_token_is_not_called_unused_when_the_scan_missed_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file kscan could not read may hold the binding: the token's fix stays unsafe."""
+    monkeypatch.chdir(tmp_path)
+    before = (CASES / "token-unused" / "before.yaml").read_bytes()
+    Path("app.yaml").write_bytes(before)
+    Path("rbac.yaml").write_text("kind: RoleBinding\nsubjects: [unclosed\n", encoding="utf-8")
+    result = _kscan("fix", "--isolated", "--select", "KS401", "app.yaml", "rbac.yaml")
+    assert result.exit_code == 2 and "2 more findings with an unsafe fix" in result.stderr
+    assert Path("app.yaml").read_bytes() == before
+    Path("rbac.yaml").unlink()
+    assert _kscan("fix", "--isolated", "--select", "KS401", "app.yaml").exit_code == 0
+    assert Path("app.yaml").read_bytes() == (CASES / "token-unused" / "after.yaml").read_bytes()

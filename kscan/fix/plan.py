@@ -159,7 +159,7 @@ def is_safe(finding: Finding, target: dict[str, Any], bound: BoundAccounts | Non
     if fix is None or fix.safety == "safe":
         return fix is not None
     if fix.safe_when == "token-unused" and bound is not None:
-        return token_unused(target, finding.namespace, bound)
+        return token_unused(target, finding.namespace or None, bound)
     return False
 
 

@@ -29,11 +29,13 @@ class BoundAccounts:
     """The service accounts the bindings of a scan name, and the namespaces whose every
     account a group binding names."""
 
-    def __init__(self, records: Iterable[ThreatFacts]) -> None:
+    def __init__(self, records: Iterable[ThreatFacts], complete: bool = True) -> None:
+        """``complete`` False: the scan could not read every file or document (an input
+        error), so any account may be bound by a binding it did not see."""
         self._accounts: set[tuple[str | None, str]] = set()
         """(namespace, name); namespace None: the binding may be applied in any."""
         self._namespaces: set[str] = set()
-        self._everyone = False
+        self._everyone = not complete
         for record in records:
             if isinstance(record.detail, BindingFacts):
                 self._read(record, record.detail)
@@ -41,9 +43,9 @@ class BoundAccounts:
     def _read(self, binding: ThreatFacts, detail: BindingFacts) -> None:
         for kind, namespace, name in detail.outline.subjects:
             if kind == "ServiceAccount":
-                if namespace is None and binding.kind != "RoleBinding":
+                if not namespace and binding.kind != "RoleBinding":
                     continue  # a ClusterRoleBinding's must name one: the API refuses it
-                self._accounts.add((namespace or binding.namespace, name))
+                self._accounts.add((namespace or binding.namespace or None, name))
             elif kind == "User" and name.startswith(_USER):
                 account_namespace, colon, account = name[len(_USER) :].partition(":")
                 if colon and account_namespace and account and ":" not in account:
