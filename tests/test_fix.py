@@ -461,3 +461,38 @@ def test_a_token_is_not_called_unused_when_the_scan_missed_a_file(
     Path("rbac.yaml").unlink()
     assert _kscan("fix", "--isolated", "--select", "KS401", "app.yaml").exit_code == 0
     assert Path("app.yaml").read_bytes() == (CASES / "token-unused" / "after.yaml").read_bytes()
+
+
+def test_a_host_path_volume_goes_with_every_mount_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mounts of the volume in containers, init and ephemeral containers go too (the API
+    server refuses a mount of a missing volume); where the pod spec holds no containers (an
+    Argo workflow's volumes serve its templates' containers) nothing is removed."""
+    monkeypatch.chdir(tmp_path)
+    Path("pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ops}\nspec:\n"
+        "  containers:\n    - name: c\n      image: registry.example.com/c:1.0\n"
+        "      volumeMounts: [{name: logs, mountPath: /logs}, {name: host, mountPath: /h}]\n"
+        "  ephemeralContainers:\n    - name: debug\n      image: registry.example.com/d:1.0\n"
+        "      volumeMounts: [{name: host, mountPath: /h}]\n"
+        "  volumes:\n    - {name: host, hostPath: {path: /var/log}}\n"
+        "    - {name: logs, emptyDir: {}}\n",
+        encoding="utf-8",
+    )
+    workflow = (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, namespace: ops}\n"
+        "spec:\n  entrypoint: main\n  volumes:\n    - {name: host, hostPath: {path: /var/log}}\n"
+        "  templates:\n    - name: main\n      container:\n"
+        "        image: registry.example.com/m:1.0\n"
+        "        volumeMounts: [{name: host, mountPath: /h}]\n"
+    )
+    Path("workflow.yaml").write_text(workflow, encoding="utf-8")
+    args = ("fix", "--isolated", "--select", "KS204", "--unsafe-fixes")
+    result = _kscan(*args, "pod.yaml", "workflow.yaml")
+    assert result.exit_code == 1 and "workflow.yaml" in result.stdout
+    assert "pod.yaml" not in result.stdout
+    fixed = Path("pod.yaml").read_text(encoding="utf-8")
+    assert "host" not in fixed and "volumeMounts: []" in fixed
+    assert "volumeMounts: [{name: logs, mountPath: /logs}]" in fixed
+    assert Path("workflow.yaml").read_text(encoding="utf-8") == workflow

@@ -48,7 +48,7 @@ def plan(
     data = [plain(document.data) for document in documents]
     candidates = sorted(
         (f for f in findings if fixable(f, unsafe)),
-        key=lambda f: (f.rule.fix is None or f.rule.fix.action != "remove", f.rule.id, f.span),
+        key=lambda f: (f.rule.fix is None or not f.rule.fix.removes, f.rule.id, f.span),
     )
     edits: dict[tuple[int, Pointer, str, Scalar | None], list[tuple[str, Pointer]]] = {}
     for finding in candidates:
@@ -62,12 +62,13 @@ def plan(
             continue
         if not unsafe and not is_safe(finding, target, bound):
             continue
-        for pointer in _pointers(finding, fix, base, data[index]):
-            key = (index, pointer, fix.action, fix.value)
+        action = "remove" if fix.removes else fix.action
+        for pointer in _pointers(finding, fix, base, data[index], documents[index].data):
+            key = (index, pointer, action, fix.value)
             if key not in edits:
-                if fix.action == "remove" and value_at(data[index], pointer) in (None, _GONE):
+                if fix.removes and value_at(data[index], pointer) in (None, _GONE):
                     continue
-                _plan_one(data[index], Edit(index, pointer, fix.action, fix.value, ()))
+                _plan_one(data[index], Edit(index, pointer, action, fix.value, ()))
             edits.setdefault(key, []).append((finding.rule.id, finding.pointer))
     made = [
         Edit(
@@ -108,11 +109,14 @@ def _order(edit: Edit) -> int:
     return last if isinstance(last, int) else -1
 
 
-def _pointers(finding: Finding, fix: Fix, base: Pointer, data: Any) -> list[Pointer]:
+def _pointers(finding: Finding, fix: Fix, base: Pointer, data: Any, original: Any) -> list[Pointer]:
     """Where the finding's edits go: for ``set`` and ``add`` one place (the pod spec's, for
     an inherited field the container does not write, when every member of the pod meets the
     fix's requirements); for ``remove`` the field the finding points at and every other
-    value the fix's path leads to in the target that the rule flags."""
+    value the fix's path leads to in the target that the rule flags; for ``remove-volume``
+    the volume and its mounts, as written (``original``: the same for every finding of it)."""
+    if fix.action == "remove-volume":
+        return _volume_and_mounts(finding.pointer[: len(base) + 2], original)
     if fix.action != "remove":
         pointer = _where(fix, base, data)
         pod = pointer[: len(pointer) - len(fix.parts)]
@@ -122,6 +126,30 @@ def _pointers(finding: Finding, fix: Fix, base: Pointer, data: Any) -> list[Poin
     target = value_at(data, base)
     flagged = {match.pointer for match in select(target, fix.path, base) if _flags(finding, match)}
     return sorted(flagged | {finding.pointer}, key=lambda pointer: tuple(map(str, pointer)))
+
+
+def _volume_and_mounts(volume: Pointer, data: Any) -> list[Pointer]:
+    """A pod volume and every volumeMount of the pod's containers that names it: the API
+    server refuses a mount whose volume is gone (``pkg/apis/core/validation/validation.go``,
+    ``ValidateVolumeMounts``: ``field.NotFound`` for its name). None when the volume has no
+    name, or its pod spec holds no containers (its mounts may be elsewhere: an Argo
+    workflow's volumes serve the containers of its templates)."""
+    spec = value_at(data, volume[:-2])
+    item = value_at(data, volume)
+    name = item.get("name") if isinstance(item, dict) else None
+    if not isinstance(name, str) or not isinstance(spec, dict):
+        return []
+    if not isinstance(spec.get("containers"), list):
+        return []
+    found = [volume]
+    for role in CONTAINER_LISTS:
+        listed = spec.get(role)
+        for at, container in enumerate(listed if isinstance(listed, list) else []):
+            mounts = container.get("volumeMounts") if isinstance(container, dict) else None
+            for index, mount in enumerate(mounts if isinstance(mounts, list) else []):
+                if isinstance(mount, dict) and mount.get("name") == name:
+                    found.append((*volume[:-2], role, at, "volumeMounts", index))
+    return found
 
 
 def _flags(finding: Finding, match: Match) -> bool:

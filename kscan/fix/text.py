@@ -294,8 +294,8 @@ def _cut(
     line_end = _line_end(text, end)
     trailing = text[end:line_end].strip()
     spans_lines = "\n" in text[start:end]
-    if (trailing and not trailing.startswith("#")) or (spans_lines and "#" in text[start:end]):
-        raise EditError("the entry to remove shares its lines with other text or comments")
+    if trailing and not trailing.startswith("#"):
+        raise EditError("the entry to remove shares its last line with other text")
     if before.strip():  # the first key of a list item, on the item's line
         if spans_lines:
             raise EditError("the entry to remove shares its lines with a list dash")
@@ -305,9 +305,25 @@ def _cut(
         if "#" in text[end:following]:
             return text[:start] + text[line_end:].lstrip(" ")
         return text[:start] + text[following:]  # the next key moves up
+    return _drop_lines(text, line_start, line_end, before)
+
+
+_COMMENT = re.compile(r"(?:^|[ \t])(#.*)$")
+
+
+def _drop_lines(text: str, line_start: int, line_end: int, indent: str) -> str:
+    """``text`` without the lines from ``line_start`` to the line break after ``line_end``,
+    but for their comments, each kept on a line of its own at ``indent`` (a ``#`` in a quoted
+    value may pass for one: kept too, it changes no value)."""
     newline = text.find("\n", line_end)
     cut_end = len(text) if newline < 0 else newline + 1
-    kept = f"{before}{trailing}{text[line_end:cut_end]}" if trailing else ""
+    line_break = text[line_end:cut_end] or ("\r\n" if "\r\n" in text else "\n")
+    comments = [
+        found.group(1).rstrip("\r")
+        for line in text[line_start:line_end].split("\n")
+        if (found := _COMMENT.search(line.rstrip("\r")))
+    ]
+    kept = "".join(f"{indent}{comment}{line_break}" for comment in comments)
     return text[:line_start] + kept + text[cut_end:]
 
 
@@ -334,11 +350,9 @@ def _empty_block_list(
     end = _last_end(text, item)
     line_end = _line_end(text, end)
     trailing = text[end:line_end].strip()
-    if dash < 0 or text[line_start:dash].strip() or line_start <= colon or "\n" in text[start:end]:
+    if dash < 0 or text[line_start:dash].strip() or line_start <= colon:
         raise EditError("the list's layout is not one item per line")
     if trailing and not trailing.startswith("#"):
         raise EditError("the entry to remove shares its line with other text")
-    newline = text.find("\n", line_end)
-    cut_end = len(text) if newline < 0 else newline + 1
-    kept = f"{text[line_start:dash]}{trailing}{text[line_end:cut_end]}" if trailing else ""
-    return text[: colon + 1] + " []" + text[colon + 1 : line_start] + kept + text[cut_end:]
+    shorter = _drop_lines(text, line_start, line_end, text[line_start:dash])
+    return shorter[: colon + 1] + " []" + shorter[colon + 1 :]

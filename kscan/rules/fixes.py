@@ -24,11 +24,13 @@ class Fix(BaseModel):
     """``action: set`` writes ``value`` at ``path``; ``action: add`` appends ``value`` to the
     list at ``path`` (created when missing) unless it holds it already; ``action: remove``
     deletes the field the finding points at (``path`` may name list items with ``*``), and
-    for a list item every other item of that list the rule's check flags."""
+    every other value of ``path`` in the target that the rule flags; ``action:
+    remove-volume`` deletes the pod volume the finding's field is in (``path`` starts with
+    ``volumes.*``) and every volumeMount that names it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    action: Literal["set", "add", "remove"]
+    action: Literal["set", "add", "remove", "remove-volume"]
     path: str
     """Dotted, relative to the rule's target; a finding is fixed only when its pointer ends
     with this path (another condition of the rule stays a finding)."""
@@ -52,7 +54,7 @@ class Fix(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> Fix:
         segments = parse_path(self.path)
-        star = self.action == "remove"
+        star = self.removes
         if any(
             len(names) > 1 or names[0].isdigit() or (names[0] == "*" and not star)
             for names in segments
@@ -60,15 +62,21 @@ class Fix(BaseModel):
             raise ValueError(
                 "fix.path: a plain dotted path (no alternatives or indexes; '*' only to remove)"
             )
-        if (self.value is None) != (self.action == "remove"):
+        if (self.value is None) != self.removes:
             raise ValueError("fix.value: 'set' and 'add' take a value, 'remove' none")
+        if self.action == "remove-volume" and self.parts[:2] != ("volumes", "*"):
+            raise ValueError("fix.path: 'remove-volume' takes a path in a volume (volumes.*.)")
         if self.action == "add" and not isinstance(self.value, str):
             raise ValueError("fix.value: 'add' appends a string to a list")
-        if self.action == "remove" and self.inherit:
+        if self.removes and self.inherit:
             raise ValueError("fix.inherit: a removal has nothing to write in the pod spec")
         if self.safe_when is not None and self.safety == "safe":
             raise ValueError("fix.safe-when: only an unsafe fix has a condition to be safe")
         return self
+
+    @property
+    def removes(self) -> bool:
+        return self.action in ("remove", "remove-volume")
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -89,8 +97,10 @@ class Fix(BaseModel):
             verb = f"set {self.path}: {value}"
         elif self.action == "add":
             verb = f"add {value} to {self.path}"
-        else:
+        elif self.action == "remove":
             verb = f"remove {self.path}"
+        else:
+            verb = f"remove the volume of {self.path} and its volumeMounts"
         where = " (in the pod spec for containers that do not set it)" if self.inherit else ""
         when = f"; safe where {_SAFE_WHEN[self.safe_when]}" if self.safe_when else ""
         return f"{verb}{where} [{self.safety}{when}]"
