@@ -274,31 +274,46 @@ def _apply(text: str, replacements: list[dict]) -> str:  # type: ignore[type-arg
     return text
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        EXAMPLE,
+        CASES / "dangerous-capabilities" / "before.yaml",
+        CASES / "host-path-docker-socket" / "before.yaml",
+        CASES / "host-port" / "before.yaml",
+    ],
+    ids=lambda path: path.parent.name,
+)
 def test_sarif_results_carry_fixes_that_fix(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each result with a fix has its replacements (one per list item a removal takes out, none
-    inserting text); made in the file, they fix that finding."""
+    """Each result with a fix has its replacements (one per list item or mount a removal takes
+    out); made in the file, they fix that finding, and the file still reads."""
     monkeypatch.chdir(tmp_path)
-    shutil.copyfile(EXAMPLE, "app.yaml")
+    shutil.copyfile(source, "app.yaml")
     log = json.loads(
         _kscan("--isolated", "--format", "sarif", "--base-dir", ".", "app.yaml").stdout
     )
     results = log["runs"][0]["results"]
     with_fix = [r for r in results if "fixes" in r]
     fixable = {rule.id for rule in load_rules() if rule.fix is not None}
-    # not KS103: the init container runs as user 0, so no pod of it gets runAsNonRoot
-    assert {r["ruleId"] for r in with_fix} == fixable & {r["ruleId"] for r in results} - {"KS103"}
-    (removal,) = [r for r in with_fix if r["ruleId"] == "KS107"]  # two capabilities removed
-    deleted = removal["fixes"][0]["artifactChanges"][0]["replacements"]
-    assert len(deleted) == 2 and not any("insertedContent" in r for r in deleted)
-    original = EXAMPLE.read_text(encoding="utf-8")
+    if source == EXAMPLE:
+        # not KS103: the init container runs as user 0, so no pod of it gets runAsNonRoot
+        unfixed = {"KS103"}
+        (removal,) = [r for r in with_fix if r["ruleId"] == "KS116"]  # NET_ADMIN removed
+        (deleted,) = removal["fixes"][0]["artifactChanges"][0]["replacements"]
+        assert "insertedContent" not in deleted
+    else:
+        unfixed = set()
+    assert {r["ruleId"] for r in with_fix} == fixable & {r["ruleId"] for r in results} - unfixed
+    original = source.read_text(encoding="utf-8")
     for result in with_fix:
         (change,) = result["fixes"][0]["artifactChanges"]
         assert change["artifactLocation"]["uri"] == "app.yaml"
         Path("app.yaml").write_text(_apply(original, change["replacements"]), encoding="utf-8")
         field = result["properties"]["field"]
         again = json.loads(_kscan("--isolated", "--format", "json", "app.yaml").stdout)
+        assert again["errors"] == [], (result["ruleId"], Path("app.yaml").read_text())
         assert not any(
             f["rule_id"] == result["ruleId"] and f["field"] == field for f in again["findings"]
         ), (result["ruleId"], field)

@@ -226,14 +226,15 @@ def _attempt(
     return text
 
 
-def edit_alone(fixed: FileFix, edit: Edit) -> str:
-    """The original text of ``fixed`` with only ``edit`` made; raises EditError."""
-    index = fixed.roots[edit.document] if edit.document < len(fixed.roots) else None
-    if index is None:
-        raise EditError("its document starts where the YAML parser sees none")
-    try:
-        head, chunks = fixed.parts[0], list(fixed.parts[1])
-        chunks[index] = make(chunks[index], compose(chunks[index])[0], edit)
-    except (yaml.YAMLError, ValueError, IndexError) as exc:
-        raise EditError(str(exc)) from exc
+def edits_alone(fixed: FileFix, edits: list[Edit]) -> str:
+    """The original text of ``fixed`` with only ``edits`` made, in order; raises EditError."""
+    head, chunks = fixed.parts[0], list(fixed.parts[1])
+    for edit in edits:
+        index = fixed.roots[edit.document] if edit.document < len(fixed.roots) else None
+        if index is None:
+            raise EditError("its document starts where the YAML parser sees none")
+        try:
+            chunks[index] = make(chunks[index], compose(chunks[index])[0], edit)
+        except (yaml.YAMLError, ValueError, IndexError) as exc:
+            raise EditError(str(exc)) from exc
     return head + "".join(chunks)

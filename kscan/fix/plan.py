@@ -184,8 +184,10 @@ def is_safe(finding: Finding, target: dict[str, Any], bound: BoundAccounts | Non
     that holds of its target (``bound``: the accounts the scan's bindings name; None: not
     known, so no condition holds)."""
     fix = finding.rule.fix
-    if fix is None or fix.safety == "safe":
-        return fix is not None
+    if fix is None:
+        return False
+    if fix.safety == "safe":
+        return True
     if fix.safe_when == "token-unused" and bound is not None:
         return token_unused(target, finding.namespace or None, bound)
     return False
