@@ -4,6 +4,7 @@ second fix changes nothing; a rescan finds no fixed finding again and nothing ne
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 from collections import Counter
@@ -43,6 +44,7 @@ def _fix_all(findings: list[Finding]) -> list[FileFix]:
     return [fix_file(path, found, True) for path, found in sorted(by_path.items())]
 
 
+@functools.cache  # each original text is read by two tests
 def _objects(text: str) -> list[Any]:
     documents, errors = parse(Source("x", text, len(text.encode()), False))
     assert errors == []
