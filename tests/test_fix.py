@@ -424,16 +424,20 @@ def test_which_bindings_name_an_account(binding: Any, namespace: str | None, bou
 
 def test_the_token_is_used_where_the_pod_asks_for_it() -> None:
     """``automountServiceAccountToken: true`` is someone asking for the token: kscan does not
-    call that fix safe, bound or not; the account is the deprecated ``serviceAccount`` when
-    ``serviceAccountName`` is empty (``pkg/apis/core/v1/conversion.go``), else ``default``."""
+    call that fix safe, bound or not, nor for a pod whose fields are not all in one mapping;
+    the account is the deprecated ``serviceAccount`` when ``serviceAccountName`` is empty
+    (``pkg/apis/core/v1/conversion.go``), else ``default``."""
     nothing = BoundAccounts([])
-    assert token_unused({"serviceAccountName": "web"}, "shop", nothing)
-    assert not token_unused({"automountServiceAccountToken": True}, "shop", nothing)
+    pod = {"containers": []}
+    assert token_unused({**pod, "serviceAccountName": "web"}, "shop", nothing)
+    assert not token_unused({**pod, "automountServiceAccountToken": True}, "shop", nothing)
+    assert not token_unused({"container": {}}, "shop", nothing)  # an Argo template's pod
     bound = BoundAccounts([_binding("RoleBinding", "shop", ("ServiceAccount", None, "old"))])
-    assert not token_unused({"serviceAccountName": "", "serviceAccount": "old"}, "shop", bound)
-    assert token_unused({"serviceAccountName": "new", "serviceAccount": "old"}, "shop", bound)
+    deprecated = {**pod, "serviceAccountName": "", "serviceAccount": "old"}
+    assert not token_unused(deprecated, "shop", bound)
+    assert token_unused({**deprecated, "serviceAccountName": "new"}, "shop", bound)
     default = BoundAccounts([_binding("RoleBinding", "shop", ("ServiceAccount", None, "default"))])
-    assert not token_unused({}, "shop", default)
+    assert not token_unused(pod, "shop", default)
 
 
 @pytest.mark.parametrize("case", ["token-bound-group", "token-bound-elsewhere"])

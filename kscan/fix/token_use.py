@@ -84,7 +84,11 @@ def service_account(pod_spec: dict[str, object]) -> str:
 def token_unused(pod_spec: dict[str, object], namespace: str | None, bound: BoundAccounts) -> bool:
     """The ``token-unused`` condition: the pod does not ask for the token in so many words
     (``automountServiceAccountToken: true`` says someone wants it, for a use kscan may not
-    see) and no binding of the scan may name its account."""
+    see) and no binding of the scan may name its account. Only for a pod spec written as one
+    (it holds ``containers``): where a pod's fields come from several mappings (an Argo
+    template over its workflow's ``spec``), its account may be named in another."""
+    if not isinstance(pod_spec.get("containers"), list):
+        return False
     if pod_spec.get("automountServiceAccountToken") is True:
         return False
     return not bound.bound(namespace, service_account(pod_spec))
