@@ -76,6 +76,9 @@ class ScanOptions:
     write_baseline: str | None = None
     limits: Limits = DEFAULT_LIMITS
     jobs: int = 1
+    threats: bool = False
+    """Keep the records the threat graph reads (``ScanResult.threat_facts``): ``kscan fix``
+    reads the scan's bindings in them."""
 
     def __post_init__(self) -> None:
         """Options a library caller gets wrong are refused before anything is scanned (the
@@ -362,6 +365,7 @@ def _scan(options: ScanOptions, profiles: Profiles, suppressor: Suppressor) -> S
             options.limits,
             options.jobs,
             options.default_skips,
+            options.threats,
         )
     except (ConfigError, RuleError) as exc:  # a configuration met on the way cannot be used
         raise _config_problem(exc) from exc
@@ -638,10 +642,12 @@ def fix(options: FixOptions) -> FixReport:
     text changed are written."""
     from kscan.fix.files import FileFix, fix_file, unified_diff, write  # only for this command
     from kscan.fix.plan import fixable
+    from kscan.fix.token_use import BoundAccounts
 
     if STDIN in options.scan.paths:
         raise _error("kscan: error: fix rewrites files; it cannot fix standard input")
-    first = run(_reading_policies(options.scan, options.network_policies))
+    first = run(replace(_reading_policies(options.scan, options.network_policies), threats=True))
+    bound = BoundAccounts(first.result.threat_facts, complete=not first.result.errors)
     by_path: dict[str, list[Finding]] = {}
     unsafe_only = 0
     for finding in first.result.findings:
@@ -650,7 +656,7 @@ def fix(options: FixOptions) -> FixReport:
         elif not options.unsafe and fixable(finding, True):
             unsafe_only += 1
     files = [
-        fix_file(path, found, options.unsafe, options.scan.limits)
+        fix_file(path, found, options.unsafe, options.scan.limits, bound)
         if _inside(path, options.scan.paths)
         else FileFix(path, "", "", skipped="it leads outside the paths given (a symbolic link)")
         for path, found in sorted(by_path.items())
@@ -672,6 +678,7 @@ def fix(options: FixOptions) -> FixReport:
                         ),
                     ]
                 ) from exc
+    unsafe_only += 0 if options.unsafe else sum(fixed.held_back for fixed in files)
     changed = [fixed for fixed in files if fixed.changed]
     count = sum(len(fixed.applied) for fixed in changed)
     verb = "Would fix" if options.diff else "Fixed"

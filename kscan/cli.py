@@ -59,6 +59,46 @@ _JOBS = click.option(
     help="Scan files in N processes (inputs of 1 MiB or more); the report is the same.",
 )
 """Options the scan and ``kscan threats`` share."""
+_CONFIG = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Judge every file under this configuration file (default: each file's nearest).",
+)
+_ISOLATED = click.option(
+    "--isolated",
+    is_flag=True,
+    help="Ignore every configuration file found in the scanned tree (only --config, if given).",
+)
+_SELECT = click.option(
+    "--select",
+    multiple=True,
+    metavar="RULE",
+    help="Run only these rules (ids, names, prefixes, globs).",
+)
+_ENABLE = click.option(
+    "--enable",
+    multiple=True,
+    metavar="RULE",
+    help="Also run RULE (for rules off by default); 'all' runs all.",
+)
+_IGNORE = click.option(
+    "--ignore", multiple=True, metavar="RULE", help="Do not run RULE (ids, names, prefixes, globs)."
+)
+_EXCLUDE = click.option(
+    "--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB."
+)
+_RULES_DIR = click.option(
+    "--rules-dir", type=click.Path(file_okay=False), help="Also load custom rules from DIR."
+)
+_CONTEXT = click.option(
+    "--context",
+    multiple=True,
+    metavar="PATH",
+    help="Also read PATH for cross-object rules (NetworkPolicy coverage, the bindings that name "
+    "a service account); report and fix nothing in it.",
+)
+"""Options the scan and ``kscan fix`` share: configuration, rule selection, context."""
 
 
 class _DefaultToScan(click.Group):
@@ -162,48 +202,20 @@ class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from
     metavar="NAME",
     help="Name to report for input read from -.",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    help="Judge every file under this configuration file (default: each file's nearest).",
-)
-@click.option(
-    "--isolated",
-    is_flag=True,
-    help="Ignore every configuration file found in the scanned tree (only --config, if given).",
-)
+@_CONFIG
+@_ISOLATED
 @click.option(
     "--no-default-excludes",
     "scan_default_skips",
     is_flag=True,
     help="Also scan node_modules, .venv, .tox and __pycache__ (skipped and reported by default).",
 )
-@click.option(
-    "--select",
-    multiple=True,
-    metavar="RULE",
-    help="Run only these rules (ids, names, prefixes, globs).",
-)
-@click.option(
-    "--enable",
-    multiple=True,
-    metavar="RULE",
-    help="Also run RULE (for rules off by default); 'all' runs all.",
-)
-@click.option(
-    "--ignore", multiple=True, metavar="RULE", help="Do not run RULE (ids, names, prefixes, globs)."
-)
-@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB.")
-@click.option(
-    "--rules-dir", type=click.Path(file_okay=False), help="Also load custom rules from DIR."
-)
-@click.option(
-    "--context",
-    multiple=True,
-    metavar="PATH",
-    help="Also read PATH for cross-object rules (NetworkPolicy coverage); report nothing in it.",
-)
+@_SELECT
+@_ENABLE
+@_IGNORE
+@_EXCLUDE
+@_RULES_DIR
+@_CONTEXT
 @click.option(
     "--show-suppressed", is_flag=True, help="Also list suppressed findings (text output)."
 )
@@ -429,23 +441,14 @@ def _blocks(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
     type=click.Choice(list(FAIL_ON_CHOICES)),
     help="Exit 1 when a remaining finding has this severity or a higher one [low].",
 )
-@click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), help="Use this configuration file."
-)
-@click.option("--isolated", is_flag=True, help="Ignore every configuration file in the tree.")
-@click.option("--select", multiple=True, metavar="RULE", help="Fix and check only these rules.")
-@click.option("--enable", multiple=True, metavar="RULE", help="Also run RULE (off by default).")
-@click.option("--ignore", multiple=True, metavar="RULE", help="Do not run RULE.")
-@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB.")
-@click.option(
-    "--rules-dir", type=click.Path(file_okay=False), help="Also load custom rules from DIR."
-)
-@click.option(
-    "--context",
-    multiple=True,
-    metavar="PATH",
-    help="Also read PATH for cross-object rules; fix and report nothing in it.",
-)
+@_CONFIG
+@_ISOLATED
+@_SELECT
+@_ENABLE
+@_IGNORE
+@_EXCLUDE
+@_RULES_DIR
+@_CONTEXT
 def fix_command(
     paths: tuple[str, ...],
     diff: bool,

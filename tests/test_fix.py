@@ -10,12 +10,16 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from kscan.cli import cli
 from kscan.fix.network_policies import missing_policies
+from kscan.fix.token_use import BoundAccounts, token_unused
+from kscan.model.inventory import BindingOutline
+from kscan.model.threat_facts import BindingFacts, Spot, ThreatFacts
 from kscan.rules.registry import RuleError, builtin_rules_dir, load_rules
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,11 +63,15 @@ def _aged(path: Path) -> Path:
 
 @pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir()))
 def test_fixture_pair(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fixing ``before.yaml`` with the case's arguments gives ``after.yaml`` byte for byte; a
-    second fix changes nothing and does not write the file."""
+    """Fixing ``before.yaml`` with the case's arguments (and ``context.yaml`` read as context,
+    if the case has one) gives ``after.yaml`` byte for byte; a second fix changes nothing and
+    does not write the file."""
     args = (CASES / case / "args").read_text(encoding="utf-8").split()
     target = tmp_path / f"{case}.yaml"
     shutil.copyfile(CASES / case / "before.yaml", target)
+    if (CASES / case / "context.yaml").is_file():
+        shutil.copyfile(CASES / case / "context.yaml", tmp_path / "context.yaml")
+        args += ["--context", "context.yaml"]
     monkeypatch.chdir(tmp_path)
     result = _kscan("fix", "--isolated", "--fail-on", "never", *args, target.name)
     assert result.exit_code == 0, result.stderr
@@ -193,11 +201,16 @@ def test_explain_shows_the_fix_and_why() -> None:
         ("path: securityContext.*", "fix.path: a plain dotted path"),
         ("action: delete", "fix.action"),
         ("safety: maybe", "fix.safety"),
+        ("action: remove", "fix.value: 'set' and 'add' take a value, 'remove' none"),
+        ("safe-when: token-unused", "fix.safe-when: only an unsafe fix has a condition"),
+        ("safe-when: sometimes", "fix.safe-when"),
     ],
 )
 def test_a_bad_fix_fails_to_load(tmp_path: Path, change: str, message: str) -> None:
     source = (builtin_rules_dir() / "pod" / "allow-privilege-escalation.yaml").read_text()
     key = change.split(":")[0]
+    if f"\n  {key}:" not in source:  # a key the fix lacks: added after its safety
+        source = source.replace("\n  safety: safe\n", f"\n  safety: safe\n  {key}: x\n")
     lines = [
         f"  {change}" if line.startswith(f"  {key}:") and not line.startswith("    ") else line
         for line in source.splitlines()
@@ -245,39 +258,62 @@ def test_no_policy_file_for_a_name_no_namespace_can_have() -> None:
     assert policies == [] and invalid == ["../../etc/x"]
 
 
-def _apply(text: str, replacement: dict) -> str:  # type: ignore[type-arg]
-    """A SARIF replacement made in a text (lines and columns 1-based, end exclusive)."""
-    region, inserted = replacement["deletedRegion"], replacement["insertedContent"]["text"]
+def _apply(text: str, replacements: list[dict]) -> str:  # type: ignore[type-arg]
+    """SARIF replacements made in a text (lines and columns 1-based, end exclusive, each
+    region of the original text), from the last one."""
     lines = text.splitlines(keepends=True)
 
     def offset(line: int, column: int) -> int:
         return sum(len(item) for item in lines[: line - 1]) + column - 1
 
-    start = offset(region["startLine"], region["startColumn"])
-    return text[:start] + inserted + text[offset(region["endLine"], region["endColumn"]) :]
+    for replacement in reversed(replacements):
+        region = replacement["deletedRegion"]
+        inserted = replacement.get("insertedContent", {}).get("text", "")
+        start = offset(region["startLine"], region["startColumn"])
+        text = text[:start] + inserted + text[offset(region["endLine"], region["endColumn"]) :]
+    return text
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        EXAMPLE,
+        CASES / "dangerous-capabilities" / "before.yaml",
+        CASES / "host-path-docker-socket" / "before.yaml",
+        CASES / "host-port" / "before.yaml",
+    ],
+    ids=lambda path: path.parent.name,
+)
 def test_sarif_results_carry_fixes_that_fix(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each result with a fix has one replacement; made in the file, it fixes that finding."""
+    """Each result with a fix has its replacements (one per list item or mount a removal takes
+    out); made in the file, they fix that finding, and the file still reads."""
     monkeypatch.chdir(tmp_path)
-    shutil.copyfile(EXAMPLE, "app.yaml")
+    shutil.copyfile(source, "app.yaml")
     log = json.loads(
         _kscan("--isolated", "--format", "sarif", "--base-dir", ".", "app.yaml").stdout
     )
     results = log["runs"][0]["results"]
     with_fix = [r for r in results if "fixes" in r]
     fixable = {rule.id for rule in load_rules() if rule.fix is not None}
-    # not KS103: the init container runs as user 0, so no pod of it gets runAsNonRoot
-    assert {r["ruleId"] for r in with_fix} == fixable & {r["ruleId"] for r in results} - {"KS103"}
-    original = EXAMPLE.read_text(encoding="utf-8")
+    if source == EXAMPLE:
+        # not KS103: the init container runs as user 0, so no pod of it gets runAsNonRoot
+        unfixed = {"KS103"}
+        (removal,) = [r for r in with_fix if r["ruleId"] == "KS116"]  # NET_ADMIN removed
+        (deleted,) = removal["fixes"][0]["artifactChanges"][0]["replacements"]
+        assert "insertedContent" not in deleted
+    else:
+        unfixed = set()
+    assert {r["ruleId"] for r in with_fix} == fixable & {r["ruleId"] for r in results} - unfixed
+    original = source.read_text(encoding="utf-8")
     for result in with_fix:
         (change,) = result["fixes"][0]["artifactChanges"]
         assert change["artifactLocation"]["uri"] == "app.yaml"
-        Path("app.yaml").write_text(_apply(original, change["replacements"][0]), encoding="utf-8")
+        Path("app.yaml").write_text(_apply(original, change["replacements"]), encoding="utf-8")
         field = result["properties"]["field"]
         again = json.loads(_kscan("--isolated", "--format", "json", "app.yaml").stdout)
+        assert again["errors"] == [], (result["ruleId"], Path("app.yaml").read_text())
         assert not any(
             f["rule_id"] == result["ruleId"] and f["field"] == field for f in again["findings"]
         ), (result["ruleId"], field)
@@ -315,3 +351,167 @@ def test_a_link_out_of_the_paths_given_is_not_followed(
     assert (
         outside.read_bytes() == (CASES / "allow-privilege-escalation" / "before.yaml").read_bytes()
     )
+
+
+def _binding(kind: str, namespace: str | None, *subjects: tuple[str, str | None, str]) -> Any:
+    """A binding's threat facts, as a scan with threats keeps them."""
+    outline = BindingOutline("ClusterRole", "some-role", tuple(subjects))
+    spot = Spot(1, 1, "")
+    detail = BindingFacts(outline, spot, tuple(spot for _ in subjects))
+    return ThreatFacts(kind, "b", namespace, "rbac.yaml", spot, detail)
+
+
+@pytest.mark.parametrize(
+    ("binding", "namespace", "bound"),
+    [
+        # a RoleBinding's subject without a namespace is in the binding's (appliesToUser)
+        (_binding("RoleBinding", "shop", ("ServiceAccount", None, "web")), "shop", True),
+        (_binding("RoleBinding", "billing", ("ServiceAccount", None, "web")), "shop", False),
+        # a workload without a namespace may be applied in billing
+        (_binding("RoleBinding", "billing", ("ServiceAccount", None, "web")), None, True),
+        # a RoleBinding without a namespace may be applied in shop
+        (_binding("RoleBinding", None, ("ServiceAccount", None, "web")), "shop", True),
+        (_binding("RoleBinding", "shop", ("ServiceAccount", None, "api")), "shop", False),
+        (_binding("ClusterRoleBinding", None, ("ServiceAccount", "shop", "web")), "shop", True),
+        # refused by the API server (ValidateRoleBindingSubject): it binds nothing
+        (_binding("ClusterRoleBinding", None, ("ServiceAccount", None, "web")), "shop", False),
+        (
+            _binding("ClusterRoleBinding", None, ("User", None, "system:serviceaccount:shop:web")),
+            "shop",
+            True,
+        ),
+        (
+            _binding("ClusterRoleBinding", None, ("User", None, "system:serviceaccount:x:web")),
+            "shop",
+            False,
+        ),
+        (
+            _binding("ClusterRoleBinding", None, ("User", None, "system:serviceaccount:x:web")),
+            None,
+            True,
+        ),
+        (
+            _binding("ClusterRoleBinding", None, ("Group", None, "system:serviceaccounts")),
+            "shop",
+            True,
+        ),
+        (
+            _binding("ClusterRoleBinding", None, ("Group", None, "system:authenticated")),
+            "shop",
+            True,
+        ),
+        (
+            _binding("RoleBinding", "x", ("Group", None, "system:serviceaccounts:shop")),
+            "shop",
+            True,
+        ),
+        (
+            _binding("RoleBinding", "x", ("Group", None, "system:serviceaccounts:billing")),
+            "shop",
+            False,
+        ),
+        (
+            _binding("RoleBinding", "x", ("Group", None, "system:serviceaccounts:billing")),
+            None,
+            True,
+        ),
+        (_binding("RoleBinding", "x", ("Group", None, "system:unauthenticated")), None, False),
+    ],
+)
+def test_which_bindings_name_an_account(binding: Any, namespace: str | None, bound: bool) -> None:
+    assert BoundAccounts([binding]).bound(namespace, "web") is bound
+
+
+def test_the_token_is_used_where_the_pod_asks_for_it() -> None:
+    """``automountServiceAccountToken: true`` is someone asking for the token: kscan does not
+    call that fix safe, bound or not, nor for a pod whose fields are not all in one mapping;
+    the account is the deprecated ``serviceAccount`` when ``serviceAccountName`` is empty
+    (``pkg/apis/core/v1/conversion.go``), else ``default``."""
+    nothing = BoundAccounts([])
+    pod = {"containers": []}
+    assert token_unused({**pod, "serviceAccountName": "web"}, "shop", nothing)
+    assert not token_unused({**pod, "automountServiceAccountToken": True}, "shop", nothing)
+    assert not token_unused({"container": {}}, "shop", nothing)  # an Argo template's pod
+    bound = BoundAccounts([_binding("RoleBinding", "shop", ("ServiceAccount", None, "old"))])
+    deprecated = {**pod, "serviceAccountName": "", "serviceAccount": "old"}
+    assert not token_unused(deprecated, "shop", bound)
+    assert token_unused({**deprecated, "serviceAccountName": "new"}, "shop", bound)
+    default = BoundAccounts([_binding("RoleBinding", "shop", ("ServiceAccount", None, "default"))])
+    assert not token_unused(pod, "shop", default)
+
+
+@pytest.mark.parametrize("case", ["token-bound-group", "token-bound-elsewhere"])
+def test_a_bound_account_keeps_its_token_unless_unsafe_fixes_are_asked_for(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shutil.copyfile(CASES / case / "before.yaml", "app.yaml")
+    extra = ["--context", "context.yaml"] if (CASES / case / "context.yaml").is_file() else []
+    if extra:
+        shutil.copyfile(CASES / case / "context.yaml", "context.yaml")
+    kept = _kscan("fix", "--isolated", "--select", "KS401", *extra, "app.yaml")
+    assert kept.exit_code == 1 and "with an unsafe fix (--unsafe-fixes applies them)" in kept.stderr
+    assert Path("app.yaml").read_bytes() == (CASES / case / "before.yaml").read_bytes()
+    forced = _kscan("fix", "--isolated", "--select", "KS401", "--unsafe-fixes", *extra, "app.yaml")
+    assert forced.exit_code == 0, forced.stdout
+    assert "automountServiceAccountToken: false" in Path("app.yaml").read_text(encoding="utf-8")
+
+
+def test_explain_shows_when_an_unsafe_fix_is_safe() -> None:
+    text = _kscan("explain", "KS401").stdout
+    assert (
+        "kscan fix with --unsafe-fixes: set automountServiceAccountToken: false [unsafe; safe "
+        "where no binding of the scan names the pod's service account]" in text
+    )
+    assert "remove securityContext.capabilities.add.* [unsafe]" in _kscan("explain", "KS107").stdout
+
+
+def test_a_token_is_not_called_unused_when_the_scan_missed_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file kscan could not read may hold the binding: the token's fix stays unsafe."""
+    monkeypatch.chdir(tmp_path)
+    before = (CASES / "token-unused" / "before.yaml").read_bytes()
+    Path("app.yaml").write_bytes(before)
+    Path("rbac.yaml").write_text("kind: RoleBinding\nsubjects: [unclosed\n", encoding="utf-8")
+    result = _kscan("fix", "--isolated", "--select", "KS401", "app.yaml", "rbac.yaml")
+    assert result.exit_code == 2 and "2 more findings with an unsafe fix" in result.stderr
+    assert Path("app.yaml").read_bytes() == before
+    Path("rbac.yaml").unlink()
+    assert _kscan("fix", "--isolated", "--select", "KS401", "app.yaml").exit_code == 0
+    assert Path("app.yaml").read_bytes() == (CASES / "token-unused" / "after.yaml").read_bytes()
+
+
+def test_a_host_path_volume_goes_with_every_mount_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mounts of the volume in containers, init and ephemeral containers go too (the API
+    server refuses a mount of a missing volume); where the pod spec holds no containers (an
+    Argo workflow's volumes serve its templates' containers) nothing is removed."""
+    monkeypatch.chdir(tmp_path)
+    Path("pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ops}\nspec:\n"
+        "  containers:\n    - name: c\n      image: registry.example.com/c:1.0\n"
+        "      volumeMounts: [{name: logs, mountPath: /logs}, {name: host, mountPath: /h}]\n"
+        "  ephemeralContainers:\n    - name: debug\n      image: registry.example.com/d:1.0\n"
+        "      volumeMounts: [{name: host, mountPath: /h}]\n"
+        "  volumes:\n    - {name: host, hostPath: {path: /var/log}}\n"
+        "    - {name: logs, emptyDir: {}}\n",
+        encoding="utf-8",
+    )
+    workflow = (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, namespace: ops}\n"
+        "spec:\n  entrypoint: main\n  volumes:\n    - {name: host, hostPath: {path: /var/log}}\n"
+        "  templates:\n    - name: main\n      container:\n"
+        "        image: registry.example.com/m:1.0\n"
+        "        volumeMounts: [{name: host, mountPath: /h}]\n"
+    )
+    Path("workflow.yaml").write_text(workflow, encoding="utf-8")
+    args = ("fix", "--isolated", "--select", "KS204", "--unsafe-fixes")
+    result = _kscan(*args, "pod.yaml", "workflow.yaml")
+    assert result.exit_code == 1 and "workflow.yaml" in result.stdout
+    assert "pod.yaml" not in result.stdout
+    fixed = Path("pod.yaml").read_text(encoding="utf-8")
+    assert "host" not in fixed and "volumeMounts: []" in fixed
+    assert "volumeMounts: [{name: logs, mountPath: /logs}]" in fixed
+    assert Path("workflow.yaml").read_text(encoding="utf-8") == workflow

@@ -13,6 +13,7 @@ import yaml
 
 from kscan.fix.plan import Edit, apply, plain, plan
 from kscan.fix.text import EditError, compose, make
+from kscan.fix.token_use import BoundAccounts
 from kscan.input.documents import Document, parse
 from kscan.input.limits import DEFAULT_LIMITS, Limits
 from kscan.input.parse_errors import HELM_EXPRESSION
@@ -37,6 +38,8 @@ class FileFix:
     """For each document, the index of its text among ``document_texts`` (None: not found)."""
     parts: tuple[str, list[str]] = ("", [])
     """The original text cut by ``document_texts``."""
+    held_back: int = 0
+    """Findings whose fix is unsafe for them and was not asked for (``--unsafe-fixes``)."""
 
     @property
     def changed(self) -> bool:
@@ -85,9 +88,15 @@ def _line(mark: str, line: str) -> str:
 
 
 def fix_file(
-    path: str, findings: Iterable[Finding], unsafe: bool, limits: Limits = DEFAULT_LIMITS
+    path: str,
+    findings: Iterable[Finding],
+    unsafe: bool,
+    limits: Limits = DEFAULT_LIMITS,
+    bound: BoundAccounts | None = None,
 ) -> FileFix:
-    """The fixed text of ``path`` for ``findings`` (the file's own); nothing is written."""
+    """The fixed text of ``path`` for ``findings`` (the file's own); nothing is written.
+    ``bound``: the service accounts the scan's bindings name, for the fixes that are safe
+    only where a token is unused."""
     try:
         raw = Path(path).read_bytes()
         before = raw.decode("utf-8")
@@ -104,10 +113,24 @@ def fix_file(
     if errors:
         result.skipped = "it does not parse"
         return result
-    edits = plan(findings, documents, unsafe)
+    findings = list(findings)
+    edits = plan(findings, documents, unsafe, bound)
+    result.held_back = _held_back(findings, edits)
     if edits:
         _make_all(result, documents, edits)
     return result
+
+
+def _held_back(findings: list[Finding], edits: list[Edit]) -> int:
+    """The findings with a fix that may be unsafe for them that no edit is for."""
+    planned = {source for edit in edits for source in edit.sources}
+    return sum(
+        1
+        for finding in findings
+        if finding.rule.fix is not None
+        and finding.rule.fix.safety == "unsafe"
+        and (finding.rule.id, finding.pointer) not in planned
+    )
 
 
 def write(fixed: FileFix) -> None:
@@ -203,14 +226,15 @@ def _attempt(
     return text
 
 
-def edit_alone(fixed: FileFix, edit: Edit) -> str:
-    """The original text of ``fixed`` with only ``edit`` made; raises EditError."""
-    index = fixed.roots[edit.document] if edit.document < len(fixed.roots) else None
-    if index is None:
-        raise EditError("its document starts where the YAML parser sees none")
-    try:
-        head, chunks = fixed.parts[0], list(fixed.parts[1])
-        chunks[index] = make(chunks[index], compose(chunks[index])[0], edit)
-    except (yaml.YAMLError, ValueError, IndexError) as exc:
-        raise EditError(str(exc)) from exc
+def edits_alone(fixed: FileFix, edits: list[Edit]) -> str:
+    """The original text of ``fixed`` with only ``edits`` made, in order; raises EditError."""
+    head, chunks = fixed.parts[0], list(fixed.parts[1])
+    for edit in edits:
+        index = fixed.roots[edit.document] if edit.document < len(fixed.roots) else None
+        if index is None:
+            raise EditError("its document starts where the YAML parser sees none")
+        try:
+            chunks[index] = make(chunks[index], compose(chunks[index])[0], edit)
+        except (yaml.YAMLError, ValueError, IndexError) as exc:
+            raise EditError(str(exc)) from exc
     return head + "".join(chunks)

@@ -1,5 +1,6 @@
-"""From findings to edits: which field of which document to set, or which list to extend, with
-inheritance (a pod-level value written once in the pod spec) and each fix's requirements."""
+"""From findings to edits: which field of which document to set, which list to extend or which
+field to remove, with inheritance (a pod-level value written once in the pod spec), each fix's
+requirements and the conditions under which an unsafe fix is safe."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kscan.checks.paths import select
+from kscan.checks.capabilities import CapabilitiesParams
+from kscan.checks.fields import FieldParams
+from kscan.checks.paths import Match, select
+from kscan.fix.token_use import BoundAccounts, token_unused
 from kscan.input.documents import Document, Pointer
 from kscan.results.findings import Finding
 from kscan.rules.fixes import Fix, Scalar
@@ -18,24 +22,36 @@ CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 @dataclass(frozen=True)
 class Edit:
     """Set ``value`` at ``pointer`` of document ``document`` (``add``: append it to the list
-    there), for the findings of ``rules`` (``sources``: each one's rule id and pointer)."""
+    there; ``remove``: delete the key or list item there), for the findings of ``rules``
+    (``sources``: each one's rule id and pointer)."""
 
     document: int
     pointer: Pointer
     action: str
-    value: Scalar
+    value: Scalar | None
     rules: tuple[str, ...]
     sources: tuple[tuple[str, Pointer], ...] = ()
 
 
-def plan(findings: Iterable[Finding], documents: list[Document], unsafe: bool) -> list[Edit]:
-    """The edits for the findings of one file that have a fix (safe ones, and unsafe ones when
-    asked), in rule order, each made once. Suppressed findings are left alone; a fix whose
-    ``requires`` the target (as the edits before it leave it) does not meet is skipped."""
-    chosen = sorted((f for f in findings if fixable(f, unsafe)), key=lambda f: (f.rule.id, f.span))
+def plan(
+    findings: Iterable[Finding],
+    documents: list[Document],
+    unsafe: bool,
+    bound: BoundAccounts | None = None,
+) -> list[Edit]:
+    """The edits for the findings of one file that have a fix (safe ones, unsafe ones when
+    asked or when their ``safe_when`` holds: ``bound`` says which accounts the scan's bindings
+    name), each made once: removals first (a requirement may be met once an item is gone),
+    then in rule order. Suppressed findings are left alone; a fix whose ``requires`` the
+    target (as the edits before it leave it) does not meet is skipped. Removals come last
+    in the list, each list's items from the last, so that no edit moves another's place."""
     data = [plain(document.data) for document in documents]
-    edits: dict[tuple[int, Pointer, str, Scalar], list[tuple[str, Pointer]]] = {}
-    for finding in chosen:
+    candidates = sorted(
+        (f for f in findings if fixable(f, unsafe)),
+        key=lambda f: (f.rule.fix is None or not f.rule.fix.removes, f.rule.id, f.span),
+    )
+    edits: dict[tuple[int, Pointer, str, Scalar | None], list[tuple[str, Pointer]]] = {}
+    for finding in candidates:
         index = _document_of(finding, documents)
         fix = finding.rule.fix
         if index is None or fix is None:
@@ -44,15 +60,17 @@ def plan(findings: Iterable[Finding], documents: list[Document], unsafe: bool) -
         target = value_at(data[index], base)
         if not isinstance(target, dict) or not _meets(fix, target):
             continue
-        pointer = _where(fix, base, data[index])
-        pod = pointer[: len(pointer) - len(fix.parts)]
-        if pod != base and not all(_meets(fix, c) for c in _pod_members(data[index], pod)):
+        if not unsafe and not is_safe(finding, target, bound):
             continue
-        key = (index, pointer, fix.action, fix.value)
-        if key not in edits:
-            apply(data[index], Edit(index, pointer, fix.action, fix.value, ()))
-        edits.setdefault(key, []).append((finding.rule.id, finding.pointer))
-    return [
+        action = "remove" if fix.removes else fix.action
+        for pointer in _pointers(finding, fix, base, data[index], documents[index].data):
+            key = (index, pointer, action, fix.value)
+            if key not in edits:
+                if fix.removes and value_at(data[index], pointer) in (None, _GONE):
+                    continue
+                _plan_one(data[index], Edit(index, pointer, action, fix.value, ()))
+            edits.setdefault(key, []).append((finding.rule.id, finding.pointer))
+    made = [
         Edit(
             index,
             pointer,
@@ -63,17 +81,116 @@ def plan(findings: Iterable[Finding], documents: list[Document], unsafe: bool) -
         )
         for (index, pointer, action, value), sources in edits.items()
     ]
+    removals = sorted(
+        (edit for edit in made if edit.action == "remove"),
+        key=lambda edit: (edit.document, tuple(map(str, edit.pointer[:-1])), _order(edit)),
+        reverse=True,
+    )
+    return [edit for edit in made if edit.action != "remove"] + removals
+
+
+_GONE = ""
+"""What a list item removed while planning is replaced with, so that the items after it keep
+their indexes (the findings' pointers): a value no check flags or requires."""
+
+
+def _plan_one(data: Any, edit: Edit) -> None:
+    """The edit made in the data being planned: as ``apply``, but a list item removed leaves
+    ``_GONE`` in its place."""
+    parent = value_at(data, edit.pointer[:-1])
+    if edit.action == "remove" and isinstance(parent, list):
+        parent[int(edit.pointer[-1])] = _GONE
+    else:
+        apply(data, edit)
+
+
+def _order(edit: Edit) -> int:
+    last = edit.pointer[-1]
+    return last if isinstance(last, int) else -1
+
+
+def _pointers(finding: Finding, fix: Fix, base: Pointer, data: Any, original: Any) -> list[Pointer]:
+    """Where the finding's edits go: for ``set`` and ``add`` one place (the pod spec's, for
+    an inherited field the container does not write, when every member of the pod meets the
+    fix's requirements); for ``remove`` the field the finding points at and every other
+    value the fix's path leads to in the target that the rule flags; for ``remove-volume``
+    the volume and its mounts, as written (``original``: the same for every finding of it)."""
+    if fix.action == "remove-volume":
+        return _volume_and_mounts(finding.pointer[: len(base) + 2], original)
+    if fix.action != "remove":
+        pointer = _where(fix, base, data)
+        pod = pointer[: len(pointer) - len(fix.parts)]
+        if pod != base and not all(_meets(fix, c) for c in _pod_members(data, pod)):
+            return []
+        return [pointer]
+    target = value_at(data, base)
+    flagged = {match.pointer for match in select(target, fix.path, base) if _flags(finding, match)}
+    return sorted(flagged | {finding.pointer}, key=lambda pointer: tuple(map(str, pointer)))
+
+
+def _volume_and_mounts(volume: Pointer, data: Any) -> list[Pointer]:
+    """A pod volume and every volumeMount of the pod's containers that names it: the API
+    server refuses a mount whose volume is gone (``pkg/apis/core/validation/validation.go``,
+    ``ValidateVolumeMounts``: ``field.NotFound`` for its name). None when the volume has no
+    name, or its pod spec holds no containers (its mounts may be elsewhere: an Argo
+    workflow's volumes serve the containers of its templates)."""
+    spec = value_at(data, volume[:-2])
+    item = value_at(data, volume)
+    name = item.get("name") if isinstance(item, dict) else None
+    if not isinstance(name, str) or not isinstance(spec, dict):
+        return []
+    if not isinstance(spec.get("containers"), list):
+        return []
+    found = [volume]
+    for role in CONTAINER_LISTS:
+        listed = spec.get(role)
+        for at, container in enumerate(listed if isinstance(listed, list) else []):
+            mounts = container.get("volumeMounts") if isinstance(container, dict) else None
+            for index, mount in enumerate(mounts if isinstance(mounts, list) else []):
+                if isinstance(mount, dict) and mount.get("name") == name:
+                    found.append((*volume[:-2], role, at, "volumeMounts", index))
+    return found
+
+
+def _flags(finding: Finding, match: Match) -> bool:
+    """Whether the finding's rule flags the value at ``match`` too (it reports only the first
+    of a target's values it flags): a capabilities check by its test of each item, a field
+    check by its condition on the fix's path."""
+    if not match.present or match.value == _GONE:
+        return False
+    params = finding.rule.params
+    if isinstance(params, CapabilitiesParams):
+        return params.failed(match.value) is not None
+    fix = finding.rule.fix
+    if isinstance(params, FieldParams) and fix is not None:
+        return any(c.problem(match) is not None for c in params.conditions if c.path == fix.path)
+    return False
 
 
 def fixable(finding: Finding, unsafe: bool) -> bool:
-    """Whether the finding gets an edit: its rule has a fix that fixes this very field, it is
-    not suppressed, and the fix is safe or unsafe ones were asked for."""
+    """Whether the finding may get an edit: its rule has a fix that fixes this very field, it
+    is not suppressed, and the fix is safe, unsafe ones were asked for, or it may be safe for
+    this finding (``safe_when``: ``plan`` decides)."""
     fix = finding.rule.fix
     if fix is None or finding.suppression is not None:
         return False
-    if fix.safety == "unsafe" and not unsafe:
+    if fix.safety == "unsafe" and not unsafe and fix.safe_when is None:
         return False
-    return tuple(map(str, finding.pointer[-len(fix.parts) :])) == fix.parts
+    return fix.matches(finding.pointer)
+
+
+def is_safe(finding: Finding, target: dict[str, Any], bound: BoundAccounts | None) -> bool:
+    """Whether the finding's fix is safe for it: safe always, or unsafe with a ``safe_when``
+    that holds of its target (``bound``: the accounts the scan's bindings name; None: not
+    known, so no condition holds)."""
+    fix = finding.rule.fix
+    if fix is None:
+        return False
+    if fix.safety == "safe":
+        return True
+    if fix.safe_when == "token-unused" and bound is not None:
+        return token_unused(target, finding.namespace or None, bound)
+    return False
 
 
 def _document_of(finding: Finding, documents: list[Document]) -> int | None:
@@ -139,7 +256,9 @@ def apply(data: Any, edit: Edit) -> None:
         if child is None:
             child = data[part] = {}
         data = child
-    if edit.action == "set":
+    if edit.action == "remove":
+        del data[last]
+    elif edit.action == "set":
         data[last] = edit.value
     elif not isinstance(data.get(last), list):
         data[last] = [edit.value]

@@ -1,13 +1,14 @@
-"""Each fix as a replacement in its file's original text (a region and what replaces it), for
-reports that carry fixes (SARIF ``fixes``): made only for files whose fixes all read back as
-expected, each edit alone on the original text."""
+"""Each fix as replacements in its file's original text (a region and what replaces it, empty
+for a removal), for reports that carry fixes (SARIF ``fixes``): made only for files whose fixes
+all read back as expected, each edit alone on the original text."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kscan.fix.files import FileFix, edit_alone, fix_file
+from kscan.fix.files import FileFix, edits_alone, fix_file
 from kscan.fix.plan import Edit, fixable
 from kscan.fix.text import EditError
 from kscan.input.documents import Pointer
@@ -28,39 +29,68 @@ class Replacement:
     inserted: str
 
 
-def replacements(findings: Iterable[Finding]) -> dict[tuple[str, str, Pointer], Replacement]:
-    """The replacement fixing each finding that has a fix, by (path, rule id, pointer)."""
+def replacements(
+    findings: Iterable[Finding],
+) -> dict[tuple[str, str, Pointer], list[Replacement]]:
+    """The replacements fixing each finding that has a fix, by (path, rule id, pointer): the
+    smallest region its one edit changes, or, for a fix of several edits (the items and
+    mounts a removal takes out), the lines they change together (in the order of the text,
+    none overlapping)."""
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         if fixable(finding, True):
             by_path.setdefault(finding.path, []).append(finding)
-    found: dict[tuple[str, str, Pointer], Replacement] = {}
+    found: dict[tuple[str, str, Pointer], list[Replacement]] = {}
     for path, listed in by_path.items():
         fixed = fix_file(path, listed, True)
         if fixed.refused or not fixed.applied:
             continue
         describe = {f.rule.id: f.rule.fix.describe() for f in listed if f.rule.fix is not None}
+        per_finding: dict[tuple[str, Pointer], list[Edit]] = {}
         for edit in fixed.applied:
-            replacement = _alone(fixed, edit, f"kscan fix: {describe[edit.rules[0]]}")
-            if replacement is None:
-                continue
-            for rule, pointer in edit.sources:
-                found[(path, rule, pointer)] = replacement
+            for source in edit.sources:
+                per_finding.setdefault(source, []).append(edit)
+        for (rule, pointer), edits in per_finding.items():
+            description = f"kscan fix: {describe[rule]}"
+            made = _made(fixed, edits, description)
+            if made:
+                found[(path, rule, pointer)] = made
     return found
 
 
-def _alone(fixed: FileFix, edit: Edit, description: str) -> Replacement | None:
-    """The edit made by itself, as the smallest region of the original text it changes."""
+def _made(fixed: FileFix, edits: list[Edit], description: str) -> list[Replacement]:
+    """The edits made by themselves on the original text, as replacements of it."""
     try:
-        after = edit_alone(fixed, edit)
+        after = edits_alone(fixed, edits)
     except EditError:
-        return None
+        return []
     before = fixed.before
+    if len(edits) > 1:
+        return _changed_lines(before, after, description)
     prefix = _common(before, after, len(before), forward=True)
     limit = min(len(before), len(after)) - prefix
     suffix = _common(before, after, limit, forward=False)
     start, end = _position(before, prefix), _position(before, len(before) - suffix)
-    return Replacement(description, *start, *end, after[prefix : len(after) - suffix])
+    return [Replacement(description, *start, *end, after[prefix : len(after) - suffix])]
+
+
+def _changed_lines(before: str, after: str, description: str) -> list[Replacement]:
+    """One replacement per run of lines that differ between the texts."""
+    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    starts = [0]
+    for line in old:
+        starts.append(starts[-1] + len(line))
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    return [
+        Replacement(
+            description,
+            *_position(before, starts[i1]),
+            *_position(before, starts[i2]),
+            "".join(new[j1:j2]),
+        )
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    ]
 
 
 def _common(one: str, other: str, most: int, forward: bool) -> int:

@@ -1,7 +1,8 @@
 """Edits made in YAML text at the positions the parser reports, so that everything else (comments,
 key order, quoting, indentation, flow style, document markers, line endings) stays byte for
 byte: a value replaced where it is written, a key or list item inserted after the last entry
-of its mapping or list, in that collection's own style."""
+of its mapping or list, in that collection's own style, or removed with its line (a comment
+on that line stays, on a line of its own)."""
 
 from __future__ import annotations
 
@@ -38,8 +39,12 @@ def compose(text: str) -> list[yaml.Node]:
 def make(text: str, root: yaml.Node, edit: Edit) -> str:
     """``text`` with ``edit`` made in the document whose node tree is ``root``; raises
     EditError."""
-    node, rest = _walk(root, edit.pointer)
     newline = "\r\n" if "\r\n" in text else "\n"
+    if edit.action == "remove":
+        return _remove(text, root, edit.pointer)
+    if edit.value is None:
+        raise EditError(f"nothing to write at {_shown(edit.pointer)}")
+    node, rest = _walk(root, edit.pointer)
     if not rest:
         if edit.action == "set":
             return _replace(text, node, edit.value)
@@ -216,3 +221,138 @@ def _into_flow(text: str, node: yaml.Node, entry: str, opening: str, closing: st
     last = node.value[-1]
     after = _offset(text, (last[1] if isinstance(last, tuple) else last).end_mark)
     return text[:after] + ", " + entry + text[after:]
+
+
+def _remove(text: str, root: yaml.Node, pointer: tuple[str | int, ...]) -> str:
+    """``text`` without the key or list item at ``pointer``."""
+    parent, rest = _walk(root, pointer[:-1])
+    last = pointer[-1]
+    if rest:
+        raise EditError(f"{_shown(pointer)} is not written")
+    if isinstance(parent, yaml.MappingNode) and isinstance(last, str):
+        entries = [(key, value) for key, value in parent.value]
+        found = [i for i, (key, _) in enumerate(entries) if _key(key) == last]
+        if not found:
+            raise EditError(f"{_shown(pointer)} is not written")
+        if len(entries) == 1:
+            raise EditError(f"removing {_shown(pointer)} would leave its mapping empty")
+        at = found[-1]  # a duplicate key: the last one counts
+        starts = [key.start_mark for key, _ in entries]
+        ends = [value.end_mark for _, value in entries]
+        return _cut(text, parent, at, starts, ends, entries[at][1])
+    if isinstance(parent, yaml.SequenceNode) and isinstance(last, int):
+        if last >= len(parent.value):
+            raise EditError(f"no item {last} at {_shown(pointer[:-1])}")
+        if len(parent.value) == 1 and not parent.flow_style:
+            return _empty_block_list(text, root, pointer[:-1], parent)
+        starts = [item.start_mark for item in parent.value]
+        ends = [item.end_mark for item in parent.value]
+        return _cut(text, parent, last, starts, ends, parent.value[last])
+    raise EditError(f"{_shown(pointer[:-1])} is not a mapping or list")
+
+
+def _cut(
+    text: str,
+    parent: yaml.MappingNode | yaml.SequenceNode,
+    at: int,
+    starts: list[Any],
+    ends: list[Any],
+    node: yaml.Node,
+) -> str:
+    """``text`` without entry ``at`` of a collection with more than one entry (or a flow list
+    with one), whose entries start and end at ``starts`` and ``ends``."""
+    low, high = _offset(text, parent.start_mark), _offset(text, parent.end_mark)
+    if not all(low <= _offset(text, mark) <= high for mark in (*starts, *ends)):
+        raise EditError("an entry of the collection is an alias: edit the anchored value")
+    if parent.flow_style:
+        if at > 0:  # ", entry" after the one before it
+            start, end = _offset(text, ends[at - 1]), _offset(text, ends[at])
+        elif len(starts) > 1:  # "entry, " before the next one
+            start, end = _offset(text, starts[0]), _offset(text, starts[1])
+        else:  # the one entry, and the comma after it if any ("[\n  x,\n]")
+            start, end = _offset(text, starts[0]), _offset(text, ends[0])
+            after = len(text[end:]) - len(text[end:].lstrip())
+            if text[end + after : end + after + 1] == ",":
+                end += after + 1
+        if "#" in text[start:end]:
+            raise EditError("the entry to remove shares its text with a comment")
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = _line_end(text, end)
+        if not text[line_start:start].strip() and not text[end:line_end].strip():
+            newline = text.find("\n", line_end)  # the entry's lines hold nothing else
+            start, end = line_start, len(text) if newline < 0 else newline + 1
+        return text[:start] + text[end:]
+    start = _offset(text, starts[at])
+    end = _last_end(text, node)
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[line_start:start]
+    if isinstance(parent, yaml.SequenceNode):
+        dash = text.rfind("-", line_start, start)
+        if dash < 0 or text[line_start:dash].strip() or text[dash + 1 : start].strip():
+            raise EditError("the list's layout is not one item per line")
+        before = text[line_start:dash]
+    line_end = _line_end(text, end)
+    trailing = text[end:line_end].strip()
+    spans_lines = "\n" in text[start:end]
+    if trailing and not trailing.startswith("#"):
+        raise EditError("the entry to remove shares its last line with other text")
+    if before.strip():  # the first key of a list item, on the item's line
+        if spans_lines:
+            raise EditError("the entry to remove shares its lines with a list dash")
+        if trailing:  # its comment stays after the dash: "- # comment", the next key below
+            return text[:start] + trailing + text[line_end:]
+        following = _offset(text, starts[at + 1])
+        if "#" in text[end:following]:
+            return text[:start] + text[line_end:].lstrip(" ")
+        return text[:start] + text[following:]  # the next key moves up
+    return _drop_lines(text, line_start, line_end, before)
+
+
+_COMMENT = re.compile(r"(?:^|[ \t])(#.*)$")
+
+
+def _drop_lines(text: str, line_start: int, line_end: int, indent: str) -> str:
+    """``text`` without the lines from ``line_start`` to the line break after ``line_end``,
+    but for their comments, each kept on a line of its own at ``indent`` (a ``#`` in a quoted
+    value may pass for one: kept too, it changes no value)."""
+    newline = text.find("\n", line_end)
+    cut_end = len(text) if newline < 0 else newline + 1
+    line_break = text[line_end:cut_end] or ("\r\n" if "\r\n" in text else "\n")
+    comments = [
+        found.group(1).rstrip("\r")
+        for line in text[line_start:line_end].split("\n")
+        if (found := _COMMENT.search(line.rstrip("\r")))
+    ]
+    kept = "".join(f"{indent}{comment}{line_break}" for comment in comments)
+    return text[:line_start] + kept + text[cut_end:]
+
+
+def _empty_block_list(
+    text: str, root: yaml.Node, pointer: tuple[str | int, ...], node: yaml.SequenceNode
+) -> str:
+    """``text`` with the one item of a block list removed, and ``[]`` written after its key
+    (``add:`` -> ``add: []``): an empty block list cannot be written."""
+    owner, rest = _walk(root, pointer[:-1])
+    if rest or not isinstance(owner, yaml.MappingNode):
+        raise EditError("the list to empty is not the value of a key")
+    key = next((k for k, v in owner.value if v is node), None)
+    if key is None:
+        raise EditError("the list to empty is not the value of a key")
+    colon = _offset(text, key.end_mark)
+    while colon < len(text) and text[colon] in " \t":
+        colon += 1
+    if text[colon : colon + 1] != ":":
+        raise EditError("the key of the list to empty is not followed by ':'")
+    item = node.value[0]
+    start = _offset(text, item.start_mark)
+    line_start = text.rfind("\n", 0, start) + 1
+    dash = text.rfind("-", line_start, start)
+    end = _last_end(text, item)
+    line_end = _line_end(text, end)
+    trailing = text[end:line_end].strip()
+    if dash < 0 or text[line_start:dash].strip() or line_start <= colon:
+        raise EditError("the list's layout is not one item per line")
+    if trailing and not trailing.startswith("#"):
+        raise EditError("the entry to remove shares its line with other text")
+    shorter = _drop_lines(text, line_start, line_end, text[line_start:dash])
+    return shorter[: colon + 1] + " []" + shorter[colon + 1 :]

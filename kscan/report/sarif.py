@@ -156,7 +156,7 @@ def _shorten(text: str) -> str:
 
 
 def _result(
-    finding: Finding, rule_index: int, base_dir: str, fix: Replacement | None = None
+    finding: Finding, rule_index: int, base_dir: str, fix: list[Replacement] | None = None
 ) -> sarif.Result:
     span = finding.span
     properties: dict[str, Any] = {"severity": finding.severity.value}
@@ -193,20 +193,27 @@ def _result(
     )
 
 
-def _fix(fix: Replacement, location: sarif.ArtifactLocation) -> sarif.Fix:
-    """What ``kscan fix`` would change for the result, as one replacement in its file."""
+def _fix(fix: list[Replacement], location: sarif.ArtifactLocation) -> sarif.Fix:
+    """What ``kscan fix`` would change for the result, as replacements in its file (a removal
+    inserts nothing)."""
+    change = sarif.ArtifactChange(
+        artifact_location=location,
+        replacements=[_replacement(replacement) for replacement in fix],
+    )
+    return sarif.Fix(description=sarif.Message(text=fix[0].description), artifact_changes=[change])
+
+
+def _replacement(fix: Replacement) -> sarif.Replacement:
     region = sarif.Region(
         start_line=fix.start_line,
         start_column=fix.start_column,
         end_line=fix.end_line,
         end_column=fix.end_column,
     )
+    if not fix.inserted:
+        return sarif.Replacement(deleted_region=region)
     content = sarif.ArtifactContent(text=fix.inserted)
-    change = sarif.ArtifactChange(
-        artifact_location=location,
-        replacements=[sarif.Replacement(deleted_region=region, inserted_content=content)],
-    )
-    return sarif.Fix(description=sarif.Message(text=fix.description), artifact_changes=[change])
+    return sarif.Replacement(deleted_region=region, inserted_content=content)
 
 
 def _suppressions(finding: Finding) -> list[sarif.Suppression] | None:
