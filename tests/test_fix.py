@@ -515,3 +515,29 @@ def test_a_host_path_volume_goes_with_every_mount_of_it(
     assert "host" not in fixed and "volumeMounts: []" in fixed
     assert "volumeMounts: [{name: logs, mountPath: /logs}]" in fixed
     assert Path("workflow.yaml").read_text(encoding="utf-8") == workflow
+
+
+@pytest.mark.parametrize(
+    ("container", "pod", "expected"),
+    [
+        ({"runAsUser": 1000, "allowPrivilegeEscalation": False}, {}, True),
+        ({"allowPrivilegeEscalation": False}, {"runAsNonRoot": True}, True),
+        ({"allowPrivilegeEscalation": False}, {"runAsUser": 7}, True),
+        # the container's value takes precedence over the pod's (SecurityContext's doc)
+        ({"runAsUser": 0, "allowPrivilegeEscalation": False}, {"runAsNonRoot": True}, False),
+        ({"runAsNonRoot": False, "allowPrivilegeEscalation": False}, {"runAsNonRoot": True}, False),
+        # an explicit null is unset: the pod's value holds
+        ({"runAsNonRoot": None, "allowPrivilegeEscalation": False}, {"runAsNonRoot": True}, True),
+        ({"runAsUser": True, "allowPrivilegeEscalation": False}, {}, False),  # not a user ID
+        ({"runAsUser": 1000}, {}, False),  # no no_new_privs: set-user-ID binaries still work
+        ({"runAsUser": 1000, "allowPrivilegeEscalation": False, "privileged": True}, {}, False),
+        ({"allowPrivilegeEscalation": False}, {}, False),  # the image's user may be root
+    ],
+)
+def test_a_container_holds_no_capability_only_as_non_root_without_escalation(
+    container: dict[str, object], pod: dict[str, object], expected: bool
+) -> None:
+    from kscan.fix.unprivileged import runs_unprivileged
+
+    spec = {"securityContext": container}
+    assert runs_unprivileged(spec, {"securityContext": pod}) is expected

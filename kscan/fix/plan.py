@@ -12,6 +12,7 @@ from kscan.checks.capabilities import CapabilitiesParams
 from kscan.checks.fields import FieldParams
 from kscan.checks.paths import Match, select
 from kscan.fix.token_use import BoundAccounts, token_unused
+from kscan.fix.unprivileged import runs_unprivileged
 from kscan.input.documents import Document, Pointer
 from kscan.results.findings import Finding
 from kscan.rules.fixes import Fix, Scalar
@@ -60,7 +61,7 @@ def plan(
         target = value_at(data[index], base)
         if not isinstance(target, dict) or not _meets(fix, target):
             continue
-        if not unsafe and not is_safe(finding, target, bound):
+        if not unsafe and not is_safe(finding, target, bound, data[index], base):
             continue
         action = "remove" if fix.removes else fix.action
         for pointer in _pointers(finding, fix, base, data[index], documents[index].data):
@@ -179,10 +180,17 @@ def fixable(finding: Finding, unsafe: bool) -> bool:
     return fix.matches(finding.pointer)
 
 
-def is_safe(finding: Finding, target: dict[str, Any], bound: BoundAccounts | None) -> bool:
+def is_safe(
+    finding: Finding,
+    target: dict[str, Any],
+    bound: BoundAccounts | None,
+    document: Any = None,
+    base: Pointer = (),
+) -> bool:
     """Whether the finding's fix is safe for it: safe always, or unsafe with a ``safe_when``
     that holds of its target (``bound``: the accounts the scan's bindings name; None: not
-    known, so no condition holds)."""
+    known, so no condition holds). ``document`` and ``base`` place the target, so that a
+    container's condition can read its pod spec (the edits planned before it applied)."""
     fix = finding.rule.fix
     if fix is None:
         return False
@@ -190,6 +198,9 @@ def is_safe(finding: Finding, target: dict[str, Any], bound: BoundAccounts | Non
         return True
     if fix.safe_when == "token-unused" and bound is not None:
         return token_unused(target, finding.namespace or None, bound)
+    if fix.safe_when == "runs-unprivileged" and len(base) >= 2:
+        pod_spec = value_at(document, base[:-2])  # .../spec/containers/<n>
+        return isinstance(pod_spec, dict) and runs_unprivileged(target, pod_spec)
     return False
 
 

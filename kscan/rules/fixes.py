@@ -11,12 +11,14 @@ from kscan.support.declared import Declared, Field, model_validator
 
 Scalar = bool | int | str
 
-SafeWhen = Literal["token-unused"]
+SafeWhen = Literal["token-unused", "runs-unprivileged"]
 """Conditions under which an unsafe fix is safe for one finding: ``token-unused``, the pod's
 service account (``serviceAccountName``, else ``serviceAccount``, else ``default``) is named
 by no RoleBinding or ClusterRoleBinding of the scan (``--context`` included), directly, as
 its user name or through its groups, and the pod does not ask for the token with
-``automountServiceAccountToken: true``."""
+``automountServiceAccountToken: true``; ``runs-unprivileged``, the container runs as a user
+other than root with ``allowPrivilegeEscalation: false`` (as the fixes before it leave it)
+and is not privileged, so it holds no capability its bounding set could take away."""
 
 
 class Fix(Declared):
@@ -107,5 +109,9 @@ class Fix(Declared):
 
 _SAFE_WHEN: dict[str, str] = {
     "token-unused": "no binding of the scan names the pod's service account",
+    "runs-unprivileged": (
+        "the container runs as non-root with allowPrivilegeEscalation: false and holds no"
+        " capability"
+    ),
 }
 """How ``describe`` says each ``safe_when`` condition."""
