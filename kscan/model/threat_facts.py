@@ -73,6 +73,10 @@ class ContainerFacts:
     ``runAsUser`` and ``runAsGroup`` (the container's over the pod's), no ``fsGroup`` or
     ``supplementalGroups`` and ``allowPrivilegeEscalation: false`` (no setuid binary raises
     them). Empty: they may (or it is not written)."""
+    user: int | None = None
+    """The written ``runAsUser`` (the container's over the pod's); None: the image's user."""
+    group: int | None = None
+    """The written ``runAsGroup`` (the container's over the pod's); None: the image's group."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,7 +433,20 @@ def _container(ref: ContainerRef, at: _Locator, pod: PodView) -> ContainerFacts:
         host_ports=host_ports,
         listens=None if declared is None else at(ref.pointer_of(("ports", declared))),
         never_root=_never_root(ref, pod, at),
+        user=_written_id(ref, pod, "runAsUser"),
+        group=_written_id(ref, pod, "runAsGroup"),
     )
+
+
+def _written_id(ref: ContainerRef, pod: PodView, key: str) -> int | None:
+    """``runAsUser`` or ``runAsGroup`` as the kubelet applies it: the container's, else the
+    pod's, else None (an integer only)."""
+    for data in (ref.data, pod.data):
+        context = data.get("securityContext")
+        value = context.get(key) if isinstance(context, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
 
 
 def _secret_env(ref: ContainerRef, at: _Locator) -> Iterator[tuple[str, Spot]]:

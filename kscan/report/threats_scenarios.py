@@ -30,6 +30,7 @@ _TARGETS = {
     80: "a node",
     60: "the secrets of every namespace",
     50: "another namespace's secrets",
+    30: "a node's local services",
     20: "its own namespace's secrets",
     10: "a Secret",
 }
