@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kscan.checks.conditions import normalize_capability
 from kscan.checks.host import normalize, reaches
@@ -891,6 +891,24 @@ def lateral_steps(
 
 # The graph ------------------------------------------------------------------------------
 
+_REFERENCE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:@")
+"""The characters of an image reference (domain, path, tag, digest: the distribution
+``reference`` grammar); an image with any other (``<image_url>``, a template's ``{{ }}``, a
+space) is refused by the kubelet (``InvalidImageName``) and never starts."""
+
+
+def started(pod: PodThreatFacts) -> PodThreatFacts | None:
+    """The pod as it runs: without the containers whose image is no reference, or None when
+    an init container's is not (the containers after it never start)."""
+    kept = []
+    for container in pod.containers:
+        if container.image is not None and not _REFERENCE.issuperset(container.image):
+            if container.role == "initContainers":
+                return None
+            continue
+        kept.append(container)
+    return pod if len(kept) == len(pod.containers) else replace(pod, containers=tuple(kept))
+
 
 def build(
     objects: Iterable[ThreatFacts],
@@ -909,7 +927,8 @@ def build(
         detail = obj.detail
         namespace = obj.effective_namespace
         if isinstance(detail, tuple):
-            workloads[namespace] += [Workload(obj, pod) for pod in detail]
+            runnable = (started(pod) for pod in detail)
+            workloads[namespace] += [Workload(obj, pod) for pod in runnable if pod is not None]
         elif isinstance(detail, ServiceFacts):
             services[namespace].append(obj)
         elif isinstance(detail, IngressFacts):

@@ -54,7 +54,8 @@ class WorkloadThreats:
     network: tuple[Step, ...]
     """A container reaching the pod network (no policy isolates its egress)."""
     images: tuple[Step, ...]
-    """An upstream image by mutable tag reaching a container."""
+    """An upstream image (by mutable tag, or from outside the trusted registries) reaching a
+    container."""
     exposed: tuple[Step, ...]
     """An entry point (the internet, the nodes' network) reaching a container."""
 
