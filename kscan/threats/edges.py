@@ -466,14 +466,17 @@ def reads_sibling(reader: ContainerFacts, sibling: ContainerFacts) -> tuple[Spot
     ``cap_ptrace_access_check``), None when it fails: CAP_SYS_PTRACE (privileged, or added to
     a container that may act as root), or the same user and group (an unwritten
     ``runAsUser`` is the image's, taken to be root; an unwritten group may be the sibling's)
-    with, for root, the sibling's capabilities among the reader's (``()``: nothing to point
-    at beyond the pod's field)."""
+    with, for root, the sibling's capabilities among the reader's, or root holding CAP_SETUID
+    and CAP_SETGID (the runtime's defaults) before a sibling written to run as another user
+    (it switches to that user; ``()``: nothing to point at beyond the pod's field)."""
     if reader.privileged is not None:
         return (reader.privileged,)
     ptrace = None if reader.never_root else capability(reader, "SYS_PTRACE")
     if ptrace is not None:
         return (ptrace,)
     user = reader.user or 0
+    if user == 0 and sibling.user and {"SETUID", "SETGID"} <= held_capabilities(reader):
+        return ()  # root becomes the sibling's user, whose processes hold no capability
     if user != (sibling.user or 0):
         return None
     if None not in (reader.group, sibling.group) and reader.group != sibling.group:

@@ -173,6 +173,9 @@ def test_shared_process_namespace_reads_the_siblings_files(tmp_path: Path) -> No
     ("reader", "holder", "reads"),
     [
         ("runAsUser: 1000", "runAsUser: 2000", False),  # another user
+        # root switches to the sibling's user (CAP_SETUID, CAP_SETGID by default) ...
+        ("", "runAsUser: 2000", True),
+        ("capabilities: {drop: [SETUID]}", "runAsUser: 2000", False),  # ... unless dropped
         ("runAsUser: 1000, runAsGroup: 1", "runAsUser: 1000, runAsGroup: 2", False),
         ("runAsUser: 1000", "runAsUser: 1000", True),  # non-root: no capabilities compared
         # root, but the holder holds a capability the reader lacks: cap_ptrace_access_check
