@@ -85,10 +85,17 @@ HUBS = frozenset({POD_NETWORK.key, NODE_SERVICES.key})
 host-network container to the other listeners on the node)."""
 
 
-def toward(graph: Graph, target: Node, lateral: bool = True) -> dict[str, Step]:
+def toward(
+    graph: Graph, target: Node, lateral: bool = True, wanted: frozenset[str] | None = None
+) -> dict[str, Step]:
     """Node key -> the first step of one of its shortest ways to ``target`` (``lateral``
-    False: ways that do not pass through the pod network or a node's local services)."""
+    False: ways that do not pass through the pod network or a node's local services). Given
+    ``wanted`` keys, the search stops once it has found them all: breadth first, every node on
+    their ways was found before them, so their ways are those of the whole search."""
     nearest: dict[str, Step] = {}
+    remaining = None if wanted is None else set(wanted)
+    if remaining is not None and not remaining:
+        return nearest
     queue = deque([target.key])
     seen = {target.key} if lateral else {target.key, *HUBS}
     while queue:
@@ -99,17 +106,26 @@ def toward(graph: Graph, target: Node, lateral: bool = True) -> dict[str, Step]:
                 seen.add(source)
                 nearest[source] = step
                 queue.append(source)
+                if remaining is not None:
+                    remaining.discard(source)
+                    if not remaining:
+                        return nearest
     return nearest
 
 
-def ways_to(graph: Graph, target: Node) -> list[dict[str, Step]]:
+def ways_to(
+    graph: Graph, target: Node, wanted: frozenset[str] | None = None
+) -> list[dict[str, Step]]:
     """``toward`` maps to ``target``, the most direct first: without lateral movement
     (``HUBS``), then with it (when the graph has a hub). A start takes its way from the first
     map that has it, so a container's own way is never replaced by a shorter one through
-    other pods."""
-    ways = [toward(graph, target, lateral=False)]
+    other pods. ``wanted``: the keys whose ways are read (None: every node's)."""
+    direct = toward(graph, target, lateral=False, wanted=wanted)
+    ways = [direct]
     if not HUBS.isdisjoint(graph.nodes):
-        ways.append(toward(graph, target))
+        missing = None if wanted is None else wanted.difference(direct)
+        if missing is None or missing:
+            ways.append(toward(graph, target, wanted=missing))
     return ways
 
 
@@ -215,6 +231,10 @@ class Observer(Protocol):
         """Whether this target's search can still change what the observer reports."""
         ...
 
+    def reads(self, target: Node) -> frozenset[str]:
+        """The keys whose ways to ``target`` it reads."""
+        ...
+
     def __call__(self, target: Node, ways: list[dict[str, Step]]) -> None: ...
 
 
@@ -236,7 +256,9 @@ def search(
         wanted = observe is not None and observe.wants(target)
         if settled and not wanted:
             continue
-        ways = ways_to(graph, target)
+        # once the paths are settled, only the observer's keys need their ways
+        reads = observe.reads(target) if settled and observe is not None else None
+        ways = ways_to(graph, target, reads)
         if observe is not None and wanted:
             observe(target, ways)
         if settled:

@@ -123,6 +123,19 @@ class BlastRadius:
             target.kind in ("node", "cluster") and bool(self.identities)
         )
 
+    def reads(self, target: Node) -> frozenset[str]:
+        """The containers of the workloads waiting for ``target`` and, for a node or the
+        cluster, the identities: those of them that reach it."""
+        bit = self.reach.bit.get(target.key, 0)
+        nodes = [
+            container
+            for index in self.waiting.get(target.key, ())
+            for container in self.workloads[index][1]
+        ]
+        if target.kind in ("node", "cluster"):
+            nodes += self.identities
+        return frozenset(node.key for node in nodes if self.reach.of(node.key) & bit)
+
     def __call__(self, target: Node, ways: list[dict[str, Step]]) -> None:
         for index in self.waiting.pop(target.key, ()):
             _obj, containers, _ids = self.workloads[index]
