@@ -106,14 +106,8 @@ def test_validating_webhook_reads_secrets_only(tmp_path: Path) -> None:
     found = model(tmp_path, rbac(rules + "verbs: [create]}]", "ClusterRoleBinding"))
     onward = {s.target.key for s in found.graph.out["power:validating-webhooks:*"]}
     assert onward == {"secrets:*"}
-    for verbs in ("[get, list, watch, delete]",):
-        keys = {
-            key
-            for _kind, key in steps(
-                model(tmp_path, rbac(rules + f"verbs: {verbs}}}]", "ClusterRoleBinding")).graph
-            )
-        }
-        assert not any(key.startswith("power:") for key in keys)
+    reading = rbac(rules + "verbs: [get, list, watch, delete]}]", "ClusterRoleBinding")
+    assert not any(k.startswith("power:") for _kind, k in steps(model(tmp_path, reading).graph))
     namespaced = rbac(rules + "verbs: [create]}]")
     assert not any(k.startswith("power:") for _kind, k in steps(model(tmp_path, namespaced).graph))
 
