@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-from kscan.config.files import CONFIG_NAMES, PATH_SETTINGS, Config, ConfigError
+from kscan.config.files import (
+    CONFIG_NAMES,
+    PATH_SETTINGS,
+    Config,
+    ConfigError,
+    discover,
+    load,
+    resolve,
+)
 from kscan.input.limits import DEFAULT_LIMITS, Limits
 from kscan.input.sources import MANIFEST_SUFFIXES, STDIN, STDIN_DISPLAY
 from kscan.model.directives import Directive
@@ -555,6 +563,9 @@ class ThreatOptions:
     jobs: int = 1
     base_dir: str | None = None
     """Root of SARIF paths (None: the git top level of the paths, else the current dir)."""
+    config_path: str | None = None
+    """The configuration file (None: the one found above the first path), for its
+    ``trusted-registries``."""
 
     def __post_init__(self) -> None:
         if isinstance(self.paths, str):
@@ -591,6 +602,7 @@ def threats(options: ThreatOptions) -> ThreatReport:
     except ModuleNotFoundError:
         problem = f"kscan: error: the {options.output_format} format of threats is not available"
         raise UsageProblem([Diagnostic("error", problem)]) from None
+    _threat_config(options)  # a broken configuration stops the run before the scan
     result = scan(
         options.paths,
         [],
@@ -603,11 +615,25 @@ def threats(options: ThreatOptions) -> ThreatReport:
     )
     diagnostics = [Diagnostic("error", printable(str(error))) for error in result.errors]
     diagnostics += [Diagnostic("note", printable(str(note))) for note in result.notes]
-    model = analyse(result.threat_facts, options.max_paths, options.lateral)
+    trusted = tuple(_threat_config(options)["trusted-registries"])
+    model = analyse(result.threat_facts, options.max_paths, options.lateral, trusted)
     base_dir = options.base_dir or str(repository_root(options.paths))
     rendered = reporter.render(model, RenderOptions(base_dir=base_dir))
     code = EXIT_ERROR if result.errors else EXIT_FINDINGS if model.paths else EXIT_OK
     return ThreatReport(model, diagnostics, rendered, code)
+
+
+def _threat_config(options: ThreatOptions) -> Config:
+    """The configuration ``kscan threats`` reads: ``--config``, else the one governing the
+    first path; raises ``UsageProblem``."""
+    explicit = Path(options.config_path) if options.config_path else None
+    if explicit is not None and not explicit.is_file():
+        raise _error(f"{printable(options.config_path or '')}: error: no such configuration file")
+    found = explicit or discover(options.paths)
+    try:
+        return resolve(load(found) if found else None)
+    except ConfigError as exc:
+        raise _config_problem(exc) from exc
 
 
 @dataclass(frozen=True)

@@ -513,7 +513,17 @@ def fix_command(
 @click.option(
     "--context", multiple=True, metavar="PATH", help="Read PATH too (its objects start no path)."
 )
-@click.option("--no-lateral", is_flag=True, help="No pod-to-pod steps through the pod network.")
+@click.option(
+    "--no-lateral",
+    is_flag=True,
+    help="No pod-to-pod steps (through the pod network or a node's local services).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Use this configuration file (its trusted-registries).",
+)
 @_OUTPUT
 @_JOBS
 @click.option(
@@ -527,6 +537,7 @@ def threats_command(
     max_paths: int,
     context: tuple[str, ...],
     no_lateral: bool,
+    config_path: str | None,
     output: str | None,
     jobs: int,
     base_dir: str | None,
@@ -537,7 +548,14 @@ def threats_command(
     if output is None:
         _require_stdout()
     options = ThreatOptions(
-        paths, output_format, max_paths, context, not no_lateral, jobs=jobs, base_dir=base_dir
+        paths,
+        output_format,
+        max_paths,
+        context,
+        not no_lateral,
+        jobs=jobs,
+        base_dir=base_dir,
+        config_path=config_path,
     )
     try:
         report = threats(options)

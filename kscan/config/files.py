@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "format": "text",
     "base-dir": None,
     "suppressions": [],
+    "trusted-registries": [],
 }
 PATH_SETTINGS = ("rules-dir", "base-dir")
 """Settings holding a path, which is relative to the file that sets it."""

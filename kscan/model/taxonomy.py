@@ -102,6 +102,7 @@ TECHNIQUES: dict[str, tuple[str, tuple[str, ...]]] = {
     "T1611": ("Escape to Host", (_PRIV,)),
     "T1612": ("Build Image on Host", (_EVAS,)),
     "T1613": ("Container and Resource Discovery", (_DISC,)),
+    "T1649": ("Steal or Forge Authentication Certificates", (_CRED,)),
 }
 
 

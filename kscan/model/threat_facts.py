@@ -73,6 +73,10 @@ class ContainerFacts:
     ``runAsUser`` and ``runAsGroup`` (the container's over the pod's), no ``fsGroup`` or
     ``supplementalGroups`` and ``allowPrivilegeEscalation: false`` (no setuid binary raises
     them). Empty: they may (or it is not written)."""
+    user: int | None = None
+    """The written ``runAsUser`` (the container's over the pod's); None: the image's user."""
+    group: int | None = None
+    """The written ``runAsGroup`` (the container's over the pod's); None: the image's group."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,13 +217,14 @@ THREAT_KINDS = frozenset(
 def threat_facts(obj: KubeObject, reported: bool = True) -> ThreatFacts | None:
     """The record of one object, or None for an object the graph does not read (no pods, a
     kind it does not know, pods seen only in part, a pod-bearing kind that lives outside
-    namespaces, whose pods run where the objects using it do)."""
+    namespaces, whose pods run where the objects using it do, a controller the API server
+    refuses for its selector)."""
     at = _Locator(obj.document)
     detail: Detail | None = None
     data = obj.data
     kind = obj.kind
     if obj.pods:
-        if obj.cluster_scoped:
+        if obj.cluster_scoped or not _selects_its_pods(obj, data):
             return None
         detail = tuple(_pod(pod, at) for pod in obj.pods if not pod.partial)
         if not detail:
@@ -261,6 +266,33 @@ def threat_facts(obj: KubeObject, reported: bool = True) -> ThreatFacts | None:
         obj.cluster_scoped,
         reported,
     )
+
+
+_SELECTED = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"})
+
+
+def _selects_its_pods(obj: KubeObject, data: dict[str, Any]) -> bool:
+    """False for an ``apps/v1`` controller the API server refuses, so that no pod of it ever
+    runs: ``spec.selector`` missing or empty, or its ``matchLabels`` not among the template's
+    labels (``pkg/apis/apps/validation`` ``ValidateDeploymentSpec`` and its siblings:
+    "Required value", "`selector` does not match template `labels`"). Other kinds and versions
+    default the selector from the template."""
+    if obj.kind not in _SELECTED or obj.model.api_version != "apps/v1":
+        return True
+    spec = data.get("spec")
+    selector = spec.get("selector") if isinstance(spec, dict) else None
+    if not isinstance(selector, dict) or not selector:
+        return False
+    wanted = selector.get("matchLabels")
+    if not wanted and not selector.get("matchExpressions"):
+        return False  # "empty selector is invalid"
+    if not isinstance(wanted, dict):
+        return True  # matchExpressions only: not checked here
+    template = spec.get("template") if isinstance(spec, dict) else None
+    metadata = template.get("metadata") if isinstance(template, dict) else None
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    labels = labels if isinstance(labels, dict) else {}
+    return all(labels.get(key) == value for key, value in wanted.items())
 
 
 _ENFORCE = "pod-security.kubernetes.io/enforce"
@@ -429,7 +461,20 @@ def _container(ref: ContainerRef, at: _Locator, pod: PodView) -> ContainerFacts:
         host_ports=host_ports,
         listens=None if declared is None else at(ref.pointer_of(("ports", declared))),
         never_root=_never_root(ref, pod, at),
+        user=_written_id(ref, pod, "runAsUser"),
+        group=_written_id(ref, pod, "runAsGroup"),
     )
+
+
+def _written_id(ref: ContainerRef, pod: PodView, key: str) -> int | None:
+    """``runAsUser`` or ``runAsGroup`` as the kubelet applies it: the container's, else the
+    pod's, else None (an integer only)."""
+    for data in (ref.data, pod.data):
+        context = data.get("securityContext")
+        value = context.get(key) if isinstance(context, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
 
 
 def _secret_env(ref: ContainerRef, at: _Locator) -> Iterator[tuple[str, Spot]]:

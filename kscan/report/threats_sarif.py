@@ -126,6 +126,17 @@ _RULES: dict[NodeKind, PathRule] = {
         "The steps shown end at an entry point of the cluster. Review the exposure.",
         "3.0",
     ),
+    "services": PathRule(
+        "KSP009",
+        "path-to-node-services",
+        "An attack path reaches a node's local services",
+        "The steps shown put an attacker in a node's network namespace: it reaches what "
+        "listens on the node's loopback and addresses, which the pod network does not (the "
+        "kubelet's API and read-only port, a control-plane node's etcd and API ports, other "
+        "host-network pods), and NetworkPolicies do not apply to it. Run the workload without "
+        "hostNetwork unless it must serve on the node's addresses.",
+        "6.5",
+    ),
 }
 """The path rules by the kind of node a path reaches."""
 

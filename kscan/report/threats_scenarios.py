@@ -5,7 +5,7 @@
    move (the pod network, the node), its blast radius, and a STRIDE table (threat, what applies,
    evidence, fix) read off the graph's steps;
 2. the supply chain: the workloads an upstream image compromise reaches (images by mutable
-   tag), each with its blast radius;
+   tag, or from outside the trusted registries), each with its blast radius;
 3. privilege escalation: from each identity to a node or the cluster through RBAC.
 
 Workloads come worst blast radius first. Lines stay under 100 columns (a file path longer
@@ -30,6 +30,7 @@ _TARGETS = {
     80: "a node",
     60: "the secrets of every namespace",
     50: "another namespace's secrets",
+    30: "a node's local services",
     20: "its own namespace's secrets",
     10: "a Secret",
 }
@@ -256,7 +257,10 @@ def _power_fix(step: Step) -> str:
 def _supply_chain(workloads: list[WorkloadThreats]) -> Iterator[str]:
     reached = [workload for workload in workloads if workload.images]
     if not reached:
-        yield "  No image is named by a mutable tag: every image is pinned by digest.\n"
+        yield (
+            "  No image is named by a mutable tag: every image is pinned by digest (and from\n"
+            "  a trusted registry, where they are configured).\n"
+        )
     for workload in reached:
         obj = workload.obj
         yield from _line(f"- {obj.display} ({obj.path}:{obj.spot.line})", 2, 4)

@@ -39,11 +39,15 @@ class RenderOptions:
 
 
 def analyse(
-    records: Iterable[ThreatFacts], max_paths: int = DEFAULT_MAX_PATHS, lateral: bool = True
+    records: Iterable[ThreatFacts],
+    max_paths: int = DEFAULT_MAX_PATHS,
+    lateral: bool = True,
+    trusted_registries: tuple[str, ...] = (),
 ) -> ThreatModel:
-    """The graph of the records and its ``max_paths`` top paths."""
+    """The graph of the records and its ``max_paths`` top paths (``trusted_registries``: the
+    configuration's ``trusted-registries``)."""
     records = list(records)
-    graph = build(records, lateral)
+    graph = build(records, lateral, trusted_registries)
     blast = BlastRadius(graph, records)
     paths = search(graph, max_paths + 1, blast)
     workloads, escalations = blast.results()

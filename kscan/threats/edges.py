@@ -11,15 +11,17 @@ assumptions."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 
 from kscan.checks.conditions import normalize_capability
 from kscan.checks.host import normalize, reaches
+from kscan.checks.images import full_name
 from kscan.model.inventory import RuleOutline
 from kscan.model.threat_facts import (
     BindingFacts,
     ContainerFacts,
+    HostVolume,
     IngressFacts,
     NamespaceFacts,
     PodThreatFacts,
@@ -29,7 +31,16 @@ from kscan.model.threat_facts import (
     Spot,
     ThreatFacts,
 )
-from kscan.threats.graph import CLUSTER, INTERNET, NODE, POD_NETWORK, Graph, evidence
+from kscan.threats.graph import (
+    CLUSTER,
+    INTERNET,
+    NODE,
+    NODE_SERVICES,
+    NODE_TOKENS,
+    POD_NETWORK,
+    Graph,
+    evidence,
+)
 from kscan.threats.paths import Evidence, Node, Step
 from kscan.threats.rbac import Grant, Rbac, allows
 
@@ -45,6 +56,7 @@ EXEC = ("TA0002", "T1609")  # Execution: Container Administration Command
 ROLES = ("TA0004", "T1098.006")  # Privilege Escalation: Additional Container Cluster Roles
 IMPERSONATE = ("TA0005", "T1550.001")  # Defense Evasion: Application Access Token
 NETWORK = ("TA0007", "T1046")  # Discovery: Network Service Discovery
+CERTIFICATE = ("TA0006", "T1649")  # Credential Access: Steal or Forge Authentication Certificates
 
 RUNTIME_SOCKETS = (
     "/run/docker.sock",
@@ -77,6 +89,9 @@ drivers the kubelet runs as root (``--volume-plugin-dir``'s default), ``/var/log
 link there makes the kubelet serve any host file when the pod's logs are read), ``/proc/sys``
 (``core_pattern``). A CSI driver's own directory (``/var/lib/kubelet/plugins/<driver>``) is not
 one: it holds the socket the kubelet dials as a client."""
+KUBELET_PODS = "/var/lib/kubelet/pods"
+"""Where the kubelet keeps each pod's volumes, its service account token among them: a node
+holds the token of every pod it runs, and so does whoever reads that directory (root's, 0750)."""
 _HOW = {
     "/var/log": "a symbolic link there makes the kubelet serve any host file with the logs",
 }
@@ -144,7 +159,16 @@ def power_node(what: str, namespace: str | None) -> Node:
     return Node("power", f"power:{what}:{namespace or '*'}", f"{_POWERS[what]}{where}")
 
 
-_CLUSTER_WIDE = frozenset({"node-proxy", "impersonate-users", "cluster-admin"})
+_CLUSTER_WIDE = frozenset(
+    {
+        "node-proxy",
+        "impersonate-users",
+        "cluster-admin",
+        "approve-certificates",
+        "mutating-webhooks",
+        "validating-webhooks",
+    }
+)
 
 
 _POWERS = {
@@ -158,6 +182,9 @@ _POWERS = {
     "impersonate-users": "Impersonate users and groups",
     "cluster-admin": "Everything (cluster-admin)",
     "node-proxy": "Reach the kubelet API (nodes/proxy)",
+    "approve-certificates": "Request and approve API client certificates (CSRs)",
+    "mutating-webhooks": "Register mutating admission webhooks",
+    "validating-webhooks": "Register validating admission webhooks",
 }
 
 
@@ -239,17 +266,27 @@ def host_port_entries(workload: Workload) -> Iterator[Step]:
             yield _step(entry, node, f"listens on host port {ports}", PUBLIC, found)
 
 
-def image_entries(workload: Workload) -> Iterator[Step]:
+def image_entries(workload: Workload, trusted: tuple[str, ...] = ()) -> Iterator[Step]:
     """An image named by a tag and not by a digest runs whatever its registry serves under that
-    tag the next time a node pulls it: an upstream compromise reaches the container."""
+    tag the next time a node pulls it: an upstream compromise reaches the container. With
+    ``trusted`` registries (prefixes of full image names, as ``image-registry`` reads them),
+    an image from any other is an upstream entry too, digest or not: the digest fixes what is
+    pulled, not who made it."""
     for container in workload.pod.containers:
         image = container.image
-        if not image or "@" in image:
+        if not image:
+            continue
+        reasons = []
+        if "@" not in image:
+            reasons.append("by mutable tag (no digest)")
+        if trusted and not any(full_name(image).startswith(prefix) for prefix in trusted):
+            reasons.append("from a registry outside the trusted ones")
+        if not reasons:
             continue
         entry = Node("entry", f"image:{image}", f"Upstream image '{image}'")
         node = container_node(workload.obj, workload.pod, container)
         found = evidence(workload.obj, container.image_spot)
-        yield _step(entry, node, "runs an image by mutable tag (no digest)", IMAGE, found)
+        yield _step(entry, node, f"runs an image {' and '.join(reasons)}", IMAGE, found)
 
 
 # Container to node ----------------------------------------------------------------------
@@ -279,7 +316,8 @@ def capability(container: ContainerFacts, name: str) -> Spot | None:
 
 def escapes(workload: Workload) -> Iterator[Step]:
     """Container to node: privileged; a writable mount of a sensitive node path; a runtime
-    socket (read-only too); CAP_SYS_ADMIN or CAP_SYS_MODULE; hostPID with CAP_SYS_PTRACE.
+    socket (read-only too); CAP_SYS_ADMIN or CAP_SYS_MODULE; hostPID with CAP_SYS_PTRACE; and
+    to the node's pods' tokens through a read-only mount of ``/var/lib/kubelet/pods``.
     Except privileged, each needs a process that may act as root: a container whose manifest
     keeps it off uid 0 and group 0 for good (``ContainerFacts.never_root``) takes none."""
     obj, pod = workload.obj, workload.pod
@@ -298,20 +336,8 @@ def escapes(workload: Workload) -> Iterator[Step]:
                 action = "is privileged with the host's PID namespace: nsenter into PID 1"
                 found += evidence(obj, pod.host_pid)
             yield _step(source, NODE, action, ESCAPE, found)
-        for mount in container.mounts:
-            volume = volumes.get(mount.volume)
-            if volume is None:
-                continue
-            path = normalize(volume.path)
-            socket = _runtime_socket(path)
-            found = evidence(obj, volume.spot, mount.spot)
-            if socket is not None:
-                action = f"reaches the runtime socket {socket}: deploys a privileged container"
-                yield _step(source, NODE, action, DEPLOY, found)
-            elif not mount.read_only and (hit := _sensitive(path)) is not None:
-                shown = path if hit == path else f"{path} ({hit})"
-                how = f": {_HOW[hit]}" if hit in _HOW else ""
-                yield _step(source, NODE, f"writes host path {shown}{how}", ESCAPE, found)
+        for target, action, how, found in host_mounts(obj, container, volumes):
+            yield _step(source, target, action, how, found)
         if container.privileged is None:
             for name, action in _NODE_CAPABILITIES.items():
                 spot = capability(container, name)
@@ -321,6 +347,32 @@ def escapes(workload: Workload) -> Iterator[Step]:
             if pod.host_pid is not None and ptrace is not None:
                 action = "traces the host's processes (hostPID with CAP_SYS_PTRACE)"
                 yield _step(source, NODE, action, ESCAPE, evidence(obj, pod.host_pid, ptrace))
+
+
+def host_mounts(
+    obj: ThreatFacts, container: ContainerFacts, volumes: dict[str, HostVolume]
+) -> Iterator[tuple[Node, str, tuple[str, str], tuple[Evidence, ...]]]:
+    """What a root process reaches through the host paths ``container`` mounts: a runtime
+    socket (read-only too) or a writable sensitive path, the node; a read-only mount of
+    ``/var/lib/kubelet/pods`` or a directory above it, the tokens of the node's pods. Yields
+    (target, action, technique, evidence)."""
+    for mount in container.mounts:
+        volume = volumes.get(mount.volume)
+        if volume is None:
+            continue
+        path = normalize(volume.path)
+        socket = _runtime_socket(path)
+        found = evidence(obj, volume.spot, mount.spot)
+        if socket is not None:
+            action = f"reaches the runtime socket {socket}: deploys a privileged container"
+            yield NODE, action, DEPLOY, found
+        elif not mount.read_only and (hit := _sensitive(path)) is not None:
+            shown = path if hit == path else f"{path} ({hit})"
+            how = f": {_HOW[hit]}" if hit in _HOW else ""
+            yield NODE, f"writes host path {shown}{how}", ESCAPE, found
+        elif mount.read_only and reaches(path, KUBELET_PODS, False):
+            action = f"reads host path {path} (read-only): the tokens of the node's pods"
+            yield NODE_TOKENS, action, CREDENTIALS, found
 
 
 def _runtime_socket(path: str) -> str | None:
@@ -339,6 +391,139 @@ def _sensitive(path: str) -> str | None:
         if reaches(path, sensitive, True):
             return sensitive
     return None
+
+
+def host_network_steps(workload: Workload) -> Iterator[Step]:
+    """A container of a pod in the node's network namespace (``hostNetwork``) reaches what
+    listens on the node's loopback and addresses, which the pod network does not: the
+    kubelet's API (10250) and read-only port (10255, where enabled), the control plane's and
+    etcd's ports on a control-plane node, other host-network pods' ports; NetworkPolicies do
+    not apply to the host's network namespace. That is not the node: the kubelet and etcd
+    authenticate their clients unless a cluster turns it off, which git does not show."""
+    obj, pod = workload.obj, workload.pod
+    if pod.host_network is None:
+        return
+    for container in pod.containers:
+        source = container_node(obj, pod, container)
+        action = "shares the node's network namespace (hostNetwork): its local services"
+        yield _step(source, NODE_SERVICES, action, NETWORK, evidence(obj, pod.host_network))
+
+
+def node_listeners(workload: Workload) -> Iterator[Step]:
+    """The node's local services include the serving containers of host-network pods (any of
+    them may run on the node) and the containers with a host port."""
+    obj, pod = workload.obj, workload.pod
+    for container in pod.containers:
+        if container.role != "containers":
+            continue
+        if pod.host_network is not None and container.listens is not None:
+            found = evidence(obj, pod.host_network, container.listens)
+            action = "listens on the node's addresses (hostNetwork)"
+        elif container.host_ports:
+            found = evidence(obj, *(spot for _port, spot in container.host_ports))
+            action = "listens on a host port"
+        else:
+            continue
+        yield _step(NODE_SERVICES, container_node(obj, pod, container), action, NETWORK, found)
+
+
+_DEFAULT_CAPABILITIES = frozenset(
+    {
+        *("CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID"),
+        *("SETUID", "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL"),
+        "AUDIT_WRITE",
+    }
+)
+"""The capabilities containerd and Docker give a container by default (containerd
+``pkg/oci/spec.go`` ``defaultUnixCaps``, moby ``oci/caps/defaults.go``)."""
+_EVERY_CAPABILITY = _DEFAULT_CAPABILITIES | {
+    *("DAC_READ_SEARCH", "LINUX_IMMUTABLE", "NET_BROADCAST", "NET_ADMIN", "IPC_LOCK"),
+    *("IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN"),
+    *("SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "LEASE"),
+    *("AUDIT_CONTROL", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND"),
+    *("AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE"),
+}
+"""Every Linux capability (capabilities(7), up to CAP_CHECKPOINT_RESTORE)."""
+
+
+def held_capabilities(container: ContainerFacts) -> frozenset[str]:
+    """The capabilities a root process of the container holds, in the runtimes' order (see
+    ``capability``), with containerd's defaults."""
+    if container.privileged is not None:
+        return _EVERY_CAPABILITY
+    added = {normalize_capability(item) for item, _spot in container.added}
+    dropped = {normalize_capability(item) for item in container.dropped}
+    held = set(_EVERY_CAPABILITY if "ALL" in added else _DEFAULT_CAPABILITIES)
+    if "ALL" in dropped:
+        held.clear()
+    return frozenset((held | added) - dropped - {"ALL"})
+
+
+def reads_sibling(reader: ContainerFacts, sibling: ContainerFacts) -> tuple[Spot, ...] | None:
+    """Where ``reader`` gains what passes the kernel's ptrace read check on ``sibling``'s
+    processes in a shared process namespace (``/proc/<pid>/root``, ``/proc/<pid>/environ``;
+    ptrace(2) "Ptrace access mode checking", ``security/commoncap.c``
+    ``cap_ptrace_access_check``), None when it fails: CAP_SYS_PTRACE (privileged, or added to
+    a container that may act as root), or the same user and group (an unwritten
+    ``runAsUser`` is the image's, taken to be root; an unwritten group may be the sibling's)
+    with, for root, the sibling's capabilities among the reader's, or root holding CAP_SETUID
+    and CAP_SETGID (the runtime's defaults) before a sibling written to run as another user
+    (it switches to that user; ``()``: nothing to point at beyond the pod's field)."""
+    if reader.privileged is not None:
+        return (reader.privileged,)
+    ptrace = None if reader.never_root else capability(reader, "SYS_PTRACE")
+    if ptrace is not None:
+        return (ptrace,)
+    user = reader.user or 0
+    if user == 0 and sibling.user and {"SETUID", "SETGID"} <= held_capabilities(reader):
+        return ()  # root becomes the sibling's user, whose processes hold no capability
+    if user != (sibling.user or 0):
+        return None
+    if None not in (reader.group, sibling.group) and reader.group != sibling.group:
+        return None
+    if user == 0 and not held_capabilities(sibling) <= held_capabilities(reader):
+        return None
+    return ()
+
+
+def shared_process_steps(
+    workload: Workload, account: Node | None, holders: set[str]
+) -> Iterator[Step]:
+    """With ``shareProcessNamespace``, a container that passes ``reads_sibling`` reads a
+    sibling's files and environment through ``/proc/<pid>/root`` and ``/proc/<pid>/environ``:
+    the sibling's token (``holders``: the containers that hold the pod's ``account``'s), its
+    Secrets, and, as a process that may act as root, its host mounts. Not the sibling's own
+    privileges (capabilities, privileged): those stay with its processes. Only long-running
+    containers are read (an init container has exited before the others start)."""
+    obj, pod = workload.obj, workload.pod
+    if pod.share_process_namespace is None:
+        return
+    running = [c for c in pod.containers if c.role == "containers"]
+    volumes = {volume.name: volume for volume in pod.host_volumes}
+    secrets = _secret_volumes(pod)
+    for reader in running:
+        source = container_node(obj, pod, reader)
+        reader_key = source.key
+        for sibling in running:
+            if sibling is reader:
+                continue
+            check = reads_sibling(reader, sibling)
+            if check is None:
+                continue
+            shared = evidence(obj, pod.share_process_namespace, *check)
+            via = (
+                f"through container '{sibling.name}''s /proc/<pid>/root (shared process namespace)"
+            )
+            sibling_key = container_node(obj, pod, sibling).key
+            if account is not None and sibling_key in holders and reader_key not in holders:
+                found = shared + evidence(obj, sibling.spot)
+                yield _step(source, account, f"reads its token {via}", TOKEN, found)
+            for target, where, spot in _secrets_of(obj, sibling, secrets):
+                yield _step(source, target, f"reads it {via} ({where})", CREDENTIALS, shared + spot)
+            if reader.never_root and reader.privileged is None:
+                continue
+            for target, action, how, found in host_mounts(obj, sibling, volumes):
+                yield _step(source, target, f"{action}, {via}", how, shared + found)
 
 
 # Container to identity and secrets ------------------------------------------------------
@@ -400,22 +585,35 @@ def unplaced_token_steps(
 def secret_steps(workload: Workload) -> Iterator[Step]:
     """A container reads the Secrets in its environment and the Secret volumes it mounts."""
     obj, pod = workload.obj, workload.pod
-    namespace = obj.effective_namespace
+    volumes = _secret_volumes(pod)
+    for container in pod.containers:
+        source = container_node(obj, pod, container)
+        for target, where, found in _secrets_of(obj, container, volumes):
+            yield _step(source, target, f"reads it in {where}", CREDENTIALS, found)
+
+
+def _secret_volumes(pod: PodThreatFacts) -> dict[str, list[tuple[str, Spot]]]:
     volumes: dict[str, list[tuple[str, Spot]]] = defaultdict(list)
     for volume, secret, spot in pod.secret_volumes:
         volumes[volume].append((secret, spot))
-    for container in pod.containers:
-        source = container_node(obj, pod, container)
-        for secret, spot in container.secret_env:
-            target = secret_node(namespace, secret)
-            yield _step(
-                source, target, "reads it in its environment", CREDENTIALS, evidence(obj, spot)
+    return volumes
+
+
+def _secrets_of(
+    obj: ThreatFacts, container: ContainerFacts, volumes: dict[str, list[tuple[str, Spot]]]
+) -> Iterator[tuple[Node, str, tuple[Evidence, ...]]]:
+    """The Secrets a container holds: (the Secret, where: ``its environment`` or ``a mounted
+    volume``, evidence)."""
+    namespace = obj.effective_namespace
+    for secret, spot in container.secret_env:
+        yield secret_node(namespace, secret), "its environment", evidence(obj, spot)
+    for mount in container.mounts:
+        for secret, spot in volumes.get(mount.volume, []):
+            yield (
+                secret_node(namespace, secret),
+                "a mounted volume",
+                evidence(obj, spot, mount.spot),
             )
-        for mount in container.mounts:
-            for secret, spot in volumes.get(mount.volume, []):
-                target = secret_node(namespace, secret)
-                found = evidence(obj, spot, mount.spot)
-                yield _step(source, target, "reads it in a mounted volume", CREDENTIALS, found)
 
 
 # Identity to power ----------------------------------------------------------------------
@@ -484,12 +682,54 @@ def powers(
     elif scope is None and bind and namespaced:
         yield "bind-namespaces", sorted(set(bind + namespaced))
     if scope is None:
+        yield from _cluster_powers(rules, granting)
         users = granting(("impersonate", "", "users", ""), ("impersonate", "", "groups", ""))
         if users:
             yield "impersonate-users", users
         proxy = granting(("create", "", "nodes", "proxy"), ("get", "", "nodes", "proxy"))
         if proxy:
             yield "node-proxy", proxy
+
+
+_CSR = "certificates.k8s.io"
+_CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client"
+_WEBHOOKS = "admissionregistration.k8s.io"
+
+
+def _cluster_powers(
+    rules: list[RuleOutline], granting: Callable[..., list[int]]
+) -> Iterator[tuple[str, list[int]]]:
+    """The powers over cluster-scoped objects (a ClusterRoleBinding's only).
+
+    A client certificate from the ``kubernetes.io/kube-apiserver-client`` signer takes
+    creating a CertificateSigningRequest, approving it (``update`` on
+    ``certificatesigningrequests/approval`` and ``approve`` on ``signers`` for that signer or
+    ``kubernetes.io/*``: ``plugin/pkg/admission/certificates`` ``IsAuthorizedForSignerName``,
+    which checks the name, so a rule naming the signer counts) and reading it back once
+    signed. Registering an admission webhook takes ``create``, ``update`` or ``patch`` on its
+    configurations."""
+    create = granting(("create", _CSR, "certificatesigningrequests", ""))
+    approve = granting(("update", _CSR, "certificatesigningrequests", "approval"))
+    signer = [
+        index
+        for index, rule in enumerate(rules)
+        if any(
+            allows(rule, "approve", _CSR, "signers", name=name)
+            for name in (_CLIENT_SIGNER, "kubernetes.io/*")
+        )
+    ]
+    read = granting(*((verb, _CSR, "certificatesigningrequests", "") for verb in _READ_VERBS))
+    if create and approve and signer and read:
+        yield "approve-certificates", sorted(set(create + approve + signer + read))
+    for kind in ("mutating", "validating"):
+        resource = f"{kind}webhookconfigurations"
+        writes = granting(*((verb, _WEBHOOKS, resource, "") for verb in _WRITE_VERBS))
+        if writes:
+            yield f"{kind}-webhooks", writes
+
+
+_READ_VERBS = ("get", "list", "watch")
+_WRITE_VERBS = ("create", "update", "patch")
 
 
 def grant_steps(account: Node, grant: Grant) -> Iterator[Step]:
@@ -554,6 +794,22 @@ def power_steps(
             yield _step(power, target, action, ROLES, ())
     elif what == "node-proxy":
         yield _step(power, NODE, "runs commands in any pod through the kubelet", EXEC, ())
+    elif what == "approve-certificates":
+        # the CertificateSubjectRestriction admission plugin (on by default) refuses this
+        # signer the group system:masters, but not the user system:kube-controller-manager,
+        # whose built-in ClusterRole lists and watches every resource and creates service
+        # account tokens (bootstrappolicy/policy.go, "system:kube-controller-manager")
+        action = "signs itself a client certificate as the user system:kube-controller-manager"
+        for power_name in ("read-secrets", "create-tokens"):
+            yield _step(power, power_node(power_name, None), action, CERTIFICATE, ())
+    elif what == "mutating-webhooks":
+        action = "rewrites every pod the cluster admits (its account, privileged)"
+        yield _step(power, power_node("create-pods", None), action, DEPLOY, ())
+        action = "receives every Secret written through its webhook"
+        yield _step(power, secrets_node(None), action, API_SECRETS, ())
+    elif what == "validating-webhooks":
+        action = "receives every Secret written through its webhook"
+        yield _step(power, secrets_node(None), action, API_SECRETS, ())
 
 
 def _every(nodes: dict[str, list[Node]]) -> Iterator[Node]:
@@ -606,7 +862,8 @@ def isolation(workload: Workload, policies: list[ThreatFacts]) -> tuple[bool, bo
 def lateral_steps(
     workload: Workload, policies: list[ThreatFacts], served: bool = False
 ) -> Iterator[Step]:
-    """A container whose pod no policy isolates for egress reaches the pod network; the pod
+    """A container whose pod no policy isolates for egress, or whose pod is in the node's
+    network namespace (policies do not apply there), reaches the pod network; the pod
     network reaches the serving containers (a declared ``containerPort``, or any container of
     a pod a Service selects: ``served``) of every pod no policy isolates for ingress. Pods
     isolated in a direction are left out of it entirely (their allowed peers are not resolved
@@ -618,14 +875,13 @@ def lateral_steps(
             continue
         node = container_node(obj, pod, container)
         found = evidence(obj, container.spot)
-        if not egress:
-            yield _step(
-                node,
-                POD_NETWORK,
-                "connects to other pods (no policy isolates its egress)",
-                NETWORK,
-                found,
-            )
+        if pod.host_network is not None:
+            # NetworkPolicies do not apply to the host's network namespace
+            action = "connects to other pods from the node's network namespace (hostNetwork)"
+            yield _step(node, POD_NETWORK, action, NETWORK, evidence(obj, pod.host_network))
+        elif not egress:
+            action = "connects to other pods (no policy isolates its egress)"
+            yield _step(node, POD_NETWORK, action, NETWORK, found)
         if not ingress and (served or container.listens is not None):
             yield _step(
                 POD_NETWORK,
@@ -638,9 +894,31 @@ def lateral_steps(
 
 # The graph ------------------------------------------------------------------------------
 
+_REFERENCE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:@")
+"""The characters of an image reference (domain, path, tag, digest: the distribution
+``reference`` grammar); an image with any other (``<image_url>``, a template's ``{{ }}``, a
+space) is refused by the kubelet (``InvalidImageName``) and never starts."""
 
-def build(objects: Iterable[ThreatFacts], lateral: bool = True) -> Graph:
-    """The attack graph of a scan's records."""
+
+def started(pod: PodThreatFacts) -> PodThreatFacts | None:
+    """The pod as it runs: without the containers whose image is no reference, or None when
+    an init container's is not (the containers after it never start)."""
+    kept = []
+    for container in pod.containers:
+        if container.image is not None and not _REFERENCE.issuperset(container.image):
+            if container.role == "initContainers":
+                return None
+            continue
+        kept.append(container)
+    return pod if len(kept) == len(pod.containers) else replace(pod, containers=tuple(kept))
+
+
+def build(
+    objects: Iterable[ThreatFacts],
+    lateral: bool = True,
+    trusted_registries: tuple[str, ...] = (),
+) -> Graph:
+    """The attack graph of a scan's records (``trusted_registries``: see ``image_entries``)."""
     objects = list(objects)
     workloads: dict[str, list[Workload]] = defaultdict(list)
     services: dict[str, list[ThreatFacts]] = defaultdict(list)
@@ -652,7 +930,8 @@ def build(objects: Iterable[ThreatFacts], lateral: bool = True) -> Graph:
         detail = obj.detail
         namespace = obj.effective_namespace
         if isinstance(detail, tuple):
-            workloads[namespace] += [Workload(obj, pod) for pod in detail]
+            runnable = (started(pod) for pod in detail)
+            workloads[namespace] += [Workload(obj, pod) for pod in runnable if pod is not None]
         elif isinstance(detail, ServiceFacts):
             services[namespace].append(obj)
         elif isinstance(detail, IngressFacts):
@@ -664,6 +943,9 @@ def build(objects: Iterable[ThreatFacts], lateral: bool = True) -> Graph:
         elif isinstance(detail, PolicyFacts):
             policies[namespace].append(obj)
     graph = Graph()
+    listeners: list[Step] = []
+    on_nodes: dict[str, tuple[Node, tuple[Evidence, ...]]] = {}
+    """Account key -> the account and where one of its pods mounts its token."""
     for step in service_entries(services, ingresses, workloads):
         graph.add(step)
     rbac = Rbac(objects)
@@ -680,9 +962,14 @@ def build(objects: Iterable[ThreatFacts], lateral: bool = True) -> Graph:
             for container in workload.pod.containers:
                 node = container_node(workload.obj, workload.pod, container)
                 container_nodes[namespace][node.key] = node
-            for maker in (host_port_entries, image_entries, escapes, secret_steps):
+            makers = (host_port_entries, escapes, secret_steps, host_network_steps)
+            for maker in makers:
                 for step in maker(workload):
                     graph.add(step)
+            for step in image_entries(workload, trusted_registries):
+                graph.add(step)
+            if lateral:
+                listeners.extend(node_listeners(workload))
             if lateral:
                 served = id(workload) in selected
                 for step in lateral_steps(workload, policies.get(namespace, []), served):
@@ -690,13 +977,19 @@ def build(objects: Iterable[ThreatFacts], lateral: bool = True) -> Graph:
             name = workload.pod.service_account
             account = account_node(namespace, name)
             account_nodes[namespace][name] = account
+            holders: set[str] = set()
             for container, found in token_mounted(workload, accounts.get((namespace, name))):
                 source = container_node(workload.obj, workload.pod, container)
+                holders.add(source.key)
                 graph.add(_step(source, account, "holds its token (mounted)", TOKEN, found))
+                on_nodes.setdefault(account.key, (account, found))
+            for step in shared_process_steps(workload, account, holders):
+                graph.add(step)
             if workload.obj.namespace is None and not workload.obj.cluster_scoped:
                 for elsewhere, step in unplaced_token_steps(workload, rbac, accounts):
                     account_nodes[elsewhere][name] = step.target
                     graph.add(step)
+                    on_nodes.setdefault(step.target.key, (step.target, step.evidence))
     for namespace, name in accounts:
         account_nodes[namespace].setdefault(name, account_node(namespace, name))
     for namespace, by_name in account_nodes.items():
@@ -715,4 +1008,29 @@ def build(objects: Iterable[ThreatFacts], lateral: bool = True) -> Graph:
             if step.target.kind == "power" and step.target.key not in done:
                 done.add(step.target.key)
                 pending.append(step.target)
+    for step in node_steps(graph, listeners, on_nodes):
+        graph.add(step)
     return graph
+
+
+def node_steps(
+    graph: Graph,
+    listeners: list[Step],
+    on_nodes: dict[str, tuple[Node, tuple[Evidence, ...]]],
+) -> Iterator[Step]:
+    """What is on a node, made where the graph reaches it: its local services reach the
+    host-network and host-port listeners (``listeners``), and the node holds the token of every
+    pod it runs (``/var/lib/kubelet/pods``). kscan cannot know placement, so any pod may run on
+    any node: the node reaches the token of every account whose pods mount one (``on_nodes``,
+    with where a pod mounts it)."""
+    if NODE_SERVICES.key in graph.nodes:
+        yield from listeners
+    if NODE.key in graph.nodes:
+        action = (
+            f"reads every pod's volumes in {KUBELET_PODS} (or through the kubelet's credentials)"
+        )
+        yield _step(NODE, NODE_TOKENS, action, CREDENTIALS, ())
+    if NODE.key in graph.nodes or NODE_TOKENS.key in graph.nodes:
+        for account, found in on_nodes.values():
+            action = "holds its token (a pod of the account may run on the node)"
+            yield _step(NODE_TOKENS, account, action, TOKEN, found)

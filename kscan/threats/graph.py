@@ -14,6 +14,12 @@ INTERNET = Node("entry", "internet", "The internet")
 NODE = Node("node", "node", "A node (root on the host, and every pod it runs)")
 CLUSTER = Node("cluster", "cluster", "The cluster (cluster-admin)")
 POD_NETWORK = Node("namespace", "pod-network", "The pod network")
+NODE_TOKENS = Node("namespace", "node-tokens", "The service account token of every pod on a node")
+NODE_SERVICES = Node(
+    "services",
+    "node-services",
+    "A node's local services (its loopback and addresses: the kubelet, host-network pods)",
+)
 
 
 class Graph:

@@ -15,6 +15,7 @@ NodeKind = Literal[
     "secret",  # a Secret (or the secrets of a namespace)
     "namespace",
     "node",  # a node the pod runs on
+    "services",  # what listens on a node's own addresses (its loopback, the kubelet's ports)
     "cluster",  # cluster-admin
 ]
 

@@ -76,9 +76,12 @@ _AGGREGATES = {
 view's flow into admin through edit and view, which aggregate to admin)."""
 
 
-def allows(rule: RuleOutline, verb: str, group: str, resource: str, subresource: str = "") -> bool:
-    """Whether one rule allows a request on every object of a resource (no resourceNames)."""
-    if rule.resource_names:
+def allows(
+    rule: RuleOutline, verb: str, group: str, resource: str, subresource: str = "", name: str = ""
+) -> bool:
+    """Whether one rule allows a request on every object of a resource (no resourceNames), or,
+    given ``name``, on that object (its name among the rule's resourceNames, or none named)."""
+    if rule.resource_names and (not name or name not in rule.resource_names):
         return False
     if verb not in rule.verbs and "*" not in rule.verbs:
         return False

@@ -1,6 +1,6 @@
 """Attack paths: from every entry point and every container to the high-value targets (the
-cluster, a node, secrets), most damaging target first, then the most direct way, then the
-shortest; deduplicated and bounded.
+cluster, a node, secrets, a node's local services), most damaging target first, then the most
+direct way, then the shortest; deduplicated and bounded.
 
 One breadth-first search per target over the steps entering each node (the graph's reverse
 index) gives every node its shortest way to that target; each start then reads its path off by
@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Protocol
 
-from kscan.threats.graph import POD_NETWORK, Graph
+from kscan.threats.graph import NODE, NODE_SERVICES, POD_NETWORK, Graph
 from kscan.threats.paths import AttackPath, Node, Step
 
 DEFAULT_MAX_PATHS = 50
@@ -26,11 +26,15 @@ IMPACT = {
     "node": 80,
     "secrets:*": 60,
     "secrets": 50,
+    "services": 30,
     "own-secrets": 20,
     "secret": 10,
 }
 """How damaging each target is: the cluster, a node, the secrets of every namespace, of another
-namespace, of its own namespace, one Secret."""
+namespace, a node's local services (what listens on its loopback and addresses: reached, not
+yet taken), the secrets of its own namespace, one Secret."""
+_FIXED = ("cluster", "node", "services")
+"""Target kinds whose impact does not depend on where the attacker starts."""
 
 
 def impact(target: Node, start: Node, first: Step) -> int | None:
@@ -41,7 +45,7 @@ def impact(target: Node, start: Node, first: Step) -> int | None:
 def impact_in(target: Node, namespace: str | None) -> int | None:
     """How damaging reaching ``target`` is for an attacker in ``namespace`` (None: not a
     target): its own namespace's secrets count less than another's."""
-    if target.kind in ("cluster", "node"):
+    if target.kind in _FIXED:
         return IMPACT[target.kind]
     if target.kind != "secret":
         return None
@@ -55,7 +59,7 @@ def impact_in(target: Node, namespace: str | None) -> int | None:
 
 def highest_impact(target: Node) -> int:
     """The most damaging ``impact`` reaching ``target`` can have, from any start."""
-    if target.kind in ("cluster", "node"):
+    if target.kind in _FIXED:
         return IMPACT[target.kind]
     if target.key == "secrets:*":
         return IMPACT["secrets:*"]
@@ -72,16 +76,28 @@ def namespace_of(node: Node) -> str | None:
 
 def targets(graph: Graph) -> list[Node]:
     """The targets, most damaging first (by key among equals, so runs are repeatable)."""
-    found = [node for node in graph.nodes.values() if node.kind in ("cluster", "node", "secret")]
+    found = [node for node in graph.nodes.values() if node.kind in (*_FIXED, "secret")]
     return sorted(found, key=lambda node: (-highest_impact(node), node.key))
 
 
-def toward(graph: Graph, target: Node, lateral: bool = True) -> dict[str, Step]:
+HUBS = frozenset({POD_NETWORK.key, NODE_SERVICES.key})
+"""Where lateral movement goes through: the pod network, and a node's local services (from a
+host-network container to the other listeners on the node)."""
+
+
+def toward(
+    graph: Graph, target: Node, lateral: bool = True, wanted: frozenset[str] | None = None
+) -> dict[str, Step]:
     """Node key -> the first step of one of its shortest ways to ``target`` (``lateral``
-    False: ways that do not pass through the pod network)."""
+    False: ways that do not pass through the pod network or a node's local services). Given
+    ``wanted`` keys, the search stops once it has found them all: breadth first, every node on
+    their ways was found before them, so their ways are those of the whole search."""
     nearest: dict[str, Step] = {}
+    remaining = None if wanted is None else set(wanted)
+    if remaining is not None and not remaining:
+        return nearest
     queue = deque([target.key])
-    seen = {target.key} if lateral else {target.key, POD_NETWORK.key}
+    seen = {target.key} if lateral else {target.key, *HUBS}
     while queue:
         key = queue.popleft()
         for step in graph.into.get(key, ()):
@@ -90,16 +106,26 @@ def toward(graph: Graph, target: Node, lateral: bool = True) -> dict[str, Step]:
                 seen.add(source)
                 nearest[source] = step
                 queue.append(source)
+                if remaining is not None:
+                    remaining.discard(source)
+                    if not remaining:
+                        return nearest
     return nearest
 
 
-def ways_to(graph: Graph, target: Node) -> list[dict[str, Step]]:
-    """``toward`` maps to ``target``, the most direct first: without the pod network, then
-    with it (when the graph has one). A start takes its way from the first map that has it,
-    so a container's own way is never replaced by a shorter one through other pods."""
-    ways = [toward(graph, target, lateral=False)]
-    if POD_NETWORK.key in graph.nodes:
-        ways.append(toward(graph, target))
+def ways_to(
+    graph: Graph, target: Node, wanted: frozenset[str] | None = None
+) -> list[dict[str, Step]]:
+    """``toward`` maps to ``target``, the most direct first: without lateral movement
+    (``HUBS``), then with it (when the graph has a hub). A start takes its way from the first
+    map that has it, so a container's own way is never replaced by a shorter one through
+    other pods. ``wanted``: the keys whose ways are read (None: every node's)."""
+    direct = toward(graph, target, lateral=False, wanted=wanted)
+    ways = [direct]
+    if not HUBS.isdisjoint(graph.nodes):
+        missing = None if wanted is None else wanted.difference(direct)
+        if missing is None or missing:
+            ways.append(toward(graph, target, wanted=missing))
     return ways
 
 
@@ -205,6 +231,10 @@ class Observer(Protocol):
         """Whether this target's search can still change what the observer reports."""
         ...
 
+    def reads(self, target: Node) -> frozenset[str]:
+        """The keys whose ways to ``target`` it reads."""
+        ...
+
     def __call__(self, target: Node, ways: list[dict[str, Step]]) -> None: ...
 
 
@@ -214,7 +244,9 @@ def search(
     """The ``max_paths`` highest ranked paths (``rank``). A path that is the tail of another
     kept path to the same target, as direct as it or more, is left out: the longer one shows
     it (a container's, when the internet reaches that container); of the paths that go on the
-    same way from the pod network, only the first is kept (every pod's way into it is alike)."""
+    same way from the pod network (or a node's local services), only the first is kept (every
+    pod's way into it is alike), and so is only the first of those that go on the same way
+    from the node."""
     starts = [node for node in graph.nodes.values() if node.kind in ("entry", "container")]
     ordered = targets(graph)
     found: list[AttackPath] = []
@@ -224,7 +256,9 @@ def search(
         wanted = observe is not None and observe.wants(target)
         if settled and not wanted:
             continue
-        ways = ways_to(graph, target)
+        # once the paths are settled, only the observer's keys need their ways
+        reads = observe.reads(target) if settled and observe is not None else None
+        ways = ways_to(graph, target, reads)
         if observe is not None and wanted:
             observe(target, ways)
         if settled:
@@ -249,16 +283,25 @@ def _deduplicated(paths: list[AttackPath]) -> list[AttackPath]:
     """A tail of a kept path -> the best tier of the paths it is a tail of."""
     lateral: set[tuple[tuple[str, str, str], ...]] = set()
     """What follows the pod network in a kept lateral path: one start shows it for all."""
+    beyond: set[tuple[tuple[str, str, str], ...]] = set()
+    """What follows the node in a kept path that goes on from it: one start shows it for all
+    the containers that take the node (each keeps its own path to the node)."""
     for path in paths:
         signature = _signature(path)
         level = tier(path)
         if tails.get(signature, _TIERS) <= level:
             continue
+        sources = [s.source.key for s in path.steps]
         if level == 3:
-            onward = signature[[s.source.key for s in path.steps].index(POD_NETWORK.key) :]
-            if onward in lateral:
+            hub = next(index for index, key in enumerate(sources) if key in HUBS)
+            if signature[hub:] in lateral:
                 continue
-            lateral.add(onward)
+            lateral.add(signature[hub:])
+        if NODE.key in sources[1:]:
+            onward = signature[sources.index(NODE.key) :]
+            if onward in beyond:
+                continue
+            beyond.add(onward)
         for cut in range(1, len(signature)):
             tail = signature[cut:]
             tails[tail] = min(tails.get(tail, _TIERS), level)
@@ -276,8 +319,9 @@ _TIERS = 4
 def tier(path: AttackPath) -> int:
     """How direct a path is: 0 from the internet or the nodes' network (an attack anyone can
     start), 1 a compromised container's own way, 2 from an upstream image (the supply chain),
-    3 through the pod network (lateral movement, the weakest assumption)."""
-    if any(step.target.key == POD_NETWORK.key for step in path.steps):
+    3 through the pod network or a node's local services to other containers (lateral
+    movement, the weakest assumption)."""
+    if any(step.source.key in HUBS for step in path.steps):
         return 3
     if path.start.key.startswith("image:"):
         return 2

@@ -54,7 +54,8 @@ class WorkloadThreats:
     network: tuple[Step, ...]
     """A container reaching the pod network (no policy isolates its egress)."""
     images: tuple[Step, ...]
-    """An upstream image by mutable tag reaching a container."""
+    """An upstream image (by mutable tag, or from outside the trusted registries) reaching a
+    container."""
     exposed: tuple[Step, ...]
     """An entry point (the internet, the nodes' network) reaching a container."""
 
@@ -121,6 +122,19 @@ class BlastRadius:
         return bool(self.waiting.get(target.key)) or (
             target.kind in ("node", "cluster") and bool(self.identities)
         )
+
+    def reads(self, target: Node) -> frozenset[str]:
+        """The containers of the workloads waiting for ``target`` and, for a node or the
+        cluster, the identities: those of them that reach it."""
+        bit = self.reach.bit.get(target.key, 0)
+        nodes = [
+            container
+            for index in self.waiting.get(target.key, ())
+            for container in self.workloads[index][1]
+        ]
+        if target.kind in ("node", "cluster"):
+            nodes += self.identities
+        return frozenset(node.key for node in nodes if self.reach.of(node.key) & bit)
 
     def __call__(self, target: Node, ways: list[dict[str, Step]]) -> None:
         for index in self.waiting.pop(target.key, ()):

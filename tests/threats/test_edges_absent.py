@@ -355,3 +355,71 @@ def test_root_only_escapes_need_a_root_process(
     if not escapes:
         added = SOCKET.format(pod=pod_context, own=own + ", capabilities: {add: [SYS_ADMIN]}")
         assert ("container", "node") not in steps(model(tmp_path, pod(added)).graph)
+
+
+# What never runs makes no step -------------------------------------------------------------
+
+DEPLOYMENT = """\
+apiVersion: {version}
+kind: Deployment
+metadata: {{name: d, namespace: app}}
+spec:
+  {selector}
+  template:
+    metadata: {{labels: {{app: d}}}}
+    spec:
+      containers: [{{name: c, image: i@sha256:0, securityContext: {{privileged: true}}}}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("version", "selector", "runs"),
+    [
+        ("apps/v1", "selector: {matchLabels: {app: d}}", True),
+        # the API server refuses these (pkg/apis/apps/validation ValidateDeploymentSpec)
+        ("apps/v1", "replicas: 1", False),  # "spec.selector: Required value"
+        ("apps/v1", "selector: {matchLabels: {}}", False),  # "empty selector is invalid"
+        ("apps/v1", "selector: {matchLabels: {app: other}}", False),  # does not match labels
+        # extensions/v1beta1 defaulted the selector from the template's labels
+        ("extensions/v1beta1", "replicas: 1", True),
+    ],
+)
+def test_a_controller_the_api_refuses_runs_nothing(
+    tmp_path: Path, version: str, selector: str, runs: bool
+) -> None:
+    text = DEPLOYMENT.format(version=version, selector=selector)
+    assert (("container", "node") in keys(tmp_path, text)) is runs
+
+
+@pytest.mark.parametrize(
+    ("spec", "escapes"),
+    [
+        (
+            "containers: [{name: c, image: '<image_url>', securityContext: {privileged: true}}]",
+            False,
+        ),
+        (
+            "containers: [{name: c, image: '{{ .Image }}', securityContext: {privileged: true}}]",
+            False,
+        ),
+        (  # the other container of the pod still starts
+            "containers:\n"
+            "- {name: c, image: '<image_url>'}\n"
+            "- {name: d, image: registry.example.com/d:1, securityContext: {privileged: true}}",
+            True,
+        ),
+        (  # an init container that never starts keeps the containers after it from starting
+            "initContainers: [{name: i, image: '<image_url>'}]\n"
+            "containers: [{name: d, image: i@sha256:0, securityContext: {privileged: true}}]",
+            False,
+        ),
+    ],
+)
+def test_an_image_that_is_no_reference_never_starts(
+    tmp_path: Path, spec: str, escapes: bool
+) -> None:
+    """The kubelet refuses an image that does not parse as a reference (``InvalidImageName``):
+    that container never runs, and no upstream image reaches it."""
+    found = keys(tmp_path, pod(spec))
+    assert (("container", "node") in found) is escapes
+    assert not any(key.startswith("container:") and "/c@" in key for _kind, key in found)

@@ -75,7 +75,8 @@ def test_own_way_is_kept_over_an_equally_short_one_through_the_pod_network(
 
 def random_objects(seed: int) -> str:
     """Pods in three namespaces, each with a random mix of what makes steps: privilege, a
-    Secret, a token with RBAC powers, exposure, an isolating policy."""
+    Secret, a token with RBAC powers (cluster-admin, which a node's tokens reach), exposure,
+    the node's network, an isolating policy."""
     rng = random.Random(seed)
     docs: list[str] = []
     for namespace in ("a", "b", "c"):
@@ -97,6 +98,14 @@ def random_objects(seed: int) -> str:
                 "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}\n"
                 f"subjects: [{{kind: ServiceAccount, name: default, namespace: {namespace}}}]\n"
             )
+        if rng.random() < 0.3:  # a node reaches this namespace's tokens, and so the cluster
+            docs.append(
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n"
+                f"metadata: {{name: admin-{namespace}}}\n"
+                "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, "
+                "name: cluster-admin}\n"
+                f"subjects: [{{kind: ServiceAccount, name: default, namespace: {namespace}}}]\n"
+            )
         for index in range(rng.randint(1, 4)):
             security = rng.choice(
                 ["{}", "{privileged: true}", "{capabilities: {add: [SYS_ADMIN]}}"]
@@ -109,10 +118,11 @@ def random_objects(seed: int) -> str:
             )
             labels = f"{{app: p{index}, iso: '{rng.choice(['yes', 'no'])}'}}"
             ports = "ports: [{containerPort: 80}], " if rng.random() < 0.6 else ""
+            host = "  hostNetwork: true\n" if rng.random() < 0.2 else ""
             docs.append(
                 f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{index}, namespace: {namespace}, "
-                f"labels: {labels}}}\nspec:\n  containers: [{{name: c, image: {image}, {env}{ports}"
-                f"securityContext: {security}}}]\n"
+                f"labels: {labels}}}\nspec:\n{host}  containers: [{{name: c, image: {image}, "
+                f"{env}{ports}securityContext: {security}}}]\n"
             )
             if rng.random() < 0.3:
                 docs.append(
