@@ -93,7 +93,8 @@ class PodThreatFacts:
     share_process_namespace: Spot | None
     host_volumes: tuple[HostVolume, ...]
     token_volumes: tuple[tuple[str, Spot], ...]
-    """Projected volumes with a ``serviceAccountToken`` source: volume name, where."""
+    """Projected volumes with a ``serviceAccountToken`` source for the API server (no other
+    ``audience``): volume name, where."""
     secret_volumes: tuple[tuple[str, str, Spot], ...]
     """Volumes of a Secret (``secret`` or a projected ``secret`` source): volume, Secret, where."""
     containers: tuple[ContainerFacts, ...]
@@ -268,6 +269,18 @@ def threat_facts(obj: KubeObject, reported: bool = True) -> ThreatFacts | None:
     )
 
 
+def _for_the_api(audience: Any) -> bool:
+    """Whether a projected token with this ``audience`` authenticates to the API server: unset
+    or empty, it is the API server's (its ``--api-audiences``, by default the issuer); one
+    naming another service (``vault``, ``sts.amazonaws.com``, ``spire-server``) is refused by
+    the API server's token authenticator, which checks that the token is bound to one of the
+    API's audiences (kube-apiserver ``--api-audiences``). An audience that names Kubernetes
+    (``https://kubernetes.default.svc.cluster.local``) is taken to be the API's."""
+    if not isinstance(audience, str) or not audience:
+        return True
+    return "kubernetes" in audience.lower()
+
+
 _SELECTED = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"})
 
 
@@ -351,7 +364,8 @@ def _pod(pod: PodView, at: _Locator) -> PodThreatFacts:
             if not isinstance(source, dict):
                 continue
             base = ("volumes", index, "projected", "sources", at_source)
-            if isinstance(source.get("serviceAccountToken"), dict):
+            token = source.get("serviceAccountToken")
+            if isinstance(token, dict) and _for_the_api(token.get("audience")):
                 token_volumes.append((name, at(pod.pointer_of((*base, "serviceAccountToken")))))
             inner = source.get("secret")
             if isinstance(inner, dict) and isinstance(inner.get("name"), str):

@@ -206,6 +206,35 @@ def test_service_account_automount_false_but_projected_token(tmp_path: Path) -> 
     assert ("container", "sa:app/sa") in steps(model(tmp_path, projected).graph)
 
 
+@pytest.mark.parametrize(
+    ("audience", "held"),
+    [
+        ("", True),
+        (", audience: 'https://kubernetes.default.svc.cluster.local'", True),
+        (", audience: vault", False),
+        (", audience: sts.amazonaws.com", False),
+    ],
+)
+def test_projected_token_for_another_audience(tmp_path: Path, audience: str, held: bool) -> None:
+    """A projected token bound to another audience (Vault, AWS STS) is refused by the API
+    server's authenticator (kube-apiserver ``--api-audiences``): it holds no API identity."""
+    account = """---
+    apiVersion: v1
+    kind: ServiceAccount
+    metadata: {name: sa, namespace: app}
+    automountServiceAccountToken: false
+    """
+    projected = rbac(CREATE_PODS, extra=account).replace(
+        "containers: [{name: c, image: i@sha256:0}]",
+        "volumes: [{name: t, projected: {sources: [{serviceAccountToken: {path: token"
+        + audience
+        + "}}]}}]\n"
+        "      containers: [{name: c, image: i@sha256:0,"
+        " volumeMounts: [{name: t, mountPath: /t}]}]",
+    )
+    assert (("container", "sa:app/sa") in steps(model(tmp_path, projected).graph)) is held
+
+
 def test_binding_in_another_namespace(tmp_path: Path) -> None:
     """A RoleBinding grants in its own namespace only: the power is in 'other', and the pod's
     account in 'app' holds it only because the subject names its namespace."""
