@@ -279,7 +279,7 @@ def image_entries(workload: Workload, trusted: tuple[str, ...] = ()) -> Iterator
         reasons = []
         if "@" not in image:
             reasons.append("by mutable tag (no digest)")
-        if trusted and not any(full_name(image).startswith(prefix) for prefix in trusted):
+        if trusted and not any(_trusted(full_name(image), prefix) for prefix in trusted):
             reasons.append("from a registry outside the trusted ones")
         if not reasons:
             continue
@@ -287,6 +287,17 @@ def image_entries(workload: Workload, trusted: tuple[str, ...] = ()) -> Iterator
         node = container_node(workload.obj, workload.pod, container)
         found = evidence(workload.obj, container.image_spot)
         yield _step(entry, node, f"runs an image {' and '.join(reasons)}", IMAGE, found)
+
+
+def _trusted(name: str, prefix: str) -> bool:
+    """Whether the full image ``name`` is under the trusted ``prefix``, at a boundary of the
+    reference: ``registry.example.com`` (or ``ghcr.io/org``) trusts ``registry.example.com/app``
+    and ``registry.example.com:5000/app``, not ``registry.example.com.evil.io/app`` (another
+    host, anyone's) nor ``ghcr.io/org-evil/app``; a prefix ending in ``/`` is a boundary
+    itself."""
+    if not name.startswith(prefix):
+        return False
+    return prefix.endswith("/") or name[len(prefix) : len(prefix) + 1] in ("", "/", ":", "@")
 
 
 # Container to node ----------------------------------------------------------------------

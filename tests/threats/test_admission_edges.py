@@ -148,6 +148,30 @@ def test_images_outside_the_trusted_registries_are_entries(tmp_path: Path) -> No
     assert "hub" not in entries(tmp_path, ("registry.example.com/", "docker.io/library/"))
 
 
+def test_a_trusted_prefix_ends_at_a_boundary(tmp_path: Path) -> None:
+    """A prefix written without its ``/`` trusts its own host or repository, not a host or
+    repository whose name merely starts the same (``registry.example.com.evil.io``)."""
+    path = tmp_path / "objects.yaml"
+    path.write_text(
+        pod(
+            "containers:\n"
+            "- {name: own, image: registry.example.com/web@sha256:0}\n"
+            "- {name: port, image: registry.example.com:5000/web@sha256:0}\n"
+            "- {name: lookalike, image: registry.example.com.evil.io/web@sha256:0}\n"
+            "- {name: org, image: ghcr.io/org/web@sha256:0}\n"
+            "- {name: orgalike, image: ghcr.io/org-evil/web@sha256:0}"
+        )
+    )
+    result = scan([str(path)], [], threats=True)
+    graph = analyse(
+        result.threat_facts, trusted_registries=("registry.example.com", "ghcr.io/org")
+    ).graph
+    outside = {
+        s.target.label.split("'")[1] for s in graph.steps() if s.source.key.startswith("image:")
+    }
+    assert outside == {"lookalike", "orgalike"}
+
+
 def test_no_trusted_registries_keeps_tags_only(tmp_path: Path) -> None:
     assert entries(tmp_path, ()) == {"tagged": "runs an image by mutable tag (no digest)"}
 
