@@ -154,6 +154,10 @@ def _compromised(workload: WorkloadThreats, lateral: set[str] | None) -> Iterato
     for step in workload.escapes:
         yield from _line(f"- a node: {_short(step.source.label)} {step.action}", 4)
         yield from _evidence(step, 8)
+    for step in workload.on_node:
+        target = step.target.label[0].lower() + step.target.label[1:]
+        yield from _line(f"- {target}: {_short(step.source.label)} {step.action}", 4)
+        yield from _evidence(step, 8)
     yield from _line(f"Blast radius: {_radius(workload)}", 2)
     if workload.worst is not None and not (
         len(workload.worst.steps) == 1 and workload.worst.steps[0] in workload.escapes

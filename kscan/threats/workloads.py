@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from kscan.model.threat_facts import ThreatFacts
 from kscan.threats.edges import account_node, container_node
-from kscan.threats.graph import POD_NETWORK, Graph
+from kscan.threats.graph import NODE_SERVICES, NODE_TOKENS, POD_NETWORK, Graph
 from kscan.threats.paths import AttackPath, Node, Step
 from kscan.threats.search import (
     IMPACT,
@@ -58,6 +58,9 @@ class WorkloadThreats:
     container."""
     exposed: tuple[Step, ...]
     """An entry point (the internet, the nodes' network) reaching a container."""
+    on_node: tuple[Step, ...] = ()
+    """A container reaching what is on its node without taking it: the node's local services
+    (``hostNetwork``), the tokens of the node's pods (a read-only kubelet pods mount)."""
 
     @property
     def impact(self) -> int:
@@ -214,5 +217,8 @@ class BlastRadius:
                 s
                 for s in entering
                 if s.source.kind == "entry" and not s.source.key.startswith("image:")
+            ),
+            on_node=tuple(
+                step for step in leaving if step.target.key in (NODE_SERVICES.key, NODE_TOKENS.key)
             ),
         )

@@ -179,3 +179,33 @@ def test_scenarios_wrap_long_labels(tmp_path: Path) -> None:
     long_lines = [line for line in text.splitlines() if len(line) >= 100]
     assert long_lines  # the label below does not fit: it stands alone on its line
     assert all(" " not in line.strip() for line in long_lines)
+
+
+ON_NODE = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: agent, namespace: app}
+spec:
+  hostNetwork: true
+  automountServiceAccountToken: false
+  containers:
+  - name: c
+    image: i@sha256:0
+    volumeMounts: [{name: pods, mountPath: /pods, readOnly: true}]
+  volumes:
+  - {name: pods, hostPath: {path: /var/lib/kubelet/pods}}
+"""
+
+
+def test_where_it_can_move_names_what_is_on_its_node(tmp_path: Path) -> None:
+    """A host-network container reaches its node's local services and a read-only mount of
+    the kubelet's pods directory the tokens of the node's pods, without taking the node:
+    scenario 1 lists both where it can move, with their fields."""
+    path = tmp_path / "pods.yaml"
+    path.write_text(ON_NODE)
+    shell = section(rendered(analysed(str(path))), "== Pod 'app/agent'")
+    assert "- a node's local services (its loopback and addresses: the kubelet" in shell
+    assert "Container 'c' shares the node's network namespace (hostNetwork)" in shell
+    assert "/spec/hostNetwork" in shell
+    assert "- the service account token of every pod on a node: Container 'c' reads" in shell
+    assert "/spec/volumes/0/hostPath/path" in shell
