@@ -73,3 +73,24 @@ def test_an_undeclared_pointer_is_located_at_its_object() -> None:
     span, exact = facts.locate(("spec", "template", "spec", "containers", 0, "image"))
     assert (span.line, exact) == (1, False)
     assert facts.stable_path(("spec", "replicas")) == "/spec/replicas"
+
+
+@pytest.mark.parametrize(
+    ("name", "prefix", "under"),
+    [
+        ("registry.example.com/app:1", "registry.example.com/", True),
+        ("registry.example.com/app:1", "registry.example.com", True),
+        ("registry.example.com:5000/app", "registry.example.com", True),
+        ("registry.example.com.evil.io/app:1", "registry.example.com", False),
+        ("ghcr.io/org/app@sha256:0", "ghcr.io/org", True),
+        ("ghcr.io/org-evil/app", "ghcr.io/org", False),
+        ("docker.io/library/nginx:1", "docker.io/library/nginx", True),
+        ("docker.io/library/nginx-evil:1", "docker.io/library/nginx", False),
+    ],
+)
+def test_an_allowed_prefix_ends_where_a_part_of_the_image_name_does(
+    name: str, prefix: str, under: bool
+) -> None:
+    from kscan.checks.images import under_prefix
+
+    assert under_prefix(name, prefix) is under

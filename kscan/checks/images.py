@@ -31,6 +31,17 @@ def full_name(image: str) -> str:
     return f"docker.io/{image}"
 
 
+def under_prefix(name: str, prefix: str) -> bool:
+    """Whether the full image ``name`` is under the trusted ``prefix``, at a boundary of the
+    reference: ``registry.example.com`` (or ``ghcr.io/org``) trusts ``registry.example.com/app``
+    and ``registry.example.com:5000/app``, not ``registry.example.com.evil.io/app`` (another
+    host, anyone's) nor ``ghcr.io/org-evil/app``; a prefix ending in ``/`` is a boundary
+    itself."""
+    if not name.startswith(prefix):
+        return False
+    return prefix.endswith("/") or name[len(prefix) : len(prefix) + 1] in ("", "/", ":", "@")
+
+
 @template("image-registry", scope="object", params=RegistryParams)
 def image_registry(params: RegistryParams, obj: KubeObject) -> Iterator[Violation]:
     """Every container image must come from one of the allowed registries (or repositories)."""
@@ -41,7 +52,7 @@ def image_registry(params: RegistryParams, obj: KubeObject) -> Iterator[Violatio
         if not isinstance(image, str) or not image:
             continue
         name = full_name(image)
-        if not any(name.startswith(prefix) for prefix in params.allowed):
+        if not any(under_prefix(name, prefix) for prefix in params.allowed):
             message = (
                 f"{ref.subject(obj.display)} uses image {shown(image)}, which is not "
                 f"from an allowed registry ({', '.join(params.allowed)})."

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from kscan.checks.conditions import normalize_capability
 from kscan.checks.host import normalize, reaches
-from kscan.checks.images import full_name
+from kscan.checks.images import full_name, under_prefix
 from kscan.model.inventory import RuleOutline
 from kscan.model.threat_facts import (
     BindingFacts,
@@ -279,7 +279,7 @@ def image_entries(workload: Workload, trusted: tuple[str, ...] = ()) -> Iterator
         reasons = []
         if "@" not in image:
             reasons.append("by mutable tag (no digest)")
-        if trusted and not any(_trusted(full_name(image), prefix) for prefix in trusted):
+        if trusted and not any(under_prefix(full_name(image), prefix) for prefix in trusted):
             reasons.append("from a registry outside the trusted ones")
         if not reasons:
             continue
@@ -287,17 +287,6 @@ def image_entries(workload: Workload, trusted: tuple[str, ...] = ()) -> Iterator
         node = container_node(workload.obj, workload.pod, container)
         found = evidence(workload.obj, container.image_spot)
         yield _step(entry, node, f"runs an image {' and '.join(reasons)}", IMAGE, found)
-
-
-def _trusted(name: str, prefix: str) -> bool:
-    """Whether the full image ``name`` is under the trusted ``prefix``, at a boundary of the
-    reference: ``registry.example.com`` (or ``ghcr.io/org``) trusts ``registry.example.com/app``
-    and ``registry.example.com:5000/app``, not ``registry.example.com.evil.io/app`` (another
-    host, anyone's) nor ``ghcr.io/org-evil/app``; a prefix ending in ``/`` is a boundary
-    itself."""
-    if not name.startswith(prefix):
-        return False
-    return prefix.endswith("/") or name[len(prefix) : len(prefix) + 1] in ("", "/", ":", "@")
 
 
 # Container to node ----------------------------------------------------------------------
