@@ -167,6 +167,33 @@ def test_a_fix_that_would_not_read_back_is_refused_and_reported(
     )
 
 
+@pytest.mark.parametrize(
+    ("security", "args", "unwanted"),
+    [
+        # privileged false cannot be written over a tagged value: allowPrivilegeEscalation
+        # false beside privileged true is refused by the API server
+        ('privileged: !!bool "true"', ["--unsafe-fixes"], "allowPrivilegeEscalation: false"),
+        # allowPrivilegeEscalation stays true: drop ALL is no longer safe (runs-unprivileged)
+        ('allowPrivilegeEscalation: !!bool "true"', [], "ALL"),
+    ],
+)
+def test_no_fix_is_made_on_the_strength_of_one_the_text_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, security: str, args: list[str], unwanted: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n"
+        "  securityContext: {runAsUser: 1000}\n  containers:\n"
+        "    - name: c\n      image: registry.example.com/c:1.0\n"
+        f"      securityContext:\n        {security}\n",
+        encoding="utf-8",
+    )
+    result = _kscan("fix", "--isolated", *args, "pod.yaml")
+    assert "not applied: the value to replace is anchored, tagged" in result.stderr
+    assert unwanted not in manifest.read_text(encoding="utf-8")
+
+
 def test_exit_code_says_whether_findings_remain(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import yaml
 
-from kscan.fix.plan import Edit, apply, plain, plan
+from kscan.fix.plan import Edit, apply, key, plain, plan
 from kscan.fix.text import EditError, compose, make
 from kscan.fix.token_use import BoundAccounts
-from kscan.input.documents import Document, parse
+from kscan.input.documents import Document, Pointer, parse
 from kscan.input.limits import DEFAULT_LIMITS, Limits
 from kscan.input.parse_errors import HELM_EXPRESSION
 from kscan.input.sources import Source
 from kscan.results.findings import Finding
+from kscan.rules.fixes import Scalar
 from kscan.support.files import write_atomically
 
 
@@ -114,10 +115,21 @@ def fix_file(
         result.skipped = "it does not parse"
         return result
     findings = list(findings)
-    edits = plan(findings, documents, unsafe, bound)
+    refused: dict[tuple[int, Pointer, str, Scalar | None], tuple[Edit, str]] = {}
+    while True:
+        # An edit the text does not take is planned again as not made: another edit planned
+        # on its result (allowPrivilegeEscalation false once privileged is false, drop ALL
+        # once allowPrivilegeEscalation is false) must not be made without it.
+        edits = plan(findings, documents, unsafe, bound, frozenset(refused))
+        result.after, result.applied, result.refused = before, [], []
+        if edits:
+            _make_all(result, documents, edits)
+        new = {key(edit): (edit, why) for edit, why in result.refused if key(edit) not in refused}
+        if not new:
+            break
+        refused.update(new)
+    result.refused = [*refused.values(), *result.refused]
     result.held_back = _held_back(findings, edits)
-    if edits:
-        _make_all(result, documents, edits)
     return result
 
 
