@@ -194,6 +194,28 @@ def test_no_fix_is_made_on_the_strength_of_one_the_text_refused(
     assert unwanted not in manifest.read_text(encoding="utf-8")
 
 
+def test_a_field_goes_after_an_alias_that_ends_its_mapping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parser places an alias at its anchor: the pod's seccompProfile goes after the
+    ``*sc`` that ends the pod spec, not after the anchored mapping."""
+    monkeypatch.chdir(tmp_path)
+    manifest = tmp_path / "pod.yaml"
+    before = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n"
+        "  automountServiceAccountToken: false\n  containers:\n"
+        "    - name: c\n      image: registry.example.com/c:1.0\n"
+        "      securityContext: &sc\n        allowPrivilegeEscalation: false\n"
+        "    - name: d\n      image: registry.example.com/d:1.0\n"
+        "      securityContext: *sc  # the same\n"
+    )
+    manifest.write_text(before, encoding="utf-8")
+    result = _kscan("fix", "--isolated", "--select", "KS104", "pod.yaml")
+    assert "warning" not in result.stderr
+    after = "  securityContext:\n    seccompProfile:\n      type: RuntimeDefault\n"
+    assert manifest.read_text(encoding="utf-8") == before + after
+
+
 def test_exit_code_says_whether_findings_remain(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
