@@ -194,6 +194,25 @@ def test_no_fix_is_made_on_the_strength_of_one_the_text_refused(
     assert unwanted not in manifest.read_text(encoding="utf-8")
 
 
+def test_a_volume_stays_while_a_mount_of_it_cannot_be_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mount is an alias, which the text cannot lose: removing the volume alone would
+    leave a mount the API server refuses (``volumeMounts[0].name: Not found``)."""
+    monkeypatch.chdir(tmp_path)
+    manifest = tmp_path / "pod.yaml"
+    before = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
+        "x-mount: &m {name: h, mountPath: /h}\nspec:\n  containers:\n"
+        "    - name: c\n      image: registry.example.com/c:1.0\n      volumeMounts: [*m]\n"
+        "  volumes:\n    - name: h\n      hostPath: {path: /var/log}\n"
+    )
+    manifest.write_text(before, encoding="utf-8")
+    result = _kscan("fix", "--isolated", "--unsafe-fixes", "--select", "KS204", "pod.yaml")
+    assert "volumes/0 not applied: another edit of the same fix was not applied" in result.stderr
+    assert manifest.read_text(encoding="utf-8") == before
+
+
 def test_a_field_goes_after_an_alias_that_ends_its_mapping(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

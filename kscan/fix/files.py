@@ -125,6 +125,16 @@ def fix_file(
         if edits:
             _make_all(result, documents, edits)
         new = {key(edit): (edit, why) for edit, why in result.refused if key(edit) not in refused}
+        # the edits of one finding go together: a hostPath volume is not removed while a
+        # mount of it stays (the API server refuses a mount of a missing volume)
+        failed = {
+            (edit.document, source): why for edit, why in result.refused for source in edit.sources
+        }
+        for edit in result.applied:
+            sources = [(edit.document, source) for source in edit.sources]
+            shared = next((failed[s] for s in sources if s in failed), None)
+            if shared is not None and key(edit) not in refused:
+                new[key(edit)] = (edit, f"another edit of the same fix was not applied: {shared}")
         if not new:
             break
         refused.update(new)
