@@ -167,6 +167,74 @@ def test_a_fix_that_would_not_read_back_is_refused_and_reported(
     )
 
 
+@pytest.mark.parametrize(
+    ("security", "args", "unwanted"),
+    [
+        # privileged false cannot be written over a tagged value: allowPrivilegeEscalation
+        # false beside privileged true is refused by the API server
+        ('privileged: !!bool "true"', ["--unsafe-fixes"], "allowPrivilegeEscalation: false"),
+        # allowPrivilegeEscalation stays true: drop ALL is no longer safe (runs-unprivileged)
+        ('allowPrivilegeEscalation: !!bool "true"', [], "ALL"),
+    ],
+)
+def test_no_fix_is_made_on_the_strength_of_one_the_text_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, security: str, args: list[str], unwanted: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n"
+        "  securityContext: {runAsUser: 1000}\n  containers:\n"
+        "    - name: c\n      image: registry.example.com/c:1.0\n"
+        f"      securityContext:\n        {security}\n",
+        encoding="utf-8",
+    )
+    result = _kscan("fix", "--isolated", *args, "pod.yaml")
+    assert "not applied: the value to replace is anchored, tagged" in result.stderr
+    assert unwanted not in manifest.read_text(encoding="utf-8")
+
+
+def test_a_volume_stays_while_a_mount_of_it_cannot_be_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mount is an alias, which the text cannot lose: removing the volume alone would
+    leave a mount the API server refuses (``volumeMounts[0].name: Not found``)."""
+    monkeypatch.chdir(tmp_path)
+    manifest = tmp_path / "pod.yaml"
+    before = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n"
+        "x-mount: &m {name: h, mountPath: /h}\nspec:\n  containers:\n"
+        "    - name: c\n      image: registry.example.com/c:1.0\n      volumeMounts: [*m]\n"
+        "  volumes:\n    - name: h\n      hostPath: {path: /var/log}\n"
+    )
+    manifest.write_text(before, encoding="utf-8")
+    result = _kscan("fix", "--isolated", "--unsafe-fixes", "--select", "KS204", "pod.yaml")
+    assert "volumes/0 not applied: another edit of the same fix was not applied" in result.stderr
+    assert manifest.read_text(encoding="utf-8") == before
+
+
+def test_a_field_goes_after_an_alias_that_ends_its_mapping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parser places an alias at its anchor: the pod's seccompProfile goes after the
+    ``*sc`` that ends the pod spec, not after the anchored mapping."""
+    monkeypatch.chdir(tmp_path)
+    manifest = tmp_path / "pod.yaml"
+    before = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n"
+        "  automountServiceAccountToken: false\n  containers:\n"
+        "    - name: c\n      image: registry.example.com/c:1.0\n"
+        "      securityContext: &sc\n        allowPrivilegeEscalation: false\n"
+        "    - name: d\n      image: registry.example.com/d:1.0\n"
+        "      securityContext: *sc  # the same\n"
+    )
+    manifest.write_text(before, encoding="utf-8")
+    result = _kscan("fix", "--isolated", "--select", "KS104", "pod.yaml")
+    assert "warning" not in result.stderr
+    after = "  securityContext:\n    seccompProfile:\n      type: RuntimeDefault\n"
+    assert manifest.read_text(encoding="utf-8") == before + after
+
+
 def test_exit_code_says_whether_findings_remain(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import yaml
 
-from kscan.fix.plan import Edit, apply, plain, plan
+from kscan.fix.plan import Edit, apply, key, plain, plan
 from kscan.fix.text import EditError, compose, make
 from kscan.fix.token_use import BoundAccounts
-from kscan.input.documents import Document, parse
+from kscan.input.documents import Document, Pointer, parse
 from kscan.input.limits import DEFAULT_LIMITS, Limits
 from kscan.input.parse_errors import HELM_EXPRESSION
 from kscan.input.sources import Source
 from kscan.results.findings import Finding
+from kscan.rules.fixes import Scalar
 from kscan.support.files import write_atomically
 
 
@@ -114,10 +115,31 @@ def fix_file(
         result.skipped = "it does not parse"
         return result
     findings = list(findings)
-    edits = plan(findings, documents, unsafe, bound)
+    refused: dict[tuple[int, Pointer, str, Scalar | None], tuple[Edit, str]] = {}
+    while True:
+        # An edit the text does not take is planned again as not made: another edit planned
+        # on its result (allowPrivilegeEscalation false once privileged is false, drop ALL
+        # once allowPrivilegeEscalation is false) must not be made without it.
+        edits = plan(findings, documents, unsafe, bound, frozenset(refused))
+        result.after, result.applied, result.refused = before, [], []
+        if edits:
+            _make_all(result, documents, edits)
+        new = {key(edit): (edit, why) for edit, why in result.refused if key(edit) not in refused}
+        # the edits of one finding go together: a hostPath volume is not removed while a
+        # mount of it stays (the API server refuses a mount of a missing volume)
+        failed = {
+            (edit.document, source): why for edit, why in result.refused for source in edit.sources
+        }
+        for edit in result.applied:
+            sources = [(edit.document, source) for source in edit.sources]
+            shared = next((failed[s] for s in sources if s in failed), None)
+            if shared is not None and key(edit) not in refused:
+                new[key(edit)] = (edit, f"another edit of the same fix was not applied: {shared}")
+        if not new:
+            break
+        refused.update(new)
+    result.refused = [*refused.values(), *result.refused]
     result.held_back = _held_back(findings, edits)
-    if edits:
-        _make_all(result, documents, edits)
     return result
 
 

@@ -39,13 +39,16 @@ def plan(
     documents: list[Document],
     unsafe: bool,
     bound: BoundAccounts | None = None,
+    blocked: frozenset[tuple[int, Pointer, str, Scalar | None]] = frozenset(),
 ) -> list[Edit]:
     """The edits for the findings of one file that have a fix (safe ones, unsafe ones when
     asked or when their ``safe_when`` holds: ``bound`` says which accounts the scan's bindings
     name), each made once: removals first (a requirement may be met once an item is gone),
     then in rule order. Suppressed findings are left alone; a fix whose ``requires`` the
     target (as the edits before it leave it) does not meet is skipped. Removals come last
-    in the list, each list's items from the last, so that no edit moves another's place."""
+    in the list, each list's items from the last, so that no edit moves another's place.
+    ``blocked``: the edits (``key``) the text cannot take, planned as not made, so that no
+    edit whose requirement or condition only they meet is planned."""
     data = [plain(document.data) for document in documents]
     candidates = sorted(
         (f for f in findings if fixable(f, unsafe)),
@@ -66,6 +69,8 @@ def plan(
         action = "remove" if fix.removes else fix.action
         for pointer in _pointers(finding, fix, base, data[index], documents[index].data):
             key = (index, pointer, action, fix.value)
+            if key in blocked:
+                continue
             if key not in edits:
                 if fix.removes and value_at(data[index], pointer) in (None, _GONE):
                     continue
@@ -93,6 +98,11 @@ def plan(
 _GONE = ""
 """What a list item removed while planning is replaced with, so that the items after it keep
 their indexes (the findings' pointers): a value no check flags or requires."""
+
+
+def key(edit: Edit) -> tuple[int, Pointer, str, Scalar | None]:
+    """What ``plan`` tells an edit by (its ``blocked``)."""
+    return edit.document, edit.pointer, edit.action, edit.value
 
 
 def _plan_one(data: Any, edit: Edit) -> None:

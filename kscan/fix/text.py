@@ -124,14 +124,39 @@ def _replace(text: str, node: yaml.Node, value: Scalar) -> str:
     return text[:start] + render(value, written) + text[end:]
 
 
+_ANCHOR = re.compile(r"(?:![^\s]*\s+)?&([^\s,\[\]{}]+)")
+
+
 def _last_end(text: str, node: yaml.Node) -> int:
-    """Where the text of a block collection's last entry ends (its last scalar or flow node)."""
+    """Where the text of a block collection's last entry ends (its last scalar or flow node,
+    or the alias written there: the parser gives an alias the anchored node, placed where
+    the anchor is)."""
     while isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and not node.flow_style:
         if not node.value:
             break
         last = node.value[-1]
-        node = last[1] if isinstance(last, tuple) else last
+        after = _offset(text, last[0].end_mark) if isinstance(last, tuple) else None
+        child = last[1] if isinstance(last, tuple) else last
+        if after is None and len(node.value) > 1:
+            after = _offset(text, node.value[-2].end_mark)
+        start = _offset(text, child.start_mark)
+        if start < (_offset(text, node.start_mark) if after is None else after):
+            return _alias_end(text, child, after, _offset(text, node.end_mark))
+        node = child
     return _offset(text, node.end_mark)
+
+
+def _alias_end(text: str, anchored: yaml.Node, after: int | None, before: int) -> int:
+    """The end of the last alias of ``anchored`` written before ``before`` (and after
+    ``after``); raises EditError when it cannot be found."""
+    start = _offset(text, anchored.start_mark)
+    anchor = _ANCHOR.match(text, start)
+    if anchor is None:
+        raise EditError("the last entry is an alias whose anchor cannot be found")
+    found = text.rfind("*" + anchor.group(1), after or 0, before)
+    if found < 0:
+        raise EditError("the last entry is an alias that cannot be found")
+    return found + 1 + len(anchor.group(1))
 
 
 def _line_end(text: str, offset: int) -> int:
