@@ -28,22 +28,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from speed import POD  # the Pod of the speed table
+
 ROOT = Path(__file__).resolve().parents[1]
-POD = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  namespace: shop
-spec:
-  containers:
-  - name: web
-    image: nginx:1.25
-    ports:
-    - containerPort: 80
-    securityContext:
-      runAsNonRoot: true
-"""
 
 
 @dataclass
