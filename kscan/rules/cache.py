@@ -3,7 +3,8 @@ milliseconds instead of parsing and validating every rule file.
 
 Where: ``$KSCAN_CACHE_DIR`` (an empty value turns the cache off), else ``$XDG_CACHE_HOME/kscan``,
 else ``~/.cache/kscan``; never in the scanned tree. One file per rule set (the built-in rules,
-or the built-in rules plus one custom directory), named after the directories it covers.
+or the built-in rules plus one custom directory), named after the directories it covers (a
+CRC-32 of their paths: two sets that shared a name would only rebuild each other's file).
 
 Key: kscan's version, the Python version, pydantic's (its ``version.py``, read without importing
 pydantic, which a cached scan does without), the size and modification time of every
