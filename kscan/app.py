@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import quote
 
 from kscan.config.files import (
@@ -110,8 +110,7 @@ FAIL_ON_CHOICES = (*(severity.value for severity in Severity), "never")
 """The thresholds of ``fail-on``: a severity, or ``never``."""
 
 
-@dataclass(frozen=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     """One line for the user: an error, warning or note about the run (standard error for the
     command line), or information (standard output). The text is safe for a terminal."""
 
@@ -130,22 +129,35 @@ class UsageProblem(Exception):
         super().__init__("\n".join(diagnostic.text for diagnostic in self.diagnostics))
 
 
-@dataclass
 class Report:
-    """What a scan produced, for the caller to show."""
+    """What a scan produced, for the caller to show (a plain class: cheaper to define at
+    start-up than a dataclass)."""
 
-    result: ScanResult
-    rules: list[Rule]
-    """Every rule some configuration ran."""
-    absent: list[baseline_file.Entry]
-    """Baseline entries no longer found."""
-    unused: list[tuple[Directive, str]]
-    """Suppressions (and the selector in them) that matched no finding, when asked for."""
-    diagnostics: list[Diagnostic]
-    rendered: Iterator[str] | None
-    """The report, made as it is read (once: it is a generator); ``None`` when only a baseline
-    was asked for. ``run`` writes no file: the caller writes this to ``ScanOptions.output``."""
-    exit_code: int
+    __slots__ = ("absent", "diagnostics", "exit_code", "rendered", "result", "rules", "unused")
+
+    def __init__(
+        self,
+        result: ScanResult,
+        rules: list[Rule],
+        absent: list[baseline_file.Entry],
+        unused: list[tuple[Directive, str]],
+        diagnostics: list[Diagnostic],
+        rendered: Iterator[str] | None,
+        exit_code: int,
+    ) -> None:
+        self.result = result
+        self.rules = rules
+        """Every rule some configuration ran."""
+        self.absent = absent
+        """Baseline entries no longer found."""
+        self.unused = unused
+        """Suppressions (and the selector in them) that matched no finding, when asked for."""
+        self.diagnostics = diagnostics
+        self.rendered = rendered
+        """The report, made as it is read (once: it is a generator); ``None`` when only a
+        baseline was asked for. ``run`` writes no file: the caller writes this to
+        ``ScanOptions.output``."""
+        self.exit_code = exit_code
 
 
 def run(options: ScanOptions) -> Report:
@@ -581,14 +593,22 @@ class ThreatOptions:
             raise UsageProblem(Diagnostic("error", text) for text in problems)
 
 
-@dataclass
 class ThreatReport:
     """What ``kscan threats`` produced: the threat model, the problems met, and the report."""
 
-    model: Any  # kscan.threats.analysis.ThreatModel
-    diagnostics: list[Diagnostic]
-    rendered: Iterator[str]
-    exit_code: int
+    __slots__ = ("diagnostics", "exit_code", "model", "rendered")
+
+    def __init__(
+        self,
+        model: Any,  # kscan.threats.analysis.ThreatModel
+        diagnostics: list[Diagnostic],
+        rendered: Iterator[str],
+        exit_code: int,
+    ) -> None:
+        self.model = model
+        self.diagnostics = diagnostics
+        self.rendered = rendered
+        self.exit_code = exit_code
 
 
 def threats(options: ThreatOptions) -> ThreatReport:
@@ -649,17 +669,26 @@ class FixOptions:
     """A directory for a default-deny NetworkPolicy, in a new file, per namespace lacking one."""
 
 
-@dataclass
 class FixReport:
     """What ``kscan fix`` did: each file looked at, the unified diff of the changes, the
     rescan (of the fixed files, or of the unchanged ones with ``diff``), and the exit code
     (the rescan's: whether findings remain)."""
 
-    files: list[FileFix]
-    diff: str
-    rescan: Report
-    diagnostics: list[Diagnostic]
-    exit_code: int
+    __slots__ = ("diagnostics", "diff", "exit_code", "files", "rescan")
+
+    def __init__(
+        self,
+        files: list[FileFix],
+        diff: str,
+        rescan: Report,
+        diagnostics: list[Diagnostic],
+        exit_code: int,
+    ) -> None:
+        self.files = files
+        self.diff = diff
+        self.rescan = rescan
+        self.diagnostics = diagnostics
+        self.exit_code = exit_code
 
 
 def fix(options: FixOptions) -> FixReport:

@@ -105,11 +105,10 @@ class _CallsKscan:
 
 
 def _forge(path: Path, payload: bytes) -> None:
-    """A cache file whose key and checksum are right, holding ``payload``."""
-    data = path.read_bytes()
-    head = len(cache._MAGIC) + len(cache._digest(b""))
-    key = data[len(cache._MAGIC) : head]
-    path.write_bytes(cache._MAGIC + key + cache._digest(payload) + payload)
+    """A cache file whose keys and checksum are right, holding ``payload``."""
+    found = cache._read(path)
+    assert found is not None
+    cache._write(path, found[0], found[1], payload)
 
 
 def test_a_hostile_file_runs_nothing(
@@ -171,6 +170,29 @@ def test_a_changed_rule_file_invalidates_the_cache(
         key: value for key, value in before.items() if key != "KS101"
     }
     assert builds == [None, None]
+
+
+def test_a_rule_file_touched_but_unchanged_keeps_the_cache(
+    tmp_path: Path, cache_folder: Path, builds: list[Path | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While no rule file's status changed, no rule file is read; when one changed but its
+    content did not, the rules come from the cache, which then holds the new status."""
+    rules_copy = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules_copy)
+    monkeypatch.setattr("kscan.rules.registry.builtin_rules_dir", lambda: rules_copy)
+    first = cache.load_cached_rules()
+    keyed: list[int] = []
+    key = cache._key
+    monkeypatch.setattr(cache, "_key", lambda roots: keyed.append(1) or key(roots))
+    assert cache.load_cached_rules() == first
+    assert keyed == []
+    rule_file = rules_copy / "pod" / "privileged-container.yaml"
+    rule_file.write_text(rule_file.read_text())  # the same text: new times
+    assert cache.load_cached_rules() == first
+    assert keyed == [1]
+    assert cache.load_cached_rules() == first
+    assert keyed == [1]
+    assert builds == [None]
 
 
 def test_custom_rules_are_keyed_by_directory_and_content(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
@@ -46,28 +45,34 @@ class ConfigError(Exception):
         self.problem = problem
 
 
-@dataclass(frozen=True)
 class ConfigFile:
-    """The settings one file sets, with the position of each (for messages)."""
+    """The settings one file sets, with the position of each (for messages). (The classes of
+    this module are plain ones: cheaper to define at start-up than dataclasses.)"""
 
-    path: Path
-    values: dict[str, Any]
-    locate: Any  # Callable[[Pointer], tuple[int, int]]
+    __slots__ = ("locate", "path", "values")
+
+    def __init__(self, path: Path, values: dict[str, Any], locate: Any) -> None:
+        self.path = path
+        self.values = values
+        self.locate = locate  # Callable[[Pointer], tuple[int, int]]
 
     def where(self, pointer: Pointer) -> str:
         line, _column = self.locate(pointer)
         return f"{self.path}:{line}" if line else str(self.path)
 
 
-@dataclass
 class Config:
-    """Effective settings: ``values`` by key, ``origins`` saying where each came from."""
+    """Effective settings: ``values`` by key, ``origins`` saying where each came from; the
+    defaults, until ``resolve`` applies a file."""
 
-    values: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS))
-    origins: dict[str, str] = field(default_factory=lambda: dict.fromkeys(DEFAULTS, "default"))
-    file: ConfigFile | None = None
-    exclude_roots: list[tuple[str, Path]] = field(default_factory=list)
-    """Each exclude glob with the folder it is relative to."""
+    __slots__ = ("exclude_roots", "file", "origins", "values")
+
+    def __init__(self, file: ConfigFile | None = None) -> None:
+        self.values: dict[str, Any] = dict(DEFAULTS)
+        self.origins: dict[str, str] = dict.fromkeys(DEFAULTS, "default")
+        self.file = file
+        self.exclude_roots: list[tuple[str, Path]] = []
+        """Each exclude glob with the folder it is relative to."""
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]

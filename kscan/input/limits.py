@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _SIZE = re.compile(r"(\d+)\s*([KMG]i?B?|B)?", re.IGNORECASE)
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30}
@@ -15,9 +15,9 @@ LIBYAML_MAX_DEPTH = 1000
 """libyaml's own nesting cap: deeper input is invalid YAML whatever --max-depth says."""
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Upper bounds on one input file and on each of its documents."""
+class Limits(NamedTuple):
+    """Upper bounds on one input file and on each of its documents (a named tuple: cheaper to
+    define at start-up than a frozen dataclass)."""
 
     file_bytes: int = 64 * 2**20
     """Bytes read from one file (or stdin)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -98,14 +98,17 @@ class WrongType:
     """``a boolean``, ``a list``, ``a mapping``..."""
 
 
-@dataclass
 class Findings:
-    """What one walk found."""
+    """What one walk found. (A plain class: cheaper to define at start-up than a
+    dataclass.)"""
 
-    unknown: list[UnknownField] = field(default_factory=list)
-    wrong: list[WrongType] = field(default_factory=list)
-    seen: set[tuple[int, str]] = field(default_factory=set)
-    """(id, type) of the mappings and lists already walked (aliases share them)."""
+    __slots__ = ("seen", "unknown", "wrong")
+
+    def __init__(self) -> None:
+        self.unknown: list[UnknownField] = []
+        self.wrong: list[WrongType] = []
+        self.seen: set[tuple[int, str]] = set()
+        """(id, type) of the mappings and lists already walked (aliases share them)."""
 
 
 @cache

@@ -4,9 +4,8 @@ report in pieces, so that a large report is written as it is made rather than he
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from json import JSONEncoder, dumps  # not 'import json': the json submodule would shadow it
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from kscan.results.baseline import Entry
@@ -50,9 +49,9 @@ def json_text(value: object, indent: int | None = None) -> str:
     return _RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
-@dataclass(frozen=True)
-class ReportOptions:
-    """What reporters need besides the findings."""
+class ReportOptions(NamedTuple):
+    """What reporters need besides the findings (a named tuple: cheaper to define at start-up
+    than a frozen dataclass)."""
 
     color: bool = False
     base_dir: str = "."

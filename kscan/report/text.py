@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 
 from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, printable
@@ -24,13 +23,16 @@ _RANK = {severity: rank for rank, severity in enumerate(Severity)}
 """Severity order, most severe first (``Severity`` lists them so)."""
 
 
-@dataclass
 class Group:
     """One problem: a finding of a general rule (``head``) and the findings of the same block
-    that refine it or follow from it (``related``), most severe first."""
+    that refine it or follow from it (``related``), most severe first. (Plain classes here:
+    cheaper to define at start-up than dataclasses.)"""
 
-    head: Finding
-    related: list[Finding] = field(default_factory=list)
+    __slots__ = ("head", "related")
+
+    def __init__(self, head: Finding) -> None:
+        self.head = head
+        self.related: list[Finding] = []
 
     @property
     def severity(self) -> Severity:
@@ -40,12 +42,14 @@ class Group:
         return [self.head, *self.related]
 
 
-@dataclass
 class Block:
     """The findings about one object, or one container of it, in one file."""
 
-    subject: str
-    groups: list[Group]
+    __slots__ = ("groups", "subject")
+
+    def __init__(self, subject: str, groups: list[Group]) -> None:
+        self.subject = subject
+        self.groups = groups
 
 
 def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Iterator[str]:

@@ -3,12 +3,19 @@ milliseconds instead of parsing and validating every rule file.
 
 Where: ``$KSCAN_CACHE_DIR`` (an empty value turns the cache off), else ``$XDG_CACHE_HOME/kscan``,
 else ``~/.cache/kscan``; never in the scanned tree. One file per rule set (the built-in rules,
-or the built-in rules plus one custom directory), named after the directories it covers.
+or the built-in rules plus one custom directory), named after the directories it covers (a
+CRC-32 of their paths: two sets that shared a name would only rebuild each other's file).
 
 Key: kscan's version, the Python version, pydantic's (its ``version.py``, read without importing
 pydantic, which a cached scan does without), the size and modification time of every
 module of the ``kscan`` package, and the name and content of every rule file (and of the rule
 schema) of each directory. A file whose key or checksum does not match is rebuilt silently.
+Reading every rule file costs more than the rest of a cached scan, so a file also holds the
+status (size, modification and change times, inode, device) of each rule file when it was
+written: while none of them changed, the content key is not computed; when one did, it is,
+and a file whose content key still matches is used (and written again with the new status).
+A rule file cannot be written without changing its change time (``st_ctime_ns``, which
+``touch`` and ``os.utime`` cannot set back). The checksum (CRC-32) catches a damaged file.
 
 Trust: the cache is a pickle, and unpickling runs code. A file is read only if it is a regular
 file owned by the current user and writable by no one else (checked on the open descriptor, not
@@ -22,13 +29,14 @@ rules are built from their files, as without a cache. Where ownership cannot be 
 
 from __future__ import annotations
 
+import binascii
 import contextlib
-import hashlib
 import importlib.util
 import io
 import os
 import pickle
 import stat
+import struct
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,8 +48,10 @@ from kscan.rules import registry
 from kscan.rules.registry import Rule, load_rules, rule_file_names
 
 CACHE_ENV = "KSCAN_CACHE_DIR"
-_MAGIC = b"kscan-rules-cache 1\n"
+_MAGIC = b"kscan-rules-cache 2\n"
 _DIGEST = 32
+"""After the magic line: the content key (a SHA-256 digest), the CRC-32 of the rest and the
+length of the status (4 bytes each, big-endian), the status, the pickled rules."""
 _MAX_BYTES = 64 << 20
 _ALLOWED_MODULES = (
     "kscan.checks.",
@@ -70,28 +80,46 @@ def load_cached_rules(custom: Path | None = None) -> list[Rule]:
     if directory is None or not hasattr(os, "geteuid") or (custom and not custom.is_dir()):
         return load_rules(custom=custom)
     roots = [registry.builtin_rules_dir(), *([custom] if custom else [])]
-    path = directory / f"rules-{_digest(repr(roots).encode()).hex()[:20]}.pickle"
+    path = directory / f"rules-{binascii.crc32(repr(roots).encode()):08x}.pickle"
+    status = _status(roots)
+    found = _read(path)
+    if found is not None and found[0] == status:
+        rules = _unpickle(found[2])
+        if rules is not None:
+            return rules
     key = _key(roots)
-    rules = _read(path, key)
-    if rules is None:
-        rules = load_rules(custom=custom)
-        if _key(roots) == key:  # no rule file changed while they were built
-            _write(path, key, rules)
+    if found is not None and found[1] == key:
+        rules = _unpickle(found[2])
+        if rules is not None:
+            _write(path, status, key, found[2])  # the same rules: next time by status alone
+            return rules
+    rules = load_rules(custom=custom)
+    if _status(roots) == status and _key(roots) == key:  # no rule file changed meanwhile
+        _write(path, status, key, _pickle(rules))
     return rules
 
 
-def _digest(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
+def _status(roots: list[Path]) -> bytes:
+    """The versions, kscan's code, and the name and status of every rule file: equal while
+    no file the rules are built from was changed, replaced, added or removed."""
+    parts = [_code_key()]
+    for root in roots:
+        parts.append(f"root\0{root}".encode())
+        for rule_file in [*rule_file_names(root), os.path.join(root, "schema.json")]:
+            try:
+                info = os.stat(rule_file)
+                known = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+            except OSError:
+                known = None
+            parts.append(f"{rule_file}\0{known}".encode())
+    return b"\0".join(parts)
 
 
 def _key(roots: list[Path]) -> bytes:
-    """What the built rules depend on: versions, kscan's code, every rule file."""
-    key = hashlib.sha256()
-    for part in (kscan.__version__, sys.version):
-        key.update(part.encode() + b"\0")
-    key.update(_pydantic_version() + b"\0")
-    for module, info in _modules(os.path.dirname(kscan.__file__)):
-        key.update(f"{module}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    """What the built rules depend on: versions, kscan's code, every rule file's content."""
+    import hashlib  # not imported by a scan whose rule files did not change
+
+    key = hashlib.sha256(_code_key())
     for root in roots:
         key.update(f"root\0{root}\0".encode())
         skip = len(str(root)) + 1
@@ -103,6 +131,14 @@ def _key(roots: list[Path]) -> bytes:
                 content = b"\0unreadable"
             key.update(f"{rule_file[skip:]}\0{len(content)}\0".encode() + content)
     return key.digest()
+
+
+def _code_key() -> bytes:
+    """What the built rules depend on besides the rule files: versions and kscan's code."""
+    parts = [kscan.__version__.encode(), sys.version.encode(), _pydantic_version()]
+    for module, info in _modules(os.path.dirname(kscan.__file__)):
+        parts.append(f"{module}\0{info.st_size}\0{info.st_mtime_ns}".encode())
+    return b"\0".join(parts) + b"\0"
 
 
 def _pydantic_version() -> bytes:
@@ -129,8 +165,9 @@ def _modules(folder: str) -> list[tuple[str, os.stat_result]]:
     return sorted(found)
 
 
-def _read(path: Path, key: bytes) -> list[Rule] | None:
-    """The rules stored at ``path`` under ``key``, or ``None`` (a file not to be trusted too)."""
+def _read(path: Path) -> tuple[bytes, bytes, bytes] | None:
+    """The status, content key and pickled rules stored at ``path``, or ``None`` for a file
+    that is missing, not to be trusted or corrupt (its checksum does not match)."""
     try:
         handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
@@ -146,12 +183,18 @@ def _read(path: Path, key: bytes) -> list[Rule] | None:
         return None
     finally:
         os.close(handle)
-    head = len(_MAGIC) + 2 * _DIGEST
-    payload = data[head:]
-    if data[: len(_MAGIC)] != _MAGIC or data[len(_MAGIC) : len(_MAGIC) + _DIGEST] != key:
+    head = len(_MAGIC) + _DIGEST + 8
+    if len(data) < head or data[: len(_MAGIC)] != _MAGIC:
         return None
-    if data[len(_MAGIC) + _DIGEST : head] != _digest(payload):
+    key = data[len(_MAGIC) : len(_MAGIC) + _DIGEST]
+    checksum, length = struct.unpack_from(">II", data, head - 8)
+    if binascii.crc32(memoryview(data)[head:]) != checksum:
         return None
+    return data[head : head + length], key, data[head + length :]
+
+
+def _unpickle(payload: bytes) -> list[Rule] | None:
+    """The rules of a payload read from the cache, or ``None``."""
     try:
         rules = _Unpickler(io.BytesIO(payload), load_templates()).load()
     except Exception:  # whatever is wrong with the file, the rule files decide
@@ -161,19 +204,24 @@ def _read(path: Path, key: bytes) -> list[Rule] | None:
     return rules
 
 
-def _write(path: Path, key: bytes, rules: list[Rule]) -> None:
-    """Store the rules, atomically; a directory that cannot be written means no cache."""
+def _pickle(rules: list[Rule]) -> bytes:
     buffer = io.BytesIO()
     _Pickler(buffer).dump(rules)
-    payload = buffer.getvalue()
+    return buffer.getvalue()
+
+
+def _write(path: Path, status: bytes, key: bytes, payload: bytes) -> None:
+    """Store the rules, atomically; a directory that cannot be written means no cache."""
     import tempfile  # only when the cache is written
 
+    body = status + payload
+    checksum = struct.pack(">II", binascii.crc32(body), len(status))
     temporary = None
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".rules-", suffix=".tmp")
         with os.fdopen(handle, "wb") as stream:
-            stream.write(_MAGIC + key + _digest(payload) + payload)
+            stream.write(_MAGIC + key + checksum + body)
         os.replace(temporary, path)
         temporary = None
     except OSError:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from kscan.config.files import Config, discover_for, load, resolve
@@ -20,13 +19,17 @@ from kscan.input.sources import STDIN
 from kscan.rules.registry import Rule
 
 
-@dataclass
 class Profile:
-    """One configuration (or none) with the command line over it, and the rules it runs."""
+    """One configuration (or none) with the command line over it, and the rules it runs.
+    (The classes of this module are plain ones: cheaper to define at start-up than
+    dataclasses.)"""
 
-    index: int
-    config: Config
-    rules: list[Rule]
+    __slots__ = ("config", "index", "rules")
+
+    def __init__(self, index: int, config: Config, rules: list[Rule]) -> None:
+        self.index = index
+        self.config = config
+        self.rules = rules
 
     def excludes(self, path: str) -> bool:
         """Whether its exclude globs (each relative to where it is written) match ``path``."""
@@ -39,18 +42,35 @@ Configure = Callable[[Config], list[Rule]]
 """The rules a configuration runs (loads its custom rules, applies selection and params)."""
 
 
-@dataclass
 class Profiles:
     """The profiles of a scan, found as files are assigned to them."""
 
-    override: Override
-    configure: Configure
-    explicit: Path | None = None
-    isolated: bool = False
-    profiles: list[Profile] = field(default_factory=list)
-    _by_file: dict[Path | None, Profile] = field(default_factory=dict)
-    _by_directory: dict[str, Profile] = field(default_factory=dict)
-    _by_path: dict[str, Profile] = field(default_factory=dict)
+    __slots__ = (
+        "_by_directory",
+        "_by_file",
+        "_by_path",
+        "configure",
+        "explicit",
+        "isolated",
+        "override",
+        "profiles",
+    )
+
+    def __init__(
+        self,
+        override: Override,
+        configure: Configure,
+        explicit: Path | None = None,
+        isolated: bool = False,
+    ) -> None:
+        self.override = override
+        self.configure = configure
+        self.explicit = explicit
+        self.isolated = isolated
+        self.profiles: list[Profile] = []
+        self._by_file: dict[Path | None, Profile] = {}
+        self._by_directory: dict[str, Profile] = {}
+        self._by_path: dict[str, Profile] = {}
 
     @classmethod
     def single(cls, rules: list[Rule]) -> Profiles:
@@ -101,12 +121,14 @@ class Profiles:
         return Assignment([profile.rules for profile in self.profiles], index_of)
 
 
-@dataclass(frozen=True)
 class Assignment:
     """The rules of each profile and the profile of each scanned path: what a file scan needs."""
 
-    rules: list[list[Rule]]
-    index_of: dict[str, int]
+    __slots__ = ("index_of", "rules")
+
+    def __init__(self, rules: list[list[Rule]], index_of: dict[str, int]) -> None:
+        self.rules = rules
+        self.index_of = index_of
 
     def every_rule_object(self) -> list[Rule]:
         """Every rule object of every profile, once, in a fixed order (for pickling by index)."""

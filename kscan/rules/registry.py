@@ -155,16 +155,16 @@ def _load_rule(path: Path, templates: dict[str, Template], verify: bool) -> tupl
     return _build_rule(path, document, templates), document
 
 
-@dataclass(frozen=True)
 class _Overlap:
     """One id named by ``refines`` or ``implied-by``, with where it is written."""
 
-    rule: Rule
-    field: str
-    index: int
-    named: str
-    line: int
-    column: int
+    __slots__ = ("column", "field", "index", "line", "named", "rule")
+
+    def __init__(
+        self, rule: Rule, field: str, index: int, named: str, line: int, column: int
+    ) -> None:
+        self.rule, self.field, self.index, self.named = rule, field, index, named
+        self.line, self.column = line, column
 
 
 def _overlaps(rule: Rule, document: Document) -> list[_Overlap]:

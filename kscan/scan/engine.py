@@ -7,7 +7,6 @@ import gc
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from kscan.input.limits import DEFAULT_LIMITS, Limits
 from kscan.input.sources import STDIN, STDIN_DISPLAY, InputError, display_path, iter_paths
@@ -71,12 +70,14 @@ def _shared_rules(per_profile: Iterable[list[Rule]]) -> list[tuple[Rule, frozens
     return [(rule, frozenset(indexes)) for rule, indexes in found.values()]
 
 
-@dataclass
 class _Stores:
     """The scan's stores, as the sink of the files scanned in this process."""
 
-    findings: FindingStore
-    facts: FactStore
+    __slots__ = ("facts", "findings")
+
+    def __init__(self, findings: FindingStore, facts: FactStore) -> None:
+        self.findings = findings
+        self.facts = facts
 
     def add_findings(self, findings: list[Finding]) -> None:
         self.findings.extend(findings)
