@@ -8,7 +8,16 @@ from typing import Any, Literal, NamedTuple
 
 from kscan.checks.base import Params, Violation, template
 from kscan.checks.conditions import is_empty
-from kscan.checks.paths import MISSING, Condition, Match, dotted, lookup, plain_names, select
+from kscan.checks.paths import (
+    MISSING,
+    Condition,
+    Match,
+    dotted,
+    lookup,
+    plain_names,
+    select,
+    value_of,
+)
 from kscan.input.documents import Pointer
 from kscan.model import ContainerRef, KubeObject, LayeredPod, PodView, Shape
 from kscan.model.extract import Unknown
@@ -158,6 +167,9 @@ def _find_targets(params: FieldParams, obj: KubeObject) -> Iterator[_Target]:
 
 
 def _holds(condition: Condition, target: _Target) -> bool:
+    names = condition.plain
+    if names is not None and target.locate is None and not target.unknown.fields:
+        return condition.meets(value_of(target.data, names))  # no match built
     return all(condition.problem(match) is None for match in _select(condition, target))
 
 
@@ -244,6 +256,14 @@ def _every_container_overrides(condition: Condition, pod: PodView, unknown: Unkn
 def _first_violation(
     params: FieldParams, condition: Condition, obj: KubeObject, target: _Target
 ) -> Violation | None:
+    names = condition.plain
+    if (
+        names is not None
+        and target.locate is None
+        and not target.unknown.fields
+        and condition.meets(value_of(target.data, names))
+    ):
+        return None  # the common case: met, with no match or message built
     pod = target.pod
     for match in _select(condition, target):
         problem = condition.problem(match)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, ClassVar, Literal, NamedTuple, get_args
 
 from kscan.checks.base import yaml_value
@@ -23,6 +23,10 @@ from kscan.support.disclosure import shown, shown_key
 
 MISSING = object()
 """The value of a field that is not there."""
+_MEMO_SIZE = 4096
+"""Values whose verdict a condition remembers (``Condition.meets``), at most."""
+_MEMO_TEXT = 256
+"""Longer strings are judged each time, not remembered."""
 
 
 class Match(NamedTuple):
@@ -129,6 +133,15 @@ def plain_names(path: str) -> tuple[str, ...] | None:
     return tuple(names[0] for names in segments)
 
 
+def value_of(data: Any, names: tuple[str, ...]) -> Any:
+    """The value at the plain path ``names`` in ``data`` (``MISSING`` where it stops)."""
+    for name in names:
+        if not isinstance(data, dict) or name not in data:
+            return MISSING
+        data = data[name]
+    return data
+
+
 def lookup(data: Any, names: tuple[str, ...], base: Pointer) -> Match:
     """The match of the plain path ``names`` in ``data``, at ``base``."""
     for name in names:
@@ -206,6 +219,37 @@ class Condition(Conditions):
     @classmethod
     def _key_pattern_compiles(cls, value: str | None) -> str | None:
         return regular_expression(value)
+
+    def meets(self, value: Any) -> bool:
+        """Whether a value (``MISSING`` when absent) meets this condition: ``problem`` is None
+        for it. A scalar's answer is remembered (bounded), since targets repeat values."""
+        if value is MISSING or is_empty(value):
+            return not self.required
+        if not isinstance(value, (str, int, float)) or (
+            isinstance(value, str) and len(value) > _MEMO_TEXT
+        ):
+            return self.failed(value) is None
+        memo = self._memo_meets
+        key = (type(value), value)  # typed: true is not 1
+        known = memo.get(key)
+        if known is None:
+            known = self.failed(value) is None
+            if len(memo) < _MEMO_SIZE:
+                memo[key] = known
+        return known
+
+    @cached_property
+    def _memo_meets(self) -> dict[tuple[type, Any], bool]:
+        return {}
+
+    @cached_property
+    def plain(self) -> tuple[str, ...] | None:
+        """The keys of the path when it is a plain one (``plain_names``)."""
+        return plain_names(self.path)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the memo of ``meets`` (rules are pickled for the cache and workers)."""
+        return {key: value for key, value in self.__dict__.items() if key != "_memo_meets"}
 
     def problem(self, match: Match) -> str | None:
         """Why the value at ``match`` fails this condition (``is not set``, ``is 0``), or None."""

@@ -32,10 +32,9 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Ite
         "rules": len(rules),
         "skipped": result.skipped,
     }
-    fragments: dict[str, str] = {}
-    findings = (_finding_line(finding, fragments) for finding in result.findings)
+    writer = _FindingWriter()
     yield '{\n  "findings": '
-    yield from _lines(findings)
+    yield from _lines(writer.line(finding) for finding in result.findings)
     yield ',\n  "absent": '
     yield from _lines(_dump(vars(entry)) for entry in options.absent)
     yield ',\n  "errors": '
@@ -43,12 +42,53 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Ite
     yield ',\n  "summary": ' + _dump(summary) + "\n}\n"
 
 
-def _finding_line(finding: Finding, fragments: dict[str, str]) -> str:
-    """One finding's JSON; the rule's fields are encoded once per rule, not once per finding."""
-    rule = finding.rule
-    if rule.id not in fragments:
-        fragments[rule.id] = _dump(rule_fields(rule))[1:-1]
-    return "{" + fragments[rule.id] + ", " + _dump(finding_fields(finding))[1:]
+_MEMO_SIZE = 65536
+"""Strings whose JSON a writer remembers, at most (paths, kinds, names, fields repeat)."""
+
+
+class _FindingWriter:
+    """Each finding's JSON line, as ``json_text`` writes its rule's fields then its own,
+    but field by field: the rule's part once per rule, repeated strings once per report."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, str] = {}
+        self._strings: dict[str | None, str] = {None: "null"}
+        self._fields: dict[tuple[object, ...], str] = {}
+
+    def line(self, finding: Finding) -> str:
+        rule = finding.rule
+        head = self._rules.get(rule.id)
+        if head is None:
+            head = self._rules[rule.id] = _dump(rule_fields(rule))[1:-1]
+        string = self._string
+        span = finding.span
+        return (
+            f'{{{head}, "severity": "{finding.severity.value}", "path": {string(finding.path)}, '
+            f'"line": {span.line}, "column": {span.column}, "end_line": {span.end_line}, '
+            f'"end_column": {span.end_column}, "field": {self._field(finding)}, '
+            f'"kind": {string(finding.kind)}, "namespace": {string(finding.namespace)}, '
+            f'"name": {string(finding.name)}, "container": {string(finding.container)}, '
+            f'"message": {_dump(finding.message)}, "suppressed": {_dump(_suppression(finding))}, '
+            f'"baseline_state": {string(finding.baseline_state)}}}'
+        )
+
+    def _string(self, text: str | None) -> str:
+        encoded = self._strings.get(text)
+        if encoded is None:
+            encoded = _dump(text)
+            if len(self._strings) < _MEMO_SIZE:
+                self._strings[text] = encoded
+        return encoded
+
+    def _field(self, finding: Finding) -> str:
+        pointer = finding.pointer
+        key = (pointer, *map(type, pointer))  # typed: the key True is not the index 1
+        encoded = self._fields.get(key)
+        if encoded is None:
+            encoded = _dump(finding.field_path)
+            if len(self._fields) < _MEMO_SIZE:
+                self._fields[key] = encoded
+        return encoded
 
 
 def _dump(value: Any) -> str:
@@ -77,26 +117,6 @@ def rule_fields(rule: Rule) -> dict[str, Any]:
         "mitre_technique_name": rule.technique_name,
         "pss": f"{rule.pss_profile}/{rule.pss_control}" if rule.pss_profile else None,
         "remediation": rule.remediation,
-    }
-
-
-def finding_fields(finding: Finding) -> dict[str, Any]:
-    """The fields of a finding that are its own."""
-    return {
-        "severity": finding.severity.value,
-        "path": finding.path,
-        "line": finding.span.line,
-        "column": finding.span.column,
-        "end_line": finding.span.end_line,
-        "end_column": finding.span.end_column,
-        "field": finding.field_path,
-        "kind": finding.kind,
-        "namespace": finding.namespace,
-        "name": finding.name,
-        "container": finding.container,
-        "message": finding.message,
-        "suppressed": _suppression(finding),
-        "baseline_state": finding.baseline_state,
     }
 
 
