@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from pydantic import ValidationError
 
@@ -73,6 +75,22 @@ def test_missing_fields_point_where_they_belong() -> None:
 def test_conditions(condition: dict[str, object], value: object, problem: str | None) -> None:
     check = Condition.model_validate({"path": "f", **condition})
     assert check.problem(Match(("f",), value)) == problem
+    for _ in range(2):  # the second answer comes from the memo of scalar verdicts
+        assert check.meets(value) is (problem is None)
+
+
+def test_remembered_verdicts_keep_types_apart_and_stay_out_of_pickles() -> None:
+    """``meets`` remembers a scalar's verdict by type and value: ``1`` is not ``true`` (they
+    are equal in Python), and the memo is neither pickled nor unbounded."""
+    check = Condition.model_validate({"path": "f", "allowed": [True]})
+    assert check.meets(True) and not check.meets(1) and check.meets(True) and not check.meets(1.0)
+    copy = pickle.loads(pickle.dumps(check))
+    assert copy == check and "_memo_meets" not in copy.__dict__
+    assert not copy.meets(1) and copy.meets(True)
+    for number in range(10_000):
+        check.meets(number)
+    assert len(check.__dict__["_memo_meets"]) <= 4096
+    assert check.meets("x" * 10_000) is False  # long strings judged, not remembered
 
 
 def test_bad_conditions_and_params_are_rejected() -> None:
