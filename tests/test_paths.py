@@ -110,3 +110,33 @@ def test_bad_conditions_and_params_are_rejected() -> None:
 
 def test_dotted() -> None:
     assert dotted(("ports", 0, "hostPort")) == "ports[0].hostPort"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "containers.*.ports.*.containerPort",
+        "containers.*.ports.*.hostPort",
+        "containers.1.livenessProbe.tcpSocket|httpGet.host",
+        "containers.5.name",
+        "containers.0.ports.1.hostPort",
+        "metadata.labels.*",
+        "metadata.missing.*",
+        "metadata.labels.tier",
+        "metadata.labels.absent",
+        "containers.*.image",
+        "containers.name",
+    ],
+)
+@pytest.mark.parametrize(
+    "test",
+    [{"required": True}, {"absent": True}, {"maximum": 100}, {"forbidden": ["web", 2222]}],
+)
+def test_judging_without_matches_agrees_with_the_matches(
+    path: str, test: dict[str, object]
+) -> None:
+    """``met_by`` (no pointers built) says what judging every match of ``select`` says."""
+    for key_pattern in (None, "^t"):
+        check = Condition.model_validate({"path": path, "key-pattern": key_pattern, **test})
+        matches = list(select(DATA, path, (), key_pattern))
+        assert check.met_by(DATA) is all(check.problem(match) is None for match in matches)

@@ -16,7 +16,6 @@ from kscan.checks.paths import (
     lookup,
     plain_names,
     select,
-    value_of,
 )
 from kscan.input.documents import Pointer
 from kscan.model import ContainerRef, KubeObject, LayeredPod, PodView, Shape
@@ -167,9 +166,8 @@ def _find_targets(params: FieldParams, obj: KubeObject) -> Iterator[_Target]:
 
 
 def _holds(condition: Condition, target: _Target) -> bool:
-    names = condition.plain
-    if names is not None and target.locate is None and not target.unknown.fields:
-        return condition.meets(value_of(target.data, names))  # no match built
+    if target.locate is None and not target.unknown.fields:
+        return condition.met_by(target.data)  # no match built
     return all(condition.problem(match) is None for match in _select(condition, target))
 
 
@@ -256,13 +254,7 @@ def _every_container_overrides(condition: Condition, pod: PodView, unknown: Unkn
 def _first_violation(
     params: FieldParams, condition: Condition, obj: KubeObject, target: _Target
 ) -> Violation | None:
-    names = condition.plain
-    if (
-        names is not None
-        and target.locate is None
-        and not target.unknown.fields
-        and condition.meets(value_of(target.data, names))
-    ):
+    if target.locate is None and not target.unknown.fields and condition.met_by(target.data):
         return None  # the common case: met, with no match or message built
     pod = target.pod
     for match in _select(condition, target):

@@ -151,6 +151,37 @@ def lookup(data: Any, names: tuple[str, ...], base: Pointer) -> Match:
     return Match((*base, *names), data, len(base))
 
 
+def reached(
+    data: Any, segments: tuple[tuple[str, ...], ...], keys: re.Pattern[str] | None
+) -> tuple[list[Any], bool]:
+    """The values ``_walk`` would match, without their pointers, and whether it would match a
+    missing field too: one pass per segment, no generators (for judging, not reporting)."""
+    values = [data]
+    missing = False
+    for depth, head in enumerate(segments):
+        found: list[Any] = []
+        if head == ("*",):
+            for item in values:
+                if isinstance(item, list):
+                    found += item
+                elif isinstance(item, dict):
+                    found += (v for k, v in item.items() if keys is None or keys.search(str(k)))
+        else:
+            stops = len(head) == 1 and not any("*" in segment for segment in segments[depth + 1 :])
+            for item in values:
+                hit = False
+                for name in head:
+                    if isinstance(item, dict) and name in item:
+                        hit = True
+                        found.append(item[name])
+                    elif isinstance(item, list) and name.isdigit() and int(name) < len(item):
+                        hit = True
+                        found.append(item[int(name)])
+                missing = missing or (stops and not hit)
+        values = found
+    return values, missing
+
+
 def _walk(
     data: Any, segments: tuple[tuple[str, ...], ...], pointer: Pointer, keys: Any, base: int
 ) -> Iterator[Match]:
@@ -219,6 +250,19 @@ class Condition(Conditions):
     @classmethod
     def _key_pattern_compiles(cls, value: str | None) -> str | None:
         return regular_expression(value)
+
+    def met_by(self, data: Any) -> bool:
+        """Whether every match of the path in ``data`` (``select``'s) meets this condition,
+        judged without building the matches."""
+        names = self.plain
+        if names is not None:
+            return self.meets(value_of(data, names))
+        values, missing = reached(data, parse_path(self.path), self._keys)
+        return not (missing and not self.meets(MISSING)) and all(map(self.meets, values))
+
+    @cached_property
+    def _keys(self) -> re.Pattern[str] | None:
+        return re.compile(self.key_pattern) if self.key_pattern else None
 
     def meets(self, value: Any) -> bool:
         """Whether a value (``MISSING`` when absent) meets this condition: ``problem`` is None

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import attrgetter
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from kscan.input.documents import Pointer, Span
 from kscan.model.taxonomy import Severity
@@ -29,10 +28,10 @@ class Suppression:
     where: str
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """One problem in one place, ready to report. It holds no reference to its document, so a
-    scan keeps findings, not the parsed files they came from."""
+    scan keeps findings, not the parsed files they came from. A named tuple: made, pickled and
+    read back for every finding, several times cheaper than a frozen dataclass."""
 
     rule: Rule
     severity: Severity
@@ -51,18 +50,13 @@ class Finding:
     baseline_state: Literal["new", "unchanged"] | None = None
     """Set when the scan is compared with a baseline."""
 
-    def __reduce__(self) -> tuple[type[Finding], tuple[object, ...]]:
-        """Pickled as its fields, read back by ``__init__`` (the dataclass state methods walk
-        ``fields()`` in Python for every finding)."""
-        return Finding, _fields_of(self)
-
     @property
     def counts(self) -> bool:
         """Whether it can fail the run: neither suppressed nor accepted in the baseline."""
         return self.suppression is None and self.baseline_state != "unchanged"
 
     def with_baseline_state(self, state: Literal["new", "unchanged"]) -> Finding:
-        return replace(self, baseline_state=state)
+        return self._replace(baseline_state=state)
 
     @property
     def field_path(self) -> str:
@@ -94,10 +88,6 @@ class Finding:
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.line, self.span.column, self.rule.id)
-
-
-_fields_of = attrgetter(*(item.name for item in fields(Finding)))
-"""A finding's fields, in ``__init__`` order."""
 
 
 @dataclass
