@@ -26,6 +26,8 @@ def printable(text: str) -> str:
 def without_controls(text: str) -> str:
     """Control characters but tab and newline shown as ``\\xNN`` escapes: none reaches a
     terminal, an XML parser or a log viewer raw."""
+    if text.isprintable():
+        return text  # no control character (nor tab or newline): the regex is not needed
     return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
@@ -46,6 +48,8 @@ def json_text(value: object, indent: int | None = None) -> str:
         if indent is None
         else dumps(value, ensure_ascii=False, indent=indent)
     )
+    if text.isascii() and "\x7f" not in text:
+        return text  # the common case, told without the (slower) regular expression
     return _RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 

@@ -3,9 +3,12 @@ in a temporary file (see ``spill``), and counts for summaries are kept as they a
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
+from kscan.input.tree import Span
+from kscan.model.taxonomy import Severity
 from kscan.results.findings import Finding, Tally
 from kscan.rules.pickling import RuleIndex
 from kscan.support.spill import SortedSpill
@@ -13,6 +16,7 @@ from kscan.support.spill import SortedSpill
 SPILL_AT = 100_000
 """Findings held in memory before a sorted run is written out (some 80 MB)."""
 _CHUNK = 10_000
+_SEVERITY = {severity.value: severity for severity in Severity}
 
 
 class FindingStore:
@@ -21,11 +25,25 @@ class FindingStore:
 
     def __init__(self, findings: Iterable[Finding] = ()) -> None:
         self.tally = Tally()
-        rules = RuleIndex()  # findings carry rules: spilled as indexes into this list
+        self._rules = RuleIndex()  # findings carry rules: spilled as indexes into this list
         self._findings: SortedSpill[Finding] = SortedSpill(
-            Finding.sort_key, SPILL_AT, rules.dumps, rules.loads
+            Finding.sort_key, SPILL_AT, self._dumps, self._loads
         )
         self.extend(findings)
+
+    def _dumps(self, findings: list[Finding]) -> bytes:
+        """A block of findings as flat tuples of plain values (the rule as its position, the
+        severity as its value, the span unpacked): pickled by C code alone."""
+        position = self._rules.position
+        flat = [(position(f.rule), f.severity.value, f.path, *f.span, *f[4:]) for f in findings]
+        return pickle.dumps(flat, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _loads(self, data: bytes) -> list[Finding]:
+        rules, make, span = self._rules.rules, Finding._make, Span._make
+        return [
+            make((rules[f[0]], _SEVERITY[f[1]], f[2], span(f[3:7]), *f[7:]))
+            for f in pickle.loads(data)
+        ]
 
     def extend(self, findings: Iterable[Finding]) -> None:
         """Add findings (a generator is consumed in chunks, never held whole)."""
