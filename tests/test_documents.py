@@ -182,3 +182,35 @@ def test_duplicate_inside_an_overwritten_mapping(backend: object) -> None:
         (None, 1, 1),
         (("spec",), 1, 2),
     ]
+
+
+def test_stable_paths_name_items_by_content_whatever_was_asked_before() -> None:
+    """``stable_path`` remembers the prefixes it has worked out; the answers do not depend on
+    which pointers were asked first."""
+    text = (
+        "spec:\n  containers:\n  - name: web\n    args: [--a, 'p@ss word']\n"
+        "    securityContext: {capabilities: {add: [SYS_ADMIN, 'x y']}}\n"
+        "  - image: nginx\n"
+    )
+    pointers = [
+        ("spec", "containers", 0, "securityContext", "capabilities", "add", 0),
+        ("spec", "containers", 0, "securityContext", "capabilities", "add", 1),
+        ("spec", "containers", 0, "args", 1),
+        ("spec", "containers", 1, "image"),
+        ("spec", "containers", 0),
+        ("spec", "containers", 5, "image"),
+        ("spec", "missing", 0, "x"),
+    ]
+    expected = [
+        "/spec/containers[web]/securityContext/capabilities/add[SYS_ADMIN]",
+        "/spec/containers[web]/securityContext/capabilities/add[1]",
+        "/spec/containers[web]/args[1]",
+        "/spec/containers[1]/image",
+        "/spec/containers[web]",
+        "/spec/containers/5/image",  # no such item: the pointer as written
+        "/spec/missing/0/x",
+    ]
+    forwards = load(text)[0]
+    assert [forwards.stable_path(pointer) for pointer in pointers] == expected
+    backwards = load(text)[0]
+    assert [backwards.stable_path(pointer) for pointer in reversed(pointers)] == expected[::-1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from bisect import bisect_right
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Protocol
 
 from kscan.input.sources import Source
@@ -85,9 +86,15 @@ class Document:
         """The pointer with list items named by content, not position: ``containers[web]``
         for an item with a ``name``, ``add[SYS_ADMIN]`` for a scalar item that may be quoted
         (``disclosure``), the index otherwise (``command[2]``). Inserting a container or
-        volume elsewhere does not change it."""
-        node, text = self.data, ""
-        for depth, part in enumerate(pointer):
+        volume elsewhere does not change it. Each prefix is worked out once per document
+        (a container's findings share theirs)."""
+        memo = self._stable_prefixes
+        known = len(pointer)
+        while known and pointer[:known] not in memo:
+            known -= 1
+        node, text = memo[pointer[:known]] if known else (self.data, "")
+        for depth in range(known, len(pointer)):
+            part = pointer[depth]
             if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
                 node = node[part]
                 name = node.get("name") if isinstance(node, dict) else node
@@ -98,7 +105,14 @@ class Document:
             else:
                 node = node.get(part) if isinstance(node, dict) else None
                 text += f"/{shown_key(part)}"
+            memo[pointer[: depth + 1]] = (node, text)
         return text
+
+    @cached_property
+    def _stable_prefixes(self) -> dict[Pointer, tuple[Any, str]]:
+        """Pointer prefix -> (the node there, its stable path): ``stable_path``'s memo (keys
+        are strings and indexes are ints, so equal pointers name the same field)."""
+        return {}
 
     def locate(self, pointer: Pointer) -> tuple[Span, bool]:
         """Span of the field at ``pointer``, or of its nearest existing parent; True if exact.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from typing import TYPE_CHECKING, Protocol
 
 from kscan.checks.base import Violation
@@ -265,7 +266,8 @@ class FileScanner:
         self._embedding += 1
         try:
             for number, inner in enumerate(documents):
-                fields = {**vars(inner), "index": -1000 * (host.index + 1) - number}
+                fields = {f.name: getattr(inner, f.name) for f in dataclass_fields(inner)}
+                fields["index"] = -1000 * (host.index + 1) - number
                 fields.update(span=span, text_regions=())
                 embedded = EmbeddedDocument(**fields, host_span=span, host_path=where)
                 self._check_document(embedded, findings, result)
