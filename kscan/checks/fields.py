@@ -60,6 +60,11 @@ class FieldParams(Params):
         """The conditions whose field a container inherits from the pod."""
         return tuple(condition for condition in self.conditions if condition.inherit)
 
+    @cached_property
+    def targets_key(self) -> tuple[object, ...]:
+        """What the targets depend on: rules that share it share their targets in an object."""
+        return ("field-targets", self.target, self.containers, self.linux_only)
+
     def applies_to(self, shape: Shape) -> bool:
         if self.kinds is not None and shape.kind not in self.kinds:
             return False
@@ -121,12 +126,16 @@ def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
         for pod in obj.pods:
             if any(target.pod is pod for target in targets):
                 yield from _pod_values(params, obj, pod)
+    when, unless = params.when, params.unless
     for target in targets:
-        if not all(_holds(c, target) for c in params.when):
+        if when and not all(_holds(c, target) for c in when):
             continue
-        if any(all(_holds(c, target) for c in group) for group in params.unless):
+        if unless and any(all(_holds(c, target) for c in group) for group in unless):
             continue
+        plain = target.locate is None and not target.unknown.fields
         for condition in params.conditions:
+            if plain and condition.met_by(target.data):
+                continue  # the common case: met, with no match or message built
             violation = _first_violation(params, condition, obj, target)
             if violation is not None:
                 yield violation
@@ -136,7 +145,7 @@ def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
 def _targets(params: FieldParams, obj: KubeObject) -> list[_Target]:
     """The targets of ``params`` in ``obj``, found once per object for every rule that shares
     the same target, container lists and Windows filter."""
-    key = ("field-targets", params.target, params.containers, params.linux_only)
+    key = params.targets_key
     targets = obj.derived.get(key)
     if targets is None:
         targets = obj.derived[key] = list(_find_targets(params, obj))
@@ -254,8 +263,6 @@ def _every_container_overrides(condition: Condition, pod: PodView, unknown: Unkn
 def _first_violation(
     params: FieldParams, condition: Condition, obj: KubeObject, target: _Target
 ) -> Violation | None:
-    if target.locate is None and not target.unknown.fields and condition.met_by(target.data):
-        return None  # the common case: met, with no match or message built
     pod = target.pod
     for match in _select(condition, target):
         problem = condition.problem(match)
