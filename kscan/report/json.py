@@ -68,7 +68,7 @@ class _FindingWriter:
             f'"end_column": {span.end_column}, "field": {self._field(finding)}, '
             f'"kind": {string(finding.kind)}, "namespace": {string(finding.namespace)}, '
             f'"name": {string(finding.name)}, "container": {string(finding.container)}, '
-            f'"message": {_dump(finding.message)}, "suppressed": {_dump(_suppression(finding))}, '
+            f'"message": {_dump(finding.message)}, "suppressed": {_suppression(finding)}, '
             f'"baseline_state": {string(finding.baseline_state)}}}'
         )
 
@@ -131,8 +131,11 @@ def error_fields(error: InputError) -> dict[str, Any]:
     return fields
 
 
-def _suppression(finding: Finding) -> dict[str, str] | None:
+def _suppression(finding: Finding) -> str:
+    """The JSON of why a finding is suppressed (``null``: it is not)."""
     suppression = finding.suppression
     if suppression is None:
-        return None
-    return {"kind": suppression.kind, "reason": suppression.reason, "where": suppression.where}
+        return "null"
+    return _dump(
+        {"kind": suppression.kind, "reason": suppression.reason, "where": suppression.where}
+    )

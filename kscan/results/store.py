@@ -8,7 +8,6 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 
 from kscan.input.tree import Span
-from kscan.model.taxonomy import Severity
 from kscan.results.findings import Finding, Tally
 from kscan.rules.pickling import RuleIndex
 from kscan.support.spill import SortedSpill
@@ -16,7 +15,6 @@ from kscan.support.spill import SortedSpill
 SPILL_AT = 100_000
 """Findings held in memory before a sorted run is written out (some 80 MB)."""
 _CHUNK = 10_000
-_SEVERITY = {severity.value: severity for severity in Severity}
 
 
 class FindingStore:
@@ -32,18 +30,18 @@ class FindingStore:
         self.extend(findings)
 
     def _dumps(self, findings: list[Finding]) -> bytes:
-        """A block of findings as flat tuples of plain values (the rule as its position, the
-        severity as its value, the span unpacked): pickled by C code alone."""
+        """A block of findings as flat tuples (the rule as its position, the span unpacked):
+        pickled by C code alone, but for the first use of each severity and suppression."""
         position = self._rules.position
-        flat = [(position(f.rule), f.severity.value, f.path, *f.span, *f[4:]) for f in findings]
+        flat = [
+            (position(rule), severity, path, *span, *rest)
+            for rule, severity, path, span, *rest in findings
+        ]
         return pickle.dumps(flat, protocol=pickle.HIGHEST_PROTOCOL)
 
     def _loads(self, data: bytes) -> list[Finding]:
         rules, make, span = self._rules.rules, Finding._make, Span._make
-        return [
-            make((rules[f[0]], _SEVERITY[f[1]], f[2], span(f[3:7]), *f[7:]))
-            for f in pickle.loads(data)
-        ]
+        return [make((rules[f[0]], f[1], f[2], span(f[3:7]), *f[7:])) for f in pickle.loads(data)]
 
     def extend(self, findings: Iterable[Finding]) -> None:
         """Add findings (a generator is consumed in chunks, never held whole)."""
