@@ -302,7 +302,7 @@ def _violation(
         value="" if match.value is MISSING else shown(match.value, match.pointer),
         problem=problem,
         origin=origin,
-        expected=condition.expectation(),
+        expected=condition.expectation,
     )
     detail = "unset" if not match.present or is_empty(match.value) else "set"
     return Violation(

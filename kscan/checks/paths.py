@@ -305,8 +305,9 @@ class Condition(Conditions):
             return None
         return "is set" if failed == "absent" else f"is {shown(match.value, match.pointer)}"
 
+    @cached_property
     def expectation(self) -> str:
-        """``; expected true`` or empty."""
+        """``; expected true`` or empty (worked out once per condition)."""
         if self.allowed:
             return "; expected " + " or ".join(yaml_value(v) for v in self.allowed)
         if self.minimum is not None:
