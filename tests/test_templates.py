@@ -4,8 +4,6 @@ pointer outside them is located at its object instead of failing the scan."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from kscan.checks.base import NoParams, Violation, template
@@ -14,6 +12,7 @@ from kscan.input.documents import parse
 from kscan.input.sources import Source
 from kscan.model import KubeObject, extract_objects
 from kscan.model.inventory import ObjectFacts
+from kscan.support.values import fields
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -40,7 +39,7 @@ def _object(text: str) -> KubeObject:
 
 
 def test_violations_hold_no_document_and_no_span() -> None:
-    names = {field.name for field in dataclasses.fields(Violation)}
+    names = {field.name for field in fields(Violation)}
     assert {"document", "span"}.isdisjoint(names)
     assert {"pointer", "message"} <= names
 

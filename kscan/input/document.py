@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from bisect import bisect_right
-from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from kscan.input.sources import Source
@@ -20,6 +19,7 @@ from kscan.input.tree import (
     value_at,
 )
 from kscan.support.disclosure import quotable, shown_key
+from kscan.support.values import dataclass, field, replace
 
 _END_OF_LINE = sys.maxsize
 

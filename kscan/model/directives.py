@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +14,7 @@ from kscan.config.selectors import matches_selector
 from kscan.input.documents import Document
 from kscan.input.tree import Pointer, Span
 from kscan.model import KubeObject
+from kscan.support.values import dataclass, field
 
 ANNOTATION = "kscan.io/ignore"
 _DIRECTIVE = re.compile(r"#[ \t]*kscan:[ \t]*ignore\[")

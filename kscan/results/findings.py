@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from operator import attrgetter
 from typing import Literal
@@ -12,6 +11,7 @@ from kscan.input.documents import Pointer, Span
 from kscan.model.taxonomy import Severity
 from kscan.rules.registry import Rule
 from kscan.support.disclosure import shown_key
+from kscan.support.values import dataclass, field, fields, replace
 
 
 @lru_cache(maxsize=4096)

@@ -9,7 +9,6 @@ from any other directory are always verified in full.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from kscan.checks.base import Params, Template
@@ -19,6 +18,7 @@ from kscan.input.sources import InputError, Source
 from kscan.model.taxonomy import STRIDE, TACTICS, TECHNIQUES, Severity
 from kscan.rules.fixes import Fix
 from kscan.support.json_schema import first_error
+from kscan.support.values import dataclass
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,240 @@
+"""Value classes: the part of :mod:`dataclasses` kscan uses, cheaper to define at start-up.
+
+``@dataclass`` (``frozen``, ``slots``), ``field(default=..., default_factory=...)``,
+``fields()`` and ``replace()`` behave as the standard library's do for the classes kscan
+writes: the same ``__init__`` (with ``__post_init__``), ``__repr__``, ``__eq__`` and
+``__hash__`` (a frozen class hashes the tuple of its fields), ``__match_args__``, frozen
+instances that refuse assignment, slotted classes that pickle. What differs is the cost of a
+class: the standard decorator compiles five or six methods per class as it is defined, about
+a millisecond each time on a slow machine; here the methods are shared, and ``__init__``, the
+only one that must know the fields, is compiled the first time the class is instantiated
+(a class only ever unpickled, like most of a cached rule set, never compiles one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+
+if TYPE_CHECKING:
+    from typing_extensions import dataclass_transform
+else:
+
+    def dataclass_transform(**_kwargs: Any) -> Callable[[Any], Any]:
+        return lambda decorator: decorator
+
+
+T = TypeVar("T")
+C = TypeVar("C", bound=type)
+
+
+class _Missing:
+    """The default of a field without one."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+class FrozenInstanceError(AttributeError):
+    """An assignment to a field of a frozen instance."""
+
+
+class Field:
+    """One field of a value class: its name, and its default or the factory of its default."""
+
+    __slots__ = ("default", "default_factory", "name")
+
+    def __init__(self, default: Any = MISSING, default_factory: Any = MISSING) -> None:
+        if default is not MISSING and default_factory is not MISSING:
+            raise ValueError("cannot specify both default and default_factory")
+        self.name = ""
+        self.default = default
+        self.default_factory = default_factory
+
+    def __repr__(self) -> str:
+        return f"Field(name={self.name!r})"
+
+
+@overload
+def field(*, default: T) -> T: ...
+@overload
+def field(*, default_factory: Callable[[], T]) -> T: ...
+def field(*, default: Any = MISSING, default_factory: Any = MISSING) -> Any:
+    """A field's default, or the factory called for each instance that is given none."""
+    return Field(default, default_factory)
+
+
+def fields(value: Any) -> tuple[Field, ...]:
+    """The fields of a value class or of one of its instances, in ``__init__`` order."""
+    try:
+        found: tuple[Field, ...] = value.__value_fields__
+    except AttributeError:
+        raise TypeError("must be called with a value class or instance") from None
+    return found
+
+
+def replace(value: T, /, **changes: Any) -> T:
+    """A copy of ``value`` with some fields changed, made by its class's ``__init__``."""
+    for item in fields(value):
+        if item.name not in changes:
+            changes[item.name] = getattr(value, item.name)
+    return type(value)(**changes)
+
+
+@overload
+def dataclass(cls: C, /) -> C: ...
+@overload
+def dataclass(*, frozen: bool = False, slots: bool = False) -> Callable[[C], C]: ...
+@dataclass_transform(field_specifiers=(field, Field))
+def dataclass(cls: Any = None, /, *, frozen: bool = False, slots: bool = False) -> Any:
+    """Make ``cls`` a value class: its annotated class attributes (``ClassVar`` ones aside)
+    are its fields, after those of the value classes it derives from."""
+    if cls is None:
+        return lambda cls: _make(cls, frozen, slots)
+    return _make(cls, frozen, slots)
+
+
+def _make(cls: Any, frozen: bool, slots: bool) -> Any:
+    inherited: dict[str, Field] = {}
+    for base in reversed(cls.__mro__[1:]):
+        for item in base.__dict__.get("__value_fields__", ()):
+            inherited[item.name] = item
+    own = cls.__dict__
+    for name, annotation in own.get("__annotations__", {}).items():
+        if _is_class_var(annotation):
+            continue
+        value = own.get(name, MISSING)
+        item = value if isinstance(value, Field) else Field(default=value)
+        item.name = name
+        inherited[name] = item
+        if slots and value is not MISSING:
+            delattr(cls, name)  # a slot cannot share its name with a class attribute
+        elif isinstance(value, Field):  # as dataclasses: the default, if any, stays the class's
+            if item.default is MISSING:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, item.default)
+    items = tuple(inherited.values())
+    names = tuple(item.name for item in items)
+    if slots:
+        cls = _slotted(cls, names)
+    explicit_hash = "__hash__" in own and not (own["__hash__"] is None and "__eq__" in own)
+    methods: dict[str, Any] = {
+        "__value_fields__": items,
+        "__match_args__": names,
+        "__value_key__": staticmethod(_key_of(names)),
+        "__init__": _lazy_init(cls),
+        "__repr__": _repr,
+        "__eq__": _eq,
+    }
+    if frozen:
+        methods |= {"__setattr__": _refuse_setattr, "__delattr__": _refuse_delattr}
+        if slots:
+            methods |= {"__getstate__": _getstate, "__setstate__": _setstate}
+    for name, method in methods.items():
+        if name not in own or name.startswith("__value"):
+            setattr(cls, name, method)
+    if not explicit_hash:
+        cls.__hash__ = _hash if frozen else None
+    return cls
+
+
+def _is_class_var(annotation: object) -> bool:
+    if isinstance(annotation, str):
+        return annotation.startswith(("ClassVar", "typing.ClassVar"))
+    return annotation is ClassVar or getattr(annotation, "__origin__", None) is ClassVar
+
+
+def _slotted(cls: Any, names: tuple[str, ...]) -> Any:
+    """``cls`` again, with a slot for each field its bases have no slot for."""
+    taken = {slot for base in cls.__mro__[1:] for slot in base.__dict__.get("__slots__", ())}
+    body = {key: value for key, value in cls.__dict__.items() if key not in names}
+    body.pop("__dict__", None)
+    body.pop("__weakref__", None)
+    body["__slots__"] = tuple(name for name in names if name not in taken)
+    new = type(cls)(cls.__name__, cls.__bases__, body)
+    new.__qualname__ = cls.__qualname__
+    return new
+
+
+def _key_of(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function from an instance to the tuple of its fields."""
+    if len(names) >= 2:
+        return attrgetter(*names)
+    if names:
+        one = attrgetter(names[0])
+        return lambda value: (one(value),)
+    return lambda value: ()
+
+
+def _lazy_init(cls: Any) -> Callable[..., None]:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init = _compiled_init(cls)
+        cls.__init__ = init
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
+def _compiled_init(cls: Any) -> Callable[..., None]:
+    """The ``__init__`` of ``cls``: its fields as parameters, the defaults of theirs."""
+    frozen = cls.__setattr__ is _refuse_setattr
+    scope: dict[str, Any] = {"_set": object.__setattr__, "_MISSING": MISSING}
+    params, body = [], []
+    for item in cls.__value_fields__:
+        name = item.name
+        if item.default_factory is not MISSING:
+            scope[f"_factory_{name}"] = item.default_factory
+            params.append(f"{name}=_MISSING")
+            body.append(f"if {name} is _MISSING: {name} = _factory_{name}()")
+        elif item.default is not MISSING:
+            scope[f"_default_{name}"] = item.default
+            params.append(f"{name}=_default_{name}")
+        else:
+            params.append(name)
+        body.append(f"_set(self, {name!r}, {name})" if frozen else f"self.{name} = {name}")
+    if hasattr(cls, "__post_init__"):
+        body.append("self.__post_init__()")
+    source = f"def __init__(self, {', '.join(params)}):\n    " + "\n    ".join(body or ["pass"])
+    exec(source, scope)  # the field names are identifiers of kscan's own classes
+    init: Callable[..., None] = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
+
+
+def _repr(self: Any) -> str:
+    shown = ", ".join(f"{item.name}={getattr(self, item.name)!r}" for item in self.__value_fields__)
+    return f"{type(self).__qualname__}({shown})"
+
+
+def _eq(self: Any, other: Any) -> Any:
+    if other.__class__ is self.__class__:
+        return self.__value_key__(self) == self.__value_key__(other)
+    return NotImplemented
+
+
+def _hash(self: Any) -> int:
+    return hash(self.__value_key__(self))
+
+
+def _refuse_setattr(self: Any, name: str, value: object) -> None:
+    raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _refuse_delattr(self: Any, name: str) -> None:
+    raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+def _getstate(self: Any) -> tuple[Any, ...]:
+    return tuple(self.__value_key__(self))
+
+
+def _setstate(self: Any, state: tuple[Any, ...]) -> None:
+    for item, value in zip(self.__value_fields__, state, strict=True):
+        object.__setattr__(self, item.name, value)
