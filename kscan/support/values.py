@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import attrgetter
+from types import CodeType, FunctionType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 if TYPE_CHECKING:
@@ -175,37 +176,65 @@ def _key_of(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
 
 def _lazy_init(cls: Any) -> Callable[..., None]:
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        init = _compiled_init(cls)
+        init = _init_of(cls)
         cls.__init__ = init
         init(self, *args, **kwargs)
 
     return __init__
 
 
-def _compiled_init(cls: Any) -> Callable[..., None]:
-    """The ``__init__`` of ``cls``: its fields as parameters, the defaults of theirs."""
-    frozen = cls.__setattr__ is _refuse_setattr
-    scope: dict[str, Any] = {"_set": object.__setattr__, "_MISSING": MISSING}
-    params, body = [], []
-    for item in cls.__value_fields__:
-        name = item.name
-        if item.default_factory is not MISSING:
-            scope[f"_factory_{name}"] = item.default_factory
-            params.append(f"{name}=_MISSING")
-            body.append(f"if {name} is _MISSING: {name} = _factory_{name}()")
-        elif item.default is not MISSING:
-            scope[f"_default_{name}"] = item.default
-            params.append(f"{name}=_default_{name}")
-        else:
-            params.append(name)
-        body.append(f"_set(self, {name!r}, {name})" if frozen else f"self.{name} = {name}")
-    if hasattr(cls, "__post_init__"):
-        body.append("self.__post_init__()")
-    source = f"def __init__(self, {', '.join(params)}):\n    " + "\n    ".join(body or ["pass"])
-    exec(source, scope)  # the field names are identifiers of kscan's own classes
-    init: Callable[..., None] = scope["__init__"]
+_TEMPLATES: dict[tuple[int, bool], CodeType] = {}
+"""The code of ``__init__`` by the number of fields and whether it calls ``_finish``, the
+fields named ``_p0``, ``_p1``..."""
+
+
+def _init_of(cls: Any) -> Callable[..., None]:
+    """The ``__init__`` of ``cls``: the code of its shape with the fields' names put in, so
+    that classes with as many fields compile it once. Defaults are the function's; default
+    factories and ``__post_init__`` run in ``_finish``, after the fields are set."""
+    items: tuple[Field, ...] = cls.__value_fields__
+    defaults: list[Any] = []
+    for item in items:
+        if item.default is not MISSING or item.default_factory is not MISSING:
+            defaults.append(item.default)  # MISSING for a factory: called in _finish
+        elif defaults:
+            raise TypeError(f"non-default argument {item.name!r} follows default argument")
+    factories = tuple(item for item in items if item.default_factory is not MISSING)
+    post_init = getattr(cls, "__post_init__", None)
+    shape = (len(items), bool(factories or post_init))
+    template = _TEMPLATES.get(shape) or _TEMPLATES.setdefault(shape, _template(*shape))
+    names = {f"_p{index}": item.name for index, item in enumerate(items)}
+
+    def renamed(values: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(
+            names.get(value, value) if isinstance(value, str) else value for value in values
+        )
+
+    def _finish(self: Any) -> None:
+        for item in factories:
+            if getattr(self, item.name) is MISSING:
+                object.__setattr__(self, item.name, item.default_factory())
+        if post_init is not None:
+            post_init(self)
+
+    code = template.replace(
+        co_varnames=renamed(template.co_varnames), co_consts=renamed(template.co_consts)
+    )
+    scope = {"_set": object.__setattr__, "_finish": _finish}
+    init = FunctionType(code, scope, "__init__", tuple(defaults))
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     return init
+
+
+def _template(count: int, finish: bool) -> CodeType:
+    body = [f"_set(self, '_p{index}', _p{index})" for index in range(count)]
+    if finish:
+        body.append("_finish(self)")
+    params = "".join(f", _p{index}" for index in range(count))
+    scope: dict[str, Any] = {}
+    exec(f"def __init__(self{params}):\n    " + "\n    ".join(body or ["pass"]), scope)
+    code: CodeType = scope["__init__"].__code__
+    return code
 
 
 def _repr(self: Any) -> str:
