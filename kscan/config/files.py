@@ -171,14 +171,14 @@ def _load_pyproject(path: Path) -> ConfigFile:
     return _validated(path, values, lambda pointer: _toml_line(text, pointer), None)
 
 
-_TOML_POSITION = re.compile(r" \(at (?:line (\d+), column (\d+)|end of document)\)$")
+_TOML_POSITION = r" \(at (?:line (\d+), column (\d+)|end of document)\)$"
 """Where tomllib (and tomli) put the position of a syntax error: at the end of the message."""
 
 
 def _toml_error(path: Path, text: str, exc: ValueError) -> InputError:
     """A TOML syntax error as ``path:line:col: error: invalid TOML: ...``."""
     message = str(exc)
-    found = _TOML_POSITION.search(message)
+    found = re.search(_TOML_POSITION, message)
     if found is None:
         return InputError(str(path), f"invalid TOML: {message}")
     if found[1]:
