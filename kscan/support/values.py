@@ -7,7 +7,7 @@ writes: the same ``__init__`` (with ``__post_init__``), ``__repr__``, ``__eq__``
 instances that refuse assignment, slotted classes that pickle. What differs is the cost of a
 class: the standard decorator compiles five or six methods per class as it is defined, about
 a millisecond each time on a slow machine; here the methods are shared, and ``__init__``, the
-only one that must know the fields, is compiled the first time the class is instantiated
+only one that must know the fields, is compiled only once a class has made a few instances
 (a class only ever unpickled, like most of a cached rule set, never compiles one).
 """
 
@@ -174,13 +174,56 @@ def _key_of(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
     return lambda value: ()
 
 
+_COMPILE_AFTER = 16
+"""Instances of a class made by the generic ``__init__`` before its own is compiled."""
+
+
 def _lazy_init(cls: Any) -> Callable[..., None]:
+    """The first ``__init__`` of ``cls``: it binds arguments in plain Python (slower per call,
+    nothing to compile) until the class has made ``_COMPILE_AFTER`` instances, then puts the
+    compiled one in its place. A short run compiles only the classes it makes many of."""
+    made = 0
+
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal made
+        made += 1
+        if made < _COMPILE_AFTER:
+            _bind(cls, self, args, kwargs)
+            return
         init = _init_of(cls)
         cls.__init__ = init
         init(self, *args, **kwargs)
 
     return __init__
+
+
+def _bind(cls: Any, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """What the compiled ``__init__`` does, argument errors included."""
+    items: tuple[Field, ...] = cls.__value_fields__
+    where = f"{cls.__qualname__}.__init__()"
+    if len(args) > len(items):
+        given = f"{len(args) + 1} were given"
+        raise TypeError(f"{where} takes {len(items) + 1} positional arguments but {given}")
+    known = dict(zip((item.name for item in items), args, strict=False))
+    for name, argument in kwargs.items():
+        if name in known:
+            raise TypeError(f"{where} got multiple values for argument {name!r}")
+        known[name] = argument
+    for item in items:
+        argument = known.pop(item.name, MISSING)
+        if argument is MISSING:
+            if item.default_factory is not MISSING:
+                argument = item.default_factory()
+            elif item.default is not MISSING:
+                argument = item.default
+            else:
+                raise TypeError(f"{where} missing required argument: {item.name!r}")
+        object.__setattr__(value, item.name, argument)
+    if known:
+        raise TypeError(f"{where} got an unexpected keyword argument {next(iter(known))!r}")
+    post_init = getattr(cls, "__post_init__", None)
+    if post_init is not None:
+        post_init(value)
 
 
 _TEMPLATES: dict[tuple[int, bool], CodeType] = {}
