@@ -13,7 +13,6 @@ from typing import Any, cast
 
 from kscan.input.documents import Pointer, read_documents
 from kscan.input.sources import InputError, Source
-from kscan.support.json_schema import first_error
 
 CONFIG_SCHEMA = Path(__file__).parent / "schema.json"
 
@@ -210,6 +209,8 @@ def _validated(path: Path, data: Any, locate: Any, source: Source | None) -> Con
             "choose what kscan writes); use -o/--output on the command line"
         )
         raise ConfigError(InputError(str(path), message, line, column))
+    from kscan.support.json_schema import first_error  # only where a configuration file is
+
     error = first_error(CONFIG_SCHEMA, data)
     if error is not None:
         where = tuple(error.absolute_path)
