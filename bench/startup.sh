@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Startup cost a pre-commit user feels: wall time of one `python -m kscan FILE` process, next to
-# a bare interpreter, then the 15 imports with the largest cumulative import time, and one fresh
+# Startup cost a pre-commit user feels: wall time of one `python -m kscan FILE` process (text and
+# JSON reports), next to a bare interpreter and to `python -c "import yaml, click"` (the floor of
+# issue 15), then the 15 imports with the largest cumulative import time, and one fresh
 # process split into its stages. A FILE with findings is fine (kscan then exits 1).
 # Usage: bench/startup.sh [FILE]   (env: PYTHON=python3, RUNS=10)
 set -euo pipefail
@@ -27,11 +28,14 @@ wall() {  # wall() LABEL CMD...: RUNS runs after one warm-up; min / median / max
 
 if command -v hyperfine >/dev/null; then
   hyperfine --warmup 2 --runs "$RUNS" --ignore-failure \
-    "$PY -c pass" "$PY -m kscan $FILE"
+    "$PY -c pass" "$PY -c 'import yaml, click'" "$PY -m kscan $FILE" \
+    "$PY -m kscan --format json $FILE"
 else
   echo "hyperfine not installed: timing $RUNS runs in a loop (date +%s%N)"
   wall "python -c pass" "$PY" -c pass
+  wall "python -c 'import yaml, click'" "$PY" -c "import yaml, click"
   wall "python -m kscan $FILE" "$PY" -m kscan "$FILE"
+  wall "python -m kscan --format json $FILE" "$PY" -m kscan --format json "$FILE"
 fi
 
 echo
@@ -54,10 +58,14 @@ result = scan(sys.argv[1:], rules)
 t.append(time.perf_counter())
 report = "".join(text.render(result, rules, ReportOptions()))  # a generator: made as it is read
 t.append(time.perf_counter())
+from kscan.report import json as json_report  # imported only for --format json
+report = "".join(json_report.render(result, rules, ReportOptions()))
+t.append(time.perf_counter())
 from kscan.rules.registry import load_rules
 load_rules()  # for comparison: every rule file parsed and validated, as without a cache
 t.append(time.perf_counter())
-steps = ("import kscan.cli", "rules (cache)", "scan()", "text report", "load_rules() (no cache)")
+steps = ("import kscan.cli", "rules (cache)", "scan()", "text report", "JSON report (+ import)",
+         "load_rules() (no cache)")
 for name, a, b in zip(steps, t, t[1:]):
     print(f"  {name:24} {(b - a) * 1000:7.1f}")
 PY

@@ -9,7 +9,6 @@ import importlib
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import quote
@@ -37,6 +36,7 @@ from kscan.rules.registry import Rule, RuleError
 from kscan.rules.selection import configure
 from kscan.scan.engine import scan
 from kscan.support.locations import is_under, relative_to_base, repository_root
+from kscan.support.values import dataclass, replace
 
 if TYPE_CHECKING:
     from kscan.fix.files import FileFix

@@ -43,17 +43,27 @@ from kscan.scan.parallel import available_cores
 from kscan.support import interrupts
 from kscan.support.files import write_atomically
 
+_FILE = click.Path(dir_okay=False)
+_EXISTING_FILE = click.Path(dir_okay=False, exists=True)
+_WRITABLE_FILE = click.Path(dir_okay=False, writable=True)
+_DIRECTORY = click.Path(file_okay=False)
+_FORMATS = click.Choice(FORMATS)
+_FAIL_ON = click.Choice(list(FAIL_ON_CHOICES))
+_AT_LEAST_ONE = click.IntRange(1)
+"""Parameter types, made once: each ``click.Path`` looks up its name's translation (gettext
+searches the file system for catalogues every time)."""
+
 _OUTPUT = click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
+    type=_WRITABLE_FILE,
     help="Write the report to FILE.",
 )
 _JOBS = click.option(
     "-j",
     "--jobs",
     metavar="N",
-    type=click.IntRange(1),
+    type=_AT_LEAST_ONE,
     default=available_cores(),
     show_default="the number of cores",
     help="Scan files in N processes (inputs of 1 MiB or more); the report is the same.",
@@ -62,7 +72,7 @@ _JOBS = click.option(
 _CONFIG = click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False),
+    type=_FILE,
     help="Judge every file under this configuration file (default: each file's nearest).",
 )
 _ISOLATED = click.option(
@@ -88,9 +98,7 @@ _IGNORE = click.option(
 _EXCLUDE = click.option(
     "--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB."
 )
-_RULES_DIR = click.option(
-    "--rules-dir", type=click.Path(file_okay=False), help="Also load custom rules from DIR."
-)
+_RULES_DIR = click.option("--rules-dir", type=_DIRECTORY, help="Also load custom rules from DIR.")
 _CONTEXT = click.option(
     "--context",
     multiple=True,
@@ -160,7 +168,7 @@ class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(FORMATS),
+    type=_FORMATS,
     help=(
         "Report format [text]; concise: one line per finding, sarif: code scanning, "
         "github: PR annotations, junit, markdown."
@@ -169,7 +177,7 @@ class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from
 @_OUTPUT
 @click.option(
     "--fail-on",
-    type=click.Choice(list(FAIL_ON_CHOICES)),
+    type=_FAIL_ON,
     help="Exit 1 when a finding has this severity or a higher one ('never': report only) [low].",
 )
 @click.option(
@@ -181,7 +189,7 @@ class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from
 )
 @click.option(
     "--base-dir",
-    type=click.Path(file_okay=False),
+    type=_DIRECTORY,
     help="Root for SARIF and baseline paths (default: the git top level, else the current dir).",
 )
 @click.option(
@@ -226,12 +234,10 @@ class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from
 )
 @click.option(
     "--baseline",
-    type=click.Path(dir_okay=False, exists=True),
+    type=_EXISTING_FILE,
     help="Report only findings not in FILE.",
 )
-@click.option(
-    "--write-baseline", type=click.Path(dir_okay=False), help="Record the current findings in FILE."
-)
+@click.option("--write-baseline", type=_FILE, help="Record the current findings in FILE.")
 @click.option(
     "--max-file-size",
     type=_SizeType(),
@@ -242,7 +248,7 @@ class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from
 @click.option(
     "--max-documents",
     metavar="N",
-    type=click.IntRange(1),
+    type=_AT_LEAST_ONE,
     default=DEFAULT_LIMITS.documents,
     show_default=True,
     help="Scan at most N documents of one file; an error reports the rest.",
@@ -258,7 +264,7 @@ class _SizeType(click.ParamType):  # type: ignore[type-arg]  # generic only from
 @click.option(
     "--max-nodes",
     metavar="N",
-    type=click.IntRange(1),
+    type=_AT_LEAST_ONE,
     default=DEFAULT_LIMITS.nodes,
     show_default=True,
     help="Reject documents with more than N nodes once aliases are expanded (alias bombs).",
@@ -424,21 +430,21 @@ def _blocks(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
 @click.option(
     "--write-network-policies",
     "network_policies",
-    type=click.Path(file_okay=False),
+    type=_DIRECTORY,
     metavar="DIR",
     help="Write a default-deny NetworkPolicy per namespace lacking one, each to a new file in DIR.",
 )
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(FORMATS),
+    type=_FORMATS,
     default="concise",
     show_default=True,
     help="Format of the findings that remain after fixing.",
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(list(FAIL_ON_CHOICES)),
+    type=_FAIL_ON,
     help="Exit 1 when a remaining finding has this severity or a higher one [low].",
 )
 @_CONFIG
@@ -507,9 +513,7 @@ def fix_command(
     show_default=True,
     help="Output format.",
 )
-@click.option(
-    "--max-paths", type=click.IntRange(min=1), default=50, show_default=True, help="Paths shown."
-)
+@click.option("--max-paths", type=_AT_LEAST_ONE, default=50, show_default=True, help="Paths shown.")
 @click.option(
     "--context", multiple=True, metavar="PATH", help="Read PATH too (its objects start no path)."
 )
@@ -521,14 +525,14 @@ def fix_command(
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False),
+    type=_FILE,
     help="Use this configuration file (its trusted-registries).",
 )
 @_OUTPUT
 @_JOBS
 @click.option(
     "--base-dir",
-    type=click.Path(file_okay=False),
+    type=_DIRECTORY,
     help="Root for SARIF paths (default: the git top level, else the current dir).",
 )
 def threats_command(
@@ -576,12 +580,8 @@ def threats_command(
     help="markdown: the full rule reference (docs/rules.md); templates: the check template "
     "reference (docs/templates.md).",
 )
-@click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), help="Use this configuration file."
-)
-@click.option(
-    "--rules-dir", type=click.Path(file_okay=False), help="Also load custom rules from DIR."
-)
+@click.option("--config", "config_path", type=_FILE, help="Use this configuration file.")
+@click.option("--rules-dir", type=_DIRECTORY, help="Also load custom rules from DIR.")
 def rules_command(output_format: str, config_path: str | None, rules_dir: str | None) -> None:
     """List the rules (built-in and custom): id, name, severity, STRIDE, ATT&CK, on by default."""
     _require_stdout()
@@ -600,12 +600,8 @@ def rules_command(output_format: str, config_path: str | None, rules_dir: str | 
 
 @cli.command("explain")
 @click.argument("rule")
-@click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), help="Use this configuration file."
-)
-@click.option(
-    "--rules-dir", type=click.Path(file_okay=False), help="Also load custom rules from DIR."
-)
+@click.option("--config", "config_path", type=_FILE, help="Use this configuration file.")
+@click.option("--rules-dir", type=_DIRECTORY, help="Also load custom rules from DIR.")
 def explain_command(rule: str, config_path: str | None, rules_dir: str | None) -> None:
     """Show the documentation of RULE (id or name), built-in or custom."""
     from kscan.rules.docs import as_text  # only for this command
@@ -626,9 +622,7 @@ def config_group() -> None:
 
 @config_group.command("show")
 @click.argument("paths", nargs=-1)
-@click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), help="Use this configuration file."
-)
+@click.option("--config", "config_path", type=_FILE, help="Use this configuration file.")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 def config_show(paths: tuple[str, ...], config_path: str | None, isolated: bool) -> None:
     """Print the effective configuration for each of PATHS (default: the current directory),

@@ -4,7 +4,6 @@ described, and the FAIL and PASS examples of docs/rules.md fail and pass."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from kscan.rules import template_docs
 from kscan.rules.docs import reference
 from kscan.rules.registry import Rule, load_rules
 from kscan.scan.engine import scan
+from kscan.support.values import replace
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

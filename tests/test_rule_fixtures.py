@@ -19,7 +19,7 @@ registry allow-list).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,7 @@ import yaml
 from kscan.results.findings import Finding
 from kscan.rules.registry import Rule, load_rules
 from kscan.scan.engine import scan
+from kscan.support.values import replace
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MARKER = re.compile(r"#\s*expect:\s*(.+)$")

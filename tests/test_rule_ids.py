@@ -4,11 +4,11 @@ ID, and the free IDs docs/rules.md lists are the ones no rule uses."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 
 from kscan.rules import ids
 from kscan.rules.registry import load_rules
+from kscan.support.values import replace
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = load_rules(ROOT / "rules")

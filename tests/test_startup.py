@@ -45,6 +45,9 @@ NOT_FOR_A_SCAN = (
     "tempfile",  # only when findings spill to disk or the rule cache is written
     "decimal",  # only for an integral float of 2**53 or more
     "difflib",  # only for an unknown rule or field
+    "dataclasses",  # kscan's value classes are kscan.support.values, cheaper to define
+    "kscan.support.json_schema",  # only for a configuration file or rule files being read
+    "importlib.util",  # the rule cache finds pydantic's version with importlib.machinery
 )
 
 

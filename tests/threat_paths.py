@@ -4,8 +4,7 @@ pods in a namespace that enforces no Pod Security level."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+from kscan.support.values import replace
 from kscan.threats.paths import AttackPath, Evidence, Node, Step
 from kscan.threats.search import IMPACT
 

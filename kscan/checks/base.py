@@ -11,7 +11,6 @@ the template), what (a message), and for which container; the engine attaches fi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, NamedTuple, Protocol, TypeVar, overload
 
 from kscan.input.documents import Document, Pointer
@@ -21,6 +20,7 @@ from kscan.model.directives import Directive
 from kscan.model.inventory import Inventory, ObjectFacts, ReportPoint
 from kscan.model.taxonomy import Severity
 from kscan.support.declared import Declared, field_validator
+from kscan.support.values import dataclass
 
 Scope = Literal["object", "document", "namespace", "inventory", "suppressions"]
 

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar, Literal, get_args
 
 from kscan.checks.base import Params
 from kscan.support.declared import field_validator, model_validator
+from kscan.support.values import dataclass
 
 Test = Literal[
     "required",

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+from kscan.support.values import dataclass
 
 try:  # Python 3.11+
     from re import _constants as _sre  # type: ignore[attr-defined]

@@ -13,7 +13,6 @@ from typing import Any, cast
 
 from kscan.input.documents import Pointer, read_documents
 from kscan.input.sources import InputError, Source
-from kscan.support.json_schema import first_error
 
 CONFIG_SCHEMA = Path(__file__).parent / "schema.json"
 
@@ -171,14 +170,14 @@ def _load_pyproject(path: Path) -> ConfigFile:
     return _validated(path, values, lambda pointer: _toml_line(text, pointer), None)
 
 
-_TOML_POSITION = re.compile(r" \(at (?:line (\d+), column (\d+)|end of document)\)$")
+_TOML_POSITION = r" \(at (?:line (\d+), column (\d+)|end of document)\)$"
 """Where tomllib (and tomli) put the position of a syntax error: at the end of the message."""
 
 
 def _toml_error(path: Path, text: str, exc: ValueError) -> InputError:
     """A TOML syntax error as ``path:line:col: error: invalid TOML: ...``."""
     message = str(exc)
-    found = _TOML_POSITION.search(message)
+    found = re.search(_TOML_POSITION, message)
     if found is None:
         return InputError(str(path), f"invalid TOML: {message}")
     if found[1]:
@@ -210,6 +209,8 @@ def _validated(path: Path, data: Any, locate: Any, source: Source | None) -> Con
             "choose what kscan writes); use -o/--output on the command line"
         )
         raise ConfigError(InputError(str(path), message, line, column))
+    from kscan.support.json_schema import first_error  # only where a configuration file is
+
     error = first_error(CONFIG_SCHEMA, data)
     if error is not None:
         where = tuple(error.absolute_path)

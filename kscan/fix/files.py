@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -21,6 +20,7 @@ from kscan.input.sources import Source
 from kscan.results.findings import Finding
 from kscan.rules.fixes import Scalar
 from kscan.support.files import write_atomically
+from kscan.support.values import dataclass, field
 
 
 @dataclass

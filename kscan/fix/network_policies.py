@@ -7,10 +7,10 @@ import os
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from kscan.results.findings import Finding
+from kscan.support.values import dataclass
 
 TEMPLATE = "namespace-default-deny"
 """The check template whose findings name a namespace without a default-deny policy."""

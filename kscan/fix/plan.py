@@ -5,7 +5,6 @@ requirements and the conditions under which an unsafe fix is safe."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from kscan.checks.capabilities import CapabilitiesParams
@@ -16,6 +15,7 @@ from kscan.fix.unprivileged import runs_unprivileged
 from kscan.input.documents import Document, Pointer
 from kscan.results.findings import Finding
 from kscan.rules.fixes import Fix, Scalar
+from kscan.support.values import dataclass
 
 CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 

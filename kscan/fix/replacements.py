@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from kscan.fix.files import FileFix, edits_alone, fix_file
 from kscan.fix.plan import Edit, fixable
 from kscan.fix.text import EditError
 from kscan.input.documents import Pointer
 from kscan.results.findings import Finding
+from kscan.support.values import dataclass
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from bisect import bisect_right
-from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -21,6 +20,7 @@ from kscan.input.tree import (
     value_at,
 )
 from kscan.support.disclosure import quotable, shown_key
+from kscan.support.values import dataclass, field, replace
 
 _END_OF_LINE = sys.maxsize
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -48,6 +47,7 @@ from kscan.input.yaml_events import (
     kubectl_separators,
     line_column,
 )
+from kscan.support.values import dataclass
 
 __all__ = [
     "Document",

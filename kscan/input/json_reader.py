@@ -17,15 +17,13 @@ import re
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 from kscan.input.scalars import ScalarError, json_number
 from kscan.input.tree import ParseError, PosDict, Span, new_container
 
-_SPACE = re.compile(r"[ \t\n\r]*")
-_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _LITERALS = {"true": True, "false": False, "null": None}
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _scanstring = json.decoder.scanstring  # type: ignore[attr-defined]  # the C scanner
 
 
@@ -33,6 +31,16 @@ def looks_like_json(text: str) -> bool:
     """kubectl's test (``GuessJSONStream``): the first character that is not (Unicode)
     whitespace is ``{``."""
     return text.lstrip().startswith("{")
+
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Whitespace, a number and a lone surrogate, compiled when a first JSON text is read."""
+    return (
+        re.compile(r"[ \t\n\r]*"),
+        re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?"),
+        re.compile("[\ud800-\udfff]"),
+    )
 
 
 class JsonReader:
@@ -45,19 +53,20 @@ class JsonReader:
         self._line_starts.extend(match.end() for match in re.finditer("\n", text))
         self.duplicates: list[tuple[PosDict, str, Span, Span, bool]] = []
         self.nodes = 0
+        self._space, self._number, self._surrogate = _patterns()
 
     def values(self) -> Iterator[tuple[Any, Span]]:
         """Each top-level value and its span, in order; raises ParseError at the first problem
         (the values before it have been yielded)."""
         text = self.text
-        position = _SPACE.match(text, 0).end()  # type: ignore[union-attr]
+        position = self._space.match(text, 0).end()  # type: ignore[union-attr]
         while position < len(text):
             self.duplicates = []
             self.nodes = 0
             start = position
             value, position = self._value(position)
             yield value, self._span(start, position)
-            position = _SPACE.match(text, position).end()  # type: ignore[union-attr]
+            position = self._space.match(text, position).end()  # type: ignore[union-attr]
 
     def where(self, offset: int) -> tuple[int, int]:
         """1-based line and column (in code points) of an offset."""
@@ -75,7 +84,7 @@ class JsonReader:
         text = self.text
         stack: list[_Open] = []
         while True:
-            position = _SPACE.match(text, position).end()  # type: ignore[union-attr]
+            position = self._space.match(text, position).end()  # type: ignore[union-attr]
             start = position
             char = text[position : position + 1]
             if char in ("{", "["):
@@ -88,7 +97,7 @@ class JsonReader:
                 self._count(position)
                 opened = _Open(char == "{", start)
                 stack.append(opened)
-                position = _SPACE.match(text, position + 1).end()  # type: ignore[union-attr]
+                position = self._space.match(text, position + 1).end()  # type: ignore[union-attr]
                 closer = "}" if opened.is_object else "]"
                 if text.startswith(closer, position):
                     position += 1
@@ -108,7 +117,7 @@ class JsonReader:
                     return value, position
                 parent = stack[-1]
                 parent.add(value, self._item_span(parent, start, position, is_container), self)
-                position = _SPACE.match(text, position).end()  # type: ignore[union-attr]
+                position = self._space.match(text, position).end()  # type: ignore[union-attr]
                 char = text[position : position + 1]
                 closer = "}" if parent.is_object else "]"
                 if char == ",":
@@ -129,12 +138,12 @@ class JsonReader:
     def _key(self, container: _Open, position: int) -> int:
         """Read ``"key":`` at ``position`` into the open object; returns where the value starts."""
         text = self.text
-        position = _SPACE.match(text, position).end()  # type: ignore[union-attr]
+        position = self._space.match(text, position).end()  # type: ignore[union-attr]
         if not text.startswith('"', position):
             raise self._fail("expected a string key", position)
         key, end = self._string(position)
         container.key, container.key_start, container.key_end = key, position, end
-        position = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+        position = self._space.match(text, end).end()  # type: ignore[union-attr]
         if not text.startswith(":", position):
             raise self._fail("expected ':' after an object key", position)
         self._count(position)
@@ -152,7 +161,7 @@ class JsonReader:
         char = text[position : position + 1]
         if char == '"':
             return self._string(position)
-        match = _NUMBER.match(text, position)
+        match = self._number.match(text, position)
         if match:
             is_integer = match.group(1) is None and match.group(2) is None
             literal = match.group()
@@ -175,8 +184,8 @@ class JsonReader:
                 "bad string (an unescaped control character, a bad escape or no closing quote)",
                 position,
             ) from None
-        if "\\u" in self.text[position:end] and _SURROGATE.search(value):
-            value = _SURROGATE.sub("\ufffd", value)  # Go's decoder replaces lone surrogates
+        if "\\u" in self.text[position:end] and self._surrogate.search(value):
+            value = self._surrogate.sub("\ufffd", value)  # Go's decoder replaces lone surrogates
         return value, end
 
     def _count(self, position: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-_SIZE = re.compile(r"(\d+)\s*([KMG]i?B?|B)?", re.IGNORECASE)
+_SIZE = r"(\d+)\s*([KMG]i?B?|B)?"
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30}
 
 MAX_FILE_BYTES = 4 * 2**30
@@ -34,7 +34,7 @@ DEFAULT_LIMITS = Limits()
 
 def parse_size(text: str) -> int:
     """Bytes from ``123``, ``64K``, ``64M``, ``1G`` (binary units; ``MiB``/``MB`` accepted)."""
-    match = _SIZE.fullmatch(text.strip())
+    match = re.fullmatch(_SIZE, text.strip(), re.IGNORECASE)
     if match is None:
         raise ValueError(f"'{text}' is not a size such as 65536, 512K, 64M or 1G")
     number, unit = match.groups()

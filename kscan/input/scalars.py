@@ -27,6 +27,7 @@ import math
 import re
 import struct
 from datetime import date
+from functools import cache
 from typing import Any
 
 TAG = "tag:yaml.org,2002:"
@@ -63,20 +64,34 @@ _KNOWN: dict[str, tuple[str, Any]] = {
 
 _GO_INT = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
 """``strconv.ParseInt(s, 0, 64)``'s syntax (underscores already removed)."""
-_GO_UINT = re.compile(r"(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
-_YAML_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
-"""go-yaml v2's ``yamlStyleFloat``, tried on the text without underscores."""
-_POINT_FLOAT = re.compile(r"\.[0-9](?:_?[0-9])*(?:[eE][-+]?[0-9](?:_?[0-9])*)?")
-"""What ``strconv.ParseFloat`` accepts of a scalar starting with ``.`` (go-yaml hands those to
-it as written): digits, underscores only between digits, an optional exponent."""
-_TIMESTAMP_FORMS = re.compile(
-    r"(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})"
-    r"(?:(?:[Tt](?P<H>[0-9]{1,2}):(?P<M>[0-9]{1,2}):(?P<S>[0-9]{1,2})(?:\.[0-9]+)?"
-    r"(?:Z|[-+][0-9]{2}:[0-9]{2}))"
-    r"|(?: (?P<h>[0-9]{1,2}):(?P<mi>[0-9]{1,2}):(?P<s>[0-9]{1,2})(?:\.[0-9]+)?))?"
-)
-"""The layouts go-yaml v2's ``parseTimestamp`` accepts (RFC 3339 with short fields, a space
-separated date and time, a date)."""
+
+
+@cache
+def _yaml_float() -> re.Pattern[str]:
+    """go-yaml v2's ``yamlStyleFloat``, tried on the text without underscores (compiled when
+    first needed, as the two below: most files hold no float and no timestamp)."""
+    return re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+
+
+@cache
+def _point_float() -> re.Pattern[str]:
+    """What ``strconv.ParseFloat`` accepts of a scalar starting with ``.`` (go-yaml hands those
+    to it as written): digits, underscores only between digits, an optional exponent."""
+    return re.compile(r"\.[0-9](?:_?[0-9])*(?:[eE][-+]?[0-9](?:_?[0-9])*)?")
+
+
+@cache
+def _timestamp_forms() -> re.Pattern[str]:
+    """The layouts go-yaml v2's ``parseTimestamp`` accepts (RFC 3339 with short fields, a space
+    separated date and time, a date)."""
+    return re.compile(
+        r"(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})"
+        r"(?:(?:[Tt](?P<H>[0-9]{1,2}):(?P<M>[0-9]{1,2}):(?P<S>[0-9]{1,2})(?:\.[0-9]+)?"
+        r"(?:Z|[-+][0-9]{2}:[0-9]{2}))"
+        r"|(?: (?P<h>[0-9]{1,2}):(?P<mi>[0-9]{1,2}):(?P<s>[0-9]{1,2})(?:\.[0-9]+)?))?"
+    )
+
+
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 _UINT64_MAX = (1 << 64) - 1
 _JSON_EXACT_LIMIT = 1e21
@@ -210,7 +225,7 @@ def _resolve_plain(text: str, timestamps: bool = False) -> tuple[str, Any]:
     if known is not None:
         return known
     if hint == ".":
-        if _POINT_FLOAT.fullmatch(text):
+        if _point_float().fullmatch(text):
             number = _finite_float(text.replace("_", ""))
             if number is not None:
                 return _FLOAT, number
@@ -224,7 +239,7 @@ def _resolve_plain(text: str, timestamps: bool = False) -> tuple[str, Any]:
                 return _INT, number
             if number <= _UINT64_MAX and bare[0] not in "+-":
                 return _INT, number  # ParseUint: unsigned, up to 2**64 - 1
-        if _YAML_FLOAT.fullmatch(bare):
+        if _yaml_float().fullmatch(bare):
             number = _finite_float(bare)
             if number is not None:
                 return _FLOAT, number
@@ -259,7 +274,7 @@ def _finite_float(text: str) -> float | None:
 
 
 def _is_timestamp(text: str) -> bool:
-    match = _TIMESTAMP_FORMS.fullmatch(text)
+    match = _timestamp_forms().fullmatch(text)
     if match is None:
         return False
     try:

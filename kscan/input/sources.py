@@ -7,11 +7,11 @@ import errno
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from typing import BinaryIO
 
 from kscan.input.limits import DEFAULT_LIMITS, describe_size
+from kscan.support.values import dataclass
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from kscan.input.tree import Pointer
+from kscan.support.values import dataclass
 
 _FIELDS_FILE = Path(__file__).with_name("api_fields.json")
 _SUGGESTED = 200

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -15,9 +15,10 @@ from kscan.config.selectors import matches_selector
 from kscan.input.documents import Document
 from kscan.input.tree import Pointer, Span
 from kscan.model import KubeObject
+from kscan.support.values import dataclass, field
 
 ANNOTATION = "kscan.io/ignore"
-_DIRECTIVE = re.compile(r"#[ \t]*kscan:[ \t]*ignore\[")
+_DIRECTIVE = r"#[ \t]*kscan:[ \t]*ignore\["
 """``# kscan: ignore[``, matched where a comment's ``#`` is (anchored); the rules follow up to
 the next ``]``, then the reason up to a further ``#``."""
 
@@ -93,8 +94,14 @@ def annotation_directives(obj: KubeObject) -> Iterator[Directive]:
             )
 
 
-_LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+_LINE_BREAK = "\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]"
 """Where ``str.splitlines`` ends a line."""
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """A pattern of this module, compiled when a file first holds ``kscan:``."""
+    return re.compile(pattern)
 
 
 @dataclass
@@ -110,11 +117,14 @@ class CommentLines:
         found = cls()
         line, counted, start = 1, 0, 0  # line number at ``counted``; where that line starts
         at = text.find("kscan:")
+        if at < 0:
+            return found
+        line_break = _compiled(_LINE_BREAK)
         while at >= 0:
-            for match in _LINE_BREAK.finditer(text, counted, at):
+            for match in line_break.finditer(text, counted, at):
                 line, start = line + 1, match.end()
             counted = at
-            end = _LINE_BREAK.search(text, at)
+            end = line_break.search(text, at)
             stop = len(text) if end is None else end.start()
             found.numbers.append(line)
             found.lines.append(text[start:stop])
@@ -156,7 +166,8 @@ def _directive(document: Document, line: str, number: int) -> Directive | None:
     ):
         at = line.find("#", at + 1)
     while at >= 0:
-        match = _DIRECTIVE.match(line, at) if at == 0 or line[at - 1].isspace() else None
+        start = at == 0 or line[at - 1].isspace()
+        match = _compiled(_DIRECTIVE).match(line, at) if start else None
         if match is not None:
             close = line.find("]", match.end())
             if close < 0:

@@ -11,7 +11,6 @@ the rule that reports it, and never read as the field it resembles.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -32,6 +31,7 @@ from kscan.model.fields import (
 )
 from kscan.model.workloads import ContainerSlot, PodSlot
 from kscan.support.disclosure import shown_key
+from kscan.support.values import dataclass, field
 
 MODELS: dict[str, type[KubeObjectModel]] = {
     "NetworkPolicy": NetworkPolicy,

@@ -11,7 +11,6 @@ since those words appear in kscan's findings.
 from __future__ import annotations
 
 import inspect
-import typing
 from collections.abc import Callable
 from typing import Any, ClassVar, NamedTuple, TypeVar, get_args, get_origin
 
@@ -153,8 +152,12 @@ class KubeModel:
     def _fields(cls) -> tuple[tuple[str, FieldSpec, Check], ...]:
         schema = cls.__dict__.get("_schema")
         if schema is None:
-            hints = typing.get_type_hints(cls)
-            names = [n for base in reversed(cls.__mro__) for n in inspect.get_annotations(base)]
+            hints = {  # typing.get_type_hints, without its ForwardRef for every annotation
+                name: annotation
+                for base in reversed(cls.__mro__)
+                for name, annotation in inspect.get_annotations(base, eval_str=True).items()
+            }
+            names = list(hints)
             schema = tuple(
                 (
                     name,

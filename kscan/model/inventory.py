@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from itertools import groupby
 from operator import itemgetter
@@ -29,6 +28,7 @@ from kscan.model.fields import (
     RoleBinding,
 )
 from kscan.support.spill import SortedSpill
+from kscan.support.values import dataclass
 
 
 def _selects(

@@ -8,7 +8,6 @@ threats stage's judgement (``kscan/threats/edges.py``)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from sys import intern
 from typing import Any
 
@@ -16,6 +15,7 @@ from kscan.input.documents import Pointer, plain_path
 from kscan.model import ContainerRef, KubeObject, PodView
 from kscan.model.fields import NetworkPolicy, Role, RoleBinding
 from kscan.model.inventory import BindingOutline, PolicyOutline, RoleOutline
+from kscan.support.values import dataclass
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,10 @@ mappings with a string ``image``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from kscan.input.tree import Pointer, value_at
+from kscan.support.values import dataclass, replace
 
 Role = Literal["containers", "initContainers", "ephemeralContainers"]
 Checked = Literal["all", "security"]

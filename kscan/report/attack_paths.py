@@ -4,12 +4,11 @@ yielding text, like the findings reporters; ``paths`` come ranked from the threa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kscan.model.taxonomy import TACTICS, TECHNIQUES
 from kscan.report import SARIF_MAX_RESULTS
 from kscan.results.findings import Finding
 from kscan.support.locations import relative_to_base
+from kscan.support.values import dataclass
 from kscan.threats.paths import Evidence, NodeKind, Step
 
 TOP_PATHS = 10

@@ -6,13 +6,13 @@ paths and findings use it under a tactic, with a comment naming the objects."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from kscan import __version__
 from kscan.model.taxonomy import TACTICS, TECHNIQUES
 from kscan.report import json_text, printable
 from kscan.report.attack_paths import PathReportOptions
+from kscan.support.values import dataclass, field
 from kscan.threats.analysis import RenderOptions, ThreatModel
 from kscan.threats.paths import AttackPath
 

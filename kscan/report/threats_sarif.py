@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import sarif_om as sarif
@@ -36,6 +35,7 @@ from kscan.report.attack_paths import (
     technique_title,
 )
 from kscan.report.sarif import INFORMATION_URI, artifact_location, log_text
+from kscan.support.values import dataclass
 from kscan.threats.analysis import RenderOptions, ThreatModel
 from kscan.threats.paths import AttackPath, Evidence, NodeKind, Step
 from kscan.threats.search import IMPACT

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from kscan.results.findings import Finding
 from kscan.results.store import FindingStore
 from kscan.support.files import write_atomically
 from kscan.support.locations import relative_to_base
+from kscan.support.values import dataclass
 
 VERSION = 1
 KEY_FIELDS = (

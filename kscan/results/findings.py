@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
@@ -11,6 +10,7 @@ from kscan.input.documents import Pointer, Span
 from kscan.model.taxonomy import Severity
 from kscan.rules.registry import Rule
 from kscan.support.disclosure import shown_key
+from kscan.support.values import dataclass, field
 
 
 @lru_cache(maxsize=4096)

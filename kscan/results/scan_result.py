@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kscan.input.documents import NotAManifest
 from kscan.input.sources import InputError
 from kscan.results.store import FindingStore
+from kscan.support.values import dataclass, field
 
 if TYPE_CHECKING:  # loaded by kscan threats only
     from kscan.model.threat_facts import ThreatFacts

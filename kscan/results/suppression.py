@@ -10,7 +10,6 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 from kscan.config.files import Config
@@ -25,6 +24,7 @@ from kscan.model.directives import (
     comment_directives,
 )
 from kscan.results.findings import Suppression
+from kscan.support.values import replace
 
 REASON_RULE = "suppression-without-reason"
 SCOPE_KEYS = ("path", "kind", "namespace", "name", "container")

@@ -8,10 +8,10 @@ without examples; the checked-in docs/rules.md, generated from a checkout, has t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from kscan.rules.registry import Rule, builtin_rules_dir
+from kscan.support.values import dataclass
 
 MARKER = re.compile(r"[ \t]*#\s*expect:\s*(.+)$")
 """A fixture's ``# expect: <rule>[@<container>], ...`` marker, with the spaces before it."""

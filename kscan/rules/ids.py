@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kscan.rules.registry import Rule, builtin_rules_dir
+from kscan.support.values import dataclass
 
 if sys.version_info >= (3, 11):
     import tomllib

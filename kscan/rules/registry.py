@@ -9,7 +9,6 @@ from any other directory are always verified in full.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from kscan.checks.base import Params, Template
@@ -18,7 +17,7 @@ from kscan.input.documents import Document, parse, read_documents
 from kscan.input.sources import InputError, Source
 from kscan.model.taxonomy import STRIDE, TACTICS, TECHNIQUES, Severity
 from kscan.rules.fixes import Fix
-from kscan.support.json_schema import first_error
+from kscan.support.values import dataclass
 
 
 @dataclass(frozen=True)
@@ -208,6 +207,8 @@ def _failure(document: Document, pointer: tuple[str | int, ...], message: str) -
 
 def _verify(document: Document) -> None:
     """The checks the fast path skips: the JSON Schema and a parseable remediation example."""
+    from kscan.support.json_schema import first_error  # only when rule files are read
+
     data = document.data
     invalid = first_error(builtin_rules_dir() / "schema.json", data)
     if invalid is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import NoReturn
 
 from kscan.checks.base import Params
@@ -11,6 +10,7 @@ from kscan.config.selectors import matches_selector
 from kscan.input.sources import InputError
 from kscan.model.taxonomy import Severity
 from kscan.rules.registry import Rule
+from kscan.support.values import replace
 
 
 def configure(rules: list[Rule], config: Config) -> list[Rule]:

@@ -9,8 +9,6 @@ documents are freed, so a scan's memory does not grow with the size of its files
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from dataclasses import fields as dataclass_fields
 from typing import TYPE_CHECKING, Protocol
 
 from kscan.checks.base import Violation
@@ -34,6 +32,8 @@ from kscan.results.findings import Finding
 from kscan.results.suppression import Collected, Suppressor
 from kscan.rules.profiles import Assignment
 from kscan.rules.registry import Rule
+from kscan.support.values import dataclass, field, replace
+from kscan.support.values import fields as dataclass_fields
 
 if TYPE_CHECKING:  # loaded by kscan threats only
     from kscan.model.threat_facts import ThreatFacts

@@ -8,7 +8,6 @@ Small inputs never touch the disk.
 
 from __future__ import annotations
 
-import heapq
 import io
 import pickle
 from collections.abc import Callable, Iterable, Iterator
@@ -65,6 +64,8 @@ class SortedSpill(Generic[T]):
             self._sorted = True
         if not self._runs:
             return iter(self._memory)
+        import heapq  # only a scan that spilled needs it
+
         runs = [self._read(blocks) for blocks in self._runs]
         return heapq.merge(*runs, self._memory, key=self.key)
 

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from kscan.model.threat_facts import ThreatFacts
+from kscan.support.values import dataclass, field
 from kscan.threats.edges import build
 from kscan.threats.graph import Graph
 from kscan.threats.paths import AttackPath

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
 
 from kscan.checks.conditions import normalize_capability
 from kscan.checks.host import normalize, reaches
@@ -31,6 +30,7 @@ from kscan.model.threat_facts import (
     Spot,
     ThreatFacts,
 )
+from kscan.support.values import dataclass, replace
 from kscan.threats.graph import (
     CLUSTER,
     INTERNET,

@@ -4,8 +4,9 @@ ranked chains of steps. The graph builder makes them; the reporters only read th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from kscan.support.values import dataclass
 
 NodeKind = Literal[
     "entry",  # the internet through a Service, an Ingress or a host port; an upstream image

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from kscan.model.inventory import RuleOutline
 from kscan.model.threat_facts import BindingFacts, RoleFacts, Spot, ThreatFacts
+from kscan.support.values import dataclass
 
 _ALL = RuleOutline(("*",), ("*",), ("*",), ())
 _READ = ("get", "list", "watch")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from kscan.model.threat_facts import ThreatFacts
+from kscan.support.values import dataclass
 from kscan.threats.edges import account_node, container_node
 from kscan.threats.graph import NODE_SERVICES, NODE_TOKENS, POD_NETWORK, Graph
 from kscan.threats.paths import AttackPath, Node, Step
