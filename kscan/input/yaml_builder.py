@@ -76,21 +76,12 @@ class _Keys:
         """Keys only kustomize has: ``! <<`` is a merge to kubectl, a key to kyaml."""
 
 
-class _Open:
-    """A mapping or sequence being built, while a collection inside it is."""
-
-    __slots__ = ("anchor", "is_map", "keys", "nodes_before", "pending", "start", "value")
-
-    def __init__(self, is_map: bool, event: Any, nodes_before: int) -> None:
-        self.is_map = is_map
-        self.start = event.start_mark
-        self.anchor = event.anchor
-        self.nodes_before = nodes_before
-        self.value: Any = new_container(is_map)
-        self.keys: _Keys | None = None
-        """Set once a key needs more than the fast path (see ``_Keys``)."""
-        self.pending: tuple[str, Span, KeyKind | None] | None = None
-        """The key whose value is the collection being built inside (mappings)."""
+_Frame = tuple[
+    bool, Any, _Keys | None, Any, str | None, int, str | None, Span | None, KeyKind | None
+]
+"""An open collection around the innermost one: whether it is a mapping, its value, its
+_Keys, where it starts, its anchor, the nodes counted before it, and (a mapping) the key, key
+span and key kind of the collection being built inside it."""
 
 
 class Builder:
@@ -116,13 +107,18 @@ class Builder:
         untagged scalar, a collection opening and closing), with the innermost open collection
         in local variables; everything else (merges, duplicates, tags, aliases) goes to methods.
         """
-        stack: list[_Open] = []  # the open collections around ``top``
-        top: _Open | None = None  # the innermost open collection
-        container: Any = None  # its value, and the spans of its keys or items
+        stack: list[_Frame] = []  # the open collections around the innermost one
+        # The innermost open collection: its value (None: no collection is open), the spans
+        # of its keys or items, whether it is a mapping, its _Keys (None: new string keys go
+        # inline), where it starts, its anchor, and the nodes counted before it.
+        container: Any = None
         pos: Any = None
         is_map = False
-        fast = True  # whether ``top`` takes new string keys inline (``top.keys`` is None)
-        key: str | None = None  # the key whose value comes next in ``top``; None: one is awaited
+        keys: _Keys | None = None
+        start_mark: Any = None
+        anchor: str | None = None
+        nodes_before = 0
+        key: str | None = None  # the key whose value comes next (a mapping); None: one is awaited
         key_span: Span | None = None  # its span, made when needed: from these four
         key_line = key_column = key_end_line = key_end_column = 0
         kind: KeyKind | None = None  # what the key is besides a string (None: nothing)
@@ -174,7 +170,7 @@ class Builder:
                     anchors[event.anchor] = (value, 1)
                 end = event.end_mark
                 if is_map:
-                    if fast and kind is None and key not in container:
+                    if keys is None and kind is None and key not in container:
                         container[key] = value
                         pos[key] = _span(Span, (key_line, key_column, end.line + 1, end.column + 1))
                     else:
@@ -183,94 +179,105 @@ class Builder:
                                 Span, (key_line, key_column, key_end_line, key_end_column)
                             )
                         span = span_between(event.start_mark, end)
-                        self._add(top, key, key_span, kind, value, span, event, False, False)
-                        fast = False
+                        keys = self._add(
+                            container, keys, key, key_span, kind, value, span, event, False, False
+                        )
                     key = None
                     continue
                 start = event.start_mark
                 span = _span(Span, (start.line + 1, start.column + 1, end.line + 1, end.column + 1))
-                if top is None:
+                if container is None:
                     root, root_span = value, span
                 else:
                     container.append(value)
                     pos.append(span)
             elif code == END:
-                assert top is not None
-                closed = top
                 if nodes > max_nodes:
-                    raise self._too_big(closed.start)
-                value = closed.value
-                if closed.keys is not None or alternates:
-                    value = self._finish(closed)
-                if closed.anchor:
-                    anchors[closed.anchor] = (value, nodes - closed.nodes_before + 1)
+                    raise self._too_big(start_mark)
+                value = container
+                if keys is not None or alternates:
+                    value = self._finish(container, keys, is_map)
+                if anchor:
+                    anchors[anchor] = (value, nodes - nodes_before + 1)
+                start = start_mark
                 if not stack:
-                    root, root_span = value, span_between(closed.start, event.end_mark)
-                    top, is_map = None, False
+                    root, root_span = value, span_between(start, event.end_mark)
+                    container, is_map = None, False
                     continue
-                top = stack.pop()
-                is_map, container = top.is_map, top.value
-                pos, fast = container.pos, top.keys is None
-                start = closed.start
+                (is_map, container, keys, start_mark, anchor, nodes_before, key, key_span, kind) = (
+                    stack.pop()
+                )
+                pos = container.pos
                 if not is_map:
                     line, column = start.line + 1, start.column + 1
                     container.append(value)
                     pos.append(_span(Span, (line, column, line, column + 1)))
                     continue
-                assert top.pending is not None
-                key, key_span, kind = top.pending
-                if fast and kind is None and key not in container:
+                assert key_span is not None
+                if keys is None and kind is None and key not in container:
                     container[key] = value
                     pos[key] = key_span
                 else:
                     line, column = start.line + 1, start.column + 1
                     span = _span(Span, (line, column, line, column + 1))
-                    self._add(top, key, key_span, kind, value, span, event, True, False)
-                    fast = False
+                    keys = self._add(
+                        container, keys, key, key_span, kind, value, span, event, True, False
+                    )
                 key = None
             elif code in (MAPPING, SEQUENCE):
                 if is_map and key is None:
                     raise ParseError(_complex_key_message(event), *line_column(event.start_mark))
-                if len(stack) + (top is not None) >= max_depth:
+                if len(stack) + (container is not None) >= max_depth:
                     raise ParseError(
                         f"document is nested more than {max_depth} levels deep "
                         "(--max-depth raises the limit)",
                         *line_column(event.start_mark),
                     )
                 nodes += 1
-                if top is not None:
-                    if is_map:
-                        assert key is not None
-                        if key_span is None:
-                            key_span = _span(
-                                Span, (key_line, key_column, key_end_line, key_end_column)
-                            )
-                        top.pending = (key, key_span, kind)
-                    stack.append(top)
+                if container is not None:
+                    if is_map and key_span is None:
+                        key_span = _span(Span, (key_line, key_column, key_end_line, key_end_column))
+                    stack.append(
+                        (
+                            is_map,
+                            container,
+                            keys,
+                            start_mark,
+                            anchor,
+                            nodes_before,
+                            key,
+                            key_span,
+                            kind,
+                        )
+                    )
                 is_map = code == MAPPING
-                top = _Open(is_map, event, nodes)
-                if top.anchor:
-                    anchors[top.anchor] = (_BUILDING, 0)
-                container = top.value
-                pos, fast, key = container.pos, True, None
+                container = new_container(is_map)
+                pos, keys, key = container.pos, None, None
+                start_mark, anchor, nodes_before = event.start_mark, event.anchor, nodes
+                if anchor:
+                    anchors[anchor] = (_BUILDING, 0)
             elif code == ALIAS:
                 self.nodes = nodes
                 value = self._alias(event)
                 nodes = self.nodes
                 if is_map and key is None:
                     key, kind = self._alias_key(value, event)
-                    key_span = span_between(event.start_mark, event.end_mark)
+                    start, end = event.start_mark, event.end_mark
+                    key_line, key_column = start.line + 1, start.column + 1
+                    key_end_line, key_end_column = end.line + 1, end.column + 1
+                    key_span = None
                     continue
                 span = span_between(event.start_mark, event.end_mark)
-                if top is None:
+                if container is None:
                     root, root_span = value, span
                 elif is_map:
-                    assert key is not None
                     if key_span is None:
                         key_span = _span(Span, (key_line, key_column, key_end_line, key_end_column))
                     is_container = isinstance(value, (PosDict, PosList))
-                    self._add(top, key, key_span, kind, value, span, event, is_container, True)
-                    fast, key = False, None
+                    keys = self._add(
+                        container, keys, key, key_span, kind, value, span, event, is_container, True
+                    )
+                    key = None
                 else:
                     container.append(value)
                     pos.append(span)
@@ -367,7 +374,8 @@ class Builder:
 
     def _add(
         self,
-        top: _Open | None,
+        mapping: PosDict,
+        keys: _Keys | None,
         key: str | None,
         key_span: Span,
         kind: KeyKind | None,
@@ -376,10 +384,10 @@ class Builder:
         event: Any,
         container: bool,
         via_alias: bool,
-    ) -> None:
-        """Put a finished value into the open mapping ``top`` where the inline path does not
-        (a merge, a duplicate, a key that is not a string to Go, an alias). The key decides,
-        per client:
+    ) -> _Keys:
+        """Put a finished value into an open mapping where the inline path does not (a merge,
+        a duplicate, a key that is not a string to Go, an alias); the mapping's _Keys, made
+        here the first time. The key decides, per client:
 
         ============== ============================== ====================================
         key            kubectl (go-yaml v2)           kustomize (kyaml)
@@ -392,12 +400,10 @@ class Builder:
         ``"<<"``       the key ``<<``                 the key ``<<``
         ============== ============================== ====================================
         """
-        assert top is not None and key is not None
+        assert key is not None
         merge, kustomize_merge, go_key = kind or (False, False, None)
-        mapping = top.value
-        keys = top.keys
         if keys is None:
-            keys = top.keys = _Keys(mapping)
+            keys = _Keys(mapping)
         entry_span = key_span if container else Span(key_span[0], key_span[1], span[2], span[3])
         if merge or kustomize_merge:
             if keys.explicit is None:  # from now on, keep what kustomize reads differently
@@ -408,7 +414,7 @@ class Builder:
                 self._merge(mapping, value, event, via_alias)
                 if not kustomize_merge:
                     keys.kustomize_keys[key] = (value, entry_span)
-                return
+                return keys
         if key in keys.written:
             explicit = keys.explicit
             first = explicit[key][1] if explicit and key in explicit else None
@@ -425,6 +431,7 @@ class Builder:
         mapping.pos[key] = entry_span
         if keys.explicit is not None:
             keys.explicit[key] = (value, entry_span)
+        return keys
 
     def _merge(self, mapping: PosDict, value: Any, event: Any, via_alias: bool) -> None:
         """kubectl's ``<<``: a mapping, or a sequence of mappings (the first wins), applied
@@ -448,13 +455,11 @@ class Builder:
         else:
             keys.kustomize_merges.append(sources)
 
-    def _finish(self, closed: _Open) -> Any:
+    def _finish(self, value: Any, keys: _Keys | None, is_map: bool) -> Any:
         """A closed collection; where kustomize reads it otherwise, its reading is recorded."""
-        value = closed.value
-        keys = closed.keys
         if (keys is None or keys.explicit is None) and not self.alternates:
             return value
-        if closed.is_map:
+        if is_map:
             self._kustomize_mapping(value, keys)
         else:
             alternates = self.alternates
