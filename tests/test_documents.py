@@ -58,6 +58,14 @@ def test_positions_are_one_based_code_points(backend: object) -> None:
     assert doc.locate(("list", 1)) == (Span(6, 6, 6, 10), True)  # a mapping item: its first key
 
 
+def test_an_alias_key_spans_from_the_alias(backend: object) -> None:
+    (doc,) = load("&k name: a\nother: b\nm:\n  *k : c\n  l:\n    *k : [d]\n")
+    data = doc.data
+    assert data["m"] == {"name": "c", "l": {"name": ["d"]}}
+    assert data["m"].pos["name"] == Span(4, 3, 4, 9)  # the alias to the value's end
+    assert data["m"]["l"].pos["name"] == Span(6, 5, 6, 7)  # a collection value: the key alone
+
+
 def test_locate_falls_back_to_the_nearest_parent(backend: object) -> None:
     (doc,) = load("spec:\n  containers:\n  - name: web\n    securityContext: {}\n")
     span, exact = doc.locate(("spec", "containers", 0, "securityContext", "privileged"))

@@ -35,73 +35,53 @@ from kscan.input.yaml_events import (
 )
 
 _PLAIN_KEYS: dict[str, str] = {}
-
-
 """Plain, untagged keys already resolved (their JSON key), shared by every document."""
-
-
 _PLAIN_VALUES: dict[str, Any] = {}
 """Plain, untagged scalars of up to ``_PLAIN_KEY_LENGTH`` characters already resolved (``true``,
 ``80``, ``IfNotPresent``), shared by every document: values are immutable."""
 _PLAIN_KEYS_KEPT = 50_000
-
-
 _PLAIN_KEY_LENGTH = 64
 
-
 _BUILDING = object()
-
-
 """The value of an anchor whose node is still being built (an alias to it is recursive)."""
-
-
 _ABSENT = object()
 
+_span = tuple.__new__
+"""``_span(Span, (line, column, end_line, end_column))``: a Span without the Python-level
+``__new__`` of a named tuple (half the cost; the builder makes one per key and item)."""
 
-class _Open:
-    """A mapping or sequence being built."""
+KeyKind = tuple[bool, bool, Any]
+"""What a key is besides its JSON text, when it is more than a string: (a merge to kubectl,
+a merge to kustomize, its Go value when that is not the string itself)."""
 
-    __slots__ = (
-        "anchor",
-        "explicit",
-        "go_key",
-        "go_keys",
-        "is_map",
-        "key",
-        "key_span",
-        "kustomize_keys",
-        "kustomize_merge",
-        "kustomize_merges",
-        "merge",
-        "nodes_before",
-        "start",
-        "value",
-        "written",
-    )
 
-    def __init__(self, is_map: bool, event: Any, nodes_before: int) -> None:
-        self.is_map = is_map
-        self.start = event.start_mark
-        self.anchor = event.anchor
-        self.nodes_before = nodes_before
-        self.value: Any = new_container(is_map)
-        self.key: str | None = None
-        """The key whose value comes next (mappings); None while a key is awaited."""
-        self.key_span: Span | None = None
-        self.go_key: Any = None
-        """The Go value of the awaited key, when it is not the key's own string (``1``)."""
-        self.go_keys: dict[str, Any] | None = None
-        """Such Go values of the keys written so far, to tell colliding keys apart."""
-        self.merge = False
-        """Whether the awaited value is a merge to kubectl (go-yaml v2: plain ``<<``)..."""
-        self.kustomize_merge = False
-        """... and to kustomize (kyaml: a key tagged ``!!merge``, plain ``<<`` included)."""
+class _Keys:
+    """What a mapping keeps about its keys once one of them is more than a new string key (a
+    merge, a duplicate, a key that is not a string to Go)."""
+
+    __slots__ = ("explicit", "go_keys", "kustomize_keys", "kustomize_merges", "written")
+
+    def __init__(self, mapping: PosDict) -> None:
         self.written: set[str] = set()
+        """The keys written in the mapping (not merged into it)."""
+        for key in mapping:  # so far every key is written: a merge would have made a _Keys
+            self.written.add(key)
+        self.go_keys: dict[str, Any] | None = None
+        """Go values of the keys written so far that are not their own string, to tell
+        colliding keys apart."""
         self.explicit: dict[str, tuple[Any, Span]] | None = None
         """Explicit keys, kept once the mapping has a merge (for kustomize's reading)."""
         self.kustomize_merges: list[list[PosDict]] = []
         self.kustomize_keys: dict[str, tuple[Any, Span]] = {}
         """Keys only kustomize has: ``! <<`` is a merge to kubectl, a key to kyaml."""
+
+
+_Frame = tuple[
+    bool, Any, _Keys | None, Any, str | None, int, str | None, Span | None, KeyKind | None
+]
+"""An open collection around the innermost one: whether it is a mapping, its value, its
+_Keys, where it starts, its anchor, the nodes counted before it, and (a mapping) the key, key
+span and key kind of the collection being built inside it."""
 
 
 class Builder:
@@ -121,70 +101,189 @@ class Builder:
         self.text_regions: list[Span] = []
 
     def document(self, events: Iterator[Any], index: int) -> Document | None:
-        """Build the document whose DocumentStartEvent was just read; None when it is empty."""
-        stack: list[_Open] = []
+        """Build the document whose DocumentStartEvent was just read; None when it is empty.
+
+        One loop over the events, the common cases written inline (a new string key, an
+        untagged scalar, a collection opening and closing), with the innermost open collection
+        in local variables; everything else (merges, duplicates, tags, aliases) goes to methods.
+        """
+        stack: list[_Frame] = []  # the open collections around the innermost one
+        # The innermost open collection: its value (None: no collection is open), the spans
+        # of its keys or items, whether it is a mapping, its _Keys (None: new string keys go
+        # inline), where it starts, its anchor, and the nodes counted before it.
+        container: Any = None
+        pos: Any = None
+        is_map = False
+        keys: _Keys | None = None
+        start_mark: Any = None
+        anchor: str | None = None
+        nodes_before = 0
+        key: str | None = None  # the key whose value comes next (a mapping); None: one is awaited
+        key_span: Span | None = None  # its span, made when needed: from these four
+        key_line = key_column = key_end_line = key_end_column = 0
+        kind: KeyKind | None = None  # what the key is besides a string (None: nothing)
         root: Any = _ABSENT
         root_span: Span | None = None
-        codes = CODES
+        nodes, max_nodes, max_depth = self.nodes, self.max_nodes, self.max_depth
+        anchors, alternates = self.anchors, self.alternates
+        codes, plain_keys, plain_values = CODES, _PLAIN_KEYS, _PLAIN_VALUES
         for event in events:
             code = codes.get(type(event))
             if code is None:
                 code = event_code(event)
             if code == SCALAR:
-                top = stack[-1] if stack else None
-                if top is not None and top.is_map and top.key is None:
-                    self._key(top, event)
+                nodes += 1
+                text = event.value
+                if is_map and key is None:  # a key
+                    start, end = event.start_mark, event.end_mark
+                    key_line, key_column = start.line + 1, start.column + 1
+                    key_end_line = key_line
+                    if end.line == start.line:
+                        key_end_column = end.column + 1
+                    else:  # some parsers end a key at the next line: measure it instead
+                        key_end_column = key_column + len(text)
+                    known = (
+                        plain_keys.get(text) if event.tag is None and event.implicit[0] else None
+                    )
+                    if known is None:
+                        key, kind = self._key(event, text)
+                    else:  # the common case: a plain string key seen before (``name``)
+                        key, kind = known, None
+                        if event.anchor:
+                            anchors[event.anchor] = (known, 1)
+                    key_span = None
                     continue
-                value = self._scalar(event)
+                tag = event.tag
+                if tag is not None:
+                    value = self._tagged(event, text, tag)
+                elif not event.implicit[0]:
+                    value = text  # quoted or block: always a string
+                else:
+                    value = plain_values.get(text, _ABSENT)
+                    if value is _ABSENT:
+                        value = _plain(event, text)
+                if "#" in text:
+                    self._text_region(event)
+                if "{{" in text and type(value) is str and tag in (None, STR):
+                    _refuse_template(event, value)
                 if event.anchor:
-                    self.anchors[event.anchor] = (value, 1)
-                span = span_between(event.start_mark, event.end_mark)
-                if top is None:
-                    root, root_span = value, span
-                else:
-                    self._add(top, value, span, event, False, False)
-            elif code == ALIAS:
-                value = self._alias(event)
-                top = stack[-1] if stack else None
-                if top is not None and top.is_map and top.key is None:
-                    self._alias_key(top, value, event)
+                    anchors[event.anchor] = (value, 1)
+                end = event.end_mark
+                if is_map:
+                    if keys is None and kind is None and key not in container:
+                        container[key] = value
+                        pos[key] = _span(Span, (key_line, key_column, end.line + 1, end.column + 1))
+                    else:
+                        if key_span is None:
+                            key_span = _span(
+                                Span, (key_line, key_column, key_end_line, key_end_column)
+                            )
+                        span = span_between(event.start_mark, end)
+                        keys = self._add(
+                            container, keys, key, key_span, kind, value, span, event, False, False
+                        )
+                    key = None
                     continue
-                span = span_between(event.start_mark, event.end_mark)
-                if top is None:
+                start = event.start_mark
+                span = _span(Span, (start.line + 1, start.column + 1, end.line + 1, end.column + 1))
+                if container is None:
                     root, root_span = value, span
                 else:
-                    container = isinstance(value, (PosDict, PosList))
-                    self._add(top, value, span, event, container, True)
+                    container.append(value)
+                    pos.append(span)
+            elif code == END:
+                if nodes > max_nodes:
+                    raise self._too_big(start_mark)
+                value = container
+                if keys is not None or alternates:
+                    value = self._finish(container, keys, is_map)
+                if anchor:
+                    anchors[anchor] = (value, nodes - nodes_before + 1)
+                start = start_mark
+                if not stack:
+                    root, root_span = value, span_between(start, event.end_mark)
+                    container, is_map = None, False
+                    continue
+                (is_map, container, keys, start_mark, anchor, nodes_before, key, key_span, kind) = (
+                    stack.pop()
+                )
+                pos = container.pos
+                if not is_map:
+                    line, column = start.line + 1, start.column + 1
+                    container.append(value)
+                    pos.append(_span(Span, (line, column, line, column + 1)))
+                    continue
+                assert key_span is not None
+                if keys is None and kind is None and key not in container:
+                    container[key] = value
+                    pos[key] = key_span
+                else:
+                    line, column = start.line + 1, start.column + 1
+                    span = _span(Span, (line, column, line, column + 1))
+                    keys = self._add(
+                        container, keys, key, key_span, kind, value, span, event, True, False
+                    )
+                key = None
             elif code in (MAPPING, SEQUENCE):
-                top = stack[-1] if stack else None
-                if top is not None and top.is_map and top.key is None:
+                if is_map and key is None:
                     raise ParseError(_complex_key_message(event), *line_column(event.start_mark))
-                if len(stack) >= self.max_depth:
+                if len(stack) + (container is not None) >= max_depth:
                     raise ParseError(
-                        f"document is nested more than {self.max_depth} levels deep "
+                        f"document is nested more than {max_depth} levels deep "
                         "(--max-depth raises the limit)",
                         *line_column(event.start_mark),
                     )
-                self.nodes += 1
-                opened = _Open(code == MAPPING, event, self.nodes)
-                if opened.anchor:
-                    self.anchors[opened.anchor] = (_BUILDING, 0)
-                stack.append(opened)
-            elif code == END:
-                closed = stack.pop()
-                if self.nodes > self.max_nodes:
-                    raise self._too_big(closed.start)
-                value = self._finish(closed)
-                if closed.anchor:
-                    self.anchors[closed.anchor] = (value, self.nodes - closed.nodes_before + 1)
-                if not stack:
-                    root, root_span = value, span_between(closed.start, event.end_mark)
+                nodes += 1
+                if container is not None:
+                    if is_map and key_span is None:
+                        key_span = _span(Span, (key_line, key_column, key_end_line, key_end_column))
+                    stack.append(
+                        (
+                            is_map,
+                            container,
+                            keys,
+                            start_mark,
+                            anchor,
+                            nodes_before,
+                            key,
+                            key_span,
+                            kind,
+                        )
+                    )
+                is_map = code == MAPPING
+                container = new_container(is_map)
+                pos, keys, key = container.pos, None, None
+                start_mark, anchor, nodes_before = event.start_mark, event.anchor, nodes
+                if anchor:
+                    anchors[anchor] = (_BUILDING, 0)
+            elif code == ALIAS:
+                self.nodes = nodes
+                value = self._alias(event)
+                nodes = self.nodes
+                if is_map and key is None:
+                    key, kind = self._alias_key(value, event)
+                    start, end = event.start_mark, event.end_mark
+                    key_line, key_column = start.line + 1, start.column + 1
+                    key_end_line, key_end_column = end.line + 1, end.column + 1
+                    key_span = None
+                    continue
+                span = span_between(event.start_mark, event.end_mark)
+                if container is None:
+                    root, root_span = value, span
+                elif is_map:
+                    if key_span is None:
+                        key_span = _span(Span, (key_line, key_column, key_end_line, key_end_column))
+                    is_container = isinstance(value, (PosDict, PosList))
+                    keys = self._add(
+                        container, keys, key, key_span, kind, value, span, event, is_container, True
+                    )
+                    key = None
                 else:
-                    top = stack[-1]
-                    line, column = line_column(closed.start)
-                    self._add(top, value, Span(line, column, line, column + 1), event, True, False)
+                    container.append(value)
+                    pos.append(span)
             elif code == DOCUMENT_END:
                 break
+        self.nodes = nodes
         if root is _ABSENT or root is None or root_span is None:
             return None  # an empty document: only comments, or nothing, between separators
         rejected = self.kustomize_rejects  # then only kubectl's reading can be applied
@@ -201,31 +300,12 @@ class Builder:
 
     # -- scalars and keys --
 
-    def _scalar(self, event: Any) -> Any:
-        self.nodes += 1
-        text, tag, plain = event.value, event.tag, event.implicit[0]
-        if "#" in text:
-            self._text_region(event)
-        memo = tag is None and plain and len(text) <= _PLAIN_KEY_LENGTH
-        value = _PLAIN_VALUES.get(text, _BUILDING) if memo else _BUILDING
-        if value is _BUILDING:
-            try:
-                value = resolve(text, tag, plain)
-            except ScalarError as exc:
-                raise ParseError(str(exc), *line_column(event.start_mark)) from None
-            if memo and len(_PLAIN_VALUES) < _PLAIN_KEYS_KEPT:
-                _PLAIN_VALUES[text] = value
-        if (
-            type(value) is str
-            and "{{" in value
-            and event.style not in ("|", ">")
-            and tag in (None, STR)
-            and HELM_EXPRESSION.search(value)
-        ):
-            raise ParseError(
-                "unrendered template expression in a value", *line_column(event.start_mark)
-            )
-        return value
+    def _tagged(self, event: Any, text: str, tag: str) -> Any:
+        """The value of a scalar with an explicit tag."""
+        try:
+            return resolve(text, tag, event.implicit[0])
+        except ScalarError as exc:
+            raise ParseError(str(exc), *line_column(event.start_mark)) from None
 
     def _text_region(self, event: Any) -> None:
         start, end = event.start_mark, event.end_mark
@@ -234,40 +314,28 @@ class Builder:
         else:
             self.text_regions.append(span_between(start, end))
 
-    def _key(self, mapping: _Open, event: Any) -> None:
-        self.nodes += 1
-        text, tag, plain = event.value, event.tag, event.implicit[0]
-        start, end = event.start_mark, event.end_mark
-        if end.line == start.line:
-            mapping.key_span = Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
-        else:  # some parsers end a key at the next line: measure it instead
-            width = start.column + 1 + len(text)
-            mapping.key_span = Span(start.line + 1, start.column + 1, start.line + 1, width)
-        mapping.go_key = None
-        if tag is None and plain:
-            known = _PLAIN_KEYS.get(text)
-            if known is not None:  # the common case: a plain string key seen before (``name``)
-                mapping.key, mapping.merge, mapping.kustomize_merge = known, False, False
-                if event.anchor:
-                    self.anchors[event.anchor] = (known, 1)
-                return
+    def _key(self, event: Any, text: str) -> tuple[str, KeyKind | None]:
+        """A scalar key not seen before as a plain string key: its JSON text and kind."""
+        tag, plain = event.tag, event.implicit[0]
         if "#" in text:
             self._text_region(event)
-        mapping.merge = is_merge_key(text, tag, plain)
-        mapping.kustomize_merge = tag == MERGE or (tag is None and plain and text == "<<")
+        merge = is_merge_key(text, tag, plain)
+        kustomize_merge = tag == MERGE or (tag is None and plain and text == "<<")
         try:
-            value = "<<" if mapping.merge else key_value(text, tag, plain)
-            mapping.key = key_text(value)
+            value = "<<" if merge else key_value(text, tag, plain)
+            key = key_text(value)
         except ScalarError as exc:
             raise ParseError(str(exc), *line_column(event.start_mark)) from None
-        if type(value) is not str:
-            mapping.go_key = value
-        cacheable = tag is None and plain and not mapping.merge and "#" not in text
+        go_key = None if type(value) is str else value
+        cacheable = tag is None and plain and not merge and "#" not in text
         cacheable = cacheable and type(value) is str
         if cacheable and len(_PLAIN_KEYS) < _PLAIN_KEYS_KEPT and len(text) <= _PLAIN_KEY_LENGTH:
-            _PLAIN_KEYS[text] = mapping.key
-        if event.anchor and not mapping.merge:
-            self.anchors[event.anchor] = (mapping.key, 1)
+            _PLAIN_KEYS[text] = key
+        if event.anchor and not merge:
+            self.anchors[event.anchor] = (key, 1)
+        if merge or kustomize_merge or go_key is not None:
+            return key, (merge, kustomize_merge, go_key)
+        return key, None
 
     def _alias(self, event: Any) -> Any:
         anchored = self.anchors.get(event.anchor)
@@ -290,27 +358,36 @@ class Builder:
             *line_column(mark),
         )
 
-    def _alias_key(self, mapping: _Open, value: Any, event: Any) -> None:
+    def _alias_key(self, value: Any, event: Any) -> tuple[str, KeyKind | None]:
         if isinstance(value, (PosDict, PosList)):
             raise ParseError(
                 "a mapping key must be a scalar (complex keys are not supported)",
                 *line_column(event.start_mark),
             )
         try:
-            mapping.key = key_text(value)  # the anchored scalar, resolved where it is written
+            key = key_text(value)  # the anchored scalar, resolved where it is written
         except ScalarError as exc:
             raise ParseError(str(exc), *line_column(event.start_mark)) from None
-        mapping.merge = mapping.kustomize_merge = False
-        mapping.go_key = None if type(value) is str else value
-        mapping.key_span = span_between(event.start_mark, event.end_mark)
+        return key, None if type(value) is str else (False, False, value)
 
     # -- building collections --
 
     def _add(
-        self, top: _Open, value: Any, span: Span, event: Any, container: bool, via_alias: bool
-    ) -> None:
-        """Put a finished value into the open collection ``top``. For a mapping, the key read
-        before it decides, per client:
+        self,
+        mapping: PosDict,
+        keys: _Keys | None,
+        key: str | None,
+        key_span: Span,
+        kind: KeyKind | None,
+        value: Any,
+        span: Span,
+        event: Any,
+        container: bool,
+        via_alias: bool,
+    ) -> _Keys:
+        """Put a finished value into an open mapping where the inline path does not (a merge,
+        a duplicate, a key that is not a string to Go, an alias); the mapping's _Keys, made
+        here the first time. The key decides, per client:
 
         ============== ============================== ====================================
         key            kubectl (go-yaml v2)           kustomize (kyaml)
@@ -323,43 +400,40 @@ class Builder:
         ``"<<"``       the key ``<<``                 the key ``<<``
         ============== ============================== ====================================
         """
-        if not top.is_map:
-            top.value.append(value)
-            top.value.pos.append(span)
-            return
-        key, key_span = top.key, top.key_span
-        assert key is not None and key_span is not None
-        top.key = None
+        assert key is not None
+        merge, kustomize_merge, go_key = kind or (False, False, None)
+        if keys is None:
+            keys = _Keys(mapping)
         entry_span = key_span if container else Span(key_span[0], key_span[1], span[2], span[3])
-        if top.merge or top.kustomize_merge:
-            if top.explicit is None:  # from now on, keep what kustomize reads differently
-                top.explicit = {k: (top.value[k], top.value.pos[k]) for k in top.written}
-            if top.kustomize_merge:
-                self._kustomize_merge(top, value, via_alias)
-            if top.merge:
-                self._merge(top, value, event, via_alias)
-                if not top.kustomize_merge:
-                    top.kustomize_keys[key] = (value, entry_span)
-                return
-        mapping = top.value
-        go_key = top.go_key
-        if key in top.written:
-            first = top.explicit[key][1] if top.explicit and key in top.explicit else None
-            before = top.go_keys.get(key, key) if top.go_keys else key
+        if merge or kustomize_merge:
+            if keys.explicit is None:  # from now on, keep what kustomize reads differently
+                keys.explicit = {k: (mapping[k], mapping.pos[k]) for k in keys.written}
+            if kustomize_merge:
+                self._kustomize_merge(keys, value, via_alias)
+            if merge:
+                self._merge(mapping, value, event, via_alias)
+                if not kustomize_merge:
+                    keys.kustomize_keys[key] = (value, entry_span)
+                return keys
+        if key in keys.written:
+            explicit = keys.explicit
+            first = explicit[key][1] if explicit and key in explicit else None
+            before = keys.go_keys.get(key, key) if keys.go_keys else key
             after = key if go_key is None else go_key
             alike = type(before) is type(after) and before == after
             self.duplicates.append((mapping, key, first or mapping.pos[key], entry_span, alike))
-        top.written.add(key)
+        keys.written.add(key)
         if go_key is not None:
-            if top.go_keys is None:
-                top.go_keys = {}
-            top.go_keys[key] = go_key
+            if keys.go_keys is None:
+                keys.go_keys = {}
+            keys.go_keys[key] = go_key
         mapping[key] = value
         mapping.pos[key] = entry_span
-        if top.explicit is not None:
-            top.explicit[key] = (value, entry_span)
+        if keys.explicit is not None:
+            keys.explicit[key] = (value, entry_span)
+        return keys
 
-    def _merge(self, top: _Open, value: Any, event: Any, via_alias: bool) -> None:
+    def _merge(self, mapping: PosDict, value: Any, event: Any, via_alias: bool) -> None:
         """kubectl's ``<<``: a mapping, or a sequence of mappings (the first wins), applied
         where it is written (go-yaml v2 reads a mapping in order: later keys override it)."""
         sources = _merge_sources(value, via_alias)
@@ -368,27 +442,25 @@ class Builder:
                 "a '<<' merge key needs a mapping, or a list of mappings, as its value",
                 *line_column(event.start_mark),
             )
-        mapping = top.value
         for source in reversed(sources):
             mapping.update(source)
             mapping.pos.update(source.pos)
 
-    def _kustomize_merge(self, top: _Open, value: Any, via_alias: bool) -> None:
+    def _kustomize_merge(self, keys: _Keys, value: Any, via_alias: bool) -> None:
         """kyaml's merge (``DeAnchor``): refused when the value is not mappings, or when a
         mapping has a second merge key; applied when the mapping is complete."""
         sources = _merge_sources(value, via_alias)
-        if sources is None or top.kustomize_merges:
+        if sources is None or keys.kustomize_merges:
             self.kustomize_rejects = True
         else:
-            top.kustomize_merges.append(sources)
+            keys.kustomize_merges.append(sources)
 
-    def _finish(self, closed: _Open) -> Any:
+    def _finish(self, value: Any, keys: _Keys | None, is_map: bool) -> Any:
         """A closed collection; where kustomize reads it otherwise, its reading is recorded."""
-        value = closed.value
-        if closed.explicit is None and not self.alternates:
+        if (keys is None or keys.explicit is None) and not self.alternates:
             return value
-        if closed.is_map:
-            self._kustomize_mapping(closed)
+        if is_map:
+            self._kustomize_mapping(value, keys)
         else:
             alternates = self.alternates
             if any(id(item) in alternates for item in value):
@@ -397,23 +469,23 @@ class Builder:
                 alternates[id(value)] = other
         return value
 
-    def _kustomize_mapping(self, closed: _Open) -> None:
+    def _kustomize_mapping(self, mapping: PosDict, keys: _Keys | None) -> None:
         """kyaml merges the mappings of a mapping's merge key (the first one wins), then sets
         every explicit key over them, wherever it is written; values are kustomize's too."""
-        mapping, alternates = closed.value, self.alternates
-        if closed.explicit is None:
+        alternates = self.alternates
+        if keys is None or keys.explicit is None:
             if any(id(item) in alternates for item in mapping.values()):
                 copied = PosDict((k, alternates.get(id(v), v)) for k, v in mapping.items())
                 copied.pos = mapping.pos
                 alternates[id(mapping)] = copied
             return
         other: Any = new_container(True)
-        for source in reversed(closed.kustomize_merges[0] if closed.kustomize_merges else []):
+        for source in reversed(keys.kustomize_merges[0] if keys.kustomize_merges else []):
             read = alternates.get(id(source), source)  # the merged mapping as kustomize reads it
             for key, item in read.items():
                 other[key] = alternates.get(id(item), item)
                 other.pos[key] = read.pos[key]
-        for key, (item, span) in (*closed.explicit.items(), *closed.kustomize_keys.items()):
+        for key, (item, span) in (*keys.explicit.items(), *keys.kustomize_keys.items()):
             other[key] = alternates.get(id(item), item)
             other.pos[key] = span
         differs = False
@@ -458,6 +530,26 @@ def _same(first: Any, second: Any) -> bool:
     if isinstance(first, (dict, list)) or isinstance(second, (dict, list)):
         return first is second
     return type(first) is type(second) and first == second
+
+
+def _plain(event: Any, text: str) -> Any:
+    """The value of a plain, untagged scalar not in ``_PLAIN_VALUES`` (kept there when short)."""
+    try:
+        value = resolve(text, None, True)
+    except ScalarError as exc:
+        raise ParseError(str(exc), *line_column(event.start_mark)) from None
+    if len(text) <= _PLAIN_KEY_LENGTH and len(_PLAIN_VALUES) < _PLAIN_KEYS_KEPT:
+        _PLAIN_VALUES[text] = value
+    return value
+
+
+def _refuse_template(event: Any, value: str) -> None:
+    """Raise for a string value holding ``{{``, written other than as a block, that is an
+    unrendered template expression."""
+    if event.style not in ("|", ">") and HELM_EXPRESSION.search(value):
+        raise ParseError(
+            "unrendered template expression in a value", *line_column(event.start_mark)
+        )
 
 
 def _complex_key_message(event: Any) -> str:

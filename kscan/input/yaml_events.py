@@ -35,13 +35,10 @@ class _Chunks:
 
 
 def events_with_libyaml(text: str) -> Iterator[Any]:
-    """Parse events from libyaml through PyYAML (the fast path)."""
-    loader = yaml.CSafeLoader(_Chunks(text))
-    try:
-        while (event := loader.get_event()) is not None:
-            yield event
-    finally:
-        loader.dispose()
+    """Parse events from libyaml through PyYAML (the fast path): an iterator over the C
+    parser's ``get_event``, without a generator frame to resume per event (``CParser`` has
+    nothing to dispose of; libyaml's state goes with the loader)."""
+    return iter(yaml.CSafeLoader(_Chunks(text)).get_event, None)
 
 
 def events_with_ruamel(text: str) -> Iterator[Any]:
@@ -91,7 +88,9 @@ def event_code(event: Any) -> int:
     return code
 
 
-_DASHES_LINE = re.compile(r"^---([^\n]*)", re.MULTILINE)
+_DASHES = re.compile(r"---([^\n]*)")
+"""``---`` and the rest of its line: a literal prefix, so the search skips to each ``---``
+instead of trying every position (the caller keeps those that start a line)."""
 
 
 def kubectl_separators(text: str) -> tuple[str, list[int]]:
@@ -111,8 +110,10 @@ def kubectl_separators(text: str) -> tuple[str, list[int]]:
     line = 1
     counted = 0
     previous_end = -2  # where the last separating line ended (-2: none yet; the start counts)
-    for match in _DASHES_LINE.finditer(text):
+    for match in _DASHES.finditer(text):
         start = match.start()
+        if start and text[start - 1] != "\n":
+            continue  # ``---`` inside a line (the match ends at the line's end)
         line += text.count("\n", counted, start)
         counted = start
         rest = match.group(1)
