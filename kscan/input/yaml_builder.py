@@ -489,7 +489,7 @@ class Builder:
             other[key] = alternates.get(id(item), item)
             other.pos[key] = span
         differs = False
-        for key in mapping.keys() | other.keys():
+        for key in {**mapping, **other}:  # both readings' keys, in a stable order (not a set's)
             kubectl = mapping.get(key, _ABSENT)
             kustomize = other.get(key, _ABSENT)
             if _same(alternates.get(id(kubectl), kubectl), kustomize):
