@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kscan.cli import cli
+from kscan.config.files import discover_for
 
 REPO = Path(__file__).resolve().parents[1]
 SARIF_SCHEMA = REPO / "tests" / "schemas" / "sarif-schema-2.1.0.json"
@@ -773,3 +774,30 @@ def test_enable_never_widens_a_selection(repo: Path) -> None:
     ids = {f["rule_id"] for f in report("--enable", "image-digest", "p.yaml")["findings"]}
     assert ids == {"KS101"}
     assert kscan("--enable", "no-such-rule", "p.yaml").exit_code == 2
+
+
+def test_discovery_remembers_directories_without_changing_answers(tmp_path: Path) -> None:
+    """``discover_for`` with a memo answers as without one, in any order of directories: the
+    nearest configuration wins, a repository root stops the search."""
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "repo" / ".kscan.yaml").write_text("{}\n")
+    (tmp_path / "repo" / "team" / "a" / "deep").mkdir(parents=True)
+    (tmp_path / "repo" / "team" / "b").mkdir(parents=True)
+    (tmp_path / "repo" / "team" / "b" / ".kscan.yaml").write_text("{}\n")
+    (tmp_path / "bare" / ".git").mkdir(parents=True)
+    (tmp_path / "bare" / "x").mkdir()
+    directories = [
+        tmp_path / "repo" / "team" / "a" / "deep",
+        tmp_path / "repo" / "team" / "b",
+        tmp_path / "repo" / "team" / "a",
+        tmp_path / "repo" / "team",
+        tmp_path / "bare" / "x",
+        tmp_path / "repo" / "team" / "b",
+    ]
+    fresh = [discover_for(directory) for directory in directories]
+    assert fresh[0] == fresh[2] == fresh[3] == tmp_path / "repo" / ".kscan.yaml"
+    assert fresh[1] == tmp_path / "repo" / "team" / "b" / ".kscan.yaml" and fresh[4] is None
+    for order in (directories, directories[::-1]):
+        known: dict[Path, Path | None] = {}
+        answers = {directory: discover_for(directory, known) for directory in order}
+        assert [answers[directory] for directory in directories] == fresh

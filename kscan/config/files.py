@@ -94,19 +94,36 @@ def discover(paths: tuple[str, ...] | list[str]) -> Path | None:
     return discover_for(start if start.is_dir() else start.parent)
 
 
-def discover_for(directory: Path) -> Path | None:
+def discover_for(directory: Path, known: dict[Path, Path | None] | None = None) -> Path | None:
     """The nearest ``.kscan.yaml`` or ``pyproject.toml`` with ``[tool.kscan]`` in ``directory``
     or above it, stopping at the repository root. A ``pyproject.toml`` that cannot be read
-    counts too: it may hold the policy, so loading it reports the problem."""
+    counts too: it may hold the policy, so loading it reports the problem. ``known``: the
+    answers for directories already looked in, used and filled (sibling directories share
+    their parents' answer instead of asking the file system again)."""
+    known = {} if known is None else known
+    walked: list[Path] = []
+    found: Path | None = None
     for candidate_dir in (directory, *directory.parents):
-        for name in CONFIG_NAMES:
-            if (candidate_dir / name).is_file():
-                return candidate_dir / name
-        pyproject = candidate_dir / "pyproject.toml"
-        if pyproject.is_file() and _may_configure_kscan(pyproject):
-            return pyproject
-        if (candidate_dir / ".git").exists():
-            return None
+        if candidate_dir in known:
+            found = known[candidate_dir]
+            break
+        walked.append(candidate_dir)
+        found = _own_config(candidate_dir)
+        if found is not None or (candidate_dir / ".git").exists():
+            break
+    for walked_dir in walked:
+        known[walked_dir] = found
+    return found
+
+
+def _own_config(directory: Path) -> Path | None:
+    """The configuration file in ``directory`` itself, if any."""
+    for name in CONFIG_NAMES:
+        if (directory / name).is_file():
+            return directory / name
+    pyproject = directory / "pyproject.toml"
+    if pyproject.is_file() and _may_configure_kscan(pyproject):
+        return pyproject
     return None
 
 

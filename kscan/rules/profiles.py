@@ -49,6 +49,7 @@ class Profiles:
         "_by_directory",
         "_by_file",
         "_by_path",
+        "_discovered",
         "configure",
         "explicit",
         "isolated",
@@ -71,6 +72,8 @@ class Profiles:
         self._by_file: dict[Path | None, Profile] = {}
         self._by_directory: dict[str, Profile] = {}
         self._by_path: dict[str, Profile] = {}
+        self._discovered: dict[Path, Path | None] = {}
+        """Directory -> the configuration file governing it (``discover_for``'s memo)."""
 
     @classmethod
     def single(cls, rules: list[Rule]) -> Profiles:
@@ -90,7 +93,7 @@ class Profiles:
             absolute = os.getcwd() if path == STDIN else os.path.abspath(path)
             directory = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
             cached = self._by_directory.get(directory)
-            found = cached or self._profile(discover_for(Path(directory)))
+            found = cached or self._profile(discover_for(Path(directory), self._discovered))
             self._by_directory[directory] = found
         self._by_path[path] = found
         return found
