@@ -381,7 +381,9 @@ def _scan(options: ScanOptions, profiles: Profiles, suppressor: Suppressor) -> S
             options.stdin_filename,
             options.context,
             suppressor,
-            lambda path: os.path.realpath(path) in own_files or _is_config_file(path),
+            lambda path: (
+                (bool(own_files) and os.path.realpath(path) in own_files) or _is_config_file(path)
+            ),
             options.limits,
             options.jobs,
             options.default_skips,
