@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from itertools import islice
@@ -118,20 +117,14 @@ def free_cores() -> int:
     return max(1, cores - _others_running())
 
 
-def _others_running(path: str = "/proc/loadavg", looks: int = 3) -> int:
-    """Tasks running or runnable, this process aside, the fewest of a few looks 2 ms apart (a
-    task that only passes by is not a busy core); 0 where the kernel does not say."""
-    fewest = None
-    for look in range(looks):
-        if look:
-            time.sleep(0.002)
-        try:
-            with open(path, encoding="ascii") as handle:
-                running = int(handle.read().split()[3].split("/")[0])
-        except (OSError, ValueError, IndexError):
-            return 0
-        fewest = running if fewest is None else min(fewest, running)
-    return max(0, (fewest or 1) - 1)
+def _others_running(path: str = "/proc/loadavg") -> int:
+    """Tasks running or runnable now, this process aside (0 where the kernel does not say)."""
+    try:
+        with open(path, encoding="ascii") as handle:
+            running = int(handle.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return max(0, running - 1)
 
 
 def _cgroup_cpu_quota(path: str = "/sys/fs/cgroup/cpu.max") -> int | None:
