@@ -254,34 +254,3 @@ def test_cgroup_quota_in_whole_cores(tmp_path: Path, written: str, cores: int | 
     quota.write_text(written)
     assert parallel._cgroup_cpu_quota(str(quota)) == cores
     assert parallel._cgroup_cpu_quota(str(tmp_path / "absent")) is None
-
-
-@pytest.mark.parametrize(
-    ("loadavg", "free"),
-    [
-        ("0.10 0.20 0.30 1/300 4242\n", 4),  # only this process runs
-        ("2.00 1.50 1.00 3/300 4242\n", 2),  # two others
-        ("9.00 9.00 9.00 12/300 4242\n", 1),  # all busy: still one, this process's
-        ("garbled\n", 4),  # the kernel does not say: nothing subtracted
-    ],
-)
-def test_free_cores_leave_out_the_busy_ones(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loadavg: str, free: int
-) -> None:
-    """--jobs takes the cores other processes leave free, so that on a busy machine it never
-    starts workers that would only queue behind them (and be slower than one job)."""
-    written = tmp_path / "loadavg"
-    written.write_text(loadavg)
-    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 4)
-    monkeypatch.setattr(parallel, "available_cores", lambda: 4)
-    read = parallel._others_running
-    monkeypatch.setattr(parallel, "_others_running", lambda: read(str(written)))
-    assert parallel.free_cores() == free
-
-
-def test_free_cores_trust_a_quota_over_the_host_load(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In a container limited to 2 of the host's 64 cores, the host's load says nothing of them."""
-    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 64)
-    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
-    monkeypatch.setattr(parallel, "_others_running", lambda: 50)
-    assert parallel.free_cores() == 2

@@ -74,7 +74,7 @@ class Workers:
         """Several files, of enough bytes in all, and more than one core to run workers on (on
         one core, workers only add the cost of sending results back)."""
         several = self.jobs > 1 and len(sizes) > 1 and sum(sizes) >= PARALLEL_MIN_BYTES
-        return several and free_cores() > 1
+        return several and available_cores() > 1
 
     def _in_workers(
         self, task: Callable[[list[str]], bytes], listed: list[list[str]]
@@ -83,7 +83,7 @@ class Workers:
 
         batches = iter(listed)
         index = RuleIndex(self.rules)
-        jobs = min(self.jobs, len(listed), free_cores())  # more would share cores
+        jobs = min(self.jobs, len(listed), available_cores())  # more would share cores
         with _pool(jobs, self.setup) as pool:
             pending = deque(pool.submit(task, b) for b in islice(batches, jobs * _AHEAD))
             try:
@@ -104,27 +104,6 @@ def available_cores() -> int:
         cores = os.cpu_count() or 1
     quota = _cgroup_cpu_quota()
     return min(cores, quota) if quota is not None else cores
-
-
-def free_cores() -> int:
-    """The available cores that other processes do not keep busy right now (at least one): on
-    a machine whose every core kscan may use, less the tasks running besides this process
-    (``/proc/loadavg``). With fewer cores allowed (a container's quota, an affinity mask) the
-    count is the whole host's, not theirs, and is not subtracted."""
-    cores = available_cores()
-    if cores != os.cpu_count():
-        return cores
-    return max(1, cores - _others_running())
-
-
-def _others_running(path: str = "/proc/loadavg") -> int:
-    """Tasks running or runnable now, this process aside (0 where the kernel does not say)."""
-    try:
-        with open(path, encoding="ascii") as handle:
-            running = int(handle.read().split()[3].split("/")[0])
-    except (OSError, ValueError, IndexError):
-        return 0
-    return max(0, running - 1)
 
 
 def _cgroup_cpu_quota(path: str = "/sys/fs/cgroup/cpu.max") -> int | None:
