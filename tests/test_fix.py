@@ -609,3 +609,62 @@ def test_a_container_holds_no_capability_only_as_non_root_without_escalation(
 
     spec = {"securityContext": container}
     assert runs_unprivileged(spec, {"securityContext": pod}) is expected
+
+
+def test_each_document_keeps_its_own_fix_and_a_refused_one_spares_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deployments with the same field at the same pointer: each SARIF result's fix edits its
+    own document only. The last one's container shares the pod's securityContext (one
+    anchor), so its fix cannot read back and is refused: the edits are then made one at a time,
+    each read back in its own document, and the others still apply."""
+    monkeypatch.chdir(tmp_path)
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: shop}}\n"
+        "spec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n"
+        "    metadata: {{labels: {{app: {name}}}}}\n    spec:\n{pod}      containers:\n"
+        "        - name: c\n          image: registry.example.com/c:1.0\n"
+        "          securityContext: {security}\n"
+    )
+    shared = "      securityContext: &sc\n        runAsUser: 1000\n"
+    documents = [
+        deployment.format(name=name, pod=pod, security=security)
+        for name, pod, security in (("a", "", "{}"), ("b", "", "{}"), ("c", shared, "*sc"))
+    ]
+    Path("app.yaml").write_text("---\n".join(documents[:2]), encoding="utf-8")
+    sarif = _kscan(
+        "--isolated", "--select", "KS102", "--format", "sarif", "--base-dir", ".", "app.yaml"
+    )
+    results = json.loads(sarif.stdout)["runs"][0]["results"]
+    assert len(results) == 2
+    for result in results:
+        line = result["locations"][0]["physicalLocation"]["region"]["startLine"]
+        (change,) = result["fixes"][0]["artifactChanges"]
+        (replacement,) = change["replacements"]  # not the other document's too
+        assert abs(replacement["deletedRegion"]["startLine"] - line) <= 1
+    Path("app.yaml").write_text("---\n".join(documents), encoding="utf-8")
+    fixed = _kscan("fix", "--isolated", "--select", "KS102", "app.yaml")
+    assert "fix of KS102" in fixed.stderr and "not applied" in fixed.stderr
+    assert "Fixed 2 fields in 1 file" in fixed.stderr
+    after = Path("app.yaml").read_text(encoding="utf-8").split("---\n")
+    assert ["allowPrivilegeEscalation: false" in part for part in after] == [True, True, False]
+
+
+@pytest.mark.parametrize("security", ["oops", "false", "[]", "{capabilities: false}"])
+def test_no_field_is_added_inside_a_scalar(
+    security: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A securityContext (or its capabilities) written as a scalar is a wrong type, reported
+    as an input error: fixes leave it alone instead of failing on it, in SARIF and in fix."""
+    monkeypatch.chdir(tmp_path)
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n"
+        "  containers:\n    - name: c\n      image: registry.example.com/c:1.0\n"
+        f"      securityContext: {security}\n"
+    )
+    Path("pod.yaml").write_text(text, encoding="utf-8")
+    sarif = _kscan("--isolated", "--format", "sarif", "--base-dir", ".", "pod.yaml")
+    assert sarif.exit_code in (1, 2) and json.loads(sarif.stdout)["runs"]
+    fixed = _kscan("fix", "--isolated", "--diff", "pod.yaml")
+    assert fixed.exit_code in (1, 2)
+    assert Path("pod.yaml").read_text(encoding="utf-8") == text

@@ -41,6 +41,8 @@ class FileFix:
     """The original text cut by ``document_texts``."""
     held_back: int = 0
     """Findings whose fix is unsafe for them and was not asked for (``--unsafe-fixes``)."""
+    documents: list[Document] = field(default_factory=list)
+    """The documents of the original text, which ``Edit.document`` indexes."""
 
     @property
     def changed(self) -> bool:
@@ -114,6 +116,7 @@ def fix_file(
     if errors:
         result.skipped = "it does not parse"
         return result
+    result.documents = documents
     findings = list(findings)
     refused: dict[tuple[int, Pointer, str, Scalar | None], tuple[Edit, str]] = {}
     while True:
@@ -175,6 +178,9 @@ def _make_all(result: FileFix, documents: list[Document], edits: list[Edit]) -> 
     if isinstance(whole, str):
         result.after, result.applied = whole, edits
         return
+    if _make_each_in_its_document(result, documents, order, edits):
+        return
+    result.applied, result.refused = [], []
     text: str = result.before
     for edit in edits:
         attempt = _attempt(text, documents, order, [*result.applied, edit], [edit])
@@ -184,6 +190,57 @@ def _make_all(result: FileFix, documents: list[Document], edits: list[Edit]) -> 
         else:
             result.refused.append((edit, attempt[1]))
     result.after = text
+
+
+def _make_each_in_its_document(
+    result: FileFix, documents: list[Document], order: list[int | None], edits: list[Edit]
+) -> bool:
+    """The edits one at a time, as ``_make_all`` makes them when not all can be, but each read
+    back in its own document's text (not the whole file's: a file of many documents is not
+    parsed again for each edit). An edit its document refuses is tried on the whole text, and
+    the whole text is read back at the end; False (nothing kept) if it does not read back."""
+    head, chunks = result.parts[0], list(result.parts[1])
+    for edit in edits:
+        index = order[edit.document]
+        own = [done for done in result.applied if done.document == edit.document]
+        made = None
+        if index is not None:
+            made = _made_in(chunks[index], documents[edit.document], own, edit)
+        if index is not None and made is not None:
+            chunks[index] = made
+        else:
+            attempt = _attempt(
+                head + "".join(chunks), documents, order, [*result.applied, edit], [edit]
+            )
+            if not isinstance(attempt, str):
+                result.refused.append((edit, attempt[1]))
+                continue
+            head, chunks = document_texts(attempt)
+        result.applied.append(edit)
+    text = head + "".join(chunks)
+    if not isinstance(_attempt(text, documents, order, result.applied, []), str):
+        return False
+    result.after = text
+    return True
+
+
+def _made_in(text: str, document: Document, done: list[Edit], edit: Edit) -> str | None:
+    """The text of one document with ``edit`` made, if it reads back, alone, as the document
+    with the edits ``done`` in it and ``edit``; None otherwise."""
+    try:
+        roots = compose(text)
+        if not roots:
+            return None
+        made = make(text, roots[0], edit)  # as ``_attempt`` makes it
+    except (EditError, yaml.YAMLError, ValueError):
+        return None
+    reread, errors = parse(Source("fixed", made, len(made.encode()), False))
+    if errors or len(reread) != 1:
+        return None
+    expected = plain(document.data)
+    for earlier in (*done, edit):
+        apply(expected, earlier)
+    return made if plain(reread[0].data) == expected else None
 
 
 def _roots_of(documents: list[Document], roots: list[yaml.Node]) -> list[int | None]:

@@ -56,7 +56,7 @@ def plan(
     )
     edits: dict[tuple[int, Pointer, str, Scalar | None], list[tuple[str, Pointer]]] = {}
     for finding in candidates:
-        index = _document_of(finding, documents)
+        index = document_of(finding, documents)
         fix = finding.rule.fix
         if index is None or fix is None:
             continue
@@ -69,7 +69,7 @@ def plan(
         action = "remove" if fix.removes else fix.action
         for pointer in _pointers(finding, fix, base, data[index], documents[index].data):
             key = (index, pointer, action, fix.value)
-            if key in blocked:
+            if key in blocked or not _editable(data[index], pointer):
                 continue
             if key not in edits:
                 if fix.removes and value_at(data[index], pointer) in (None, _GONE):
@@ -93,6 +93,27 @@ def plan(
         reverse=True,
     )
     return [edit for edit in made if edit.action != "remove"] + removals
+
+
+def _editable(data: Any, pointer: Pointer) -> bool:
+    """Whether an edit at ``pointer`` can be made in ``data``: every parent on the way is a
+    mapping or a list, or is not there yet (a ``securityContext`` written as a string or
+    ``false`` is a wrong type, which the scan reports; no field is added inside it)."""
+    for part in pointer[:-1]:
+        if data is None:
+            return True
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return False
+    last = pointer[-1] if pointer else None
+    return (
+        data is None
+        or isinstance(data, dict)
+        or (isinstance(data, list) and isinstance(last, int) and 0 <= last < len(data))
+    )
 
 
 _GONE = ""
@@ -214,7 +235,7 @@ def is_safe(
     return False
 
 
-def _document_of(finding: Finding, documents: list[Document]) -> int | None:
+def document_of(finding: Finding, documents: list[Document]) -> int | None:
     """The document the finding was made in: the one that places its pointer where it is."""
     for index, document in enumerate(documents):
         if type(document) is Document and document.locate(finding.pointer)[0] == finding.span:

@@ -8,7 +8,7 @@ import difflib
 from collections.abc import Iterable
 
 from kscan.fix.files import FileFix, edits_alone, fix_file
-from kscan.fix.plan import Edit, fixable
+from kscan.fix.plan import Edit, document_of, fixable
 from kscan.fix.text import EditError
 from kscan.input.documents import Pointer
 from kscan.results.findings import Finding
@@ -29,33 +29,42 @@ class Replacement:
     inserted: str
 
 
-def replacements(
-    findings: Iterable[Finding],
-) -> dict[tuple[str, str, Pointer], list[Replacement]]:
-    """The replacements fixing each finding that has a fix, by (path, rule id, pointer): the
-    smallest region its one edit changes, or, for a fix of several edits (the items and
-    mounts a removal takes out), the lines they change together (in the order of the text,
-    none overlapping)."""
+def replacements(findings: Iterable[Finding]) -> dict[FindingKey, list[Replacement]]:
+    """The replacements fixing each finding that has a fix, by ``finding_key``: the smallest
+    region its one edit changes, or, for a fix of several edits (the items and mounts a
+    removal takes out), the lines they change together (in the order of the text, none
+    overlapping). A finding's edits are those of its own document (another document of the
+    file may have a field at the same pointer, with its own finding)."""
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         if fixable(finding, True):
             by_path.setdefault(finding.path, []).append(finding)
-    found: dict[tuple[str, str, Pointer], list[Replacement]] = {}
+    found: dict[FindingKey, list[Replacement]] = {}
     for path, listed in by_path.items():
         fixed = fix_file(path, listed, True)
         if fixed.refused or not fixed.applied:
             continue
-        describe = {f.rule.id: f.rule.fix.describe() for f in listed if f.rule.fix is not None}
-        per_finding: dict[tuple[str, Pointer], list[Edit]] = {}
+        per_finding: dict[tuple[int | None, str, Pointer], list[Edit]] = {}
         for edit in fixed.applied:
-            for source in edit.sources:
-                per_finding.setdefault(source, []).append(edit)
-        for (rule, pointer), edits in per_finding.items():
-            description = f"kscan fix: {describe[rule]}"
-            made = _made(fixed, edits, description)
+            for rule, pointer in edit.sources:
+                per_finding.setdefault((edit.document, rule, pointer), []).append(edit)
+        for finding in listed:
+            index = document_of(finding, fixed.documents)
+            edits = per_finding.get((index, finding.rule.id, finding.pointer), [])
+            if not edits or finding.rule.fix is None:
+                continue
+            made = _made(fixed, edits, f"kscan fix: {finding.rule.fix.describe()}")
             if made:
-                found[(path, rule, pointer)] = made
+                found[finding_key(finding)] = made
     return found
+
+
+FindingKey = tuple[str, int, int, str, Pointer]
+
+
+def finding_key(finding: Finding) -> FindingKey:
+    """What tells a finding apart from the others of its file: its position, rule and field."""
+    return (finding.path, finding.span.line, finding.span.column, finding.rule.id, finding.pointer)
 
 
 def _made(fixed: FileFix, edits: list[Edit], description: str) -> list[Replacement]:
@@ -80,13 +89,20 @@ def _changed_lines(before: str, after: str, description: str) -> list[Replacemen
     starts = [0]
     for line in old:
         starts.append(starts[-1] + len(line))
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    # the lines before the first change and after the last are the same: only those between
+    # are compared (difflib's time grows with the square of the lines it is given)
+    most = min(len(old), len(new))
+    head = next((i for i in range(most) if old[i] != new[i]), most)
+    tail = next((i for i in range(most - head) if old[-1 - i] != new[-1 - i]), most - head)
+    matcher = difflib.SequenceMatcher(
+        None, old[head : len(old) - tail], new[head : len(new) - tail], autojunk=False
+    )
     return [
         Replacement(
             description,
-            *_position(before, starts[i1]),
-            *_position(before, starts[i2]),
-            "".join(new[j1:j2]),
+            *_position(before, starts[head + i1]),
+            *_position(before, starts[head + i2]),
+            "".join(new[head + j1 : head + j2]),
         )
         for tag, i1, i2, j1, j2 in matcher.get_opcodes()
         if tag != "equal"

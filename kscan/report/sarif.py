@@ -14,7 +14,7 @@ import attr
 import sarif_om as sarif
 
 from kscan import __version__
-from kscan.fix.replacements import Replacement, replacements
+from kscan.fix.replacements import Replacement, finding_key, replacements
 from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, json_text
 from kscan.results.findings import Finding
@@ -66,7 +66,7 @@ def render(result: ScanResult, rules: list[Rule], options: ReportOptions) -> Ite
                 finding,
                 index[finding.rule.id],
                 options.base_dir,
-                fixes.get((finding.path, finding.rule.id, finding.pointer)),
+                fixes.get(finding_key(finding)),
             )
             for finding in shown
         ],
