@@ -250,3 +250,27 @@ def test_stable_paths_keep_a_true_part_apart_from_the_index_1() -> None:
     doc = load(text)[0]
     doc.stable_path(("items", 1))
     assert doc.stable_path(("items", True)) == asked_alone
+
+
+def test_kustomize_reading_of_a_list_is_its_own_after_a_merge_of_a_list_of_aliases() -> None:
+    """``alternates`` names values by ``id``; the list of a ``<<: [*a]`` merge, whose item has
+    a reading of its own, is not kept in the tree, so once it is freed a list made later can
+    take its id, and kustomize's reading of that list became the merged one
+    (``x: [{app: web, <<: ...}]`` for ``x: [1]``)."""
+    (doc,) = load(
+        "metadata:\n  labels: &b\n    app: web\n    ! <<: {tier: x}\n"
+        "spec:\n  containers:\n  - name: c\n    securityContext:\n      <<: [*b]\n"
+        "      privileged: false\n      x: [1]\n"
+    )
+    reading = doc.alternate_reading()
+    assert reading is not None
+    assert reading.data["spec"]["containers"][0]["securityContext"]["x"] == [1]
+    base = "a: &a0\n  p: &a3 {t: 0}\n  ! <<: *a3\n"
+    entries = "".join(f"m{i}:\n  <<: [*a0]\n  env: [{i}]\n  e2: [x{i}, z]\n" for i in range(40))
+    text = ("---\n" + base + entries) * 5
+    for doc in load(text):
+        reading = doc.alternate_reading()
+        assert reading is not None
+        for i in range(40):
+            assert reading.data[f"m{i}"]["env"] == [i]
+            assert reading.data[f"m{i}"]["e2"] == [f"x{i}", "z"]
