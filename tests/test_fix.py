@@ -668,3 +668,20 @@ def test_no_field_is_added_inside_a_scalar(
     fixed = _kscan("fix", "--isolated", "--diff", "pod.yaml")
     assert fixed.exit_code in (1, 2)
     assert Path("pod.yaml").read_text(encoding="utf-8") == text
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x1c"])
+def test_fix_diff_survives_a_line_separator_inside_a_quoted_string(
+    tmp_path: Path, separator: str
+) -> None:
+    """YAML reads U+2028, U+2029, NEL and the like inside a quoted scalar as text, while
+    ``str.splitlines`` ends a line there: ``fix --diff`` crashed (IndexError in
+    ``fix.text._line_end``) on such a file."""
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        "kind: Pod\nspec:\n  containers:\n  - name: c2\n    resources:\n"
+        f"      env: [1000, '{separator}']\n",
+        encoding="utf-8",
+    )
+    result = _kscan("fix", "--diff", str(manifest))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.stderr

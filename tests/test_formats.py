@@ -264,7 +264,7 @@ def test_control_characters_reach_no_consumer_raw(tmp_path: Path) -> None:
 def test_sarif_survives_a_scalar_where_a_fix_expects_a_mapping(tmp_path: Path) -> None:
     """``capabilities: false`` is an input error (a mapping is expected); SARIF's fixes must
     not crash on it (AttributeError: 'bool' object has no attribute 'get' in fix.plan.apply),
-    as JSON and text do not."""
+    as JSON and text do not: the input error gives exit code 2, as in any format."""
     manifest = tmp_path / "caps.yaml"
     manifest.write_text(
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n"
@@ -273,4 +273,4 @@ def test_sarif_survives_a_scalar_where_a_fix_expects_a_mapping(tmp_path: Path) -
     arguments = ["scan", "--base-dir", str(tmp_path), "--format", "sarif", str(manifest)]
     result = CliRunner().invoke(cli, arguments)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    assert result.exit_code in (0, 1) and json.loads(result.stdout)["runs"]
+    assert result.exit_code == 2 and json.loads(result.stdout)["runs"]

@@ -89,14 +89,21 @@ def _walk(
     return node, ()
 
 
+_LIBYAML_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+"""What libyaml counts as a line break (also inside a quoted scalar)."""
+
+
 def _offset(text: str, mark: Any) -> int:
-    """The character offset of a parser mark (libyaml counts lines and columns in characters)."""
-    start = 0
-    for _ in range(mark.line):
-        found = text.find("\n", start)
-        if found < 0:
+    """The character offset of a parser mark (libyaml counts lines and columns in characters,
+    and NEL, U+2028 and U+2029 as line breaks)."""
+    start, lines = 0, int(mark.line)
+    if lines:
+        for number, found in enumerate(_LIBYAML_BREAK.finditer(text), start=1):
+            if number == lines:
+                start = found.end()
+                break
+        else:
             return len(text)
-        start = found + 1
     return start + int(mark.column)
 
 

@@ -88,7 +88,9 @@ class Document:
         (``disclosure``), the index otherwise (``command[2]``). Inserting a container or
         volume elsewhere does not change it. Each prefix is worked out once per document
         (a container's findings share theirs)."""
-        memo = self._stable_prefixes
+        memo: dict[Pointer, tuple[Any, str]] = (
+            {} if any(type(part) is bool for part in pointer) else self._stable_prefixes
+        )
         known = len(pointer)
         while known and pointer[:known] not in memo:
             known -= 1

@@ -99,6 +99,8 @@ class Builder:
         self.kustomize_rejects = False
         """Whether kustomize refuses the document (two merge keys in a mapping, a bad merge)."""
         self.text_regions: list[Span] = []
+        self.kept: list[Any] = []
+        """The values ``alternates`` names by id, kept alive so that no id is reused."""
 
     def document(self, events: Iterator[Any], index: int) -> Document | None:
         """Build the document whose DocumentStartEvent was just read; None when it is empty.
@@ -407,7 +409,9 @@ class Builder:
         entry_span = key_span if container else Span(key_span[0], key_span[1], span[2], span[3])
         if merge or kustomize_merge:
             if keys.explicit is None:  # from now on, keep what kustomize reads differently
-                keys.explicit = {k: (mapping[k], mapping.pos[k]) for k in keys.written}
+                keys.explicit = {
+                    k: (mapping[k], mapping.pos[k]) for k in mapping if k in keys.written
+                }
             if kustomize_merge:
                 self._kustomize_merge(keys, value, via_alias)
             if merge:
@@ -467,6 +471,7 @@ class Builder:
                 other = PosList(alternates.get(id(item), item) for item in value)
                 other.pos = value.pos
                 alternates[id(value)] = other
+                self.kept.append(value)
         return value
 
     def _kustomize_mapping(self, mapping: PosDict, keys: _Keys | None) -> None:
@@ -478,6 +483,7 @@ class Builder:
                 copied = PosDict((k, alternates.get(id(v), v)) for k, v in mapping.items())
                 copied.pos = mapping.pos
                 alternates[id(mapping)] = copied
+                self.kept.append(mapping)
             return
         other: Any = new_container(True)
         for source in reversed(keys.kustomize_merges[0] if keys.kustomize_merges else []):
@@ -499,6 +505,7 @@ class Builder:
                 self.conflicts.append((mapping, key, mapping.pos.get(key), other.pos.get(key)))
         if differs:
             alternates[id(mapping)] = other
+            self.kept.append(mapping)
 
     def _merge_conflicts(self, root: Any) -> list[MergeConflict]:
         if not self.conflicts:
