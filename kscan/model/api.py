@@ -138,9 +138,9 @@ def check(
     # Each entry's place is a chain (parent's chain, key), () at the top: its pointer is only
     # built for a finding.
     stack: list[tuple[Any, _Shape, _Chain, bool]] = [(value, _shape(type_name), (), True)]
-    seen = found.seen
+    seen, push, pop = found.seen, stack.append, stack.pop
     while stack:
-        value, shape, chain, typed = stack.pop()
+        value, shape, chain, typed = pop()
         if value is None:  # an explicit null leaves the field unset
             continue
         if isinstance(shape, _Struct):
@@ -155,13 +155,14 @@ def check(
             for key, item in value.items():
                 scalar = scalars.get(key)
                 if scalar is not None:  # most fields: checked here, not stacked
-                    if item is not None and not scalar.fits(item):
+                    fits = item is None or scalar.fitting.get(type(item)) or scalar.fits(item)
+                    if not fits:
                         at = _pointer(pointer, (chain, key))
                         found.wrong.append(WrongType(at, scalar.expected))
                     continue
                 child = nested.get(key)
                 if child is not None:
-                    stack.append((item, child, (chain, key), inner))
+                    push((item, child, (chain, key), inner))
                 elif key not in shape.known and unknown and (chain or key not in allowed):
                     _unknown(found, shape, _pointer(pointer, (chain, key)), key)
         elif isinstance(shape, _Items):
@@ -175,7 +176,7 @@ def check(
             item_shape = shape.item
             items = enumerate(value) if isinstance(value, list) else value.items()
             if not isinstance(item_shape, _Scalar):
-                stack.extend((v, item_shape, (chain, k), typed) for k, v in items)
+                stack += [(v, item_shape, (chain, k), typed) for k, v in items]
             elif typed and not item_shape.anything:
                 # Checked here, last item first, as they would be popped.
                 for k, v in reversed(list(items)):

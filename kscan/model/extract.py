@@ -31,7 +31,7 @@ from kscan.model.fields import (
 )
 from kscan.model.workloads import ContainerSlot, PodSlot
 from kscan.support.disclosure import shown_key
-from kscan.support.values import dataclass, field
+from kscan.support.values import dataclass
 
 MODELS: dict[str, type[KubeObjectModel]] = {
     "NetworkPolicy": NetworkPolicy,
@@ -465,20 +465,24 @@ def _inheriting(item: PosDict, wrapper: dict[str, Any]) -> PosDict:
     return filled
 
 
-@dataclass
 class _ObjectBuilder:
-    """Builds one object, collecting the fields the API would refuse (relative pointers)."""
+    """Builds one object, collecting the fields the API would refuse (relative pointers). (A
+    plain class: one is made per object.)"""
 
-    document: Any
-    data: dict[str, Any]
-    pointer: Pointer
-    wrong: dict[Pointer, str] = field(default_factory=dict)
-    """Wrong-typed fields and what they should be: the API check's, then the models' own."""
-    model_wrong: dict[Pointer, str] = field(default_factory=dict)
-    found: api.Findings = field(default_factory=api.Findings)
-    unchecked: tuple[int, Pointer] | None = None
-    """Pods left out because the object's pods hold too many fields in all: (how many, where
-    the first of them is)."""
+    __slots__ = ("data", "document", "found", "model_wrong", "pointer", "unchecked", "wrong")
+
+    def __init__(self, document: Any, data: dict[str, Any], pointer: Pointer) -> None:
+        self.document = document
+        self.data = data
+        self.pointer = pointer
+        self.wrong: dict[Pointer, str] = {}
+        """Wrong-typed fields and what they should be: the API check's, then the models'
+        own."""
+        self.model_wrong: dict[Pointer, str] = {}
+        self.found = api.Findings()
+        self.unchecked: tuple[int, Pointer] | None = None
+        """Pods left out because the object's pods hold too many fields in all: (how many,
+        where the first of them is)."""
 
     def build(self, kind: str) -> KubeObject:
         model = self._model(MODELS.get(kind, KubeObjectModel), self.data, (), KubeObjectModel)
@@ -664,9 +668,10 @@ class _ObjectBuilder:
         if slot.overlay is not None:
             under = value_at(self.data, slot.overlay)
             data = LayeredPod.overlay(data, absolute, under, (*self.pointer, *slot.overlay))
-        name = data.get("name") or slot.default_name
-        for patch, at in patched.get(str(name), []):
-            data = LayeredPod.overlay(patch, at, data, absolute)
+        if patched:
+            name = data.get("name") or slot.default_name
+            for patch, at in patched.get(str(name), []):
+                data = LayeredPod.overlay(patch, at, data, absolute)
         model = self._model(Container, data, slot.pointer, Container)
         name = model.name or slot.default_name
         return ContainerRef(model, absolute, slot.label, data, slot.role, name, where)

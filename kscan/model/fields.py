@@ -72,8 +72,12 @@ def _list_of(item: Check) -> Check:
         if not isinstance(value, list):
             problems.append(Problem(loc, "list_type", "Input should be a valid list"))
             return _MISSING
-        if exact is not None and all(type(element) is exact for element in value):
-            return list(value)  # every item fits: read as it is
+        if exact is not None:
+            for element in value:
+                if type(element) is not exact:
+                    break
+            else:
+                return list(value)  # every item fits: read as it is
         before = len(problems)
         items = [item(element, (*loc, index), problems) for index, element in enumerate(value)]
         return items if len(problems) == before else _MISSING
@@ -99,10 +103,12 @@ def _dict_of(key_check: Check, value_check: Check) -> Check:
         if not isinstance(value, dict):
             problems.append(Problem(loc, "dict_type", "Input should be a valid dictionary"))
             return _MISSING
-        if exact and all(
-            type(key) is exact_key and type(item) is exact_value for key, item in value.items()
-        ):
-            return dict(value)  # every key and value fits: read as it is
+        if exact:
+            for key, item in value.items():
+                if type(key) is not exact_key or type(item) is not exact_value:
+                    break
+            else:
+                return dict(value)  # every key and value fits: read as it is
         before = len(problems)
         read = {}
         for key, item in value.items():
