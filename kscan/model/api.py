@@ -151,20 +151,19 @@ def check(
             if visit in seen:
                 continue
             seen.add(visit)
-            scalars, nested, inner = shape.scalars, shape.nested, shape.typed
+            checked, inner = shape.checked, shape.typed
             for key, item in value.items():
-                scalar = scalars.get(key)
-                if scalar is not None:  # most fields: checked here, not stacked
-                    fits = item is None or scalar.fitting.get(type(item)) or scalar.fits(item)
-                    if not fits:
+                field = checked.get(key)
+                if field is None:
+                    if key not in shape.known and unknown and (chain or key not in allowed):
+                        _unknown(found, shape, _pointer(pointer, (chain, key)), key)
+                elif type(field) is _Scalar:  # most fields: checked here, not stacked
+                    fitting = field.fitting
+                    if item is not None and type(item) not in fitting and not field.fits(item):
                         at = _pointer(pointer, (chain, key))
-                        found.wrong.append(WrongType(at, scalar.expected))
-                    continue
-                child = nested.get(key)
-                if child is not None:
-                    push((item, child, (chain, key), inner))
-                elif key not in shape.known and unknown and (chain or key not in allowed):
-                    _unknown(found, shape, _pointer(pointer, (chain, key)), key)
+                        found.wrong.append(WrongType(at, field.expected))
+                else:
+                    push((item, field, (chain, key), inner))
         elif isinstance(shape, _Items):
             if not isinstance(value, shape.container):
                 _wrong(found, typed, pointer, chain, shape.expected)
@@ -179,8 +178,9 @@ def check(
                 stack += [(v, item_shape, (chain, k), typed) for k, v in items]
             elif typed and not item_shape.anything:
                 # Checked here, last item first, as they would be popped.
+                fitting = item_shape.fitting
                 for k, v in reversed(list(items)):
-                    if v is not None and not item_shape.fits(v):
+                    if v is not None and type(v) not in fitting and not item_shape.fits(v):
                         at = _pointer(pointer, (chain, k))
                         found.wrong.append(WrongType(at, item_shape.expected))
         elif not shape.fits(value):
@@ -201,8 +201,7 @@ def _pointer(top: Pointer, chain: _Chain) -> Pointer:
 
 
 class _Scalar:
-    """A scalar API type: whether a value fits it, remembered by Python type (which alone
-    decides it)."""
+    """A scalar API type, and the Python types seen to fit it (the type alone decides)."""
 
     __slots__ = ("anything", "expected", "fitting", "name")
 
@@ -210,12 +209,14 @@ class _Scalar:
         self.name = name
         self.expected = _SCALARS.get(name, name)
         self.anything = name not in _SCALARS or name == "object"
-        self.fitting: dict[type, bool] = {}
+        self.fitting: set[type] = set()
 
     def fits(self, value: Any) -> bool:
-        fits = self.fitting.get(type(value))
-        if fits is None:
-            fits = self.fitting[type(value)] = _scalar_fits(value, self.name)
+        if type(value) in self.fitting:
+            return True
+        fits = _scalar_fits(value, self.name)
+        if fits:
+            self.fitting.add(type(value))
         return fits
 
 
@@ -231,16 +232,15 @@ class _Items:
 
 
 class _Struct:
-    """A struct: its fields, split into the scalars checked in place (those of a ``TYPED``
-    struct) and the fields walked further."""
+    """A struct: its fields, and those of them ``check`` looks into: the scalars (checked in
+    place, in a ``TYPED`` struct) and the fields walked further."""
 
-    __slots__ = ("known", "name", "nested", "removed", "scalars", "typed")
+    __slots__ = ("checked", "known", "name", "removed", "typed")
 
     def __init__(self, name: str, known: dict[str, str], removed: frozenset[str]) -> None:
         self.name, self.known, self.removed = name, known, removed
         self.typed = name in TYPED
-        self.scalars: dict[str, _Scalar] = {}
-        self.nested: dict[str, _Shape] = {}
+        self.checked: dict[str, _Shape] = {}
 
 
 _Shape = _Struct | _Items | _Scalar
@@ -259,10 +259,8 @@ def _shape(type_name: str) -> _Shape:
         _SHAPES[type_name] = struct
         for key, item_type in struct.known.items():
             item = _shape(item_type)
-            if not isinstance(item, _Scalar):
-                struct.nested[key] = item
-            elif struct.typed and not item.anything:
-                struct.scalars[key] = item
+            if not isinstance(item, _Scalar) or (struct.typed and not item.anything):
+                struct.checked[key] = item
         return struct
     for prefix in ("[]", "map[string]"):
         if type_name.startswith(prefix):
