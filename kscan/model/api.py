@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from kscan.input.tree import Pointer
+from kscan.input.tree import Chain, Pointer, chain_pointer
 from kscan.support.values import dataclass
 
 _FIELDS_FILE = Path(__file__).with_name("api_fields.json")
@@ -135,9 +135,8 @@ def check(
     names fields a custom resource adds to the top struct; with ``unknown`` False, keys the API
     does not know are not reported (a struct that may carry more than the API's fields)."""
     allowed = frozenset(extra)
-    # Each entry's place is a chain (parent's chain, key), () at the top: its pointer is only
-    # built for a finding.
-    stack: list[tuple[Any, _Shape, _Chain, bool]] = [(value, _shape(type_name), (), True)]
+    # Each entry's place is a Chain: a pointer is built only for a finding.
+    stack: list[tuple[Any, _Shape, Chain, bool]] = [(value, _shape(type_name), (), True)]
     seen, push, pop = found.seen, stack.append, stack.pop
     while stack:
         value, shape, chain, typed = pop()
@@ -156,11 +155,11 @@ def check(
                 field = checked.get(key)
                 if field is None:
                     if key not in shape.known and unknown and (chain or key not in allowed):
-                        _unknown(found, shape, _pointer(pointer, (chain, key)), key)
+                        _unknown(found, shape, chain_pointer(pointer, (chain, key)), key)
                 elif type(field) is _Scalar:  # most fields: checked here, not stacked
                     fitting = field.fitting
                     if item is not None and type(item) not in fitting and not field.fits(item):
-                        at = _pointer(pointer, (chain, key))
+                        at = chain_pointer(pointer, (chain, key))
                         found.wrong.append(WrongType(at, field.expected))
                 else:
                     push((item, field, (chain, key), inner))
@@ -181,23 +180,13 @@ def check(
                 fitting = item_shape.fitting
                 for k, v in reversed(list(items)):
                     if v is not None and type(v) not in fitting and not item_shape.fits(v):
-                        at = _pointer(pointer, (chain, k))
+                        at = chain_pointer(pointer, (chain, k))
                         found.wrong.append(WrongType(at, item_shape.expected))
         elif not shape.fits(value):
             _wrong(found, typed, pointer, chain, shape.expected)
 
 
 _NO_EXTRA: frozenset[str] = frozenset()
-_Chain = tuple[Any, ...]
-"""``()`` or (the parent's chain, a key or index)."""
-
-
-def _pointer(top: Pointer, chain: _Chain) -> Pointer:
-    keys = []
-    while chain:
-        chain, key = chain
-        keys.append(key)
-    return (*top, *reversed(keys))
 
 
 class _Scalar:
@@ -278,9 +267,9 @@ def _unknown(found: Findings, struct: _Struct, pointer: Pointer, key: str) -> No
     found.unknown.append(UnknownField(pointer, key, struct.name, hint, gone))
 
 
-def _wrong(found: Findings, typed: bool, top: Pointer, chain: _Chain, expected: str) -> None:
+def _wrong(found: Findings, typed: bool, top: Pointer, chain: Chain, expected: str) -> None:
     if typed:
-        found.wrong.append(WrongType(_pointer(top, chain), expected))
+        found.wrong.append(WrongType(chain_pointer(top, chain), expected))
 
 
 def _scalar_fits(value: Any, type_name: str) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from kscan.input.tree import Pointer, value_at
+from kscan.input.tree import Chain, Pointer, chain_pointer, value_at
 from kscan.support.values import dataclass, replace
 
 Role = Literal["containers", "initContainers", "ephemeralContainers"]
@@ -366,9 +366,9 @@ def _shaped_like_pods(data: dict[str, Any]) -> Iterator[PodSlot]:
     ``_looks_like_pod_spec``): the pods of a custom resource. Each node is visited once; inside
     a pod spec the search goes on (a pod template may sit below it), its containers aside."""
     seen: set[int] = set()
-    # Mappings and lists only (scalars hold no pod), each with its parent and its place as a
-    # chain ((the parent's chain, key), () at the top), made a pointer for a pod found.
-    stack: list[tuple[Any, Any, _Chain]] = [
+    # Mappings and lists only (scalars hold no pod), each with its parent and its place (a
+    # Chain, made a pointer for a pod found).
+    stack: list[tuple[Any, Any, Chain]] = [
         (value, data, ((), key))
         for key, value in reversed(data.items())
         if key not in ("metadata", "status") and isinstance(value, (dict, list))
@@ -381,7 +381,7 @@ def _shaped_like_pods(data: dict[str, Any]) -> Iterator[PodSlot]:
         if isinstance(node, dict):
             skipped: tuple[str, ...] = ()
             if _looks_like_pod_spec(node):
-                pointer = _pointer(chain)
+                pointer = chain_pointer((), chain)
                 has_metadata = (
                     pointer[-1:] == ("spec",) and isinstance(parent, dict) and "metadata" in parent
                 )
@@ -405,18 +405,6 @@ def _shaped_like_pods(data: dict[str, Any]) -> Iterator[PodSlot]:
                 for i, v in reversed(list(enumerate(node)))
                 if isinstance(v, (dict, list))
             ]
-
-
-_Chain = tuple[Any, ...]
-"""``()`` or (the parent's chain, a key or index)."""
-
-
-def _pointer(chain: _Chain) -> Pointer:
-    keys = []
-    while chain:
-        chain, key = chain
-        keys.append(key)
-    return tuple(reversed(keys))
 
 
 def _looks_like_pod_spec(node: dict[str, Any]) -> bool:
