@@ -213,7 +213,8 @@ class KubeModel:
             problems.append(Problem(loc, "model_type", word))
             return _MISSING
         before = len(problems)
-        values = {}
+        model = object.__new__(cls)
+        values = model.__dict__  # filled in place: the model is dropped if a field fails
         plan = cls.__dict__.get("_plan") or cls._read_plan()
         for name, alias, check, exact, default, copied in plan:
             value = data.get(alias)
@@ -225,11 +226,7 @@ class KubeModel:
             elif type(value) is not exact:
                 value = check(value, (*loc, alias), problems)
             values[name] = value
-        if len(problems) != before:
-            return _MISSING
-        model = object.__new__(cls)
-        model.__dict__.update(values)
-        return model
+        return model if len(problems) == before else _MISSING
 
     @classmethod
     def _read_plan(cls) -> tuple[_Read, ...]:
