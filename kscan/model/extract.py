@@ -427,7 +427,7 @@ def _pod_size(pod: PodView) -> int:
 def extract_objects(document: Any) -> Iterator[KubeObject | InvalidField]:
     """Every object of a document, Lists flattened; documents without a kind are skipped. An
     object's wrong-typed fields come right after it."""
-    yield from _objects_at(document, document.data, ())
+    return _objects_at(document, document.data, ())
 
 
 def _objects_at(document: Any, data: Any, pointer: Pointer) -> Iterator[KubeObject | InvalidField]:
@@ -443,7 +443,8 @@ def _objects_at(document: Any, data: Any, pointer: Pointer) -> Iterator[KubeObje
     builder = _ObjectBuilder(document, data, pointer)
     obj = builder.build(kind)
     yield obj
-    yield from builder.problems(obj)
+    if builder.wrong or builder.unchecked is not None:
+        yield from builder.problems(obj)
 
 
 def _inheriting(item: PosDict, wrapper: dict[str, Any]) -> PosDict:
@@ -495,10 +496,11 @@ class _ObjectBuilder:
         size = 0
         for index, slot in enumerate(slots):
             pod = self._pod(slot, several)
-            size += _pod_size(pod)
-            if size > MAX_POD_FIELDS and pods:
-                self.unchecked = (len(slots) - index, slot.spec)
-                break
+            if several:  # the first pod is always kept: a lone pod is never counted
+                size += _pod_size(pod)
+                if size > MAX_POD_FIELDS and pods:
+                    self.unchecked = (len(slots) - index, slot.spec)
+                    break
             pods.append(pod)
         for problem in self.found.wrong:
             self.wrong.setdefault(problem.pointer, f"expected {problem.expected}")
