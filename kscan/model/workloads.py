@@ -380,7 +380,7 @@ def _shaped_like_pods(data: dict[str, Any]) -> Iterator[PodSlot]:
         seen.add(id(node))
         if isinstance(node, dict):
             skipped: tuple[str, ...] = ()
-            if _looks_like_pod_spec(node):
+            if "containers" in node and _looks_like_pod_spec(node):
                 pointer = chain_pointer((), chain)
                 has_metadata = (
                     pointer[-1:] == ("spec",) and isinstance(parent, dict) and "metadata" in parent
