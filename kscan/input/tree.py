@@ -31,6 +31,9 @@ class PosList(list[Any]):
 
 
 Pointer = tuple[str | int, ...]
+Chain = tuple[Any, ...]
+"""A place in a walk, cheaper to extend than a pointer: ``()`` at the top, else (the parent's
+chain, a key or index). ``chain_pointer`` makes it a pointer, for the few places reported."""
 
 
 def new_container(is_map: bool) -> PosDict | PosList:
@@ -95,6 +98,15 @@ class ParseError(Exception):
     def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
         super().__init__(message)
         self.line, self.column = line, column
+
+
+def chain_pointer(top: Pointer, chain: Chain) -> Pointer:
+    """The pointer of a chain whose top is at ``top``."""
+    keys = []
+    while chain:
+        chain, key = chain
+        keys.append(key)
+    return (*top, *reversed(keys))
 
 
 def value_at(data: Any, pointer: Pointer) -> Any:

@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from kscan.input.tree import Pointer
+from kscan.input.tree import Chain, Pointer, chain_pointer
 from kscan.support.values import dataclass
 
 _FIELDS_FILE = Path(__file__).with_name("api_fields.json")
@@ -134,87 +134,142 @@ def check(
     """Check ``value`` against an API type (``PodSpec``, ``[]Volume``, ``bool``...). ``extra``
     names fields a custom resource adds to the top struct; with ``unknown`` False, keys the API
     does not know are not reported (a struct that may carry more than the API's fields)."""
-    stack: list[tuple[Any, str, Pointer, frozenset[str], bool]] = [
-        (value, type_name, pointer, frozenset(extra), True)
-    ]
-    structs, removed = _api()
-    seen = found.seen
+    allowed = frozenset(extra)
+    # Each entry's place is a Chain: a pointer is built only for a finding.
+    stack: list[tuple[Any, _Shape, Chain, bool]] = [(value, _shape(type_name), (), True)]
+    seen, push, pop = found.seen, stack.append, stack.pop
     while stack:
-        value, type_name, pointer, allowed, typed = stack.pop()
+        value, shape, chain, typed = pop()
         if value is None:  # an explicit null leaves the field unset
             continue
-        if type_name in structs:
+        if isinstance(shape, _Struct):
             if not isinstance(value, dict):
-                _wrong(found, typed, pointer, "a mapping")
+                _wrong(found, typed, pointer, chain, "a mapping")
                 continue
-            visit = (id(value), type_name)
+            visit = (id(value), shape.name)
             if visit in seen:
                 continue
             seen.add(visit)
-            known = structs[type_name]
-            inner = type_name in TYPED
+            checked, inner = shape.checked, shape.typed
             for key, item in value.items():
-                item_type = known.get(key)
-                if item_type is None:
-                    if unknown and key not in allowed:
-                        _unknown(found, removed, known, type_name, (*pointer, key), key)
-                elif item_type in _SCALARS:  # most fields: checked here, not stacked
-                    if item is not None and inner and not _fits(item, item_type):
-                        found.wrong.append(WrongType((*pointer, key), _SCALARS[item_type]))
+                field = checked.get(key)
+                if field is None:
+                    if key not in shape.known and unknown and (chain or key not in allowed):
+                        _unknown(found, shape, chain_pointer(pointer, (chain, key)), key)
+                elif type(field) is _Scalar:  # most fields: checked here, not stacked
+                    fitting = field.fitting
+                    if item is not None and type(item) not in fitting and not field.fits(item):
+                        at = chain_pointer(pointer, (chain, key))
+                        found.wrong.append(WrongType(at, field.expected))
                 else:
-                    stack.append((item, item_type, (*pointer, key), _NO_EXTRA, inner))
-        elif type_name.startswith("[]"):
-            if not isinstance(value, list):
-                _wrong(found, typed, pointer, "a list")
-            elif (id(value), type_name) not in seen:
-                seen.add((id(value), type_name))
-                item = type_name[2:]
-                stack.extend(
-                    (v, item, (*pointer, i), _NO_EXTRA, typed) for i, v in enumerate(value)
-                )
-        elif type_name.startswith("map[string]"):
-            if not isinstance(value, dict):
-                _wrong(found, typed, pointer, "a mapping")
-            elif (id(value), type_name) not in seen:
-                seen.add((id(value), type_name))
-                item = type_name[len("map[string]") :]
-                stack.extend((v, item, (*pointer, k), _NO_EXTRA, typed) for k, v in value.items())
-        elif not _scalar_fits(value, type_name):
-            _wrong(found, typed, pointer, _SCALARS.get(type_name, type_name))
+                    push((item, field, (chain, key), inner))
+        elif isinstance(shape, _Items):
+            if not isinstance(value, shape.container):
+                _wrong(found, typed, pointer, chain, shape.expected)
+                continue
+            visit = (id(value), shape.name)
+            if visit in seen:
+                continue
+            seen.add(visit)
+            item_shape = shape.item
+            items = enumerate(value) if isinstance(value, list) else value.items()
+            if not isinstance(item_shape, _Scalar):
+                stack += [(v, item_shape, (chain, k), typed) for k, v in items]
+            elif typed and not item_shape.anything:
+                # Checked here, last item first, as they would be popped.
+                fitting = item_shape.fitting
+                for k, v in reversed(list(items)):
+                    if v is not None and type(v) not in fitting and not item_shape.fits(v):
+                        at = chain_pointer(pointer, (chain, k))
+                        found.wrong.append(WrongType(at, item_shape.expected))
+        elif not shape.fits(value):
+            _wrong(found, typed, pointer, chain, shape.expected)
 
 
 _NO_EXTRA: frozenset[str] = frozenset()
 
 
-def _unknown(
-    found: Findings,
-    removed: dict[str, frozenset[str]],
-    known: dict[str, str],
-    type_name: str,
-    pointer: Pointer,
-    key: str,
-) -> None:
-    gone = key in removed.get(type_name, ())
-    hint = suggest(key, known) if not gone and len(found.unknown) < _SUGGESTED else None
-    found.unknown.append(UnknownField(pointer, key, type_name, hint, gone))
+class _Scalar:
+    """A scalar API type, and the Python types seen to fit it (the type alone decides)."""
+
+    __slots__ = ("anything", "expected", "fitting", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.expected = _SCALARS.get(name, name)
+        self.anything = name not in _SCALARS or name == "object"
+        self.fitting: set[type] = set()
+
+    def fits(self, value: Any) -> bool:
+        if type(value) in self.fitting:
+            return True
+        fits = _scalar_fits(value, self.name)
+        if fits:
+            self.fitting.add(type(value))
+        return fits
 
 
-def _wrong(found: Findings, typed: bool, pointer: Pointer, expected: str) -> None:
+class _Items:
+    """``[]T`` or ``map[string]T``."""
+
+    __slots__ = ("container", "expected", "item", "name")
+
+    def __init__(self, name: str, is_list: bool, item: _Shape) -> None:
+        self.name, self.item = name, item
+        self.container: type[Any] = list if is_list else dict
+        self.expected = "a list" if is_list else "a mapping"
+
+
+class _Struct:
+    """A struct: its fields, and those of them ``check`` looks into: the scalars (checked in
+    place, in a ``TYPED`` struct) and the fields walked further."""
+
+    __slots__ = ("checked", "known", "name", "removed", "typed")
+
+    def __init__(self, name: str, known: dict[str, str], removed: frozenset[str]) -> None:
+        self.name, self.known, self.removed = name, known, removed
+        self.typed = name in TYPED
+        self.checked: dict[str, _Shape] = {}
+
+
+_Shape = _Struct | _Items | _Scalar
+_SHAPES: dict[str, _Shape] = {}
+
+
+def _shape(type_name: str) -> _Shape:
+    """The checking plan of an API type, built once (a struct before its fields, as structs
+    may nest themselves)."""
+    shape = _SHAPES.get(type_name)
+    if shape is not None:
+        return shape
+    structs, removed = _api()
+    if type_name in structs:
+        struct = _Struct(type_name, structs[type_name], removed.get(type_name, _NO_EXTRA))
+        _SHAPES[type_name] = struct
+        for key, item_type in struct.known.items():
+            item = _shape(item_type)
+            if not isinstance(item, _Scalar) or (struct.typed and not item.anything):
+                struct.checked[key] = item
+        return struct
+    for prefix in ("[]", "map[string]"):
+        if type_name.startswith(prefix):
+            shape = _Items(type_name, prefix == "[]", _shape(type_name[len(prefix) :]))
+            break
+    else:
+        shape = _Scalar(type_name)
+    _SHAPES[type_name] = shape
+    return shape
+
+
+def _unknown(found: Findings, struct: _Struct, pointer: Pointer, key: str) -> None:
+    gone = key in struct.removed
+    hint = suggest(key, struct.known) if not gone and len(found.unknown) < _SUGGESTED else None
+    found.unknown.append(UnknownField(pointer, key, struct.name, hint, gone))
+
+
+def _wrong(found: Findings, typed: bool, top: Pointer, chain: Chain, expected: str) -> None:
     if typed:
-        found.wrong.append(WrongType(pointer, expected))
-
-
-_FITTING: dict[tuple[str, type], bool] = {}
-"""``_scalar_fits`` by API type and Python type, which alone decide it."""
-
-
-def _fits(value: Any, type_name: str) -> bool:
-    """``_scalar_fits``, remembered for each API type and Python type."""
-    key = (type_name, type(value))
-    fits = _FITTING.get(key)
-    if fits is None:
-        fits = _FITTING[key] = _scalar_fits(value, type_name)
-    return fits
+        found.wrong.append(WrongType(chain_pointer(top, chain), expected))
 
 
 def _scalar_fits(value: Any, type_name: str) -> bool:

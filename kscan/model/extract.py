@@ -31,7 +31,7 @@ from kscan.model.fields import (
 )
 from kscan.model.workloads import ContainerSlot, PodSlot
 from kscan.support.disclosure import shown_key
-from kscan.support.values import dataclass, field
+from kscan.support.values import dataclass
 
 MODELS: dict[str, type[KubeObjectModel]] = {
     "NetworkPolicy": NetworkPolicy,
@@ -427,7 +427,7 @@ def _pod_size(pod: PodView) -> int:
 def extract_objects(document: Any) -> Iterator[KubeObject | InvalidField]:
     """Every object of a document, Lists flattened; documents without a kind are skipped. An
     object's wrong-typed fields come right after it."""
-    yield from _objects_at(document, document.data, ())
+    return _objects_at(document, document.data, ())
 
 
 def _objects_at(document: Any, data: Any, pointer: Pointer) -> Iterator[KubeObject | InvalidField]:
@@ -443,7 +443,8 @@ def _objects_at(document: Any, data: Any, pointer: Pointer) -> Iterator[KubeObje
     builder = _ObjectBuilder(document, data, pointer)
     obj = builder.build(kind)
     yield obj
-    yield from builder.problems(obj)
+    if builder.wrong or builder.unchecked is not None:
+        yield from builder.problems(obj)
 
 
 def _inheriting(item: PosDict, wrapper: dict[str, Any]) -> PosDict:
@@ -465,20 +466,24 @@ def _inheriting(item: PosDict, wrapper: dict[str, Any]) -> PosDict:
     return filled
 
 
-@dataclass
 class _ObjectBuilder:
-    """Builds one object, collecting the fields the API would refuse (relative pointers)."""
+    """Builds one object, collecting the fields the API would refuse (relative pointers). (A
+    plain class: one is made per object.)"""
 
-    document: Any
-    data: dict[str, Any]
-    pointer: Pointer
-    wrong: dict[Pointer, str] = field(default_factory=dict)
-    """Wrong-typed fields and what they should be: the API check's, then the models' own."""
-    model_wrong: dict[Pointer, str] = field(default_factory=dict)
-    found: api.Findings = field(default_factory=api.Findings)
-    unchecked: tuple[int, Pointer] | None = None
-    """Pods left out because the object's pods hold too many fields in all: (how many, where
-    the first of them is)."""
+    __slots__ = ("data", "document", "found", "model_wrong", "pointer", "unchecked", "wrong")
+
+    def __init__(self, document: Any, data: dict[str, Any], pointer: Pointer) -> None:
+        self.document = document
+        self.data = data
+        self.pointer = pointer
+        self.wrong: dict[Pointer, str] = {}
+        """Wrong-typed fields and what they should be: the API check's, then the models'
+        own."""
+        self.model_wrong: dict[Pointer, str] = {}
+        self.found = api.Findings()
+        self.unchecked: tuple[int, Pointer] | None = None
+        """Pods left out because the object's pods hold too many fields in all: (how many,
+        where the first of them is)."""
 
     def build(self, kind: str) -> KubeObject:
         model = self._model(MODELS.get(kind, KubeObjectModel), self.data, (), KubeObjectModel)
@@ -491,10 +496,11 @@ class _ObjectBuilder:
         size = 0
         for index, slot in enumerate(slots):
             pod = self._pod(slot, several)
-            size += _pod_size(pod)
-            if size > MAX_POD_FIELDS and pods:
-                self.unchecked = (len(slots) - index, slot.spec)
-                break
+            if several:  # the first pod is always kept: a lone pod is never counted
+                size += _pod_size(pod)
+                if size > MAX_POD_FIELDS and pods:
+                    self.unchecked = (len(slots) - index, slot.spec)
+                    break
             pods.append(pod)
         for problem in self.found.wrong:
             self.wrong.setdefault(problem.pointer, f"expected {problem.expected}")
@@ -664,9 +670,10 @@ class _ObjectBuilder:
         if slot.overlay is not None:
             under = value_at(self.data, slot.overlay)
             data = LayeredPod.overlay(data, absolute, under, (*self.pointer, *slot.overlay))
-        name = data.get("name") or slot.default_name
-        for patch, at in patched.get(str(name), []):
-            data = LayeredPod.overlay(patch, at, data, absolute)
+        if patched:
+            name = data.get("name") or slot.default_name
+            for patch, at in patched.get(str(name), []):
+                data = LayeredPod.overlay(patch, at, data, absolute)
         model = self._model(Container, data, slot.pointer, Container)
         name = model.name or slot.default_name
         return ContainerRef(model, absolute, slot.label, data, slot.role, name, where)

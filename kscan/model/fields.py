@@ -66,10 +66,18 @@ def _anything(value: Any, loc: Loc, problems: list[Problem]) -> Any:
 
 
 def _list_of(item: Check) -> Check:
+    exact = _EXACT.get(item)
+
     def check(value: Any, loc: Loc, problems: list[Problem]) -> Any:
         if not isinstance(value, list):
             problems.append(Problem(loc, "list_type", "Input should be a valid list"))
             return _MISSING
+        if exact is not None:
+            for element in value:
+                if type(element) is not exact:
+                    break
+            else:
+                return list(value)  # every item fits: read as it is
         before = len(problems)
         items = [item(element, (*loc, index), problems) for index, element in enumerate(value)]
         return items if len(problems) == before else _MISSING
@@ -88,10 +96,19 @@ def _key_loc(key: Any) -> Any:
 
 
 def _dict_of(key_check: Check, value_check: Check) -> Check:
+    exact_key, exact_value = _EXACT.get(key_check), _EXACT.get(value_check)
+    exact = exact_key is not None and exact_value is not None
+
     def check(value: Any, loc: Loc, problems: list[Problem]) -> Any:
         if not isinstance(value, dict):
             problems.append(Problem(loc, "dict_type", "Input should be a valid dictionary"))
             return _MISSING
+        if exact:
+            for key, item in value.items():
+                if type(key) is not exact_key or type(item) is not exact_value:
+                    break
+            else:
+                return dict(value)  # every key and value fits: read as it is
         before = len(problems)
         read = {}
         for key, item in value.items():
@@ -110,6 +127,9 @@ _SCALARS: dict[Any, Check] = {
     int: _scalar(int, "int_type", "integer"),
     object: _anything,
 }
+_EXACT: dict[Check, type] = {_SCALARS[kind]: kind for kind in (str, bool, int)}
+"""The scalar checks, by the one Python type that passes them as it is (a subclass is checked:
+a ``bool`` is no ``int``)."""
 
 
 def _checker(annotation: Any) -> Check:
@@ -142,6 +162,7 @@ class KubeModel:
     ALIASES: ClassVar[dict[str, str]] = {}
     """API names that camelCase does not give (``nonResourceURLs``)."""
     _schema: ClassVar[tuple[tuple[str, FieldSpec, Check], ...] | None] = None
+    _plan: ClassVar[tuple[_Read, ...] | None] = None
 
     @classmethod
     def model_fields(cls) -> dict[str, FieldSpec]:
@@ -192,22 +213,37 @@ class KubeModel:
             problems.append(Problem(loc, "model_type", word))
             return _MISSING
         before = len(problems)
-        values = {}
-        for name, spec, check in cls._fields():
-            value = data.get(spec.alias)
-            if value is None:
-                if spec.default is _MISSING:
-                    problems.append(Problem((*loc, spec.alias), "missing", "Field required"))
-                    continue
-                value = _fresh(spec.default)
-            else:
-                value = check(value, (*loc, spec.alias), problems)
-            values[name] = value
-        if len(problems) != before:
-            return _MISSING
         model = object.__new__(cls)
-        model.__dict__.update(values)
-        return model
+        values = model.__dict__  # filled in place: the model is dropped if a field fails
+        plan = cls.__dict__.get("_plan") or cls._read_plan()
+        for name, alias, check, exact, default, copied in plan:
+            value = data.get(alias)
+            if value is None:
+                if default is _MISSING:
+                    problems.append(Problem((*loc, alias), "missing", "Field required"))
+                    continue
+                value = type(default)(default) if copied else default
+            elif type(value) is not exact:
+                value = check(value, (*loc, alias), problems)
+            values[name] = value
+        return model if len(problems) == before else _MISSING
+
+    @classmethod
+    def _read_plan(cls) -> tuple[_Read, ...]:
+        """What ``_read`` does for each field, worked out once."""
+        plan = tuple(
+            _Read(
+                name,
+                spec.alias,
+                check,
+                _EXACT.get(check),
+                spec.default,
+                isinstance(spec.default, (list, dict)),
+            )
+            for name, spec, check in cls._fields()
+        )
+        cls._plan = plan
+        return plan
 
     def __init__(self) -> None:
         """The model of defaults (required strings empty): a field's default, or what is left
@@ -227,6 +263,18 @@ class KubeModel:
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={value!r}" for name, value in self.__dict__.items())
         return f"{type(self).__name__}({shown})"
+
+
+class _Read(NamedTuple):
+    """How ``_read`` reads one field: a value of type ``exact`` as it is, any other through
+    ``check``; without a value, ``default`` (``copied``, if mutable)."""
+
+    name: str
+    alias: str
+    check: Check
+    exact: type | None
+    default: Any
+    copied: bool
 
 
 def _fresh(default: Any) -> Any:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from kscan.input.tree import Pointer, value_at
+from kscan.input.tree import Chain, Pointer, chain_pointer, value_at
 from kscan.support.values import dataclass, replace
 
 Role = Literal["containers", "initContainers", "ephemeralContainers"]
@@ -366,20 +366,22 @@ def _shaped_like_pods(data: dict[str, Any]) -> Iterator[PodSlot]:
     ``_looks_like_pod_spec``): the pods of a custom resource. Each node is visited once; inside
     a pod spec the search goes on (a pod template may sit below it), its containers aside."""
     seen: set[int] = set()
-    stack: list[tuple[Any, Pointer]] = [
-        (value, (key,))
+    # Mappings and lists only (scalars hold no pod), each with its parent and its place (a
+    # Chain, made a pointer for a pod found).
+    stack: list[tuple[Any, Any, Chain]] = [
+        (value, data, ((), key))
         for key, value in reversed(data.items())
-        if key not in ("metadata", "status")
+        if key not in ("metadata", "status") and isinstance(value, (dict, list))
     ]
     while stack:
-        node, pointer = stack.pop()
+        node, parent, chain = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
         if isinstance(node, dict):
             skipped: tuple[str, ...] = ()
-            if _looks_like_pod_spec(node):
-                parent = value_at(data, pointer[:-1]) if pointer else None
+            if "containers" in node and _looks_like_pod_spec(node):
+                pointer = chain_pointer((), chain)
                 has_metadata = (
                     pointer[-1:] == ("spec",) and isinstance(parent, dict) and "metadata" in parent
                 )
@@ -392,9 +394,17 @@ def _shaped_like_pods(data: dict[str, Any]) -> Iterator[PodSlot]:
                     checked="security",
                 )
                 skipped = tuple(role for role, _label, _type in CONTAINER_LISTS)
-            stack.extend((v, (*pointer, k)) for k, v in reversed(node.items()) if k not in skipped)
-        elif isinstance(node, list):
-            stack.extend((v, (*pointer, i)) for i, v in reversed(list(enumerate(node))))
+            stack += [
+                (v, node, (chain, k))
+                for k, v in reversed(node.items())
+                if isinstance(v, (dict, list)) and k not in skipped
+            ]
+        else:
+            stack += [
+                (v, node, (chain, i))
+                for i, v in reversed(list(enumerate(node)))
+                if isinstance(v, (dict, list))
+            ]
 
 
 def _looks_like_pod_spec(node: dict[str, Any]) -> bool:
