@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, printable
@@ -305,16 +306,24 @@ def _unbroken(text: str) -> str:
 
 def _wrapped(text: str, indent: str, subsequent: str | None = None) -> Iterator[str]:
     """``text`` wrapped to ``WIDTH``; words (paths, ``path:line:col``) are never cut."""
+    if len(indent) + len(text) <= WIDTH and text.isprintable() and text == text.strip():
+        yield indent + text + "\n"  # one line as it is, as textwrap would give it (faster)
+        return
+    yield from _wrapped_lines(text, indent, indent if subsequent is None else subsequent)
+
+
+@lru_cache(maxsize=1024)
+def _wrapped_lines(text: str, indent: str, subsequent: str) -> tuple[str, ...]:
+    """The lines of ``_wrapped`` (remembered: rules' texts repeat in every group of a rule)."""
     lines = textwrap.wrap(
         text,
         WIDTH,
         initial_indent=indent,
-        subsequent_indent=indent if subsequent is None else subsequent,
+        subsequent_indent=subsequent,
         break_long_words=False,
         break_on_hyphens=False,
     )
-    for line in lines or [indent]:
-        yield line.replace(_NO_BREAK, " ") + "\n"
+    return tuple(line.replace(_NO_BREAK, " ") + "\n" for line in lines or [indent])
 
 
 def _style(
