@@ -3,26 +3,17 @@ what ``textwrap`` gives for any text."""
 
 from __future__ import annotations
 
-import textwrap
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kscan.report.text import _NO_BREAK, WIDTH, _wrapped
+from kscan.report.text import _NO_BREAK, WIDTH, _wrapped, _wrapped_lines
 
 WORDS = st.text(alphabet=st.sampled_from("ab:/- \t\n\u00a0\u2028é" + _NO_BREAK), max_size=130)
 
 
 def by_textwrap(text: str, indent: str, subsequent: str) -> list[str]:
-    lines = textwrap.wrap(
-        text,
-        WIDTH,
-        initial_indent=indent,
-        subsequent_indent=subsequent,
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
-    return [line.replace(_NO_BREAK, " ") + "\n" for line in lines or [indent]]
+    """What ``textwrap`` gives, without the shortcut and without the memo."""
+    return list(_wrapped_lines.__wrapped__(text, indent, subsequent))
 
 
 @settings(max_examples=500, deadline=None)

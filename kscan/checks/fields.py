@@ -8,15 +8,7 @@ from typing import Any, Literal, NamedTuple
 
 from kscan.checks.base import Params, Violation, template
 from kscan.checks.conditions import is_empty
-from kscan.checks.paths import (
-    MISSING,
-    Condition,
-    Match,
-    dotted,
-    lookup,
-    plain_names,
-    select,
-)
+from kscan.checks.paths import MISSING, Condition, Match, dotted, lookup, plain_names, select
 from kscan.input.documents import Pointer
 from kscan.model import ContainerRef, KubeObject, LayeredPod, PodView, Shape
 from kscan.model.extract import Unknown
@@ -105,6 +97,12 @@ class _Target(NamedTuple):
     ref: ContainerRef | None = None
     """The container, for the subject of a message (formatted only when one is reported)."""
 
+    @property
+    def direct(self) -> bool:
+        """Whether paths are walked in the data as written: not gathered from several places
+        (a LayeredPod), and no field the API does not know to leave out."""
+        return self.locate is None and not self.unknown.fields
+
     def subject(self, display: str) -> str:
         """``Container 'web' of Deployment 'shop/web'``, a pod's or the object's ``display``."""
         if self.ref is not None:
@@ -132,9 +130,9 @@ def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
             continue
         if unless and any(all(_holds(c, target) for c in group) for group in unless):
             continue
-        plain = target.locate is None and not target.unknown.fields
+        direct = target.direct
         for condition in params.conditions:
-            if plain and condition.met_by(target.data):
+            if direct and condition.met_by(target.data):
                 continue  # the common case: met, with no match or message built
             violation = _first_violation(params, condition, obj, target)
             if violation is not None:
@@ -175,13 +173,13 @@ def _find_targets(params: FieldParams, obj: KubeObject) -> Iterator[_Target]:
 
 
 def _holds(condition: Condition, target: _Target) -> bool:
-    if target.locate is None and not target.unknown.fields:
+    if target.direct:
         return condition.met_by(target.data)  # no match built
     return all(condition.problem(match) is None for match in _select(condition, target))
 
 
 def _select(condition: Condition, target: _Target) -> Iterable[Match]:
-    if target.locate is None and not target.unknown.fields:
+    if target.direct:
         names = plain_names(condition.path)
         if names is not None:  # the common case: one lookup, no generators
             return (lookup(target.data, names, target.base),)

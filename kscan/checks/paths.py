@@ -144,11 +144,7 @@ def value_of(data: Any, names: tuple[str, ...]) -> Any:
 
 def lookup(data: Any, names: tuple[str, ...], base: Pointer) -> Match:
     """The match of the plain path ``names`` in ``data``, at ``base``."""
-    for name in names:
-        if not isinstance(data, dict) or name not in data:
-            return Match((*base, *names), MISSING, len(base))
-        data = data[name]
-    return Match((*base, *names), data, len(base))
+    return Match((*base, *names), value_of(data, names), len(base))
 
 
 def reached(

@@ -178,47 +178,42 @@ def _make_all(result: FileFix, documents: list[Document], edits: list[Edit]) -> 
     if isinstance(whole, str):
         result.after, result.applied = whole, edits
         return
-    if _make_each_in_its_document(result, documents, order, edits):
-        return
-    result.applied, result.refused = [], []
-    text: str = result.before
-    for edit in edits:
-        attempt = _attempt(text, documents, order, [*result.applied, edit], [edit])
-        if isinstance(attempt, str):
-            text = attempt
-            result.applied.append(edit)
-        else:
-            result.refused.append((edit, attempt[1]))
-    result.after = text
+    if not _one_at_a_time(result, documents, order, edits, in_documents=True):
+        result.applied, result.refused = [], []
+        _one_at_a_time(result, documents, order, edits, in_documents=False)
 
 
-def _make_each_in_its_document(
-    result: FileFix, documents: list[Document], order: list[int | None], edits: list[Edit]
+def _one_at_a_time(
+    result: FileFix,
+    documents: list[Document],
+    order: list[int | None],
+    edits: list[Edit],
+    in_documents: bool,
 ) -> bool:
-    """The edits one at a time, as ``_make_all`` makes them when not all can be, but each read
-    back in its own document's text (not the whole file's: a file of many documents is not
-    parsed again for each edit). An edit its document refuses is tried on the whole text, and
-    the whole text is read back at the end; False (nothing kept) if it does not read back."""
+    """The edits one at a time, each kept if the text then reads back as expected. With
+    ``in_documents``, each is read back in its own document's text (a file of many documents
+    is not parsed again for each edit), one its document refuses on the whole text, and the
+    whole text once at the end: False (nothing kept) if it does not read back."""
     head, chunks = result.parts[0], list(result.parts[1])
     for edit in edits:
         index = order[edit.document]
         own = [done for done in result.applied if done.document == edit.document]
         made = None
-        if index is not None:
+        if in_documents and index is not None:
             made = _made_in(chunks[index], documents[edit.document], own, edit)
         if index is not None and made is not None:
             chunks[index] = made
         else:
-            attempt = _attempt(
-                head + "".join(chunks), documents, order, [*result.applied, edit], [edit]
-            )
+            text = head + "".join(chunks)
+            expected = [*result.applied, edit]
+            attempt = _attempt(text, documents, order, expected, [edit], parts=(head, chunks))
             if not isinstance(attempt, str):
                 result.refused.append((edit, attempt[1]))
                 continue
             head, chunks = document_texts(attempt)
         result.applied.append(edit)
     text = head + "".join(chunks)
-    if not isinstance(_attempt(text, documents, order, result.applied, []), str):
+    if in_documents and not isinstance(_attempt(text, documents, order, result.applied, []), str):
         return False
     result.after = text
     return True

@@ -64,7 +64,7 @@ FindingKey = tuple[str, int, int, str, Pointer]
 
 def finding_key(finding: Finding) -> FindingKey:
     """What tells a finding apart from the others of its file: its position, rule and field."""
-    return (finding.path, finding.span.line, finding.span.column, finding.rule.id, finding.pointer)
+    return (*finding.sort_key(), finding.pointer)
 
 
 def _made(fixed: FileFix, edits: list[Edit], description: str) -> list[Replacement]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import islice
 from typing import Any
 
 import yaml
@@ -98,12 +99,10 @@ def _offset(text: str, mark: Any) -> int:
     and NEL, U+2028 and U+2029 as line breaks)."""
     start, lines = 0, int(mark.line)
     if lines:
-        for number, found in enumerate(_LIBYAML_BREAK.finditer(text), start=1):
-            if number == lines:
-                start = found.end()
-                break
-        else:
+        found = next(islice(_LIBYAML_BREAK.finditer(text), lines - 1, None), None)
+        if found is None:
             return len(text)
+        start = found.end()
     return start + int(mark.column)
 
 

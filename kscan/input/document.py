@@ -112,8 +112,8 @@ class Document:
 
     @cached_property
     def _stable_prefixes(self) -> dict[Pointer, tuple[Any, str]]:
-        """Pointer prefix -> (the node there, its stable path): ``stable_path``'s memo (keys
-        are strings and indexes are ints, so equal pointers name the same field)."""
+        """Pointer prefix -> (the node there, its stable path): ``stable_path``'s memo. A
+        pointer with a ``bool`` part is not remembered: ``("x", True)`` equals ``("x", 1)``."""
         return {}
 
     def locate(self, pointer: Pointer) -> tuple[Span, bool]:

@@ -46,7 +46,6 @@ class Profiles:
     """The profiles of a scan, found as files are assigned to them."""
 
     __slots__ = (
-        "_by_directory",
         "_by_file",
         "_by_path",
         "_discovered",
@@ -70,7 +69,6 @@ class Profiles:
         self.isolated = isolated
         self.profiles: list[Profile] = []
         self._by_file: dict[Path | None, Profile] = {}
-        self._by_directory: dict[str, Profile] = {}
         self._by_path: dict[str, Profile] = {}
         self._discovered: dict[Path, Path | None] = {}
         """Directory -> the configuration file governing it (``discover_for``'s memo)."""
@@ -92,9 +90,7 @@ class Profiles:
         else:
             absolute = os.getcwd() if path == STDIN else os.path.abspath(path)
             directory = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
-            cached = self._by_directory.get(directory)
-            found = cached or self._profile(discover_for(Path(directory), self._discovered))
-            self._by_directory[directory] = found
+            found = self._profile(discover_for(Path(directory), self._discovered))
         self._by_path[path] = found
         return found
 

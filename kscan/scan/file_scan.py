@@ -267,8 +267,7 @@ class FileScanner:
         try:
             for number, inner in enumerate(documents):
                 fields = {f.name: getattr(inner, f.name) for f in dataclass_fields(inner)}
-                fields["index"] = -1000 * (host.index + 1) - number
-                fields.update(span=span, text_regions=())
+                fields.update(index=-1000 * (host.index + 1) - number, span=span, text_regions=())
                 embedded = EmbeddedDocument(**fields, host_span=span, host_path=where)
                 self._check_document(embedded, findings, result)
         finally:
