@@ -10,7 +10,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from kscan.config.files import (
@@ -36,7 +36,7 @@ from kscan.rules.registry import Rule, RuleError
 from kscan.rules.selection import configure
 from kscan.scan.engine import scan
 from kscan.support.locations import is_under, relative_to_base, repository_root
-from kscan.support.values import dataclass, replace
+from kscan.support.values import Record, dataclass, replace
 
 if TYPE_CHECKING:
     from kscan.fix.files import FileFix
@@ -110,7 +110,7 @@ FAIL_ON_CHOICES = (*(severity.value for severity in Severity), "never")
 """The thresholds of ``fail-on``: a severity, or ``never``."""
 
 
-class Diagnostic(NamedTuple):
+class Diagnostic(Record):
     """One line for the user: an error, warning or note about the run (standard error for the
     command line), or information (standard output). The text is safe for a terminal."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pickle
-from typing import Any
+from typing import Any, NamedTuple, get_type_hints
 
 import pytest
 
@@ -93,3 +93,66 @@ def test_mutable_classes_run_post_init_and_are_unhashable() -> None:
     assert Mutable("x").seen is not Mutable("x").seen
     mutable.name = "changed"
     assert repr(mutable) == "Mutable(name='changed', seen={'init': 1})"
+
+
+class Point(values.Record):
+    """A record with a default, a property and a method."""
+
+    x: int
+    label: str | None = None
+
+    @property
+    def doubled(self) -> int:
+        return 2 * self.x
+
+    def moved(self, by: int) -> Point:
+        return self._replace(x=self.x + by)
+
+
+class StandardPoint(NamedTuple):
+    """A record with a default, a property and a method."""
+
+    x: int
+    label: str | None = None
+
+    @property
+    def doubled(self) -> int:
+        return 2 * self.x
+
+    def moved(self, by: int) -> StandardPoint:
+        return self._replace(x=self.x + by)
+
+
+def test_records_behave_as_typing_named_tuples() -> None:
+    ours, standard = Point(3), StandardPoint(3)
+    assert tuple(ours) == tuple(standard) == (3, None)
+    assert repr(ours) == repr(standard).replace("StandardPoint", "Point")
+    assert ours._fields == standard._fields
+    assert ours._field_defaults == standard._field_defaults
+    assert ours.doubled == standard.doubled == 6
+    assert ours.moved(1) == Point(4) and type(ours.moved(1)) is Point
+    assert Point(1, label="a") == Point(x=1, label="a") == (1, "a")
+    assert Point.__doc__ == StandardPoint.__doc__
+    assert Point.__module__ == __name__ and Point.__qualname__ == "Point"
+    assert get_type_hints(Point) == get_type_hints(StandardPoint)  # strings, not ForwardRefs
+    assert issubclass(Point, tuple) and Point.__mro__[1:] == StandardPoint.__mro__[1:]
+    assert pickle.loads(pickle.dumps(ours)) == ours
+    assert hash(ours) == hash(standard)
+    with pytest.raises(AttributeError):
+        ours.x = 4  # type: ignore[misc]
+
+
+def test_records_refuse_what_typing_refuses() -> None:
+    with pytest.raises(TypeError, match="without a default follows"):
+
+        class Unordered(values.Record):
+            x: int = 0
+            y: int  # type: ignore[misc]
+
+    with pytest.raises(AttributeError, match="_make"):
+
+        class Shadowing(values.Record):
+            x: int
+
+            def _make(self) -> None:  # type: ignore[override]
+                pass

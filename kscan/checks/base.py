@@ -11,7 +11,7 @@ the template), what (a message), and for which container; the engine attaches fi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, ClassVar, Literal, NamedTuple, Protocol, TypeVar, overload
+from typing import Any, ClassVar, Literal, Protocol, TypeVar, overload
 
 from kscan.input.documents import Document, Pointer
 from kscan.input.tree import Span
@@ -20,7 +20,7 @@ from kscan.model.directives import Directive
 from kscan.model.inventory import Inventory, ObjectFacts, ReportPoint
 from kscan.model.taxonomy import Severity
 from kscan.support.declared import Declared, field_validator
-from kscan.support.values import dataclass
+from kscan.support.values import Record, dataclass
 
 Scope = Literal["object", "document", "namespace", "inventory", "suppressions"]
 
@@ -80,7 +80,7 @@ class Recorded(Protocol):
     def span(self) -> Span: ...
 
 
-class Violation(NamedTuple):
+class Violation(Record):
     """One problem found by a template, before rule metadata and file positions are attached
     (a named tuple: one is made for every finding, several times cheaper than a frozen
     dataclass)."""

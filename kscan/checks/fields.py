@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from kscan.checks.base import Params, Violation, template
 from kscan.checks.conditions import is_empty
@@ -15,6 +15,7 @@ from kscan.model.extract import Unknown
 from kscan.model.taxonomy import Severity
 from kscan.support.declared import model_validator
 from kscan.support.disclosure import shown
+from kscan.support.values import Record
 
 Target = Literal["object", "pod", "pod-metadata", "container"]
 ContainerList = Literal["containers", "initContainers", "ephemeralContainers"]
@@ -83,7 +84,7 @@ class FieldParams(Params):
         return self
 
 
-class _Target(NamedTuple):
+class _Target(Record):
     """One place the conditions apply to: the object, a pod, a pod's metadata or a container."""
 
     base: Pointer

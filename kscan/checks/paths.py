@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from functools import cache, cached_property
-from typing import Any, ClassVar, Literal, NamedTuple, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 from kscan.checks.base import yaml_value
 from kscan.checks.conditions import Conditions, Test, is_empty, regular_expression
@@ -20,6 +20,7 @@ from kscan.input.documents import Pointer
 from kscan.model.taxonomy import Severity
 from kscan.support.declared import field_validator
 from kscan.support.disclosure import shown, shown_key
+from kscan.support.values import Record
 
 MISSING = object()
 """The value of a field that is not there."""
@@ -29,7 +30,7 @@ _MEMO_TEXT = 256
 """Longer strings are judged each time, not remembered."""
 
 
-class Match(NamedTuple):
+class Match(Record):
     """One place a path leads to: its pointer and its value (``MISSING`` when absent)."""
 
     pointer: Pointer

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from kscan.checks.base import NoParams, Params, Violation, template
 from kscan.input.documents import Pointer
 from kscan.model import KubeObject
 from kscan.support.disclosure import shown_key
+from kscan.support.values import Record
 
 SECRET_NAME = (
     r"(?i)(passw(or)?d|passphrase|secret|token|bearer|credential|api[_-]?key|private[_-]?key"
@@ -130,7 +131,7 @@ def secret_literal(params: SecretLiteralParams, obj: KubeObject) -> Iterator[Vio
             yield Violation(candidate.pointer, message, obj, candidate.container)
 
 
-class _Candidate(NamedTuple):
+class _Candidate(Record):
     pointer: Pointer
     name: str
     value: Any

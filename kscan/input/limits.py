@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+
+from kscan.support.values import Record
 
 _SIZE = r"(\d+)\s*([KMG]i?B?|B)?"
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30}
@@ -15,7 +16,7 @@ LIBYAML_MAX_DEPTH = 1000
 """libyaml's own nesting cap: deeper input is invalid YAML whatever --max-depth says."""
 
 
-class Limits(NamedTuple):
+class Limits(Record):
     """Upper bounds on one input file and on each of its documents (a named tuple: cheaper to
     define at start-up than a frozen dataclass)."""
 

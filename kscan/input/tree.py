@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
-from kscan.support.values import dataclass
+from kscan.support.values import Record, dataclass
 
 
-class Span(NamedTuple):
+class Span(Record):
     """A region in a file: 1-based lines and columns, end column exclusive."""
 
     line: int

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, ClassVar, NamedTuple, TypeVar, get_args, get_origin
+from typing import Any, ClassVar, TypeVar, get_args, get_origin
+
+from kscan.support.values import Record
 
 _M = TypeVar("_M", bound="KubeModel")
 _MISSING: Any = object()
 Loc = tuple[Any, ...]
 
 
-class Problem(NamedTuple):
+class Problem(Record):
     """One field that fails validation: where (API names and list indexes), its kind of
     problem (``string_type``, ``missing``...) and what it should be."""
 
@@ -36,7 +38,7 @@ class Invalid(ValueError):
         self.problems = problems
 
 
-class FieldSpec(NamedTuple):
+class FieldSpec(Record):
     """One declared field: its API name, type and default (none: required)."""
 
     alias: str
@@ -265,7 +267,7 @@ class KubeModel:
         return f"{type(self).__name__}({shown})"
 
 
-class _Read(NamedTuple):
+class _Read(Record):
     """How ``_read`` reads one field: a value of type ``exact`` as it is, any other through
     ``check``; without a value, ``default`` (``copied``, if mutable)."""
 

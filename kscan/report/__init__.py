@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 from json import JSONEncoder, dumps  # not 'import json': the json submodule would shadow it
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from kscan.support.values import Record
 
 if TYPE_CHECKING:
     from kscan.results.baseline import Entry
@@ -53,7 +55,7 @@ def json_text(value: object, indent: int | None = None) -> str:
     return _RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
-class ReportOptions(NamedTuple):
+class ReportOptions(Record):
     """What reporters need besides the findings (a named tuple: cheaper to define at start-up
     than a frozen dataclass)."""
 

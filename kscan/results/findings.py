@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from functools import lru_cache
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from kscan.input.documents import Pointer, Span
 from kscan.model.taxonomy import Severity
 from kscan.rules.registry import Rule
 from kscan.support.disclosure import shown_key
-from kscan.support.values import dataclass, field
+from kscan.support.values import Record, dataclass, field
 
 
 @lru_cache(maxsize=4096)
@@ -28,7 +28,7 @@ class Suppression:
     where: str
 
 
-class Finding(NamedTuple):
+class Finding(Record):
     """One problem in one place, ready to report. It holds no reference to its document, so a
     scan keeps findings, not the parsed files they came from. A named tuple: made, pickled and
     read back for every finding, several times cheaper than a frozen dataclass."""

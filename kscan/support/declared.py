@@ -19,7 +19,9 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable
-from typing import Any, ClassVar, NamedTuple, TypeVar
+from typing import Any, ClassVar, TypeVar
+
+from kscan.support.values import Record
 
 _D = TypeVar("_D", bound="Declared")
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -27,13 +29,13 @@ _VALIDATOR = "__declared_validator__"
 _FIELDS_SET = "__fields_set__"
 
 
-class _Validator(NamedTuple):
+class _Validator(Record):
     kind: str  # "field" or "model"
     args: tuple[Any, ...]
     options: dict[str, Any]
 
 
-class FieldSettings(NamedTuple):
+class FieldSettings(Record):
     """``Field(...)`` as written in a class body: pydantic's ``Field`` arguments."""
 
     default: Any

@@ -9,22 +9,68 @@ class: the standard decorator compiles five or six methods per class as it is de
 a millisecond each time on a slow machine; here the methods are shared, and ``__init__``, the
 only one that must know the fields, is compiled only once a class has made a few instances
 (a class only ever unpickled, like most of a cached rule set, never compiles one).
+
+``Record`` is ``typing.NamedTuple`` for class bodies, made the same way but without checking
+each annotation (with postponed annotations, typing compiles every annotation string of every
+field as a class is defined).
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable
 from operator import attrgetter
 from types import CodeType, FunctionType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 if TYPE_CHECKING:
+    from typing import NamedTuple as Record
+
     from typing_extensions import dataclass_transform
 else:
 
     def dataclass_transform(**_kwargs: Any) -> Callable[[Any], Any]:
         return lambda decorator: decorator
 
+    class _RecordType(type):
+        """Makes each class written on ``Record`` a ``collections.namedtuple`` of its annotated
+        fields, with the body's defaults, methods and docstring, as ``typing.NamedTuple`` does."""
+
+        def __new__(mcs, name: str, bases: tuple[type, ...], body: dict[str, Any]) -> Any:
+            if not bases:
+                return super().__new__(mcs, name, bases, body)
+            if bases != (Record,) or "__classcell__" in body:
+                raise TypeError(f"{name}: a Record derives from Record alone, without super()")
+            annotations = body.get("__annotations__", {})
+            names = list(annotations)
+            first = next((i for i, field in enumerate(names) if field in body), len(names))
+            if any(field not in body for field in names[first:]):
+                raise TypeError(f"{name}: a field without a default follows one with a default")
+            defaults = [body[field] for field in names[first:]]
+            record = namedtuple(name, annotations, defaults=defaults, module=body["__module__"])
+            record.__annotations__ = annotations
+            for key, value in body.items():
+                if key in _RECORD_FORBIDDEN:
+                    raise AttributeError(f"{name}: cannot set {key} on a Record")
+                if key not in annotations and key not in ("__module__", "__annotations__"):
+                    setattr(record, key, value)
+            return record
+
+    Record = _RecordType("Record", (), {})
+    _RECORD_FORBIDDEN = frozenset(
+        ("__new__", "__init__", "__slots__", "__getnewargs__", "_fields", "_field_defaults")
+    ) | {"_make", "_replace", "_asdict", "_source"}
+
+__all__ = [
+    "MISSING",
+    "Field",
+    "FrozenInstanceError",
+    "Record",
+    "dataclass",
+    "field",
+    "fields",
+    "replace",
+]
 
 T = TypeVar("T")
 C = TypeVar("C", bound=type)
