@@ -26,7 +26,13 @@ from kscan.input.limits import DEFAULT_LIMITS, Limits
 from kscan.input.sources import MANIFEST_SUFFIXES, STDIN, STDIN_DISPLAY
 from kscan.model.directives import Directive
 from kscan.model.taxonomy import Severity
-from kscan.report import FORMATS, SARIF_MAX_RESULTS, ReportOptions, printable
+from kscan.report import (
+    FORMATS,
+    SARIF_MAX_RESULTS,
+    STABLE_FIELD_FORMATS,
+    ReportOptions,
+    printable,
+)
 from kscan.results.scan_result import ScanResult
 from kscan.results.store import FindingStore
 from kscan.results.suppression import Suppressor
@@ -168,7 +174,7 @@ def run(options: ScanOptions) -> Report:
     base_dir = run_config["base-dir"] or str(repository_root(options.paths))
     output_format = run_config["format"]
     suppressor = Suppressor()
-    result = _scan(options, profiles, suppressor)
+    result = _scan(options, profiles, suppressor, output_format in STABLE_FIELD_FORMATS)
     diagnostics = [Diagnostic("error", printable(str(error))) for error in result.errors]
     diagnostics += [Diagnostic("note", printable(str(note))) for note in result.notes]
     rules = profiles.all_rules()
@@ -369,8 +375,11 @@ def _override(config: Config, settings: dict[str, Any]) -> None:
         config.override(key, value)
 
 
-def _scan(options: ScanOptions, profiles: Profiles, suppressor: Suppressor) -> ScanResult:
-    """The scan of the paths, leaving out kscan's own files (which it may not overwrite)."""
+def _scan(
+    options: ScanOptions, profiles: Profiles, suppressor: Suppressor, stable_fields: bool
+) -> ScanResult:
+    """The scan of the paths, leaving out kscan's own files (which it may not overwrite).
+    Findings get stable fields where the report or a baseline reads them."""
     own_files = _own_files(
         options.paths, (options.output, options.write_baseline), (options.baseline,)
     )
@@ -388,6 +397,7 @@ def _scan(options: ScanOptions, profiles: Profiles, suppressor: Suppressor) -> S
             options.jobs,
             options.default_skips,
             options.threats,
+            stable_fields or bool(options.baseline or options.write_baseline),
         )
     except (ConfigError, RuleError) as exc:  # a configuration met on the way cannot be used
         raise _config_problem(exc) from exc

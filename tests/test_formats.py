@@ -11,14 +11,16 @@ from pathlib import Path
 
 import jsonschema
 import junitparser
+import pytest
 from click.testing import CliRunner, Result
 from example_counts import ExampleCounts
 
 from kscan.cli import cli
 from kscan.input.sources import InputError
-from kscan.report import FORMATS, ReportOptions, printable
+from kscan.report import FORMATS, STABLE_FIELD_FORMATS, ReportOptions, printable
 from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import Rule
+from kscan.scan.engine import scan
 
 REPO = Path(__file__).resolve().parents[1]
 SARIF_SCHEMA = REPO / "tests" / "schemas" / "sarif-schema-2.1.0.json"
@@ -274,3 +276,30 @@ def test_sarif_survives_a_scalar_where_a_fix_expects_a_mapping(tmp_path: Path) -
     result = CliRunner().invoke(cli, arguments)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert result.exit_code == 2 and json.loads(result.stdout)["runs"]
+
+
+def test_only_the_formats_that_read_stable_fields_need_them(rules: list[Rule]) -> None:
+    """A scan for any other format leaves the stable fields of findings in files empty (they
+    cost some 4% of a scan with many findings; cross-object findings keep theirs): every such
+    report is the same, and SARIF's and JUnit's are not."""
+    with_fields, without = (
+        scan([str(REPO / "examples")], rules, stable_fields=stable) for stable in (True, False)
+    )
+    assert all(finding.stable_field for finding in with_fields.findings)
+    in_files = [f for f in without.findings if f.rule.template.scope in ("object", "document")]
+    assert in_files and not any(finding.stable_field for finding in in_files)
+    full, empty = _render_all(with_fields, rules), _render_all(without, rules)
+    assert {name for name in FORMATS if full[name] != empty[name]} == STABLE_FIELD_FORMATS
+
+
+@pytest.mark.parametrize("output", ["json", "text"])
+def test_a_baseline_written_beside_any_format_holds_stable_fields(
+    tmp_path: Path, output: str
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    written = kscan("--format", output, "--write-baseline", str(baseline), str(EXAMPLE))
+    assert written.exit_code == 0, written.output
+    entries = json.loads(baseline.read_text())["findings"]
+    assert entries and all(entry["field"] for entry in entries)
+    compared = kscan("--format", output, "--baseline", str(baseline), str(EXAMPLE))
+    assert compared.exit_code == 0, compared.output

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from kscan.results.baseline import Entry
 
 FORMATS = ("text", "concise", "json", "sarif", "github", "junit", "markdown")
+STABLE_FIELD_FORMATS = frozenset(("sarif", "junit"))
+"""The formats that read ``Finding.stable_field`` (in fingerprints and test names)."""
 SARIF_MAX_RESULTS = 1000
 """Results in one SARIF run by default: the limit GitHub's SARIF tooling checks (GH1004)."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

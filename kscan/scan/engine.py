@@ -32,6 +32,7 @@ def scan(
     jobs: int = 1,
     default_skips: bool = True,
     threats: bool = False,
+    stable_fields: bool = True,
 ) -> ScanResult:
     """Scan files, directories and ``-`` (stdin) with the given rules, or under ``Profiles``
     (each file under the configuration that governs it).
@@ -43,7 +44,9 @@ def scan(
     ``limits`` bound each file and document. ``jobs`` > 1 scans files in that many worker
     processes (large inputs only); the result is the same. ``default_skips`` False scans
     the directories skipped by default too (``node_modules``, ``.venv``...). ``threats`` keeps
-    the records the threat graph reads (``ScanResult.threat_facts``).
+    the records the threat graph reads (``ScanResult.threat_facts``). ``stable_fields`` False
+    leaves the ``stable_field`` of findings in files empty: only SARIF, JUnit and baselines read
+    it, and working it out for every finding costs some 4% of a scan with many findings.
     """
     profiles = rules if isinstance(rules, Profiles) else Profiles.single(list(rules))
     with collector_paused():
@@ -56,6 +59,7 @@ def scan(
             jobs,
             default_skips,
             threats,
+            stable_fields,
         )
         return run.scan(paths, context)
 
@@ -112,8 +116,10 @@ class _Scan:
         jobs: int,
         default_skips: bool,
         threats: bool = False,
+        stable_fields: bool = True,
     ) -> None:
         self.threats = threats
+        self.stable_fields = stable_fields
         self.profiles = profiles
         self.suppressor = suppressor
         self.excluded = excluded
@@ -138,7 +144,14 @@ class _Scan:
         scopes = [RulesByScope(rules) for rules in assignment.rules]
         union = RulesByScope(assignment.every_rule_object())
         facts = FactStore(union.inventory_kinds, union.namespace_kinds)
-        setup = ScanSetup(assignment, self.suppressor, self.limits, self.stdin_name, self.threats)
+        setup = ScanSetup(
+            assignment,
+            self.suppressor,
+            self.limits,
+            self.stdin_name,
+            self.threats,
+            self.stable_fields,
+        )
         runner = Workers(setup, self.jobs, _Stores(self.result.findings, facts))
         file_results = runner.scan(files)
         for item in items:  # errors and files in the order they were found

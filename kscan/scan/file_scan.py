@@ -131,6 +131,8 @@ class ScanSetup:
     """The name shown for standard input."""
     threats: bool = False
     """Keep the records the threat graph reads (``ThreatFacts``) of every object."""
+    stable_fields: bool = True
+    """Give findings their ``stable_field`` (see ``scan``)."""
 
 
 class FileScanner:
@@ -154,6 +156,7 @@ class FileScanner:
         self.stdin_name = stdin_name
         self.sink = sink
         self.threats = setup.threats
+        self.stable_fields = setup.stable_fields
         self._reported: set[InputError] = set()
 
     def scan(self, path: str) -> FileResult:
@@ -228,9 +231,7 @@ class FileScanner:
         self.suppressor.see(document, objects)
         for rule in self.rules.document:
             for violation in rule.template.run(rule.params, document):
-                findings.append(
-                    make_finding(rule, violation, self.suppressor, self.profile, document)
-                )
+                findings.append(self._finding(rule, violation, document))
         self._check_objects(objects, findings)
         for obj in objects:
             result.objects += 1
@@ -317,6 +318,11 @@ class FileScanner:
                 objects.append(obj)
         return objects
 
+    def _finding(self, rule: Rule, violation: Violation, document: Document) -> Finding:
+        return make_finding(
+            rule, violation, self.suppressor, self.profile, document, self.stable_fields
+        )
+
     def _check_objects(self, objects: list[KubeObject], findings: list[Finding]) -> None:
         """Each object's rules; a rule reports a field once, even when several pods of the
         object share it (an Argo workflow's fields apply to every template's pod)."""
@@ -327,11 +333,7 @@ class FileScanner:
                     key = (violation.pointer, violation.container, violation.detail)
                     if key not in reported:
                         reported.add(key)
-                        findings.append(
-                            make_finding(
-                                rule, violation, self.suppressor, self.profile, obj.document
-                            )
-                        )
+                        findings.append(self._finding(rule, violation, obj.document))
 
 
 def _same_facts(first: ObjectFacts, second: ObjectFacts) -> bool:
@@ -344,16 +346,18 @@ def _report_key(finding: Finding) -> tuple[object, ...]:
     return (finding.rule.id, finding.span, finding.pointer, finding.container, finding.message)
 
 
-def position(violation: Violation, document: Located | None) -> tuple[str, Span, str]:
-    """The file, span and stable field path of a violation."""
+def position(
+    violation: Violation, document: Located | None, stable: bool = True
+) -> tuple[str, Span, str]:
+    """The file, span and stable field path of a violation (``stable`` False: an empty path)."""
     record, pointer = violation.record, violation.pointer
     if isinstance(record, Directive):
-        return record.path, record.span, plain_path(pointer)
+        return record.path, record.span, plain_path(pointer) if stable else ""
     located = document if document is not None else violation.obj
     if not isinstance(located, (Document, ObjectFacts)):
         raise TypeError(f"a violation of {type(located).__name__} has no document to locate it")
     span = record.span if record is not None else located.locate(pointer)[0]
-    return located.path, span, located.stable_path(pointer)
+    return located.path, span, located.stable_path(pointer) if stable else ""
 
 
 def make_finding(
@@ -362,11 +366,13 @@ def make_finding(
     suppressor: Suppressor,
     profile: int = 0,
     document: Located | None = None,
+    stable: bool = True,
 ) -> Finding:
     """The finding of a rule's violation: located, identified, and checked for suppressions.
     ``document``: the document the rule checked (None for cross-object rules, whose objects'
-    facts locate their fields, and for rules about suppressions, which are where written)."""
-    path, span, stable_field = position(violation, document)
+    facts locate their fields, and for rules about suppressions, which are where written).
+    ``stable`` False leaves its ``stable_field`` empty."""
+    path, span, stable_field = position(violation, document, stable)
     pointer = violation.pointer
     kind: str | None
     namespace: str | None
