@@ -14,6 +14,7 @@ from kscan.checks.conditions import (
     Test,
     normalize_capability,
 )
+from kscan.input.documents import Pointer
 from kscan.model import KubeObject
 from kscan.support.declared import Field
 from kscan.support.disclosure import shown
@@ -53,9 +54,6 @@ def capabilities(params: CapabilitiesParams, obj: KubeObject) -> Iterator[Violat
         context = ref.container.security_context
         caps = context.capabilities if context is not None else None
         written = list(getattr(caps, params.which, []))
-        subject = ref.subject(obj.display)
-        list_pointer = (*ref.pointer, "securityContext", "capabilities", params.which)
-        field = f"securityContext.capabilities.{params.which}"
         if params.which == "drop":
             if pod.partial:  # its drop list may be completed elsewhere
                 continue
@@ -64,12 +62,25 @@ def capabilities(params: CapabilitiesParams, obj: KubeObject) -> Iterator[Violat
                 near = {normalize_capability(c) for c in written} & set(missing)
                 how = "without CAP_" if params.names == "runtime" else "exactly"
                 hint = f" (write {', '.join(sorted(near))} {how})" if near else ""
+                subject = ref.subject(obj.display)
+                field = _FIELD + params.which
                 message = f"{subject} does not drop {', '.join(missing)} in {field}{hint}."
-                yield Violation(list_pointer, message, obj, ref.name)
+                yield Violation(_list_pointer(ref.pointer, params.which), message, obj, ref.name)
             continue
         bad = [index for index, name in enumerate(written) if params.failed(name) is not None]
         if bad:
             listed = ", ".join(shown(written[index]) for index in bad)
             allowed = f"; only {', '.join(params.allowed)} may be added" if params.allowed else ""
+            subject, field = ref.subject(obj.display), _FIELD + params.which
             message = f"{subject} adds {listed} in {field}{allowed}."
+            list_pointer = _list_pointer(ref.pointer, params.which)
             yield Violation((*list_pointer, bad[0]), message, obj, ref.name)
+
+
+_FIELD = "securityContext.capabilities."
+"""The field of a message, before ``add`` or ``drop`` (formatted only for a violation)."""
+
+
+def _list_pointer(container: Pointer, which: str) -> Pointer:
+    """Where a container's ``add`` or ``drop`` list is (or would be) written."""
+    return (*container, "securityContext", "capabilities", which)

@@ -52,11 +52,13 @@ def _host_paths(params: HostPathParams, obj: KubeObject, pod: PodView) -> Iterat
     volumes = pod.data.get("volumes")
     if not isinstance(volumes, list):
         return
-    writers = _writers(pod)
+    writers: dict[Any, list[str]] | None = None  # worked out at the first hostPath volume
     for index, volume in enumerate(volumes):
         source = volume.get("hostPath") if isinstance(volume, dict) else None
         if not isinstance(source, dict) or not isinstance(source.get("path"), str):
             continue
+        if writers is None:
+            writers = _writers(pod)
         mounted = normalize(source["path"])
         name = volume.get("name")
         writable_by = writers.get(name, [])
