@@ -92,3 +92,34 @@ def test_an_allowed_prefix_ends_where_a_part_of_the_image_name_does(
     from kscan.checks.images import under_prefix
 
     assert under_prefix(name, prefix) is under
+
+
+def test_an_inherited_value_is_looked_for_with_the_key_pattern() -> None:
+    """A container condition with ``inherit`` and a ``key-pattern`` falls back to the pod's
+    keys that match the pattern only: a pod that sets another key sets nothing it inherits."""
+    from kscan.checks.fields import FieldParams, field
+
+    params = FieldParams.model_validate(
+        {
+            "target": "container",
+            "conditions": [
+                {
+                    "path": "resources.limits.*",
+                    "key-pattern": "^cpu$",
+                    "inherit": True,
+                    "required": True,
+                }
+            ],
+        }
+    )
+
+    def reported(pod_limits: str) -> list[tuple[object, ...]]:
+        text = DEPLOYMENT.replace(
+            "      containers:\n",
+            f"      resources: {{limits: {pod_limits}}}\n      containers:\n",
+        ).replace("image: nginx", 'image: nginx\n          resources: {limits: {cpu: ""}}')
+        return [violation.pointer for violation in field(params, _object(text))]
+
+    container_cpu = ("spec", "template", "spec", "containers", 0, "resources", "limits", "cpu")
+    assert reported("{cpu: 500m}") == []  # the pod's cpu limit applies
+    assert reported("{memory: 1Gi}") == [container_cpu]  # no cpu limit to inherit

@@ -8,7 +8,16 @@ from typing import Any, Literal
 
 from kscan.checks.base import Params, Violation, template
 from kscan.checks.conditions import is_empty
-from kscan.checks.paths import MISSING, Condition, Match, dotted, lookup, plain_names, select
+from kscan.checks.paths import (
+    MISSING,
+    Condition,
+    Match,
+    dotted,
+    lookup,
+    plain_names,
+    select,
+    value_of,
+)
 from kscan.input.documents import Pointer
 from kscan.model import ContainerRef, KubeObject, LayeredPod, PodView, Shape
 from kscan.model.extract import Unknown
@@ -159,18 +168,15 @@ def _find_targets(params: FieldParams, obj: KubeObject) -> Iterator[_Target]:
     for pod in obj.pods:
         if params.linux_only and pod.is_windows:
             continue
-        layered = isinstance(pod.data, LayeredPod)
         if params.target == "pod":
-            locate = pod.pointer_of if layered else None
-            yield _Target(pod.pointer, pod.data, pod=pod, locate=locate, unknown=unknown)
+            yield _pod_target(pod, unknown)
         elif params.target == "pod-metadata":
             metadata = obj.document.get(pod.metadata_pointer)
             yield _Target(pod.metadata_pointer, metadata, pod=pod, unknown=unknown)
         else:
             for ref in pod.containers():
                 if ref.role in params.containers:
-                    locate = ref.pointer_of if isinstance(ref.data, LayeredPod) else None
-                    yield _Target(ref.pointer, ref.data, ref.name, pod, locate, unknown, ref)
+                    yield _container_target(ref, pod, unknown)
 
 
 def _holds(condition: Condition, target: _Target) -> bool:
@@ -222,9 +228,8 @@ def _decoded(value: Any, pointer: Pointer, unknown: Unknown) -> Any:
 def _pod_values(params: FieldParams, obj: KubeObject, pod: PodView) -> Iterator[Violation]:
     """The pod-level values of inheritable fields: the first bad one, reported at the pod
     (unless every container overrides it and the condition says what to do then)."""
-    locate = pod.pointer_of if isinstance(pod.data, LayeredPod) else None
     unknown = obj.unknown
-    target = _Target(pod.pointer, pod.data, pod=pod, locate=locate, unknown=unknown)
+    target = _pod_target(pod, unknown)
     for condition in params.inherited:
         for match in _select(condition, target):
             written = match.present and not is_empty(match.value)
@@ -251,12 +256,9 @@ def _every_container_overrides(condition: Condition, pod: PodView, unknown: Unkn
     if pod.partial:  # containers kscan does not see may inherit it
         return False
     refs = list(pod.containers())
-    for ref in refs:
-        locate = ref.pointer_of if isinstance(ref.data, LayeredPod) else None
-        matches = known(select(ref.data, condition.path, ref.pointer, locate=locate), unknown)
-        if not any(match.present and not is_empty(match.value) for match in matches):
-            return False
-    return bool(refs)
+    return bool(refs) and all(
+        _sets(condition, _container_target(ref, pod, unknown)) for ref in refs
+    )
 
 
 def _first_violation(
@@ -316,8 +318,23 @@ def _violation(
 
 def _inherited(condition: Condition, pod: PodView | None, unknown: Unknown) -> bool:
     """True if the pod spec sets the condition's path (so a container without it inherits it)."""
-    if pod is None:
-        return False
+    return pod is not None and _sets(condition, _pod_target(pod, unknown))
+
+
+def _sets(condition: Condition, target: _Target) -> bool:
+    """Whether the target writes a value (not an empty one) at the condition's path."""
+    names = condition.plain
+    if names is not None and target.direct:  # the common case: one lookup, no match built
+        value = value_of(target.data, names)
+        return value is not MISSING and not is_empty(value)
+    return any(match.present and not is_empty(match.value) for match in _select(condition, target))
+
+
+def _pod_target(pod: PodView, unknown: Unknown) -> _Target:
     locate = pod.pointer_of if isinstance(pod.data, LayeredPod) else None
-    matches = known(select(pod.data, condition.path, pod.pointer, locate=locate), unknown)
-    return any(match.present and not is_empty(match.value) for match in matches)
+    return _Target(pod.pointer, pod.data, pod=pod, locate=locate, unknown=unknown)
+
+
+def _container_target(ref: ContainerRef, pod: PodView, unknown: Unknown) -> _Target:
+    locate = ref.pointer_of if isinstance(ref.data, LayeredPod) else None
+    return _Target(ref.pointer, ref.data, ref.name, pod, locate, unknown, ref)
