@@ -29,6 +29,7 @@ from kscan.support.values import Record
 Target = Literal["object", "pod", "pod-metadata", "container"]
 ContainerList = Literal["containers", "initContainers", "ephemeralContainers"]
 MESSAGE_FIELDS = ("subject", "field", "value", "problem", "origin", "expected")
+_DEFAULT_MESSAGE = "{subject}: {field} {problem}{origin}{expected}."
 
 
 class FieldParams(Params):
@@ -61,6 +62,11 @@ class FieldParams(Params):
     def inherited(self) -> tuple[Condition, ...]:
         """The conditions whose field a container inherits from the pod."""
         return tuple(condition for condition in self.conditions if condition.inherit)
+
+    @cached_property
+    def shows_value(self) -> bool:
+        """Whether the message quotes the offending value (``{value}``)."""
+        return self.message is not None and "{value" in self.message
 
     @cached_property
     def targets_key(self) -> tuple[object, ...]:
@@ -297,10 +303,11 @@ def _violation(
     shared = pod is not None and pod.label and match.pointer[: len(pod.pointer)] != pod.pointer
     if shared and target.container is None:
         subject = obj.display  # a value shared by the object's pods (an Argo workflow's own)
-    message = (params.message or "{subject}: {field} {problem}{origin}{expected}.").format(
+    value = match.value
+    message = (params.message or _DEFAULT_MESSAGE).format(
         subject=subject,
         field=dotted(match.relative),
-        value="" if match.value is MISSING else shown(match.value, match.pointer),
+        value="" if value is MISSING or not params.shows_value else shown(value, match.pointer),
         problem=problem,
         origin=origin,
         expected=condition.expectation,

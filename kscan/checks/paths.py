@@ -19,7 +19,7 @@ from kscan.checks.conditions import Conditions, Test, is_empty, regular_expressi
 from kscan.input.documents import Pointer
 from kscan.model.taxonomy import Severity
 from kscan.support.declared import field_validator
-from kscan.support.disclosure import shown, shown_key
+from kscan.support.disclosure import KEY_NOT_SHOWN, shown, shown_key
 from kscan.support.values import Record
 
 MISSING = object()
@@ -316,7 +316,22 @@ class Condition(Conditions):
 
 def dotted(pointer: Pointer) -> str:
     """``("ports", 0, "hostPort")`` -> ``ports[0].hostPort``; a key holding dots is quoted as
-    in paths: ``data[".dockerconfigjson"]``."""
+    in paths: ``data[".dockerconfigjson"]``. Short ones are remembered (bounded; a text that
+    shows every key holds nothing long): messages repeat fields."""
+    key = (pointer, tuple(map(type, pointer)))  # typed: the key True is not the index 1
+    text = _DOTTED.get(key)
+    if text is None:
+        text = _dotted(pointer)
+        short = len(text) <= _MEMO_TEXT and KEY_NOT_SHOWN not in text
+        if short and len(_DOTTED) < _MEMO_SIZE:
+            _DOTTED[key] = text
+    return text
+
+
+_DOTTED: dict[tuple[Pointer, tuple[type, ...]], str] = {}
+
+
+def _dotted(pointer: Pointer) -> str:
     text = ""
     for part in (shown_key(part) if isinstance(part, str) else part for part in pointer):
         if isinstance(part, int):
