@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from kscan.input.documents import Pointer, Span
 from kscan.model.taxonomy import Severity
@@ -88,6 +89,29 @@ class Finding(Record):
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.line, self.span.column, self.rule.id)
+
+
+FlatFinding = tuple[Any, ...]
+"""A finding as one flat tuple, its span unpacked: pickled by C code alone, and read back
+without a Python call per object (a named tuple's pickle calls its ``__new__``)."""
+
+
+def flattened(
+    findings: list[Finding], rule_key: Callable[[Rule], object] | None = None
+) -> list[FlatFinding]:
+    """The findings as flat tuples, each rule as itself or as its ``rule_key`` (``unflattened``
+    reads them back)."""
+    if rule_key is None:
+        return [(rule, sev, path, *span, *rest) for rule, sev, path, span, *rest in findings]
+    return [(rule_key(rule), sev, path, *span, *rest) for rule, sev, path, span, *rest in findings]
+
+
+def unflattened(rows: list[FlatFinding], rules: list[Rule] | None = None) -> list[Finding]:
+    """``flattened``'s findings; ``rules``: the list their rule keys are positions in."""
+    make, span = Finding._make, Span._make
+    if rules is None:
+        return [make((row[0], row[1], row[2], span(row[3:7]), *row[7:])) for row in rows]
+    return [make((rules[row[0]], row[1], row[2], span(row[3:7]), *row[7:])) for row in rows]
 
 
 @dataclass

@@ -7,8 +7,7 @@ import pickle
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from kscan.input.tree import Span
-from kscan.results.findings import Finding, Tally
+from kscan.results.findings import Finding, Tally, flattened, unflattened
 from kscan.rules.pickling import RuleIndex
 from kscan.support.spill import SortedSpill
 
@@ -30,18 +29,12 @@ class FindingStore:
         self.extend(findings)
 
     def _dumps(self, findings: list[Finding]) -> bytes:
-        """A block of findings as flat tuples (the rule as its position, the span unpacked):
-        pickled by C code alone, but for the first use of each severity and suppression."""
-        position = self._rules.position
-        flat = [
-            (position(rule), severity, path, *span, *rest)
-            for rule, severity, path, span, *rest in findings
-        ]
-        return pickle.dumps(flat, protocol=pickle.HIGHEST_PROTOCOL)
+        """A block of findings as flat tuples (the rule as its position): pickled by C code
+        alone, but for the first use of each severity and suppression."""
+        return pickle.dumps(flattened(findings, self._rules.position), pickle.HIGHEST_PROTOCOL)
 
     def _loads(self, data: bytes) -> list[Finding]:
-        rules, make, span = self._rules.rules, Finding._make, Span._make
-        return [make((rules[f[0]], f[1], f[2], span(f[3:7]), *f[7:])) for f in pickle.loads(data)]
+        return unflattened(pickle.loads(data), self._rules.rules)
 
     def extend(self, findings: Iterable[Finding]) -> None:
         """Add findings (a generator is consumed in chunks, never held whole)."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kscan.input.sources import STDIN
 from kscan.model.inventory import ObjectFacts
+from kscan.results.findings import flattened, unflattened
 from kscan.rules.pickling import RuleIndex
 from kscan.scan.file_scan import FileResult, FileScanner, ScanSetup, Sink
 
@@ -54,7 +55,7 @@ class Workers:
         if not self._worth_workers(sizes):
             local = self._scanner()
             return (local.scan(path) for path in paths)
-        return self._in_workers(_scan_batch, _batches(paths, sizes, self.jobs))
+        return self._in_workers(_scan_batch, _read_batch, _batches(paths, sizes, self.jobs))
 
     def context(self, paths: list[str]) -> Iterator[ObjectFacts | ThreatFacts]:
         """The facts of every context file, in order."""
@@ -63,7 +64,11 @@ class Workers:
             local = self._scanner()
             return (facts for path in paths for facts in local.context(path))
         batches = _batches(paths, sizes, self.jobs)
-        return (facts for part in self._in_workers(_context_batch, batches) for facts in part)
+        return (
+            facts
+            for part in self._in_workers(_context_batch, RuleIndex.loads, batches)
+            for facts in part
+        )
 
     def _scanner(self) -> FileScanner:
         if self._local is None:
@@ -77,7 +82,10 @@ class Workers:
         return several and available_cores() > 1
 
     def _in_workers(
-        self, task: Callable[[list[str]], bytes], listed: list[list[str]]
+        self,
+        task: Callable[[list[str]], bytes],
+        read: Callable[[RuleIndex, bytes], list[Any]],
+        listed: list[list[str]],
     ) -> Iterator[Any]:
         from concurrent.futures.process import BrokenProcessPool  # only when workers are used
 
@@ -90,7 +98,7 @@ class Workers:
                 while pending:
                     encoded = pending.popleft().result()
                     pending.extend(pool.submit(task, b) for b in islice(batches, 1))
-                    yield from index.loads(encoded)
+                    yield from read(index, encoded)
             except BrokenProcessPool:
                 raise RuntimeError("a worker process stopped unexpectedly") from None
 
@@ -164,9 +172,24 @@ def _start_worker(setup: ScanSetup) -> None:
 
 
 def _scan_batch(paths: list[str]) -> bytes:
+    """The batch's results, each with its findings as flat tuples beside it (see
+    ``flattened``): a third of the time to pickle and read back."""
     assert _worker is not None
     scanner, index = _worker
-    return index.dumps([scanner.scan(path) for path in paths])
+    results = [scanner.scan(path) for path in paths]
+    flat = [flattened(result.findings) for result in results]
+    for result in results:
+        result.findings = []
+    return index.dumps(list(zip(results, flat, strict=True)))
+
+
+def _read_batch(index: RuleIndex, data: bytes) -> list[FileResult]:
+    """The results ``_scan_batch`` sent."""
+    results: list[FileResult] = []
+    for result, flat in index.loads(data):
+        result.findings = unflattened(flat)
+        results.append(result)
+    return results
 
 
 def _context_batch(paths: list[str]) -> bytes:
