@@ -787,17 +787,18 @@ def test_discovery_remembers_directories_without_changing_answers(tmp_path: Path
     (tmp_path / "bare" / ".git").mkdir(parents=True)
     (tmp_path / "bare" / "x").mkdir()
     directories = [
-        tmp_path / "repo" / "team" / "a" / "deep",
-        tmp_path / "repo" / "team" / "b",
-        tmp_path / "repo" / "team" / "a",
-        tmp_path / "repo" / "team",
-        tmp_path / "bare" / "x",
-        tmp_path / "repo" / "team" / "b",
+        str(tmp_path / "repo" / "team" / "a" / "deep"),
+        str(tmp_path / "repo" / "team" / "b"),
+        str(tmp_path / "repo" / "team" / "a"),
+        str(tmp_path / "repo" / "team"),
+        str(tmp_path / "bare" / "x"),
+        str(tmp_path / "repo" / "team" / "b"),
     ]
     fresh = [discover_for(directory) for directory in directories]
-    assert fresh[0] == fresh[2] == fresh[3] == tmp_path / "repo" / ".kscan.yaml"
-    assert fresh[1] == tmp_path / "repo" / "team" / "b" / ".kscan.yaml" and fresh[4] is None
+    assert fresh[0] == fresh[2] == fresh[3] == str(tmp_path / "repo" / ".kscan.yaml")
+    assert fresh[1] == str(tmp_path / "repo" / "team" / "b" / ".kscan.yaml") and fresh[4] is None
+    assert discover_for(tmp_path / "repo" / "team" / "b") == fresh[1]  # a Path is taken too
     for order in (directories, directories[::-1]):
-        known: dict[Path, Path | None] = {}
+        known: dict[str, str | None] = {}
         answers = {directory: discover_for(directory, known) for directory in order}
         assert [answers[directory] for directory in directories] == fresh
