@@ -238,7 +238,9 @@ def _validated(path: str, data: Any, locate: Any, source: Source | None) -> Conf
             "choose what kscan writes); use -o/--output on the command line"
         )
         raise ConfigError(InputError(path, message, line, column))
-    from kscan.support.json_schema import first_error  # only where a configuration file is
+    if _plainly_valid(data):
+        return ConfigFile(path, data, locate)
+    from kscan.support.json_schema import first_error  # only for a file with a problem
 
     error = first_error(CONFIG_SCHEMA, data)
     if error is not None:
@@ -254,6 +256,69 @@ def _validated(path: str, data: Any, locate: Any, source: Source | None) -> Conf
         prefix = "" if source else "[tool.kscan] "
         raise ConfigError(InputError(path, prefix + message, line, column))
     return ConfigFile(path, data, locate)
+
+
+_STRINGS = ("select", "enable", "ignore", "exclude", "trusted-registries")
+"""Settings that are lists of non-empty strings (in ``schema.json``)."""
+_ENUMS = {
+    "fail-on": ("critical", "high", "medium", "low", "info", "never"),
+    "format": ("text", "concise", "json", "sarif", "github", "junit", "markdown"),
+}
+_SEVERITIES = ("critical", "high", "medium", "low", "info")
+_SCOPE_STRINGS = ("kind", "namespace", "name", "container")
+
+
+def _plainly_valid(data: dict[Any, Any]) -> bool:
+    """True if ``data`` plainly satisfies ``schema.json``, checked by hand: a valid file then
+    needs no jsonschema (whose import, with referencing and pathlib, costs a scan more than
+    reading the file). False for anything else, valid or not: the schema then decides, and
+    its error names the problem. (tests/test_adoption.py holds this to the schema.)"""
+    for key, value in data.items():
+        if key in _STRINGS:
+            if not _nonempty_strings(value):
+                return False
+        elif key in _ENUMS:
+            if not (isinstance(value, str) and value in _ENUMS[key]):
+                return False
+        elif key in ("rules-dir", "base-dir"):
+            if not (isinstance(value, str) and value):
+                return False
+        elif key == "severity":
+            if not isinstance(value, dict):
+                return False
+            if not all(isinstance(v, str) and v in _SEVERITIES for v in value.values()):
+                return False
+        elif key == "params":
+            if not (isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())):
+                return False
+        elif key == "suppressions":
+            if not (isinstance(value, list) and all(map(_plain_suppression, value))):
+                return False
+        else:
+            return False
+    return True
+
+
+def _nonempty_strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
+
+
+def _plain_suppression(entry: Any) -> bool:
+    if not isinstance(entry, dict) or "rules" not in entry or "reason" not in entry:
+        return False
+    for key, value in entry.items():
+        if key == "rules":
+            if not _nonempty_strings(value):
+                return False
+        elif key == "reason":
+            if not (isinstance(value, str) and len(value) >= 3):
+                return False
+        elif key == "path":
+            if not (isinstance(value, str) and value):
+                return False
+        elif key not in _SCOPE_STRINGS or not isinstance(value, str):
+            return False
+    return True
 
 
 def resolve(config_file: ConfigFile | None) -> Config:
