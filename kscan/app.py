@@ -9,9 +9,7 @@ import importlib
 import json
 import os
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote
 
 from kscan.config.files import (
     CONFIG_NAMES,
@@ -42,6 +40,7 @@ from kscan.rules.registry import Rule, RuleError
 from kscan.rules.selection import configure
 from kscan.scan.engine import scan
 from kscan.support.locations import is_under, relative_to_base, repository_root
+from kscan.support.paths import pure
 from kscan.support.values import Record, dataclass, replace
 
 if TYPE_CHECKING:
@@ -171,7 +170,7 @@ def run(options: ScanOptions) -> Report:
     ``UsageProblem``."""
     profiles = _profiles(options.paths, options.config_path, options.isolated, _settings(options))
     run_config = profiles.of(_first_path(options.paths)).config
-    base_dir = run_config["base-dir"] or str(repository_root(options.paths))
+    base_dir = run_config["base-dir"] or repository_root(options.paths)
     output_format = run_config["format"]
     suppressor = Suppressor()
     result = _scan(options, profiles, suppressor, output_format in STABLE_FIELD_FORMATS)
@@ -179,14 +178,12 @@ def run(options: ScanOptions) -> Report:
     diagnostics += [Diagnostic("note", printable(str(note))) for note in result.notes]
     rules = profiles.all_rules()
     if options.write_baseline:
-        path = Path(options.write_baseline)
-        diagnostics.append(_write_baseline(path, result, base_dir, diagnostics))
+        diagnostics.append(_write_baseline(options.write_baseline, result, base_dir, diagnostics))
         if not options.output:  # the baseline is the only output asked for
             return Report(result, rules, [], [], diagnostics, None, _baseline_exit_code(result))
     absent: list[baseline_file.Entry] = []
     if options.baseline and not options.write_baseline:  # beside a new baseline: every finding
-        path = Path(options.baseline)
-        result.findings, absent = _compare(path, result, rules, base_dir, diagnostics)
+        result.findings, absent = _compare(options.baseline, result, rules, base_dir, diagnostics)
     unused = _unused(suppressor, profiles, result) if options.warn_unused_suppressions else []
     report_options = ReportOptions(
         color=use_color(options),
@@ -333,7 +330,7 @@ def _configured_rules(config: Config) -> list[Rule]:
     """The rules a configuration runs; raises RuleError or ConfigError."""
     rules_dir = config["rules-dir"]
     if rules_dir not in _LOADED_RULES:
-        _LOADED_RULES[rules_dir] = load_cached_rules(Path(rules_dir) if rules_dir else None)
+        _LOADED_RULES[rules_dir] = load_cached_rules(rules_dir or None)
     return configure(_LOADED_RULES[rules_dir], config)
 
 
@@ -345,8 +342,8 @@ def _profiles(
 ) -> Profiles:
     """The profiles of a scan, with the configuration of the first path loaded (so that a
     broken one is reported before anything is scanned)."""
-    explicit = Path(config_path) if config_path else None
-    if explicit is not None and not explicit.is_file():
+    explicit = pure(config_path) if config_path else None
+    if explicit is not None and not os.path.isfile(explicit):
         raise _error(f"{printable(config_path or '')}: error: no such configuration file")
     profiles = Profiles(
         lambda config: _override(config, settings), _configured_rules, explicit, isolated
@@ -369,7 +366,7 @@ def _override(config: Config, settings: dict[str, Any]) -> None:
         if isinstance(value, tuple):
             value = [item.strip() for text in value for item in text.split(",") if item.strip()]
             if key == "exclude":
-                config.exclude_roots += [(pattern, Path.cwd()) for pattern in value]
+                config.exclude_roots += [(pattern, os.getcwd()) for pattern in value]
             if key != "select":
                 value = [*config[key], *value]
         config.override(key, value)
@@ -449,11 +446,14 @@ def _written_by_kscan(path: str) -> bool:
 
 
 def _write_baseline(
-    path: Path, result: ScanResult, base_dir: str, before: list[Diagnostic]
+    name: str, result: ScanResult, base_dir: str, before: list[Diagnostic]
 ) -> Diagnostic:
     """Record the findings in a baseline; ``before``: what to show ahead of a failure."""
-    from kscan.results import baseline as baseline_file  # only with --write-baseline
+    from pathlib import Path  # only with --write-baseline (the baseline module uses it)
 
+    from kscan.results import baseline as baseline_file
+
+    path = Path(name)
     try:
         count = baseline_file.write(path, result.findings, base_dir)
     except baseline_file.BaselineError as exc:
@@ -470,10 +470,14 @@ def _baseline_exit_code(result: ScanResult) -> int:
 
 
 def _compare(
-    path: Path, result: ScanResult, rules: list[Rule], base_dir: str, before: list[Diagnostic]
+    name: str, result: ScanResult, rules: list[Rule], base_dir: str, before: list[Diagnostic]
 ) -> tuple[FindingStore, list[baseline_file.Entry]]:
     """The findings not in a baseline, and its entries no longer found."""
-    from kscan.results import baseline as baseline_file  # only with --baseline
+    from pathlib import Path  # only with --baseline (the baseline module uses it)
+
+    from kscan.results import baseline as baseline_file
+
+    path = Path(name)
 
     scope = baseline_file.Coverage(
         frozenset(rule.id for rule in rules),
@@ -524,6 +528,8 @@ def _sarif_warnings(result: ScanResult, base_dir: str, options: ScanOptions) -> 
     max_results = options.sarif_max_results
     warnings = []
     if STDIN in options.paths and options.stdin_filename == STDIN_DISPLAY:
+        from urllib.parse import quote  # only for this warning
+
         text = (
             f"kscan: warning: findings in standard input get the URI {quote(STDIN_DISPLAY)}, "
             "which no file of the repository has; name it with --stdin-filename PATH"
@@ -649,7 +655,7 @@ def threats(options: ThreatOptions) -> ThreatReport:
     diagnostics += [Diagnostic("note", printable(str(note))) for note in result.notes]
     trusted = tuple(_threat_config(options)["trusted-registries"])
     model = analyse(result.threat_facts, options.max_paths, options.lateral, trusted)
-    base_dir = options.base_dir or str(repository_root(options.paths))
+    base_dir = options.base_dir or repository_root(options.paths)
     rendered = reporter.render(model, RenderOptions(base_dir=base_dir))
     code = EXIT_ERROR if result.errors else EXIT_FINDINGS if model.paths else EXIT_OK
     return ThreatReport(model, diagnostics, rendered, code)
@@ -658,8 +664,8 @@ def threats(options: ThreatOptions) -> ThreatReport:
 def _threat_config(options: ThreatOptions) -> Config:
     """The configuration ``kscan threats`` reads: ``--config``, else the one governing the
     first path; raises ``UsageProblem``."""
-    explicit = Path(options.config_path) if options.config_path else None
-    if explicit is not None and not explicit.is_file():
+    explicit = pure(options.config_path) if options.config_path else None
+    if explicit is not None and not os.path.isfile(explicit):
         raise _error(f"{printable(options.config_path or '')}: error: no such configuration file")
     found = explicit or discover(options.paths)
     try:
@@ -792,6 +798,8 @@ def _reading_policies(options: ScanOptions, directory: str | None) -> ScanOption
 def _new_policies(
     result: ScanResult, directory: str | None, diagnostics: list[Diagnostic]
 ) -> list[NewPolicy]:
+    from pathlib import Path  # writing policies (kscan.fix uses it)
+
     from kscan.fix.network_policies import missing_policies
 
     if directory is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -366,7 +365,7 @@ def _deliver(report: Iterable[str], output: str | None) -> None:
         _write_stdout(report)
         return
     try:
-        write_atomically(Path(output), report)
+        write_atomically(output, report)
     except OSError as exc:
         where = printable(output)
         click.echo(f"kscan: error: cannot write {where}: {exc.strerror or exc}", err=True)

@@ -8,8 +8,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kscan.cli import cli
+from kscan.config import files as config_files
 from kscan.config.files import discover_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -787,17 +790,83 @@ def test_discovery_remembers_directories_without_changing_answers(tmp_path: Path
     (tmp_path / "bare" / ".git").mkdir(parents=True)
     (tmp_path / "bare" / "x").mkdir()
     directories = [
-        tmp_path / "repo" / "team" / "a" / "deep",
-        tmp_path / "repo" / "team" / "b",
-        tmp_path / "repo" / "team" / "a",
-        tmp_path / "repo" / "team",
-        tmp_path / "bare" / "x",
-        tmp_path / "repo" / "team" / "b",
+        str(tmp_path / "repo" / "team" / "a" / "deep"),
+        str(tmp_path / "repo" / "team" / "b"),
+        str(tmp_path / "repo" / "team" / "a"),
+        str(tmp_path / "repo" / "team"),
+        str(tmp_path / "bare" / "x"),
+        str(tmp_path / "repo" / "team" / "b"),
     ]
     fresh = [discover_for(directory) for directory in directories]
-    assert fresh[0] == fresh[2] == fresh[3] == tmp_path / "repo" / ".kscan.yaml"
-    assert fresh[1] == tmp_path / "repo" / "team" / "b" / ".kscan.yaml" and fresh[4] is None
+    assert fresh[0] == fresh[2] == fresh[3] == str(tmp_path / "repo" / ".kscan.yaml")
+    assert fresh[1] == str(tmp_path / "repo" / "team" / "b" / ".kscan.yaml") and fresh[4] is None
+    assert discover_for(tmp_path / "repo" / "team" / "b") == fresh[1]  # a Path is taken too
     for order in (directories, directories[::-1]):
-        known: dict[Path, Path | None] = {}
+        known: dict[str, str | None] = {}
         answers = {directory: discover_for(directory, known) for directory in order}
         assert [answers[directory] for directory in directories] == fresh
+
+
+_VALUES = st.one_of(
+    st.sampled_from(["", "x", "ab", "abc", "high", "never", "json", "info", "KS1", "*.yaml"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-1, 3),
+)
+_LEAVES = st.one_of(_VALUES, st.lists(_VALUES, max_size=3), st.dictionaries(_VALUES, _VALUES))
+_SUPPRESSION = st.dictionaries(
+    st.sampled_from(["rules", "reason", "path", "kind", "namespace", "name", "container", "x"]),
+    st.one_of(_VALUES, st.lists(_VALUES, max_size=2)),
+)
+_SETTING = st.sampled_from([*config_files.DEFAULTS, "unknown", 1])
+
+
+@given(
+    st.dictionaries(
+        _SETTING,
+        st.one_of(
+            _LEAVES,
+            st.lists(_SUPPRESSION, max_size=3),
+            st.dictionaries(_VALUES, st.one_of(_VALUES, st.dictionaries(_VALUES, _VALUES))),
+        ),
+        max_size=5,
+    )
+)
+@settings(max_examples=400, deadline=None)
+def test_a_config_passed_without_jsonschema_is_valid(data: dict[object, object]) -> None:
+    """The hand check that spares a valid file jsonschema never passes what the schema
+    refuses (a file it does not pass is checked by the schema, which names the problem)."""
+    from kscan.support.json_schema import first_error
+
+    if config_files._plainly_valid(data):
+        assert first_error(config_files.CONFIG_SCHEMA, data) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"select": ["KS1", "host-path-*"], "enable": [], "ignore": ["all"], "fail-on": "never"},
+        {"severity": {"KS101": "info"}, "params": {"image-digest": {}}, "format": "sarif"},
+        {"exclude": ["vendor/**"], "rules-dir": "r", "base-dir": ".", "trusted-registries": []},
+        {"suppressions": [{"rules": ["KS1"], "reason": "why", "path": "a/**", "kind": "Pod"}]},
+        {"suppressions": [{"rules": [], "reason": "abc", "namespace": "", "name": "x"}]},
+        {"suppressions": [{"rules": ["all"], "reason": "abc", "container": "c"}]},
+    ],
+)
+def test_a_valid_config_is_passed_without_jsonschema(data: dict[str, object]) -> None:
+    from kscan.support.json_schema import first_error
+
+    assert first_error(config_files.CONFIG_SCHEMA, data) is None
+    assert config_files._plainly_valid(data)
+
+
+def test_the_hand_check_knows_every_setting_of_the_schema() -> None:
+    """A setting added to ``schema.json`` must be added to the hand check too."""
+    with open(config_files.CONFIG_SCHEMA, encoding="utf-8") as handle:
+        schema = json.load(handle)
+    entry = schema["properties"]["suppressions"]["items"]["properties"]
+    handled = {*config_files._STRINGS, *config_files._ENUMS, "rules-dir", "base-dir"}
+    assert set(schema["properties"]) == {*handled, "severity", "params", "suppressions"}
+    assert set(entry) == {"rules", "reason", "path", *config_files._SCOPE_STRINGS}
+    assert set(schema["properties"]) == set(config_files.DEFAULTS)

@@ -275,7 +275,7 @@ def test_explain_shows_the_fix_and_why() -> None:
     ],
 )
 def test_a_bad_fix_fails_to_load(tmp_path: Path, change: str, message: str) -> None:
-    source = (builtin_rules_dir() / "pod" / "allow-privilege-escalation.yaml").read_text()
+    source = (Path(builtin_rules_dir()) / "pod" / "allow-privilege-escalation.yaml").read_text()
     key = change.split(":")[0]
     if f"\n  {key}:" not in source:  # a key the fix lacks: added after its safety
         source = source.replace("\n  safety: safe\n", f"\n  safety: safe\n  {key}: x\n")

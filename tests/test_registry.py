@@ -35,7 +35,7 @@ def test_repository_rules_are_the_ones_loaded() -> None:
     installed = {(r.id, r.name, r.title, r.severity) for r in load_rules()}
     repository = {(r.id, r.name, r.title, r.severity) for r in load_rules(REPO_RULES)}
     assert installed == repository
-    assert (builtin_rules_dir() / "schema.json").is_file()
+    assert (Path(builtin_rules_dir()) / "schema.json").is_file()
 
 
 def test_builtin_fast_path_loads_the_same_rules_as_full_verification() -> None:
@@ -173,6 +173,6 @@ def test_rule_files_are_those_rglob_finds(tmp_path: Path) -> None:
     (tmp_path / "dir.yaml" / "in.yml").write_text("")
     (tmp_path / "linked").symlink_to(tmp_path / "a", target_is_directory=True)
     expected = sorted(p for p in tmp_path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
-    assert rule_files(tmp_path) == expected
+    assert rule_files(tmp_path) == [str(path) for path in expected]
     assert rule_file_names(tmp_path) == [str(path) for path in expected]
     assert tmp_path / "a" / "c" / "d.yaml" in expected and tmp_path / "linked" not in expected

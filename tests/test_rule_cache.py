@@ -28,11 +28,11 @@ def cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def builds(monkeypatch: pytest.MonkeyPatch) -> list[Path | None]:
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
     """The rule sets built from their files (not read from the cache), by custom directory."""
-    built: list[Path | None] = []
+    built: list[str | None] = []
 
-    def counted(custom: Path | None = None) -> list[Rule]:
+    def counted(custom: str | None = None) -> list[Rule]:
         built.append(custom)
         return load_rules(custom=custom)
 
@@ -56,7 +56,7 @@ def custom_rules(folder: Path, title: str = "A custom privileged check") -> Path
 
 
 def test_a_second_load_reads_the_cache(
-    rules: list[Rule], cache_folder: Path, builds: list[Path | None]
+    rules: list[Rule], cache_folder: Path, builds: list[str | None]
 ) -> None:
     first = cache.load_cached_rules()
     assert cached_file(cache_folder).stat().st_mode & 0o077 == 0
@@ -76,7 +76,7 @@ def test_a_second_load_reads_the_cache(
     ],
 )
 def test_a_corrupt_file_is_rebuilt(
-    rules: list[Rule], cache_folder: Path, builds: list[Path | None], damage: object
+    rules: list[Rule], cache_folder: Path, builds: list[str | None], damage: object
 ) -> None:
     cache.load_cached_rules()
     path = cached_file(cache_folder)
@@ -112,7 +112,7 @@ def _forge(path: Path, payload: bytes) -> None:
 
 
 def test_a_hostile_file_runs_nothing(
-    rules: list[Rule], cache_folder: Path, builds: list[Path | None], tmp_path: Path
+    rules: list[Rule], cache_folder: Path, builds: list[str | None], tmp_path: Path
 ) -> None:
     cache.load_cached_rules()
     marker = tmp_path / "ran"
@@ -128,7 +128,7 @@ def test_a_hostile_file_runs_nothing(
 
 
 def test_a_file_others_could_have_written_is_not_trusted(
-    cache_folder: Path, builds: list[Path | None], monkeypatch: pytest.MonkeyPatch
+    cache_folder: Path, builds: list[str | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache.load_cached_rules()
     path = cached_file(cache_folder)
@@ -143,7 +143,7 @@ def test_a_file_others_could_have_written_is_not_trusted(
 
 
 def test_a_symbolic_link_is_not_followed(
-    rules: list[Rule], cache_folder: Path, builds: list[Path | None]
+    rules: list[Rule], cache_folder: Path, builds: list[str | None]
 ) -> None:
     cache.load_cached_rules()
     path = cached_file(cache_folder)
@@ -155,7 +155,7 @@ def test_a_symbolic_link_is_not_followed(
 
 
 def test_a_changed_rule_file_invalidates_the_cache(
-    tmp_path: Path, cache_folder: Path, builds: list[Path | None], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cache_folder: Path, builds: list[str | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rules_copy = tmp_path / "rules"
     shutil.copytree(REPO / "rules", rules_copy)
@@ -173,7 +173,7 @@ def test_a_changed_rule_file_invalidates_the_cache(
 
 
 def test_a_rule_file_touched_but_unchanged_keeps_the_cache(
-    tmp_path: Path, cache_folder: Path, builds: list[Path | None], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cache_folder: Path, builds: list[str | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While no rule file's status changed, no rule file is read; when one changed but its
     content did not, the rules come from the cache, which then holds the new status."""
@@ -196,7 +196,7 @@ def test_a_rule_file_touched_but_unchanged_keeps_the_cache(
 
 
 def test_custom_rules_are_keyed_by_directory_and_content(
-    tmp_path: Path, cache_folder: Path, builds: list[Path | None]
+    tmp_path: Path, cache_folder: Path, builds: list[str | None]
 ) -> None:
     first = custom_rules(tmp_path / "first", "First title")
     second = custom_rules(tmp_path / "second", "Second title")
@@ -207,12 +207,12 @@ def test_custom_rules_are_keyed_by_directory_and_content(
 
     assert (title(first), title(second)) == ("First title", "Second title")
     assert (title(first), title(second)) == ("First title", "Second title")
-    assert builds == [first, second]
+    assert builds == [str(first), str(second)]
     custom_rules(first, "Edited title")
     assert title(first) == "Edited title"
     (first / "acme-privileged.yaml").rename(first / "acme-privileged.yml")  # renamed: rebuilt
     assert title(first) == "Edited title"
-    assert builds == [first, second, first, first]
+    assert builds == [str(first), str(second), str(first), str(first)]
     assert len(list(cache_folder.glob("rules-*.pickle"))) == 2  # one file per rule set
 
 
@@ -232,7 +232,7 @@ def test_rules_edited_while_they_are_built_are_not_cached(
 
 
 def test_without_a_writable_cache_directory_rules_still_load(
-    rules: list[Rule], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, builds: list[Path | None]
+    rules: list[Rule], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, builds: list[str | None]
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -244,7 +244,7 @@ def test_without_a_writable_cache_directory_rules_still_load(
 
 
 def test_an_empty_setting_turns_the_cache_off(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, builds: list[Path | None]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, builds: list[str | None]
 ) -> None:
     monkeypatch.setenv(cache.CACHE_ENV, "")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
@@ -259,12 +259,12 @@ def test_the_cache_lives_in_the_user_cache_directory(
 ) -> None:
     monkeypatch.delenv(cache.CACHE_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert cache.cache_dir() == tmp_path / "kscan"
+    assert cache.cache_dir() == str(tmp_path / "kscan")
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # invalid by the XDG spec: ignored
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert cache.cache_dir() == tmp_path / "home" / ".cache" / "kscan"
+    assert cache.cache_dir() == str(tmp_path / "home" / ".cache" / "kscan")
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "mine"))
-    assert cache.cache_dir() == tmp_path / "mine"
+    assert cache.cache_dir() == str(tmp_path / "mine")
 
 
 def test_a_cached_run_reports_what_an_uncached_run_does(tmp_path: Path, cache_folder: Path) -> None:

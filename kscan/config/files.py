@@ -7,14 +7,14 @@ from __future__ import annotations
 import os
 import re
 import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
 
 from kscan.input.documents import Pointer, read_documents
 from kscan.input.sources import InputError, Source
+from kscan.support.paths import ancestors, pure
 
-CONFIG_SCHEMA = Path(__file__).parent / "schema.json"
+CONFIG_SCHEMA = os.path.join(os.path.dirname(__file__), "schema.json")
 
 
 CONFIG_NAMES = (".kscan.yaml", ".kscan.yml")
@@ -50,8 +50,9 @@ class ConfigFile:
 
     __slots__ = ("locate", "path", "values")
 
-    def __init__(self, path: Path, values: dict[str, Any], locate: Any) -> None:
+    def __init__(self, path: str, values: dict[str, Any], locate: Any) -> None:
         self.path = path
+        """Named as ``str(Path(...))`` names it (messages quote it)."""
         self.values = values
         self.locate = locate  # Callable[[Pointer], tuple[int, int]]
 
@@ -70,16 +71,16 @@ class Config:
         self.values: dict[str, Any] = dict(DEFAULTS)
         self.origins: dict[str, str] = dict.fromkeys(DEFAULTS, "default")
         self.file = file
-        self.exclude_roots: list[tuple[str, Path]] = []
+        self.exclude_roots: list[tuple[str, str]] = []
         """Each exclude glob with the folder it is relative to."""
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
 
     @property
-    def root(self) -> Path:
+    def root(self) -> str:
         """The directory relative paths in the file are resolved against."""
-        return self.file.path.parent if self.file else Path.cwd()
+        return (os.path.dirname(self.file.path) or ".") if self.file else os.getcwd()
 
     def override(self, key: str, value: Any) -> None:
         """A command-line value, which wins over the file."""
@@ -87,42 +88,46 @@ class Config:
         self.origins[key] = "command line"
 
 
-def discover(paths: tuple[str, ...] | list[str]) -> Path | None:
+def discover(paths: tuple[str, ...] | list[str]) -> str | None:
     """The configuration governing the first scanned path (the current directory for stdin)."""
     first = next((p for p in paths if p != "-"), ".")
-    start = Path(os.path.abspath(first))
-    return discover_for(start if start.is_dir() else start.parent)
+    start = os.path.abspath(first)
+    return discover_for(start if os.path.isdir(start) else os.path.dirname(start))
 
 
-def discover_for(directory: Path, known: dict[Path, Path | None] | None = None) -> Path | None:
+def discover_for(
+    directory: str | os.PathLike[str], known: dict[str, str | None] | None = None
+) -> str | None:
     """The nearest ``.kscan.yaml`` or ``pyproject.toml`` with ``[tool.kscan]`` in ``directory``
     or above it, stopping at the repository root. A ``pyproject.toml`` that cannot be read
     counts too: it may hold the policy, so loading it reports the problem. ``known``: the
     answers for directories already looked in, used and filled (sibling directories share
-    their parents' answer instead of asking the file system again)."""
+    their parents' answer instead of asking the file system again). ``directory``: absolute
+    and normalised (as ``os.path.abspath`` gives it)."""
     known = {} if known is None else known
-    walked: list[Path] = []
-    found: Path | None = None
-    for candidate_dir in (directory, *directory.parents):
+    walked: list[str] = []
+    found: str | None = None
+    for candidate_dir in ancestors(os.fspath(directory)):
         if candidate_dir in known:
             found = known[candidate_dir]
             break
         walked.append(candidate_dir)
         found = _own_config(candidate_dir)
-        if found is not None or (candidate_dir / ".git").exists():
+        if found is not None or os.path.exists(os.path.join(candidate_dir, ".git")):
             break
     for walked_dir in walked:
         known[walked_dir] = found
     return found
 
 
-def _own_config(directory: Path) -> Path | None:
+def _own_config(directory: str) -> str | None:
     """The configuration file in ``directory`` itself, if any."""
     for name in CONFIG_NAMES:
-        if (directory / name).is_file():
-            return directory / name
-    pyproject = directory / "pyproject.toml"
-    if pyproject.is_file() and _may_configure_kscan(pyproject):
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate):
+            return candidate
+    pyproject = os.path.join(directory, "pyproject.toml")
+    if os.path.isfile(pyproject) and _may_configure_kscan(pyproject):
         return pyproject
     return None
 
@@ -136,20 +141,27 @@ def _toml() -> ModuleType:
     return cast(ModuleType, tomllib)
 
 
-def _may_configure_kscan(path: Path) -> bool:
+def _read_text(path: str) -> str:
+    """``Path(path).read_text(encoding="utf-8")``."""
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _may_configure_kscan(path: str) -> bool:
     toml = _toml()
     try:
-        data = toml.loads(path.read_text(encoding="utf-8"))
+        data = toml.loads(_read_text(path))
     except (OSError, UnicodeDecodeError, toml.TOMLDecodeError):
         return True
     return isinstance(data.get("tool"), dict) and "kscan" in data["tool"]
 
 
-def load(path: Path) -> ConfigFile:
+def load(path: str | os.PathLike[str]) -> ConfigFile:
     """Read and validate one configuration file (YAML, or TOML: ``[tool.kscan]`` or top level)."""
-    if path.suffix == ".toml":
+    path = pure(path)
+    if os.path.splitext(path)[1] == ".toml":
         return _load_pyproject(path)
-    documents = read_documents(str(path))
+    documents = read_documents(path)
     if isinstance(documents, InputError):
         raise ConfigError(documents)
     if not documents:
@@ -159,7 +171,7 @@ def load(path: Path) -> ConfigFile:
         first = document.duplicates[0]
         key = ".".join(map(str, first.pointer or ()))
         message = f"'{key}' is set twice (lines {first.first.line} and {first.last.line})"
-        raise ConfigError(InputError(str(path), message, first.last.line, first.last.column))
+        raise ConfigError(InputError(path, message, first.last.line, first.last.column))
 
     def locate(pointer: Pointer) -> tuple[int, int]:
         span, _exact = document.locate(pointer)
@@ -168,13 +180,13 @@ def load(path: Path) -> ConfigFile:
     return _validated(path, document.data, locate, document.source)
 
 
-def _load_pyproject(path: Path) -> ConfigFile:
+def _load_pyproject(path: str) -> ConfigFile:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_text(path)
     except OSError as exc:
-        raise ConfigError(InputError(str(path), f"cannot read: {exc.strerror or exc}")) from None
+        raise ConfigError(InputError(path, f"cannot read: {exc.strerror or exc}")) from None
     except UnicodeDecodeError:
-        raise ConfigError(InputError(str(path), "invalid TOML: not UTF-8 text")) from None
+        raise ConfigError(InputError(path, "invalid TOML: not UTF-8 text")) from None
     toml = _toml()
     try:
         data = toml.loads(text)
@@ -182,7 +194,7 @@ def _load_pyproject(path: Path) -> ConfigFile:
         raise ConfigError(_toml_error(path, text, exc)) from None
     tool = data.get("tool")
     values = tool.get("kscan", {}) if isinstance(tool, dict) and "kscan" in tool else data
-    if path.name == "pyproject.toml" and values is data:
+    if os.path.basename(path) == "pyproject.toml" and values is data:
         values = {}
     return _validated(path, values, lambda pointer: _toml_line(text, pointer), None)
 
@@ -191,17 +203,17 @@ _TOML_POSITION = r" \(at (?:line (\d+), column (\d+)|end of document)\)$"
 """Where tomllib (and tomli) put the position of a syntax error: at the end of the message."""
 
 
-def _toml_error(path: Path, text: str, exc: ValueError) -> InputError:
+def _toml_error(path: str, text: str, exc: ValueError) -> InputError:
     """A TOML syntax error as ``path:line:col: error: invalid TOML: ...``."""
     message = str(exc)
     found = re.search(_TOML_POSITION, message)
     if found is None:
-        return InputError(str(path), f"invalid TOML: {message}")
+        return InputError(path, f"invalid TOML: {message}")
     if found[1]:
         line, column = int(found[1]), int(found[2])
     else:  # at the end of the document
         line, column = text.count("\n") + 1, len(text) - text.rfind("\n")
-    return InputError(str(path), f"invalid TOML: {message[: found.start()]}", line, column)
+    return InputError(path, f"invalid TOML: {message[: found.start()]}", line, column)
 
 
 def _toml_line(text: str, pointer: Pointer) -> tuple[int, int]:
@@ -216,17 +228,19 @@ def _toml_line(text: str, pointer: Pointer) -> tuple[int, int]:
     return 0, 0
 
 
-def _validated(path: Path, data: Any, locate: Any, source: Source | None) -> ConfigFile:
+def _validated(path: str, data: Any, locate: Any, source: Source | None) -> ConfigFile:
     if not isinstance(data, dict):
-        raise ConfigError(InputError(str(path), "the configuration must be a mapping of settings"))
+        raise ConfigError(InputError(path, "the configuration must be a mapping of settings"))
     if "output" in data:
         line, column = locate(("output",))
         message = (
             "'output' cannot be set in a configuration file (the scanned repository must not "
             "choose what kscan writes); use -o/--output on the command line"
         )
-        raise ConfigError(InputError(str(path), message, line, column))
-    from kscan.support.json_schema import first_error  # only where a configuration file is
+        raise ConfigError(InputError(path, message, line, column))
+    if _plainly_valid(data):
+        return ConfigFile(path, data, locate)
+    from kscan.support.json_schema import first_error  # only for a file with a problem
 
     error = first_error(CONFIG_SCHEMA, data)
     if error is not None:
@@ -240,8 +254,71 @@ def _validated(path: Path, data: Any, locate: Any, source: Source | None) -> Con
             message = f"{'.'.join(map(str, where)) or 'configuration'}: {error.message}"
         line, column = locate(where)
         prefix = "" if source else "[tool.kscan] "
-        raise ConfigError(InputError(str(path), prefix + message, line, column))
+        raise ConfigError(InputError(path, prefix + message, line, column))
     return ConfigFile(path, data, locate)
+
+
+_STRINGS = ("select", "enable", "ignore", "exclude", "trusted-registries")
+"""Settings that are lists of non-empty strings (in ``schema.json``)."""
+_ENUMS = {
+    "fail-on": ("critical", "high", "medium", "low", "info", "never"),
+    "format": ("text", "concise", "json", "sarif", "github", "junit", "markdown"),
+}
+_SEVERITIES = ("critical", "high", "medium", "low", "info")
+_SCOPE_STRINGS = ("kind", "namespace", "name", "container")
+
+
+def _plainly_valid(data: dict[Any, Any]) -> bool:
+    """True if ``data`` plainly satisfies ``schema.json``, checked by hand: a valid file then
+    needs no jsonschema (whose import, with referencing and pathlib, costs a scan more than
+    reading the file). False for anything else, valid or not: the schema then decides, and
+    its error names the problem. (tests/test_adoption.py holds this to the schema.)"""
+    for key, value in data.items():
+        if key in _STRINGS:
+            if not _nonempty_strings(value):
+                return False
+        elif key in _ENUMS:
+            if not (isinstance(value, str) and value in _ENUMS[key]):
+                return False
+        elif key in ("rules-dir", "base-dir"):
+            if not (isinstance(value, str) and value):
+                return False
+        elif key == "severity":
+            if not isinstance(value, dict):
+                return False
+            if not all(isinstance(v, str) and v in _SEVERITIES for v in value.values()):
+                return False
+        elif key == "params":
+            if not (isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())):
+                return False
+        elif key == "suppressions":
+            if not (isinstance(value, list) and all(map(_plain_suppression, value))):
+                return False
+        else:
+            return False
+    return True
+
+
+def _nonempty_strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
+
+
+def _plain_suppression(entry: Any) -> bool:
+    if not isinstance(entry, dict) or "rules" not in entry or "reason" not in entry:
+        return False
+    for key, value in entry.items():
+        if key == "rules":
+            if not _nonempty_strings(value):
+                return False
+        elif key == "reason":
+            if not (isinstance(value, str) and len(value) >= 3):
+                return False
+        elif key == "path":
+            if not (isinstance(value, str) and value):
+                return False
+        elif key not in _SCOPE_STRINGS or not isinstance(value, str):
+            return False
+    return True
 
 
 def resolve(config_file: ConfigFile | None) -> Config:
@@ -251,7 +328,7 @@ def resolve(config_file: ConfigFile | None) -> Config:
         return config
     for key, value in config_file.values.items():
         if key in PATH_SETTINGS:
-            value = os.path.abspath(os.path.join(config_file.path.parent, value))
+            value = os.path.abspath(os.path.join(config.root, value))
         config.values[key] = value
         config.origins[key] = config_file.where((key,))
     config.exclude_roots = [(pattern, config.root) for pattern in config["exclude"]]

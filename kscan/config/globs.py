@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+
+from kscan.support.paths import relative_to
 
 
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
@@ -36,11 +37,8 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(regex.rstrip("/") + "(?:/.*)?$")
 
 
-def path_matches(path: str, pattern: str, root: Path) -> bool:
+def path_matches(path: str, pattern: str, root: str | os.PathLike[str]) -> bool:
     """True if ``path`` (as given) matches a glob written relative to ``root``."""
-    absolute = Path(os.path.abspath(path))
-    try:
-        relative = absolute.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        relative = absolute.as_posix()
-    return glob_to_regex(pattern).match(relative) is not None
+    absolute = os.path.abspath(path)
+    relative = relative_to(os.path.realpath(absolute), os.path.realpath(root))
+    return glob_to_regex(pattern).match(absolute if relative is None else relative) is not None

@@ -12,15 +12,15 @@ object. ``check`` reports both, visiting each node once.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from kscan.input.tree import Chain, Pointer, chain_pointer
 from kscan.support.values import dataclass
 
-_FIELDS_FILE = Path(__file__).with_name("api_fields.json")
+_FIELDS_FILE = os.path.join(os.path.dirname(__file__), "api_fields.json")
 _SUGGESTED = 200
 """Unknown fields per object given a suggestion (the closest spelling costs a little each)."""
 TYPED = frozenset(
@@ -113,7 +113,8 @@ class Findings:
 
 @cache
 def _api() -> tuple[dict[str, dict[str, str]], dict[str, frozenset[str]]]:
-    data = json.loads(_FIELDS_FILE.read_text(encoding="utf-8"))
+    with open(_FIELDS_FILE, encoding="utf-8") as handle:
+        data = json.loads(handle.read())
     removed = {name: frozenset(keys) for name, keys in data["removed"].items()}
     return data["structs"], removed
 

@@ -8,7 +8,6 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Literal
 
 from kscan.config.selectors import matches_selector
@@ -41,7 +40,7 @@ class Directive:
     """The selectors that matched a finding."""
     profile: int = 0
     """For configuration entries: the profile (configuration) whose files they apply to."""
-    root: Path | None = None
+    root: str | None = None
     """For configuration entries: the folder their path globs are relative to."""
     pointer: Pointer = ()
     """For annotations: the annotation's key in its document (a comment has no field)."""

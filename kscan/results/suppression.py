@@ -8,9 +8,9 @@ Suppressed findings are marked, not dropped: reports show them as suppressed (SA
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from kscan.config.files import Config
 from kscan.config.globs import path_matches
@@ -24,6 +24,7 @@ from kscan.model.directives import (
     comment_directives,
 )
 from kscan.results.findings import Suppression
+from kscan.support.paths import relative_to
 from kscan.support.values import replace
 
 REASON_RULE = "suppression-without-reason"
@@ -205,7 +206,7 @@ class Suppressor:
     def _in_scope(self, directive: Directive, path: str, values: dict[str, str | None]) -> bool:
         for key, pattern in directive.scope.items():
             if key == "path":
-                if not path_matches(path, pattern, directive.root or Path.cwd()):
+                if not path_matches(path, pattern, directive.root or os.getcwd()):
                     return False
             elif values.get(key) is None or not fnmatch.fnmatchcase(str(values[key]), pattern):
                 return False
@@ -230,7 +231,7 @@ class Suppressor:
         paths = list(self._seen.comments)
         for directive in self.all_directives():
             scope = directive.scope.get("path")
-            root = directive.root or Path.cwd()
+            root = directive.root or os.getcwd()
             if scope and not any(path_matches(p, scope, root) for p in paths):
                 continue
             ran_here = active(directive)
@@ -241,12 +242,9 @@ class Suppressor:
         return unused
 
 
-def _display(path: Path) -> str:
+def _display(path: str) -> str:
     """A path relative to the current directory where it lies below it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    return relative_to(os.path.realpath(path), os.path.realpath(os.getcwd())) or path
 
 
 def _suppression(directive: Directive) -> Suppression:

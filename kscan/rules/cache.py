@@ -38,7 +38,6 @@ import pickle
 import stat
 import struct
 import sys
-from pathlib import Path
 from typing import Any
 
 import kscan
@@ -46,6 +45,7 @@ from kscan.checks.base import Template
 from kscan.checks.catalogue import load_templates
 from kscan.rules import registry
 from kscan.rules.registry import Rule, load_rules, rule_file_names
+from kscan.support.paths import pure
 
 CACHE_ENV = "KSCAN_CACHE_DIR"
 _MAGIC = b"kscan-rules-cache 2\n"
@@ -63,24 +63,26 @@ _ALLOWED_MODULES = (
 """Where the classes of a rule set come from: the only globals the unpickler looks up."""
 
 
-def cache_dir() -> Path | None:
+def cache_dir() -> str | None:
     """The directory of the cache, or ``None`` when it is turned off or has no home."""
     configured = os.environ.get(CACHE_ENV)
     if configured is not None:
-        return Path(configured) if configured else None
+        return pure(configured) if configured else None
     base = os.environ.get("XDG_CACHE_HOME", "")
     if not os.path.isabs(base):  # the XDG spec: a relative path is invalid and ignored
         base = os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base, "kscan") if os.path.isabs(base) else None
+    return pure(os.path.join(base, "kscan")) if os.path.isabs(base) else None
 
 
-def load_cached_rules(custom: Path | None = None) -> list[Rule]:
+def load_cached_rules(custom: str | os.PathLike[str] | None = None) -> list[Rule]:
     """``load_rules(custom=custom)``, from the cache when it holds this rule set."""
+    custom = pure(custom) if custom else None
     directory = cache_dir()
-    if directory is None or not hasattr(os, "geteuid") or (custom and not custom.is_dir()):
+    if directory is None or not hasattr(os, "geteuid") or (custom and not os.path.isdir(custom)):
         return load_rules(custom=custom)
-    roots = [registry.builtin_rules_dir(), *([custom] if custom else [])]
-    path = directory / f"rules-{binascii.crc32(repr(roots).encode()):08x}.pickle"
+    roots = [pure(registry.builtin_rules_dir()), *([custom] if custom else [])]
+    name = f"rules-{binascii.crc32(repr(roots).encode()):08x}.pickle"
+    path = os.path.join(directory, name)
     status = _status(roots)
     found = _read(path)
     if found is not None and found[0] == status:
@@ -99,7 +101,7 @@ def load_cached_rules(custom: Path | None = None) -> list[Rule]:
     return rules
 
 
-def _status(roots: list[Path]) -> bytes:
+def _status(roots: list[str]) -> bytes:
     """The versions, kscan's code, and the name and status of every rule file: equal while
     no file the rules are built from was changed, replaced, added or removed."""
     parts = [_code_key()]
@@ -115,14 +117,14 @@ def _status(roots: list[Path]) -> bytes:
     return b"\0".join(parts)
 
 
-def _key(roots: list[Path]) -> bytes:
+def _key(roots: list[str]) -> bytes:
     """What the built rules depend on: versions, kscan's code, every rule file's content."""
     import hashlib  # not imported by a scan whose rule files did not change
 
     key = hashlib.sha256(_code_key())
     for root in roots:
         key.update(f"root\0{root}\0".encode())
-        skip = len(str(root)) + 1
+        skip = len(root) + 1
         for rule_file in [*rule_file_names(root), os.path.join(root, "schema.json")]:
             try:
                 with open(rule_file, "rb") as handle:
@@ -165,7 +167,7 @@ def _modules(folder: str) -> list[tuple[str, os.stat_result]]:
     return sorted(found)
 
 
-def _read(path: Path) -> tuple[bytes, bytes, bytes] | None:
+def _read(path: str) -> tuple[bytes, bytes, bytes] | None:
     """The status, content key and pickled rules stored at ``path``, or ``None`` for a file
     that is missing, not to be trusted or corrupt (its checksum does not match)."""
     try:
@@ -210,7 +212,7 @@ def _pickle(rules: list[Rule]) -> bytes:
     return buffer.getvalue()
 
 
-def _write(path: Path, status: bytes, key: bytes, payload: bytes) -> None:
+def _write(path: str, status: bytes, key: bytes, payload: bytes) -> None:
     """Store the rules, atomically; a directory that cannot be written means no cache."""
     import tempfile  # only when the cache is written
 
@@ -218,8 +220,9 @@ def _write(path: Path, status: bytes, key: bytes, payload: bytes) -> None:
     checksum = struct.pack(">II", binascii.crc32(body), len(status))
     temporary = None
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".rules-", suffix=".tmp")
+        folder = os.path.dirname(path)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".rules-", suffix=".tmp")
         with os.fdopen(handle, "wb") as stream:
             stream.write(_MAGIC + key + checksum + body)
         os.replace(temporary, path)

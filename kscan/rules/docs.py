@@ -218,6 +218,6 @@ def reference(rules: list[Rule], with_examples: bool = True) -> str:
                     examples=rule_examples.examples(rule, fixtures),
                 ),
             ]
-    if ids.ids_file().is_file():
+    if Path(ids.ids_file()).is_file():
         lines += ["", *ids.markdown(ids.load_plan(), rules)]
     return "\n".join(lines).rstrip() + "\n"

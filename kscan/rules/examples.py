@@ -37,7 +37,7 @@ class Example:
 
 def fixtures_dir() -> Path | None:
     """``tests/fixtures`` of the source checkout the built-in rules come from, if any."""
-    rules = builtin_rules_dir()
+    rules = Path(builtin_rules_dir())
     fixtures = rules.parent / "tests" / "fixtures"
     return fixtures if rules.name == "rules" and fixtures.is_dir() else None
 

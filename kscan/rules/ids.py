@@ -3,9 +3,9 @@ in, which are free, and the checks that keep the rules within them."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 from kscan.rules.registry import Rule, builtin_rules_dir
@@ -73,14 +73,15 @@ class IdPlan:
     retired: tuple[Retired, ...]
 
 
-def ids_file() -> Path:
+def ids_file() -> str:
     """``ids.toml`` beside the built-in rules (in a checkout or in the wheel)."""
-    return builtin_rules_dir() / "ids.toml"
+    return os.path.join(builtin_rules_dir(), "ids.toml")
 
 
-def load_plan(path: Path | None = None) -> IdPlan:
+def load_plan(path: str | os.PathLike[str] | None = None) -> IdPlan:
     """Read ``rules/ids.toml`` (or ``path``)."""
-    data: dict[str, Any] = tomllib.loads((path or ids_file()).read_text(encoding="utf-8"))
+    with open(path or ids_file(), encoding="utf-8") as handle:
+        data: dict[str, Any] = tomllib.loads(handle.read())
     areas = {
         name: Area(
             name,
@@ -102,7 +103,7 @@ def load_plan(path: Path | None = None) -> IdPlan:
 
 def area_of(rule: Rule) -> str:
     """A rule's area: the folder its file is in."""
-    return Path(rule.source).parent.name
+    return os.path.basename(os.path.dirname(rule.source))
 
 
 def problems(plan: IdPlan, rules: list[Rule]) -> list[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from kscan.config.files import Config, discover_for, load, resolve
 from kscan.config.globs import path_matches
@@ -60,7 +59,7 @@ class Profiles:
         self,
         override: Override,
         configure: Configure,
-        explicit: Path | None = None,
+        explicit: str | None = None,
         isolated: bool = False,
     ) -> None:
         self.override = override
@@ -68,9 +67,9 @@ class Profiles:
         self.explicit = explicit
         self.isolated = isolated
         self.profiles: list[Profile] = []
-        self._by_file: dict[Path | None, Profile] = {}
+        self._by_file: dict[str | None, Profile] = {}
         self._by_path: dict[str, Profile] = {}
-        self._discovered: dict[Path, Path | None] = {}
+        self._discovered: dict[str, str | None] = {}
         """Directory -> the configuration file governing it (``discover_for``'s memo)."""
 
     @classmethod
@@ -90,11 +89,11 @@ class Profiles:
         else:
             absolute = os.getcwd() if path == STDIN else os.path.abspath(path)
             directory = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
-            found = self._profile(discover_for(Path(directory), self._discovered))
+            found = self._profile(discover_for(directory, self._discovered))
         self._by_path[path] = found
         return found
 
-    def _profile(self, file: Path | None) -> Profile:
+    def _profile(self, file: str | None) -> Profile:
         known = self._by_file.get(file)
         if known is not None:
             return known

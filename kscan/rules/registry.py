@@ -9,7 +9,6 @@ from any other directory are always verified in full.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from kscan.checks.base import Params, Template
 from kscan.checks.catalogue import load_templates
@@ -17,6 +16,7 @@ from kscan.input.documents import Document, parse, read_documents
 from kscan.input.sources import InputError, Source
 from kscan.model.taxonomy import STRIDE, TACTICS, TECHNIQUES, Severity
 from kscan.rules.fixes import Fix
+from kscan.support.paths import pure
 from kscan.support.values import dataclass
 
 
@@ -77,18 +77,25 @@ class RuleError(Exception):
         self.problems = problems
 
 
-def builtin_rules_dir() -> Path:
+def builtin_rules_dir() -> str:
     """The rules shipped in the wheel (``kscan/rules/builtin``), or ``rules/`` of a source
     checkout."""
-    packaged = Path(__file__).parent / "builtin"
-    return packaged if packaged.is_dir() else Path(__file__).parents[2] / "rules"
+    here = os.path.dirname(__file__)
+    packaged = os.path.join(here, "builtin")
+    checkout = os.path.dirname(os.path.dirname(here))  # ``Path(__file__).parents[2]``
+    return packaged if os.path.isdir(packaged) else os.path.join(checkout, "rules")
 
 
-def load_rules(directory: Path | None = None, custom: Path | None = None) -> list[Rule]:
+Folder = str | os.PathLike[str]
+"""A directory of rule files, as a string or a ``Path`` (tests pass both)."""
+
+
+def load_rules(directory: Folder | None = None, custom: Folder | None = None) -> list[Rule]:
     """Every rule under ``directory`` (default: the built-in rules) and, when given, a team's
     own ``custom`` directory (same format, same schema; an id or name already taken is an
     error), sorted by id. Only the default built-in rules skip the JSON Schema check."""
-    directories = [(directory or builtin_rules_dir(), directory is None)]
+    directories = [(pure(directory or builtin_rules_dir()), directory is None)]
+    custom = None if custom is None else pure(custom)
     if custom is not None:
         directories.append((custom, False))
     templates = load_templates()
@@ -104,8 +111,8 @@ def load_rules(directory: Path | None = None, custom: Path | None = None) -> lis
                 continue
             rules.append(rule)
             overlaps.extend(_overlaps(rule, document))
-    if custom is not None and not custom.is_dir():
-        problems.append(InputError(str(custom), "rules directory does not exist"))
+    if custom is not None and not os.path.isdir(custom):
+        problems.append(InputError(custom, "rules directory does not exist"))
     problems.extend(_clashes(rules))
     problems.extend(_unknown_overlaps(overlaps, {rule.id for rule in rules}))
     if problems:
@@ -113,17 +120,19 @@ def load_rules(directory: Path | None = None, custom: Path | None = None) -> lis
     return sorted(rules, key=lambda rule: rule.id)
 
 
-def rule_files(root: Path) -> list[Path]:
+def rule_files(root: Folder) -> list[str]:
     """The rule files under ``root`` (``.yaml`` and ``.yml``, at any depth, symbolic links to
-    directories not followed), sorted as ``Path`` objects sort: what ``Path.rglob`` finds."""
-    return [Path(name) for name in rule_file_names(root)]
+    directories not followed), sorted as ``Path`` objects sort: what ``Path.rglob`` finds,
+    each named as ``str(Path(...))`` names it (``x.yaml``, not ``./x.yaml``)."""
+    return [pure(name) for name in rule_file_names(root)]
 
 
-def rule_file_names(root: Path) -> list[str]:
-    """``rule_files`` as strings, found with ``os.scandir``: ``rglob`` and ``Path`` objects
-    cost a one-file scan, which keys its rule cache with these files, milliseconds."""
+def rule_file_names(root: Folder) -> list[str]:
+    """``rule_files`` as found with ``os.scandir``, joined to ``root`` as it is written:
+    ``rglob`` and ``Path`` objects cost a one-file scan, which keys its rule cache with
+    these files, milliseconds."""
     found: list[str] = []
-    folders = [str(root)]
+    folders = [os.fspath(root)]
     while folders:
         try:
             with os.scandir(folders.pop()) as entries:
@@ -143,7 +152,7 @@ class _RuleFileError(Exception):
         self.problem = problem
 
 
-def _load_rule(path: Path, templates: dict[str, Template], verify: bool) -> tuple[Rule, Document]:
+def _load_rule(path: str, templates: dict[str, Template], verify: bool) -> tuple[Rule, Document]:
     document = _read_rule_document(path)
     if not verify:
         try:
@@ -190,13 +199,13 @@ def _unknown_overlaps(overlaps: list[_Overlap], known: set[str]) -> list[InputEr
     return problems
 
 
-def _read_rule_document(path: Path) -> Document:
-    documents = read_documents(str(path))
+def _read_rule_document(path: str) -> Document:
+    documents = read_documents(path)
     if isinstance(documents, InputError):
         raise _RuleFileError(documents)
     if len(documents) != 1:
         message = "a rule file holds exactly one YAML document"
-        raise _RuleFileError(InputError(str(path), message))
+        raise _RuleFileError(InputError(path, message))
     return documents[0]
 
 
@@ -210,7 +219,7 @@ def _verify(document: Document) -> None:
     from kscan.support.json_schema import first_error  # only when rule files are read
 
     data = document.data
-    invalid = first_error(builtin_rules_dir() / "schema.json", data)
+    invalid = first_error(os.path.join(builtin_rules_dir(), "schema.json"), data)
     if invalid is not None:
         where = tuple(invalid.absolute_path)
         field = ".".join(map(str, where)) or "rule"
@@ -222,7 +231,7 @@ def _verify(document: Document) -> None:
         raise _failure(document, ("remediation", "example"), message)
 
 
-def _build_rule(path: Path, document: Document, templates: dict[str, Template]) -> Rule:
+def _build_rule(path: str, document: Document, templates: dict[str, Template]) -> Rule:
     """The rule with its template bound and params, ATT&CK pair and file name checked."""
     from pydantic import ValidationError  # validating: not on the path of a cached scan
 
@@ -231,8 +240,9 @@ def _build_rule(path: Path, document: Document, templates: dict[str, Template]) 
     def fail(pointer: tuple[str | int, ...], message: str) -> _RuleFileError:
         return _failure(document, pointer, message)
 
-    if path.stem != data["name"]:
-        raise fail(("name",), f"rule name '{data['name']}' must match its file name '{path.name}'")
+    name = os.path.basename(path)
+    if os.path.splitext(name)[0] != data["name"]:
+        raise fail(("name",), f"rule name '{data['name']}' must match its file name '{name}'")
     template = templates.get(data["check"]["template"])
     if template is None:
         known = ", ".join(sorted(templates))

@@ -4,23 +4,26 @@ nothing behind."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Iterable
-from pathlib import Path
+
+from kscan.support.paths import pure
 
 _UNFINISHED: set[str] = set()
 """Temporary files of writes in progress, named here before they are created."""
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
-def write_atomically(path: Path, text: str | Iterable[str]) -> None:
+def write_atomically(path: str | os.PathLike[str], text: str | Iterable[str]) -> None:
     """Write ``text`` (or its pieces, as they come) to ``path`` through a temporary file in the
     same directory and a rename.
 
     A path that exists but is not a regular file (``/dev/stdout``, a FIFO) is written in place;
     a symbolic link is followed, so the link stays and its target is replaced. Raises OSError.
     """
+    path = pure(path)  # named as ``Path(path)`` names it (``out.json/`` is ``out.json``)
     try:
         mode: int | None = os.stat(path).st_mode
     except FileNotFoundError:
@@ -29,7 +32,7 @@ def write_atomically(path: Path, text: str | Iterable[str]) -> None:
         with open(path, "w", encoding="utf-8") as handle:
             handle.writelines([text] if isinstance(text, str) else text)
         return
-    target = path.resolve() if path.is_symlink() else path
+    target = os.path.realpath(path) if os.path.islink(path) else path
     descriptor, temporary = _create_temporary(target)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
@@ -39,7 +42,7 @@ def write_atomically(path: Path, text: str | Iterable[str]) -> None:
         os.chmod(temporary, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_umask())
         os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        _remove(temporary)
         raise
     finally:
         _UNFINISHED.discard(temporary)
@@ -48,14 +51,21 @@ def write_atomically(path: Path, text: str | Iterable[str]) -> None:
 def discard_unfinished() -> None:
     """Remove the temporary files of the writes in progress (a signal is ending the run)."""
     for temporary in list(_UNFINISHED):
-        Path(temporary).unlink(missing_ok=True)
+        _remove(temporary)
 
 
-def _create_temporary(target: Path) -> tuple[int, str]:
+def _remove(name: str) -> None:
+    """Delete a file if it is there."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name)
+
+
+def _create_temporary(target: str) -> tuple[int, str]:
     """A new private file ``.NAME.XXXXXXXX.tmp`` beside ``target``, recorded as unfinished
     before it exists, so that no signal can leave it behind unnoticed."""
     while True:
-        temporary = str(target.parent / f".{target.name}.{os.urandom(4).hex()}.tmp")
+        folder, name = os.path.split(target)
+        temporary = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.tmp")
         _UNFINISHED.add(temporary)
         try:
             return os.open(temporary, _NEW_FILE, 0o600), temporary

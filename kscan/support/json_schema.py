@@ -4,22 +4,23 @@ stable order. jsonschema is imported only when a file is actually checked (start
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
 
 
-def first_error(schema: Path, data: Any) -> ValidationError | None:
+def first_error(schema: str | os.PathLike[str], data: Any) -> ValidationError | None:
     """The first violation of ``schema`` in ``data``, ordered by field path; None if valid."""
-    errors = _validator(schema).iter_errors(data)
+    errors = _validator(os.fspath(schema)).iter_errors(data)
     return min(errors, key=lambda error: list(map(str, error.absolute_path)), default=None)
 
 
 @cache
-def _validator(schema: Path) -> Draft202012Validator:
+def _validator(schema: str) -> Draft202012Validator:
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(json.loads(schema.read_text(encoding="utf-8")))
+    with open(schema, encoding="utf-8") as handle:
+        return Draft202012Validator(json.loads(handle.read()))
