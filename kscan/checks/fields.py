@@ -175,7 +175,7 @@ def _find_targets(params: FieldParams, obj: KubeObject) -> Iterator[_Target]:
         if params.linux_only and pod.is_windows:
             continue
         if params.target == "pod":
-            yield _pod_target(pod, unknown)
+            yield _pod_target(obj, pod)
         elif params.target == "pod-metadata":
             metadata = obj.document.get(pod.metadata_pointer)
             yield _Target(pod.metadata_pointer, metadata, pod=pod, unknown=unknown)
@@ -235,8 +235,14 @@ def _pod_values(params: FieldParams, obj: KubeObject, pod: PodView) -> Iterator[
     """The pod-level values of inheritable fields: the first bad one, reported at the pod
     (unless every container overrides it and the condition says what to do then)."""
     unknown = obj.unknown
-    target = _pod_target(pod, unknown)
+    target = _pod_target(obj, pod)
+    direct = target.direct
     for condition in params.inherited:
+        names = condition.plain
+        if direct and names is not None:  # the common case: judged without a match
+            value = value_of(target.data, names)
+            if value is MISSING or is_empty(value) or condition.meets(value):
+                continue
         for match in _select(condition, target):
             written = match.present and not is_empty(match.value)
             problem = condition.problem(match) if written else None
@@ -280,7 +286,7 @@ def _first_violation(
         unset = not match.present or is_empty(match.value)
         if unset and pod is not None and pod.partial:
             continue  # what a pod kscan sees in part lacks may be set by whatever completes it
-        if condition.inherit and unset and _inherited(condition, pod, target.unknown):
+        if condition.inherit and unset and _inherited(condition, obj, pod):
             continue  # the pod's value applies: fine, or already reported at the pod
         if unset and condition.inherit:
             problem += " on the container or the pod"
@@ -323,9 +329,9 @@ def _violation(
     )
 
 
-def _inherited(condition: Condition, pod: PodView | None, unknown: Unknown) -> bool:
+def _inherited(condition: Condition, obj: KubeObject, pod: PodView | None) -> bool:
     """True if the pod spec sets the condition's path (so a container without it inherits it)."""
-    return pod is not None and _sets(condition, _pod_target(pod, unknown))
+    return pod is not None and _sets(condition, _pod_target(obj, pod))
 
 
 def _sets(condition: Condition, target: _Target) -> bool:
@@ -337,9 +343,16 @@ def _sets(condition: Condition, target: _Target) -> bool:
     return any(match.present and not is_empty(match.value) for match in _select(condition, target))
 
 
-def _pod_target(pod: PodView, unknown: Unknown) -> _Target:
-    locate = pod.pointer_of if isinstance(pod.data, LayeredPod) else None
-    return _Target(pod.pointer, pod.data, pod=pod, locate=locate, unknown=unknown)
+def _pod_target(obj: KubeObject, pod: PodView) -> _Target:
+    """The target of a pod of ``obj``, made once per pod for every rule."""
+    key = ("pod-target", id(pod))  # the object keeps its pods alive: ids are not reused
+    target = obj.derived.get(key)
+    if target is None:
+        locate = pod.pointer_of if isinstance(pod.data, LayeredPod) else None
+        target = obj.derived[key] = _Target(
+            pod.pointer, pod.data, pod=pod, locate=locate, unknown=obj.unknown
+        )
+    return target
 
 
 def _container_target(ref: ContainerRef, pod: PodView, unknown: Unknown) -> _Target:

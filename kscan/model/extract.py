@@ -350,10 +350,15 @@ class KubeObject:
         """The namespace the object lands in when applied without ``-n``."""
         return self.namespace or "default"
 
-    @property
+    @cached_property
     def key(self) -> ObjectKey:
         """Tells this object apart within one scan."""
         return (self.document.path, self.document.index, self.pointer)
+
+    @cached_property
+    def about(self) -> tuple[str, str | None, str]:
+        """(kind, namespace, name): what its findings name."""
+        return (self.kind, self.namespace, self.name)
 
     def containers(self) -> Iterator[tuple[PodView, ContainerRef]]:
         """Every container of every pod, with its pod."""

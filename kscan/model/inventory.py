@@ -251,6 +251,11 @@ class ObjectFacts:
         return (self.path, self.index, self.pointer)
 
     @property
+    def about(self) -> tuple[str, str | None, str]:
+        """(kind, namespace, name): what its findings name."""
+        return (self.kind, self.namespace, self.name)
+
+    @property
     def document(self) -> ObjectFacts:
         """Where violations about it are located: the facts themselves."""
         return self

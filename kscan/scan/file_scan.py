@@ -328,12 +328,16 @@ class FileScanner:
         object share it (an Argo workflow's fields apply to every template's pod)."""
         for obj in objects:
             for rule in self.rules.for_object(obj):
-                reported: set[tuple[object, ...]] = set()
+                reported: set[tuple[object, ...]] | None = None  # made with the first violation
                 for violation in rule.template.run(rule.params, obj):
                     key = (violation.pointer, violation.container, violation.detail)
-                    if key not in reported:
+                    if reported is None:
+                        reported = {key}
+                    elif key in reported:
+                        continue
+                    else:
                         reported.add(key)
-                        findings.append(self._finding(rule, violation, obj.document))
+                    findings.append(self._finding(rule, violation, obj.document))
 
 
 def _same_facts(first: ObjectFacts, second: ObjectFacts) -> bool:
@@ -378,10 +382,11 @@ def make_finding(
     namespace: str | None
     name: str | None
     obj = violation.obj
-    if violation.about is not None:
-        kind, namespace, name = violation.about
+    about = violation.about
+    if about is not None:
+        kind, namespace, name = about
     elif obj is not None:
-        kind, namespace, name = obj.kind, obj.namespace, obj.name
+        kind, namespace, name = about = obj.about
     else:
         kind = namespace = name = None
     suppression = suppressor.check(
@@ -390,7 +395,7 @@ def make_finding(
         path,
         span,
         obj.key if obj is not None and violation.about is None else None,
-        (kind, namespace, name),
+        (kind, namespace, name) if about is None else about,
         violation.container,
         profile,
     )
