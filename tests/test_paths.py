@@ -5,6 +5,8 @@ from __future__ import annotations
 import pickle
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from kscan.checks.fields import FieldParams
@@ -140,3 +142,44 @@ def test_judging_without_matches_agrees_with_the_matches(
         check = Condition.model_validate({"path": path, "key-pattern": key_pattern, **test})
         matches = list(select(DATA, path, (), key_pattern))
         assert check.met_by(DATA) is all(check.problem(match) is None for match in matches)
+
+
+_KEYS = st.sampled_from(["a", "b", "t1", "x"])
+_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(["", "t", "web"])
+)
+_DATA = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_KEYS, inner, max_size=3)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=_DATA,
+    path=st.sampled_from(["a.*", "a.*.b", "*", "*.a", "a.b.*.t1.x", "t1.*.a"]),
+    test=st.sampled_from(
+        [{"required": True}, {"absent": True}, {"maximum": 1}, {"forbidden": ["web", 2, True]}]
+    ),
+    key_pattern=st.sampled_from([None, "^t"]),
+)
+def test_one_wildcard_paths_are_judged_as_their_matches(
+    data: object, path: str, test: dict[str, object], key_pattern: str | None
+) -> None:
+    """The short cut for paths with one ``*`` between plain keys (``Condition.spread``) says
+    what judging every match of ``select`` says, whatever the data's shape."""
+    check = Condition.model_validate({"path": path, "key-pattern": key_pattern, **test})
+    assert check.spread is not None
+    matches = list(select(data, path, (), key_pattern))
+    assert check.met_by(data) is all(check.problem(match) is None for match in matches)
+
+
+def test_only_one_wildcard_between_plain_keys_takes_the_short_cut() -> None:
+    def spread(path: str) -> object:
+        return Condition.model_validate({"path": path, "required": True}).spread
+
+    assert spread("volumes.*.hostPath.path") == (("volumes",), ("hostPath", "path"))
+    assert spread("capabilities.add.*") == (("capabilities", "add"), ())
+    for other in ("a.*.b.*", "a|b.*", "a.0.*", "a.b", "*.*"):
+        assert spread(other) is None

@@ -10,7 +10,7 @@ the missing field, so that a ``required`` condition can point at it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache, cached_property
 from typing import Any, ClassVar, Literal, get_args
 
@@ -254,8 +254,45 @@ class Condition(Conditions):
         names = self.plain
         if names is not None:
             return self.meets(value_of(data, names))
+        spread = self.spread
+        if spread is not None:
+            return self._met_by_spread(data, *spread)
         values, missing = reached(data, parse_path(self.path), self._keys)
         return not (missing and not self.meets(MISSING)) and all(map(self.meets, values))
+
+    @cached_property
+    def spread(self) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """The keys before and after the one ``*`` of a path that has no other wildcard,
+        alternative or index (``volumes.*.hostPath.path``); None for any other path."""
+        segments = parse_path(self.path)
+        if segments.count(("*",)) != 1:
+            return None
+        at = segments.index(("*",))
+        others = segments[:at] + segments[at + 1 :]
+        if any(len(names) > 1 or names[0].isdigit() for names in others):
+            return None
+        return tuple(names[0] for names in segments[:at]), tuple(names[0] for names in others[at:])
+
+    def _met_by_spread(self, data: Any, before: tuple[str, ...], after: tuple[str, ...]) -> bool:
+        """``met_by`` for a ``spread`` path, as ``reached`` walks it: the items of the list or
+        map at ``before`` (map keys filtered by ``key_pattern``), each followed down ``after``;
+        an item lacking ``after`` is a missing field."""
+        items = value_of(data, before)
+        if isinstance(items, list):
+            found: Iterable[Any] = items
+        elif isinstance(items, dict):
+            keys = self._keys
+            found = (
+                items.values()
+                if keys is None
+                else [value for key, value in items.items() if keys.search(str(key))]
+            )
+        else:
+            return True
+        if not after:
+            return all(map(self.meets, found))
+        meets = self.meets
+        return all(meets(value_of(item, after)) for item in found)
 
     @cached_property
     def _keys(self) -> re.Pattern[str] | None:

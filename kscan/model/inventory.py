@@ -285,10 +285,15 @@ class ObjectFacts:
 
     @classmethod
     def of(
-        cls, obj: KubeObject, points: frozenset[ReportPoint], reported: bool = True
+        cls,
+        obj: KubeObject,
+        points: frozenset[ReportPoint],
+        reported: bool = True,
+        stable: bool = True,
     ) -> ObjectFacts:
         """The facts of a scanned object, with the positions of the report ``points`` that the
-        scan's cross-object rules declare."""
+        scan's cross-object rules declare (and their stable paths unless ``stable`` is False:
+        a scan whose reports never read them)."""
         pods = tuple(_pod_facts(pod) for pod in obj.pods if not pod.partial)
         model = obj.model
         kept: Outline | None = None
@@ -300,7 +305,11 @@ class ObjectFacts:
             kept = BindingOutline.of(model)
         document = obj.document
         pointers = (_shared(obj.pointer), *_report_pointers(obj.pointer, pods, kept, points))
-        stable = {p: path for p in pointers if (path := document.stable_path(p)) != plain_path(p)}
+        paths = (
+            {p: path for p in pointers if (path := document.stable_path(p)) != plain_path(p)}
+            if stable
+            else None
+        )
         return cls(
             kind=intern(obj.kind),
             name=obj.name,
@@ -315,7 +324,7 @@ class ObjectFacts:
             else None,
             located=pointers,
             spans=tuple(_pack(document.locate(p)[0]) for p in pointers),
-            stable=stable or None,
+            stable=paths or None,
             reported=reported,
             cluster_scoped=obj.cluster_scoped,
         )

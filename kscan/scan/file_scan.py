@@ -209,7 +209,11 @@ class FileScanner:
                 if not isinstance(obj, KubeObject):
                     continue
                 if self.facts_scope.wants_facts(obj):
-                    found.append(ObjectFacts.of(obj, self.facts_scope.report_points, False))
+                    found.append(
+                        ObjectFacts.of(
+                            obj, self.facts_scope.report_points, False, self.stable_fields
+                        )
+                    )
                 if self.threats and (record := _threat_facts(obj, reported=False)) is not None:
                     found.append(record)
         return found
@@ -236,7 +240,7 @@ class FileScanner:
         for obj in objects:
             result.objects += 1
             if self.facts_scope.wants_facts(obj):
-                result.facts.append(ObjectFacts.of(obj, self.facts_scope.report_points))
+                result.facts.append(self._facts(obj))
             if self.threats and (record := _threat_facts(obj)) is not None:
                 result.threat_facts.append(record)
             for pointer in obj.manifests:
@@ -295,7 +299,7 @@ class FileScanner:
         for obj in objects:
             if not self.facts_scope.wants_facts(obj):
                 continue
-            facts = ObjectFacts.of(obj, self.facts_scope.report_points)
+            facts = self._facts(obj)
             main = kept.get(facts.key)
             if main is not None and _same_facts(main, facts):
                 continue
@@ -317,6 +321,9 @@ class FileScanner:
             else:
                 objects.append(obj)
         return objects
+
+    def _facts(self, obj: KubeObject) -> ObjectFacts:
+        return ObjectFacts.of(obj, self.facts_scope.report_points, True, self.stable_fields)
 
     def _finding(self, rule: Rule, violation: Violation, document: Document) -> Finding:
         return make_finding(
