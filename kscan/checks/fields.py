@@ -100,30 +100,42 @@ class FieldParams(Params):
 
 
 class _Target(Record):
-    """One place the conditions apply to: the object, a pod, a pod's metadata or a container."""
+    """One place the conditions apply to: the object, a pod, a pod's metadata or a container
+    (made by ``_target``)."""
 
     base: Pointer
     data: Any
-    container: str | None = None
-    pod: PodView | None = None
+    container: str | None
+    pod: PodView | None
     """The pod it belongs to (a container's, for inherited values)."""
-    locate: Callable[[Pointer], Pointer] | None = None
-    unknown: Unknown = Unknown()
+    locate: Callable[[Pointer], Pointer] | None
+    unknown: Unknown
     """The object's fields the API does not know."""
-    ref: ContainerRef | None = None
+    ref: ContainerRef | None
     """The container, for the subject of a message (formatted only when one is reported)."""
-
-    @property
-    def direct(self) -> bool:
-        """Whether paths are walked in the data as written: not gathered from several places
-        (a LayeredPod), and no field the API does not know to leave out."""
-        return self.locate is None and not self.unknown.fields
+    direct: bool
+    """Whether paths are walked in the data as written: not gathered from several places
+    (a LayeredPod), and no field the API does not know to leave out."""
 
     def subject(self, display: str) -> str:
         """``Container 'web' of Deployment 'shop/web'``, a pod's or the object's ``display``."""
         if self.ref is not None:
             return self.ref.subject(display)
         return self.pod.subject(display) if self.pod is not None else display
+
+
+def _target(
+    base: Pointer,
+    data: Any,
+    unknown: Unknown,
+    pod: PodView | None = None,
+    ref: ContainerRef | None = None,
+    locate: Callable[[Pointer], Pointer] | None = None,
+) -> _Target:
+    """A target of ``data`` at ``base`` (a container's when ``ref`` is given)."""
+    direct = locate is None and not unknown.fields
+    container = ref.name if ref is not None else None
+    return _Target(base, data, container, pod, locate, unknown, ref, direct)
 
 
 @template("field", scope="object", params=FieldParams)
@@ -169,7 +181,7 @@ def _targets(params: FieldParams, obj: KubeObject) -> list[_Target]:
 def _find_targets(params: FieldParams, obj: KubeObject) -> Iterator[_Target]:
     unknown = obj.unknown
     if params.target == "object":
-        yield _Target(obj.pointer, obj.data, unknown=unknown)
+        yield _target(obj.pointer, obj.data, unknown)
         return
     for pod in obj.pods:
         if params.linux_only and pod.is_windows:
@@ -178,7 +190,7 @@ def _find_targets(params: FieldParams, obj: KubeObject) -> Iterator[_Target]:
             yield _pod_target(obj, pod)
         elif params.target == "pod-metadata":
             metadata = obj.document.get(pod.metadata_pointer)
-            yield _Target(pod.metadata_pointer, metadata, pod=pod, unknown=unknown)
+            yield _target(pod.metadata_pointer, metadata, unknown, pod)
         else:
             for ref in pod.containers():
                 if ref.role in params.containers:
@@ -349,12 +361,10 @@ def _pod_target(obj: KubeObject, pod: PodView) -> _Target:
     target = obj.derived.get(key)
     if target is None:
         locate = pod.pointer_of if isinstance(pod.data, LayeredPod) else None
-        target = obj.derived[key] = _Target(
-            pod.pointer, pod.data, pod=pod, locate=locate, unknown=obj.unknown
-        )
+        target = obj.derived[key] = _target(pod.pointer, pod.data, obj.unknown, pod, None, locate)
     return target
 
 
 def _container_target(ref: ContainerRef, pod: PodView, unknown: Unknown) -> _Target:
     locate = ref.pointer_of if isinstance(ref.data, LayeredPod) else None
-    return _Target(ref.pointer, ref.data, ref.name, pod, locate, unknown, ref)
+    return _target(ref.pointer, ref.data, unknown, pod, ref, locate)
