@@ -286,3 +286,29 @@ def test_a_cached_run_reports_what_an_uncached_run_does(tmp_path: Path, cache_fo
     before = filled.stat().st_mtime_ns
     assert report(str(cache_folder)) == uncached
     assert filled.stat().st_mtime_ns == before  # read, not rebuilt
+
+
+def test_the_status_changes_with_any_rule_file_or_the_schema(tmp_path: Path) -> None:
+    """A rule file added (at any depth), rewritten or removed, or the schema rewritten, changes
+    the status that lets a cached rule set be used without reading the rule files."""
+    rules_copy = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules_copy)
+    roots = [str(rules_copy)]
+    seen = [cache._status(roots)]
+    assert cache._status(roots) == seen[0]
+    added = rules_copy / "pod" / "extra" / "new.yml"
+    added.parent.mkdir()
+    added.write_text("id: KS999\n")
+    seen.append(cache._status(roots))
+    added.write_text("id: KS998\n")  # the same size: a new time
+    os.utime(added, ns=(1, 1))
+    seen.append(cache._status(roots))
+    rule_file = rules_copy / "pod" / "privileged-container.yaml"
+    rule_file.write_text(rule_file.read_text() + "\n")
+    seen.append(cache._status(roots))
+    schema = rules_copy / "schema.json"
+    schema.write_text(schema.read_text() + " ")
+    seen.append(cache._status(roots))
+    assert len(set(seen)) == len(seen)
+    added.unlink()
+    assert cache._status(roots) != seen[-1]

@@ -104,17 +104,22 @@ def load_cached_rules(custom: str | os.PathLike[str] | None = None) -> list[Rule
 def _status(roots: list[str]) -> bytes:
     """The versions, kscan's code, and the name and status of every rule file: equal while
     no file the rules are built from was changed, replaced, added or removed."""
-    parts = [_code_key()]
+    files: list[tuple[str, tuple[int, ...] | None]] = []
     for root in roots:
-        parts.append(f"root\0{root}".encode())
-        for rule_file in [*rule_file_names(root), os.path.join(root, "schema.json")]:
-            try:
-                info = os.stat(rule_file)
-                known = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
-            except OSError:
-                known = None
-            parts.append(f"{rule_file}\0{known}".encode())
-    return b"\0".join(parts)
+        files += ((entry.path, _known(entry)) for entry in registry.rule_file_entries(root))
+        schema = os.path.join(root, "schema.json")
+        files.append((schema, _known(schema)))
+    files.sort()  # one order, whatever order the directories list their entries in
+    return _code_key() + repr(files).encode()
+
+
+def _known(file: str | os.DirEntry[str]) -> tuple[int, ...] | None:
+    """What tells a file's versions apart: size, times, inode and device (None: no file)."""
+    try:
+        info = file.stat() if isinstance(file, os.DirEntry) else os.stat(file)
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
 
 
 def _key(roots: list[str]) -> bytes:
@@ -137,10 +142,12 @@ def _key(roots: list[str]) -> bytes:
 
 def _code_key() -> bytes:
     """What the built rules depend on besides the rule files: versions and kscan's code."""
-    parts = [kscan.__version__.encode(), sys.version.encode(), _pydantic_version()]
-    for module, info in _modules(os.path.dirname(kscan.__file__)):
-        parts.append(f"{module}\0{info.st_size}\0{info.st_mtime_ns}".encode())
-    return b"\0".join(parts) + b"\0"
+    modules = [
+        (module, info.st_size, info.st_mtime_ns)
+        for module, info in _modules(os.path.dirname(kscan.__file__))
+    ]
+    versions = b"\0".join([kscan.__version__.encode(), sys.version.encode(), _pydantic_version()])
+    return versions + b"\0" + repr(modules).encode() + b"\0"
 
 
 def _pydantic_version() -> bytes:

@@ -9,6 +9,7 @@ from any other directory are always verified in full.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 from kscan.checks.base import Params, Template
 from kscan.checks.catalogue import load_templates
@@ -131,19 +132,23 @@ def rule_file_names(root: Folder) -> list[str]:
     """``rule_files`` as found with ``os.scandir``, joined to ``root`` as it is written:
     ``rglob`` and ``Path`` objects cost a one-file scan, which keys its rule cache with
     these files, milliseconds."""
-    found: list[str] = []
+    found = [entry.path for entry in rule_file_entries(root)]
+    return sorted(found, key=lambda name: os.path.normcase(name).split(os.sep))
+
+
+def rule_file_entries(root: Folder) -> Iterator[os.DirEntry[str]]:
+    """The directory entries of the rule files under ``root``, in no particular order."""
     folders = [os.fspath(root)]
     while folders:
         try:
             with os.scandir(folders.pop()) as entries:
                 for entry in entries:
                     if os.path.splitext(entry.name)[1] in (".yaml", ".yml"):
-                        found.append(entry.path)
+                        yield entry
                     if entry.is_dir() and not entry.is_symlink():
                         folders.append(entry.path)
         except OSError:
             continue
-    return sorted(found, key=lambda name: os.path.normcase(name).split(os.sep))
 
 
 class _RuleFileError(Exception):
