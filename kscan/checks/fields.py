@@ -147,7 +147,9 @@ def field(params: FieldParams, obj: KubeObject) -> Iterator[Violation]:
     inheriting it."""
     if not params.applies_to(obj.shape):
         return
-    targets = _targets(params, obj)
+    targets = obj.derived.get(params.targets_key)
+    if targets is None:
+        targets = _targets(params, obj)
     if params.inherited:
         for pod in obj.pods:
             if any(target.pod is pod for target in targets):

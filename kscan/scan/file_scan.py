@@ -8,10 +8,10 @@ documents are freed, so a scan's memory does not grow with the size of its files
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
-from kscan.checks.base import Violation
+from kscan.checks.base import Params, Violation
 from kscan.input.documents import (
     Document,
     EmbeddedDocument,
@@ -63,6 +63,10 @@ _MAX_EMBEDDING = 3
 """Manifests inside manifests (inside manifests) are scanned this deep."""
 
 
+RuleRun = tuple[Rule, Callable[[Any, Any], Iterable[Violation]], Params]
+"""An object rule, its template's function and its params."""
+
+
 class RulesByScope:
     """The rules split by what their template looks at; object rules indexed by object shape."""
 
@@ -74,7 +78,7 @@ class RulesByScope:
         self.suppressions: list[Rule] = []
         for rule in rules:
             getattr(self, rule.template.scope).append(rule)
-        self._by_shape: dict[Shape, list[Rule]] = {}
+        self._by_shape: dict[Shape, list[RuleRun]] = {}
         self.report_points = frozenset(
             point for rule in (*self.namespace, *self.inventory) for point in rule.template.reports
         )
@@ -90,12 +94,18 @@ class RulesByScope:
             bool(self.namespace) and (bool(obj.pods) or _among(obj.kind, self.namespace_kinds))
         )
 
-    def for_object(self, obj: KubeObject) -> list[Rule]:
-        """The object rules that can report on an object of this shape."""
+    def for_object(self, obj: KubeObject) -> list[RuleRun]:
+        """The object rules that can report on an object of this shape, each with its
+        template's function and its params."""
         shape = obj.shape
-        if shape not in self._by_shape:
-            self._by_shape[shape] = [r for r in self.object if r.params.applies_to(shape)]
-        return self._by_shape[shape]
+        runs = self._by_shape.get(shape)
+        if runs is None:
+            runs = self._by_shape[shape] = [
+                (rule, rule.template.run, rule.params)
+                for rule in self.object
+                if rule.params.applies_to(shape)
+            ]
+        return runs
 
 
 def _kinds_seen(rules: list[Rule]) -> frozenset[str] | None:
@@ -334,9 +344,9 @@ class FileScanner:
         """Each object's rules; a rule reports a field once, even when several pods of the
         object share it (an Argo workflow's fields apply to every template's pod)."""
         for obj in objects:
-            for rule in self.rules.for_object(obj):
+            for rule, run, params in self.rules.for_object(obj):
                 reported: set[tuple[object, ...]] | None = None  # made with the first violation
-                for violation in rule.template.run(rule.params, obj):
+                for violation in run(params, obj):
                     key = (violation.pointer, violation.container, violation.detail)
                     if reported is None:
                         reported = {key}
