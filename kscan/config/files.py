@@ -4,9 +4,11 @@ command line. Every effective value remembers where it came from."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
+from functools import cache
 from types import ModuleType
 from typing import Any, cast
 
@@ -258,67 +260,77 @@ def _validated(path: str, data: Any, locate: Any, source: Source | None) -> Conf
     return ConfigFile(path, data, locate)
 
 
-_STRINGS = ("select", "enable", "ignore", "exclude", "trusted-registries")
-"""Settings that are lists of non-empty strings (in ``schema.json``)."""
-_ENUMS = {
-    "fail-on": ("critical", "high", "medium", "low", "info", "never"),
-    "format": ("text", "concise", "json", "sarif", "github", "junit", "markdown"),
-}
-_SEVERITIES = ("critical", "high", "medium", "low", "info")
-_SCOPE_STRINGS = ("kind", "namespace", "name", "container")
+@cache
+def _schema() -> dict[str, Any]:
+    """``schema.json``, read once, when a configuration file is first checked (tens of
+    microseconds: importing jsonschema takes thousands of times as long)."""
+    with open(CONFIG_SCHEMA, encoding="utf-8") as handle:
+        return cast("dict[str, Any]", json.loads(handle.read()))
 
 
 def _plainly_valid(data: dict[Any, Any]) -> bool:
-    """True if ``data`` plainly satisfies ``schema.json``, checked by hand: a valid file then
-    needs no jsonschema (whose import, with referencing and pathlib, costs a scan more than
-    reading the file). False for anything else, valid or not: the schema then decides, and
-    its error names the problem. (tests/test_adoption.py holds this to the schema.)"""
-    for key, value in data.items():
-        if key in _STRINGS:
-            if not _nonempty_strings(value):
-                return False
-        elif key in _ENUMS:
-            if not (isinstance(value, str) and value in _ENUMS[key]):
-                return False
-        elif key in ("rules-dir", "base-dir"):
-            if not (isinstance(value, str) and value):
-                return False
-        elif key == "severity":
-            if not isinstance(value, dict):
-                return False
-            if not all(isinstance(v, str) and v in _SEVERITIES for v in value.values()):
-                return False
-        elif key == "params":
-            if not (isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())):
-                return False
-        elif key == "suppressions":
-            if not (isinstance(value, list) and all(map(_plain_suppression, value))):
-                return False
-        else:
-            return False
-    return True
+    """True if ``data`` plainly satisfies ``schema.json``, checked here against the schema
+    itself: a valid file then needs no jsonschema (whose import, with referencing and
+    pathlib, costs a scan more than reading the file). False for anything else, valid or
+    not: jsonschema then decides, and its error names the problem. (tests/test_adoption.py
+    holds this to jsonschema.)"""
+    schema = _schema()
+    return _satisfies(data, schema, schema)
 
 
-def _nonempty_strings(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
+_TYPES: dict[str, type] = {"string": str, "array": list, "object": dict}
+"""The JSON types ``schema.json`` names, as jsonschema's Draft 2020-12 checker tells them."""
+_ANNOTATIONS = frozenset(("$schema", "$id", "$defs", "title", "description"))
+"""Keywords that do not constrain the value they describe."""
+_DEFS = "#/$defs/"
+"""How a ``$ref`` of ``schema.json`` names a definition of its own."""
 
 
-def _plain_suppression(entry: Any) -> bool:
-    if not isinstance(entry, dict) or "rules" not in entry or "reason" not in entry:
-        return False
-    for key, value in entry.items():
-        if key == "rules":
-            if not _nonempty_strings(value):
-                return False
-        elif key == "reason":
-            if not (isinstance(value, str) and len(value) >= 3):
-                return False
-        elif key == "path":
-            if not (isinstance(value, str) and value):
-                return False
-        elif key not in _SCOPE_STRINGS or not isinstance(value, str):
-            return False
-    return True
+def _satisfies(value: Any, node: Any, root: dict[str, Any]) -> bool:
+    """Whether ``value`` satisfies the schema ``node`` of ``root``."""
+    if isinstance(node, bool):
+        return node
+    return isinstance(node, dict) and all(
+        keyword in _ANNOTATIONS or _holds(keyword, argument, value, node, root)
+        for keyword, argument in node.items()
+    )
+
+
+def _holds(
+    keyword: str, argument: Any, value: Any, node: dict[str, Any], root: dict[str, Any]
+) -> bool:
+    """Whether ``value`` satisfies one keyword of ``node``, as JSON Schema defines it; False for
+    a keyword ``schema.json`` does not use, or an argument of a shape it does not use."""
+    if keyword == "$ref":
+        local = isinstance(argument, str) and argument.startswith(_DEFS)
+        target = root["$defs"].get(argument[len(_DEFS) :]) if local else None
+        return target is not None and _satisfies(value, target, root)
+    if keyword == "type":
+        expected = _TYPES.get(argument) if isinstance(argument, str) else None
+        return expected is not None and isinstance(value, expected)
+    if keyword == "enum":
+        return isinstance(argument, list) and isinstance(value, str) and value in argument
+    if keyword == "minLength":
+        return isinstance(argument, int) and (not isinstance(value, str) or len(value) >= argument)
+    if keyword == "required":
+        return isinstance(argument, list) and (
+            not isinstance(value, dict) or all(key in value for key in argument)
+        )
+    if keyword == "items":
+        return not isinstance(value, list) or all(_satisfies(v, argument, root) for v in value)
+    if keyword == "properties":
+        return isinstance(argument, dict) and (
+            not isinstance(value, dict)
+            or all(
+                _satisfies(value[key], sub, root) for key, sub in argument.items() if key in value
+            )
+        )
+    if keyword == "additionalProperties":
+        named = node.get("properties", {})
+        return not isinstance(value, dict) or all(
+            _satisfies(v, argument, root) for key, v in value.items() if key not in named
+        )
+    return False
 
 
 def resolve(config_file: ConfigFile | None) -> Config:
