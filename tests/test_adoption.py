@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -805,6 +808,58 @@ def test_discovery_remembers_directories_without_changing_answers(tmp_path: Path
         known: dict[str, str | None] = {}
         answers = {directory: discover_for(directory, known) for directory in order}
         assert [answers[directory] for directory in directories] == fresh
+
+
+def test_folders_above_the_configuration_or_the_repository_root_are_not_looked_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder discovery never reaches, such as one above the repository, may be one kscan
+    cannot search: the scan goes on."""
+    repo = tmp_path / "outer" / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "team" / "a").mkdir(parents=True)
+    (repo / "team" / ".kscan.yaml").write_text("{}\n")
+    real_stat, real_lstat = os.stat, os.lstat
+    outer = tmp_path / "outer"
+    seen: list[str] = []
+
+    def watched(real: Any) -> Any:
+        def stat(path: Any, *args: Any, **kwargs: Any) -> Any:
+            seen.append(os.fspath(path))
+            if os.path.dirname(os.fspath(path)) in (str(outer), str(tmp_path)):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+            return real(path, *args, **kwargs)
+
+        return stat
+
+    monkeypatch.setattr(os, "stat", watched(real_stat))
+    monkeypatch.setattr(os, "lstat", watched(real_lstat))
+    assert discover_for(str(repo / "team" / "a")) == str(repo / "team" / ".kscan.yaml")
+    assert discover_for(str(repo)) is None
+    assert all(path.startswith(f"{repo}/") for path in seen)
+
+
+@pytest.mark.parametrize("name", [".kscan.yaml", "pyproject.toml"])
+def test_a_configuration_file_kscan_may_not_open_stops_the_run(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """A configuration file there that kscan may not read (EACCES on open) stops the run."""
+    (repo / ".kscan.yaml").write_text("{}\n")
+    (repo / "sub").mkdir()
+    (repo / "sub" / "p.yaml").write_text(pod())
+    config = repo / "sub" / name
+    config.write_text("[tool.kscan]\n" if name == "pyproject.toml" else "{}\n")
+    real = open
+
+    def refusing(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if os.fspath(path) == str(config):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refusing)
+    result = kscan("sub/p.yaml")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"{config}: error: cannot read: Permission denied\n"
 
 
 _VALUES = st.one_of(
