@@ -667,8 +667,8 @@ def _threat_config(options: ThreatOptions) -> Config:
     explicit = pure(options.config_path) if options.config_path else None
     if explicit is not None and not os.path.isfile(explicit):
         raise _error(f"{printable(options.config_path or '')}: error: no such configuration file")
-    found = explicit or discover(options.paths)
     try:
+        found = explicit or discover(options.paths)
         return resolve(load(found) if found else None)
     except ConfigError as exc:
         raise _config_problem(exc) from exc

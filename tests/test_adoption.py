@@ -810,6 +810,72 @@ def test_discovery_remembers_directories_without_changing_answers(tmp_path: Path
         assert [answers[directory] for directory in directories] == fresh
 
 
+def deny_search(monkeypatch: pytest.MonkeyPatch, *folders: Path) -> None:
+    """``os.stat`` and ``os.lstat`` of an absolute name below one of ``folders`` fail with
+    EACCES, as they do when a folder on the way may not be searched (a scan started in a
+    folder under one it may not enter: names relative to it still work). Root bypasses
+    permission bits, so the tests simulate them."""
+    denied = tuple(f"{folder}/" for folder in folders)
+    for name in ("stat", "lstat"):
+        real = getattr(os, name)
+
+        def refusing(path: Any, *args: Any, real: Any = real, **kwargs: Any) -> Any:
+            text = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else ""
+            if text.startswith(denied):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), text)
+            return real(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, name, refusing)
+
+
+@pytest.mark.parametrize("command", [(), ("config", "show"), ("threats",)])
+def test_a_configuration_kscan_cannot_look_for_stops_the_run(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    """Started in a folder below one it may not search, kscan cannot tell whether a
+    configuration governs the files (``os.path.isfile`` would answer False): one line naming
+    the file, exit 2, rather than a scan under no configuration; ``--config`` or
+    ``--isolated`` sets discovery aside."""
+    (repo / ".kscan.yaml").write_text("ignore: [all]\n")
+    (repo / "deploy").mkdir()
+    (repo / "deploy" / "p.yaml").write_text(pod())
+    deny_search(monkeypatch, repo)
+    result = kscan(*command, "deploy/p.yaml")
+    config = repo / "deploy" / ".kscan.yaml"
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"{config}: error: cannot tell whether this configuration file exists (Permission "
+        "denied); --config FILE names the configuration instead\n"
+    )
+    for aside in ("--config", ".kscan.yaml"), ("--isolated",):
+        if aside != ("--isolated",) or command != ("threats",):  # threats has no --isolated
+            result = kscan(*command, *aside, "deploy/p.yaml")
+            assert result.exit_code in (0, 1) and result.stderr == ""
+
+
+def test_a_repository_root_kscan_cannot_look_for_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a folder holds ``.git`` decides whether the configuration above it applies."""
+    (tmp_path / ".kscan.yaml").write_text("{}\n")
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    real = os.stat
+
+    def refusing(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if os.fspath(path) == str(tmp_path / "repo" / ".git"):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", refusing)
+    with pytest.raises(config_files.ConfigError) as raised:
+        discover_for(str(tmp_path / "repo"))
+    assert str(raised.value) == (
+        f"{tmp_path / 'repo' / '.git'}: error: cannot tell whether it exists (Permission "
+        "denied), which ends configuration discovery; --config FILE names the configuration "
+        "instead"
+    )
+
+
 def test_folders_above_the_configuration_or_the_repository_root_are_not_looked_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -837,6 +903,34 @@ def test_folders_above_the_configuration_or_the_repository_root_are_not_looked_i
     assert discover_for(str(repo / "team" / "a")) == str(repo / "team" / ".kscan.yaml")
     assert discover_for(str(repo)) is None
     assert all(path.startswith(f"{repo}/") for path in seen)
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "expected"),
+    [
+        (".kscan.yaml", "dangling link", "cannot read: No such file or directory"),
+        (".kscan.yml", "looping link", "cannot read: Too many levels of symbolic links"),
+        (".kscan.yaml", "folder", "cannot read: not a regular file"),
+        ("pyproject.toml", "folder", "cannot read: not a regular file"),
+        ("pyproject.toml", "dangling link", "cannot read: No such file or directory"),
+    ],
+)
+def test_a_configuration_name_kscan_cannot_read_stops_the_run(
+    repo: Path, name: str, make: str, expected: str
+) -> None:
+    """A configuration's name that is there but names nothing kscan can read (a link to a
+    shared policy that was not checked out, a folder) is not taken for no configuration."""
+    (repo / ".kscan.yaml").write_text("{}\n")
+    (repo / "sub").mkdir()
+    (repo / "sub" / "p.yaml").write_text(pod())
+    config = repo / "sub" / name
+    if make == "folder":
+        config.mkdir()
+    else:
+        config.symlink_to(config if make == "looping link" else repo / "missing.yaml")
+    result = kscan("sub/p.yaml")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"{config}: error: {expected}\n"
 
 
 @pytest.mark.parametrize("name", [".kscan.yaml", "pyproject.toml"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import sys
 from functools import cache
 from types import ModuleType
@@ -102,7 +103,10 @@ def discover_for(
 ) -> str | None:
     """The nearest ``.kscan.yaml`` or ``pyproject.toml`` with ``[tool.kscan]`` in ``directory``
     or above it, stopping at the repository root. A ``pyproject.toml`` that cannot be read
-    counts too: it may hold the policy, so loading it reports the problem. ``known``: the
+    counts too: it may hold the policy, so loading it reports the problem. Raises ConfigError
+    for a name on the way that kscan cannot tell is there or not (a folder it may not search),
+    and for a configuration file's name that is there but names nothing kscan can read (a
+    broken link, a folder): either could hide the configuration that applies. ``known``: the
     answers for directories already looked in, used and filled (sibling directories share
     their parents' answer instead of asking the file system again). ``directory``: absolute
     and normalised (as ``os.path.abspath`` gives it)."""
@@ -115,7 +119,7 @@ def discover_for(
             break
         walked.append(candidate_dir)
         found = _own_config(candidate_dir)
-        if found is not None or os.path.exists(os.path.join(candidate_dir, ".git")):
+        if found is not None or _exists(os.path.join(candidate_dir, ".git")):
             break
     for walked_dir in walked:
         known[walked_dir] = found
@@ -126,12 +130,51 @@ def _own_config(directory: str) -> str | None:
     """The configuration file in ``directory`` itself, if any."""
     for name in CONFIG_NAMES:
         candidate = os.path.join(directory, name)
-        if os.path.isfile(candidate):
+        if _is_file(candidate):
             return candidate
     pyproject = os.path.join(directory, "pyproject.toml")
-    if os.path.isfile(pyproject) and _may_configure_kscan(pyproject):
+    if _is_file(pyproject) and _may_configure_kscan(pyproject):
         return pyproject
     return None
+
+
+_CONFIG_INSTEAD = "--config FILE names the configuration instead"
+
+
+def _exists(path: str) -> bool:
+    """``os.path.exists(path)``, but raising ConfigError where that answers False because the
+    file system cannot tell (EACCES on a folder on the way, ELOOP, ENAMETOOLONG)."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        reason = exc.strerror or exc
+        message = f"cannot tell whether it exists ({reason}), which ends configuration discovery"
+        raise ConfigError(InputError(path, f"{message}; {_CONFIG_INSTEAD}")) from None
+    return True
+
+
+def _is_file(path: str) -> bool:
+    """Whether a configuration file is named ``path``: False if no such name is there, True
+    for a regular file (or a link to one). Raises ConfigError if the file system cannot tell,
+    or if the name is there but kscan cannot read what it names (a broken or looping link, a
+    folder, a FIFO)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        message = f"cannot tell whether this configuration file exists ({exc.strerror or exc})"
+        raise ConfigError(InputError(path, f"{message}; {_CONFIG_INSTEAD}")) from None
+    if stat.S_ISLNK(mode):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            raise ConfigError(InputError(path, f"cannot read: {exc.strerror or exc}")) from None
+    if not stat.S_ISREG(mode):
+        raise ConfigError(InputError(path, "cannot read: not a regular file"))
+    return True
 
 
 def _toml() -> ModuleType:
