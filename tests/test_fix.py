@@ -9,15 +9,21 @@ import json
 import os
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
+from kscan.app import ScanOptions, run
 from kscan.cli import cli
 from kscan.fix.network_policies import missing_policies
+from kscan.fix.plan import DocumentIndex
 from kscan.fix.token_use import BoundAccounts, token_unused
+from kscan.input.documents import parse
+from kscan.input.sources import Source
+from kscan.input.tree import Span
 from kscan.model.inventory import BindingOutline
 from kscan.model.threat_facts import BindingFacts, Spot, ThreatFacts
 from kscan.rules.registry import RuleError, builtin_rules_dir, load_rules
@@ -385,6 +391,83 @@ def test_sarif_results_carry_fixes_that_fix(
         assert not any(
             f["rule_id"] == result["ruleId"] and f["field"] == field for f in again["findings"]
         ), (result["ruleId"], field)
+
+
+def test_sarif_fixes_of_later_documents_fix_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a file of many documents (a comment before them), each result's replacements are
+    placed in the file, not in its document's own lines: made in the file, they fix that
+    finding (one fewer of its rule, field and object) and the file still reads. Replacements
+    are worked out in the text of the finding's document alone."""
+    monkeypatch.chdir(tmp_path)
+    cases = ("dangerous-capabilities", "host-path-docker-socket", "host-port", "cap-all-added")
+    texts = [(CASES / case / "before.yaml").read_text(encoding="utf-8") for case in cases]
+    original = "# several documents\n" + "".join(
+        text if text.startswith("---") else "---\n" + text for text in texts * 2
+    )
+    Path("app.yaml").write_text(original, encoding="utf-8")
+
+    def found() -> Counter[tuple[object, ...]]:
+        report = json.loads(_kscan("--isolated", "--format", "json", "app.yaml").stdout)
+        assert report["errors"] == [], Path("app.yaml").read_text()
+        keys = ("rule_id", "field", "kind", "namespace", "name", "container")
+        return Counter(tuple(f[key] for key in keys) for f in report["findings"])
+
+    before = found()
+    log = json.loads(
+        _kscan("--isolated", "--format", "sarif", "--base-dir", ".", "app.yaml").stdout
+    )
+    with_fix = [r for r in log["runs"][0]["results"] if "fixes" in r]
+    last_line = original.count("\n") // 2  # the second copy of the documents
+    assert any(
+        r["locations"][0]["physicalLocation"]["region"]["startLine"] > last_line for r in with_fix
+    )
+    assert any(len(r["fixes"][0]["artifactChanges"][0]["replacements"]) > 1 for r in with_fix)
+    for result in with_fix:
+        (change,) = result["fixes"][0]["artifactChanges"]
+        Path("app.yaml").write_text(_apply(original, change["replacements"]), encoding="utf-8")
+        props = result["properties"]
+        container = props.get("container")
+        key = (
+            result["ruleId"],
+            props["field"],
+            props["kind"],
+            props.get("namespace"),
+            props["name"],
+            container,
+        )
+        assert found()[key] == before[key] - 1, (key, change["replacements"])
+
+
+def test_a_finding_is_placed_in_the_document_it_was_made_in(tmp_path: Path) -> None:
+    """``DocumentIndex`` (a search by where documents start) finds, for every finding of a
+    file of many documents, the document that a look at every document in turn finds."""
+    text = "".join(
+        "---\n" + (CASES / case / "before.yaml").read_text(encoding="utf-8").lstrip("-\n")
+        for case in sorted(p.name for p in CASES.iterdir())[:12]
+    )
+    path = tmp_path / "app.yaml"
+    path.write_text(text, encoding="utf-8")
+    documents, errors = parse(Source(str(path), text, len(text.encode()), False))
+    assert errors == [] and len(documents) >= 12
+    report = run(ScanOptions((str(path),), fail_on="never", isolated=True))
+    findings = list(report.result.findings)
+    assert len({f.span.line for f in findings}) > 20
+    located = DocumentIndex(documents)
+    for finding in findings:
+        first = next(
+            (
+                index
+                for index, document in enumerate(documents)
+                if document.locate(finding.pointer)[0] == finding.span
+            ),
+            None,
+        )
+        assert located.of(finding) == first, finding
+    for line, column in ((1, 1), (text.count("\n"), 99)):  # "---"; past the last line's end
+        nowhere = findings[0]._replace(span=Span(line, column, line, column + 1))
+        assert located.of(nowhere) is None
 
 
 @pytest.mark.slow  # the validator starts the SARIF multitool: half a minute

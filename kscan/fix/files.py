@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -43,6 +44,16 @@ class FileFix:
     """Findings whose fix is unsafe for them and was not asked for (``--unsafe-fixes``)."""
     documents: list[Document] = field(default_factory=list)
     """The documents of the original text, which ``Edit.document`` indexes."""
+
+    @cached_property
+    def first_lines(self) -> list[int]:
+        """The 1-based line of ``before`` each text of ``parts`` starts on."""
+        head, chunks = self.parts
+        lines, line = [], head.count("\n") + 1
+        for chunk in chunks:
+            lines.append(line)
+            line += chunk.count("\n")
+        return lines
 
     @property
     def changed(self) -> bool:
@@ -300,15 +311,20 @@ def _attempt(
     return text
 
 
-def edits_alone(fixed: FileFix, edits: list[Edit]) -> str:
-    """The original text of ``fixed`` with only ``edits`` made, in order; raises EditError."""
-    head, chunks = fixed.parts[0], list(fixed.parts[1])
+def edits_alone(fixed: FileFix, edits: list[Edit]) -> tuple[int, str, str]:
+    """The text of the one document ``edits`` are in, with only them made, in order: the line
+    of ``fixed.before`` its text starts on, its text before and after; raises EditError."""
+    documents = {edit.document for edit in edits}
+    document = documents.pop()
+    if documents:
+        raise EditError("the edits are in several documents")
+    index = fixed.roots[document] if document < len(fixed.roots) else None
+    if index is None:
+        raise EditError("its document starts where the YAML parser sees none")
+    before = after = fixed.parts[1][index]
     for edit in edits:
-        index = fixed.roots[edit.document] if edit.document < len(fixed.roots) else None
-        if index is None:
-            raise EditError("its document starts where the YAML parser sees none")
         try:
-            chunks[index] = make(chunks[index], compose(chunks[index])[0], edit)
+            after = make(after, compose(after)[0], edit)
         except (yaml.YAMLError, ValueError, IndexError) as exc:
             raise EditError(str(exc)) from exc
-    return head + "".join(chunks)
+    return fixed.first_lines[index], before, after

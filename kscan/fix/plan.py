@@ -4,6 +4,7 @@ requirements and the conditions under which an unsafe fix is safe."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,8 +56,9 @@ def plan(
         key=lambda f: (f.rule.fix is None or not f.rule.fix.removes, f.rule.id, f.span),
     )
     edits: dict[tuple[int, Pointer, str, Scalar | None], list[tuple[str, Pointer]]] = {}
+    located = DocumentIndex(documents)
     for finding in candidates:
-        index = document_of(finding, documents)
+        index = located.of(finding)
         fix = finding.rule.fix
         if index is None or fix is None:
             continue
@@ -235,12 +237,28 @@ def is_safe(
     return False
 
 
-def document_of(finding: Finding, documents: list[Document]) -> int | None:
-    """The document the finding was made in: the one that places its pointer where it is."""
-    for index, document in enumerate(documents):
-        if type(document) is Document and document.locate(finding.pointer)[0] == finding.span:
-            return index
-    return None
+class DocumentIndex:
+    """Finds the document a finding was made in among a file's documents: the one that places
+    the finding's pointer where the finding is. A document places its fields inside its own
+    text, so the last one starting at or before the finding is tried first; the others, in
+    order, only when it is not the one."""
+
+    def __init__(self, documents: list[Document]) -> None:
+        self.documents = documents
+        self.starts = [(document.span[0], document.span[1]) for document in documents]
+
+    def of(self, finding: Finding) -> int | None:
+        """The index of the document ``finding`` was made in (None: none places it there)."""
+        candidate = bisect_right(self.starts, (finding.span[0], finding.span[1])) - 1
+        if candidate >= 0 and self._places(candidate, finding):
+            return candidate
+        return next(
+            (index for index in range(len(self.documents)) if self._places(index, finding)), None
+        )
+
+    def _places(self, index: int, finding: Finding) -> bool:
+        document = self.documents[index]
+        return type(document) is Document and document.locate(finding.pointer)[0] == finding.span
 
 
 def _meets(fix: Fix, target: dict[str, Any]) -> bool:

@@ -8,7 +8,7 @@ import difflib
 from collections.abc import Iterable
 
 from kscan.fix.files import FileFix, edits_alone, fix_file
-from kscan.fix.plan import Edit, document_of, fixable
+from kscan.fix.plan import DocumentIndex, Edit, fixable
 from kscan.fix.text import EditError
 from kscan.input.documents import Pointer
 from kscan.results.findings import Finding
@@ -48,8 +48,9 @@ def replacements(findings: Iterable[Finding]) -> dict[FindingKey, list[Replaceme
         for edit in fixed.applied:
             for rule, pointer in edit.sources:
                 per_finding.setdefault((edit.document, rule, pointer), []).append(edit)
+        located = DocumentIndex(fixed.documents)
         for finding in listed:
-            index = document_of(finding, fixed.documents)
+            index = located.of(finding)
             edits = per_finding.get((index, finding.rule.id, finding.pointer), [])
             if not edits or finding.rule.fix is None:
                 continue
@@ -68,23 +69,25 @@ def finding_key(finding: Finding) -> FindingKey:
 
 
 def _made(fixed: FileFix, edits: list[Edit], description: str) -> list[Replacement]:
-    """The edits made by themselves on the original text, as replacements of it."""
+    """The edits made by themselves on the original text, as replacements of it (worked out
+    in the text of their document, which starts at the beginning of a line)."""
     try:
-        after = edits_alone(fixed, edits)
+        first_line, before, after = edits_alone(fixed, edits)
     except EditError:
         return []
-    before = fixed.before
     if len(edits) > 1:
-        return _changed_lines(before, after, description)
+        return _changed_lines(before, after, description, first_line)
     prefix = _common(before, after, len(before), forward=True)
     limit = min(len(before), len(after)) - prefix
     suffix = _common(before, after, limit, forward=False)
-    start, end = _position(before, prefix), _position(before, len(before) - suffix)
+    start = _position(before, prefix, first_line)
+    end = _position(before, len(before) - suffix, first_line)
     return [Replacement(description, *start, *end, after[prefix : len(after) - suffix])]
 
 
-def _changed_lines(before: str, after: str, description: str) -> list[Replacement]:
-    """One replacement per run of lines that differ between the texts."""
+def _changed_lines(before: str, after: str, description: str, first_line: int) -> list[Replacement]:
+    """One replacement per run of lines that differ between the texts (``before`` starting on
+    line ``first_line`` of the file)."""
     old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
     starts = [0]
     for line in old:
@@ -100,8 +103,8 @@ def _changed_lines(before: str, after: str, description: str) -> list[Replacemen
     return [
         Replacement(
             description,
-            *_position(before, starts[head + i1]),
-            *_position(before, starts[head + i2]),
+            *_position(before, starts[head + i1], first_line),
+            *_position(before, starts[head + i2], first_line),
             "".join(new[head + j1 : head + j2]),
         )
         for tag, i1, i2, j1, j2 in matcher.get_opcodes()
@@ -125,7 +128,8 @@ def _common(one: str, other: str, most: int, forward: bool) -> int:
     return low
 
 
-def _position(text: str, offset: int) -> tuple[int, int]:
-    """The 1-based line and column of a character offset."""
+def _position(text: str, offset: int, first_line: int) -> tuple[int, int]:
+    """The 1-based line and column of a character offset of ``text``, which starts at the
+    beginning of line ``first_line``."""
     line_start = text.rfind("\n", 0, offset) + 1
-    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+    return first_line + text.count("\n", 0, offset), offset - line_start + 1
