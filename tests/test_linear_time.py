@@ -350,11 +350,15 @@ def _alias_documents(count: int) -> str:
     return "---\n".join(documents)
 
 
+_SCAN_INPUTS = tempfile.TemporaryDirectory(prefix="kscan-linear-")
+"""Where the whole-scan cases write their inputs; removed when the test run ends."""
+
+
 def _scan_case(name: str, make: Callable[[int], str], n: int) -> Case:
-    directory = Path(tempfile.mkdtemp(prefix="kscan-linear-"))
+    slug = "".join(c if c.isalnum() else "-" for c in name)
 
     def write(size: int) -> str:
-        path = directory / f"{size}.yaml"
+        path = Path(_SCAN_INPUTS.name) / f"{slug}-{size}.yaml"
         path.write_text(make(size), encoding="utf-8")
         return str(path)
 
