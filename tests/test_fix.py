@@ -23,7 +23,6 @@ from kscan.fix.plan import DocumentIndex
 from kscan.fix.token_use import BoundAccounts, token_unused
 from kscan.input.documents import parse
 from kscan.input.sources import Source
-from kscan.input.tree import Span
 from kscan.model.inventory import BindingOutline
 from kscan.model.threat_facts import BindingFacts, Spot, ThreatFacts
 from kscan.rules.registry import RuleError, builtin_rules_dir, load_rules
@@ -466,7 +465,9 @@ def test_a_finding_is_placed_in_the_document_it_was_made_in(tmp_path: Path) -> N
         )
         assert located.of(finding) == first, finding
     for line, column in ((1, 1), (text.count("\n"), 99)):  # "---"; past the last line's end
-        nowhere = findings[0]._replace(span=Span(line, column, line, column + 1))
+        nowhere = findings[0]._replace(
+            line=line, column=column, end_line=line, end_column=column + 1
+        )
         assert located.of(nowhere) is None
 
 

@@ -9,9 +9,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kscan.cli import cli
+from kscan.input.tree import Span
 from kscan.model import inventory
+from kscan.model.taxonomy import Severity
 from kscan.results import store as finding_store
-from kscan.results.findings import Finding
+from kscan.results.findings import Finding, Suppression, flattened, new_finding, unflattened
 from kscan.results.store import FindingStore
 from kscan.rules.registry import load_rules
 from kscan.scan.engine import scan
@@ -45,6 +47,53 @@ def test_a_spilled_store_reads_back_in_order(
     assert list(store) == expected
     assert list(store) == expected  # it can be read again
     assert {f.rule.id for f in store} == {f.rule.id for f in fixture_findings}
+
+
+def test_a_finding_made_from_parts_is_the_named_one() -> None:
+    """``new_finding`` builds the tuple by position: it must put every part in its field."""
+    rule = load_rules()[0]
+    suppression = Suppression("external", "why", ".kscan.yaml")
+    made = new_finding(
+        rule,
+        Severity.LOW,
+        "p.yaml",
+        Span(1, 2, 3, 4),
+        ("spec", 0),
+        ("Pod", "ns", "web"),
+        "c",
+        "message",
+        "/spec/0",
+        "detail",
+        suppression,
+    )
+    named = Finding(
+        rule=rule,
+        severity=Severity.LOW,
+        path="p.yaml",
+        line=1,
+        column=2,
+        end_line=3,
+        end_column=4,
+        pointer=("spec", 0),
+        kind="Pod",
+        namespace="ns",
+        name="web",
+        container="c",
+        message="message",
+        stable_field="/spec/0",
+        detail="detail",
+        suppression=suppression,
+        baseline_state=None,
+    )
+    assert type(made) is Finding and made == named and made._asdict() == named._asdict()
+    assert made.span == Span(1, 2, 3, 4) and type(made.span) is Span
+
+
+def test_flat_findings_are_plain_tuples_and_read_back(fixture_findings: list[Finding]) -> None:
+    rows = flattened(fixture_findings)
+    assert {type(row) for row in rows} == {tuple}  # pickled without a Python call per finding
+    back = unflattened(rows)
+    assert back == fixture_findings and {type(f) for f in back} == {Finding}
 
 
 def test_a_small_store_stays_in_memory(fixture_findings: list[Finding]) -> None:

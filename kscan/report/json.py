@@ -61,11 +61,10 @@ class _FindingWriter:
         if head is None:
             head = self._rules[rule.id] = _dump(rule_fields(rule))[1:-1]
         string = self._string
-        span = finding.span
         return (
             f'{{{head}, "severity": "{finding.severity.value}", "path": {string(finding.path)}, '
-            f'"line": {span.line}, "column": {span.column}, "end_line": {span.end_line}, '
-            f'"end_column": {span.end_column}, "field": {self._field(finding)}, '
+            f'"line": {finding.line}, "column": {finding.column}, "end_line": {finding.end_line}, '
+            f'"end_column": {finding.end_column}, "field": {self._field(finding)}, '
             f'"kind": {string(finding.kind)}, "namespace": {string(finding.namespace)}, '
             f'"name": {string(finding.name)}, "container": {string(finding.container)}, '
             f'"message": {_dump(finding.message)}, "suppressed": {_suppression(finding)}, '

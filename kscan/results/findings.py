@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Literal
 
 from kscan.input.documents import Pointer, Span
@@ -37,7 +36,12 @@ class Finding(Record):
     rule: Rule
     severity: Severity
     path: str
-    span: Span
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    """Where the offending field is written (its ``span``), held flat so that a finding is a
+    tuple of plain values: turned into a tuple and back by C code alone (see ``flattened``)."""
     pointer: Pointer
     kind: str | None
     namespace: str | None
@@ -50,6 +54,10 @@ class Finding(Record):
     suppression: Suppression | None = None
     baseline_state: Literal["new", "unchanged"] | None = None
     """Set when the scan is compared with a baseline."""
+
+    @property
+    def span(self) -> Span:
+        return _as_span(self[3:7])
 
     @property
     def counts(self) -> bool:
@@ -88,30 +96,66 @@ class Finding(Record):
         )
 
     def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.path, self.span.line, self.span.column, self.rule.id)
+        return (self.path, self.line, self.column, self.rule.id)
 
+
+_as_span = partial(tuple.__new__, Span)
+_as_finding = partial(tuple.__new__, Finding)
 
 FlatFinding = tuple[Any, ...]
-"""A finding as one flat tuple, its span unpacked: pickled by C code alone, and read back
-without a Python call per object (a named tuple's pickle calls its ``__new__``)."""
+"""A finding as a plain tuple: pickled by C code alone (a named tuple's pickle calls its
+``__getnewargs__``, and reading it back its ``__new__``, once per object)."""
 
 
-def flattened(
-    findings: list[Finding], rule_key: Callable[[Rule], object] | None = None
-) -> list[FlatFinding]:
-    """The findings as flat tuples, each rule as itself or as its ``rule_key`` (``unflattened``
-    reads them back)."""
-    if rule_key is None:
-        return [(rule, sev, path, *span, *rest) for rule, sev, path, span, *rest in findings]
-    return [(rule_key(rule), sev, path, *span, *rest) for rule, sev, path, span, *rest in findings]
+def new_finding(
+    rule: Rule,
+    severity: Severity,
+    path: str,
+    span: Span,
+    pointer: Pointer,
+    about: tuple[str | None, str | None, str | None],
+    container: str | None,
+    message: str,
+    stable_field: str,
+    detail: str,
+    suppression: Suppression | None,
+) -> Finding:
+    """A finding of a scan (no baseline state yet), made without the named tuple's ``__new__``;
+    ``about``: its object's kind, namespace and name."""
+    kind, namespace, name = about
+    line, column, end_line, end_column = span
+    baseline_state = None
+    return _as_finding(
+        (
+            rule,
+            severity,
+            path,
+            line,
+            column,
+            end_line,
+            end_column,
+            pointer,
+            kind,
+            namespace,
+            name,
+            container,
+            message,
+            stable_field,
+            detail,
+            suppression,
+            baseline_state,
+        )
+    )
 
 
-def unflattened(rows: list[FlatFinding], rules: list[Rule] | None = None) -> list[Finding]:
-    """``flattened``'s findings; ``rules``: the list their rule keys are positions in."""
-    make, span = Finding._make, Span._make
-    if rules is None:
-        return [make((row[0], row[1], row[2], span(row[3:7]), *row[7:])) for row in rows]
-    return [make((rules[row[0]], row[1], row[2], span(row[3:7]), *row[7:])) for row in rows]
+def flattened(findings: list[Finding]) -> list[FlatFinding]:
+    """The findings as plain tuples (``unflattened`` reads them back)."""
+    return list(map(tuple, findings))
+
+
+def unflattened(rows: list[FlatFinding]) -> list[Finding]:
+    """``flattened``'s findings."""
+    return list(map(_as_finding, rows))
 
 
 @dataclass

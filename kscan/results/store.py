@@ -3,7 +3,6 @@ in a temporary file (see ``spill``), and counts for summaries are kept as they a
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
@@ -29,12 +28,12 @@ class FindingStore:
         self.extend(findings)
 
     def _dumps(self, findings: list[Finding]) -> bytes:
-        """A block of findings as flat tuples (the rule as its position): pickled by C code
-        alone, but for the first use of each severity and suppression."""
-        return pickle.dumps(flattened(findings, self._rules.position), pickle.HIGHEST_PROTOCOL)
+        """A block of findings as plain tuples, each rule as its position: pickled by C code
+        alone, but for the first use of each rule and severity, and each suppression."""
+        return self._rules.dumps(flattened(findings))
 
     def _loads(self, data: bytes) -> list[Finding]:
-        return unflattened(pickle.loads(data), self._rules.rules)
+        return unflattened(self._rules.loads(data))
 
     def extend(self, findings: Iterable[Finding]) -> None:
         """Add findings (a generator is consumed in chunks, never held whole)."""

@@ -28,7 +28,7 @@ from kscan.input.tree import Span
 from kscan.model import InvalidField, KubeObject, Shape, extract_objects
 from kscan.model.directives import Directive
 from kscan.model.inventory import ObjectFacts
-from kscan.results.findings import Finding
+from kscan.results.findings import Finding, new_finding
 from kscan.results.suppression import Collected, Suppressor
 from kscan.rules.profiles import Assignment
 from kscan.rules.registry import Rule
@@ -416,20 +416,18 @@ def make_finding(
         violation.container,
         profile,
     )
-    return Finding(
-        rule=rule,
-        severity=rule.severity if rule.severity_pinned else violation.severity or rule.severity,
-        path=path,
-        span=span,
-        pointer=pointer,
-        kind=kind,
-        namespace=namespace,
-        name=name,
-        container=violation.container,
-        message=violation.message,
-        stable_field=stable_field,
-        detail=violation.detail,
-        suppression=suppression,
+    return new_finding(
+        rule,
+        rule.severity if rule.severity_pinned else violation.severity or rule.severity,
+        path,
+        span,
+        pointer,
+        (kind, namespace, name),
+        violation.container,
+        violation.message,
+        stable_field,
+        violation.detail,
+        suppression,
     )
 
 

@@ -172,7 +172,7 @@ def _start_worker(setup: ScanSetup) -> None:
 
 
 def _scan_batch(paths: list[str]) -> bytes:
-    """The batch's results, each with its findings as flat tuples beside it (see
+    """The batch's results, each with its findings as plain tuples beside it (see
     ``flattened``): a third of the time to pickle and read back."""
     assert _worker is not None
     scanner, index = _worker
