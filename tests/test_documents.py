@@ -66,6 +66,19 @@ def test_an_alias_key_spans_from_the_alias(backend: object) -> None:
     assert data["m"]["l"].pos["name"] == Span(6, 5, 6, 7)  # a collection value: the key alone
 
 
+def test_a_key_written_over_several_lines_spans_them(backend: object) -> None:
+    """An explicit key (``? ...``) may be a quoted or block scalar over several lines: its span
+    ends where the scalar does (a block scalar's at the start of the line after it), so that a
+    span on one line always holds the whole key (it once ended a column after the quote)."""
+    (doc,) = load(
+        "a:\n  ? '\n\n    '\n  : []\nb:\n  ? |\n    k\n  : []\nc:\n  ? >-\n    k\n  : 1\n"
+    )
+    data = doc.data
+    assert data["a"].pos["\n"] == Span(2, 5, 4, 6)  # a collection value: the key alone
+    assert data["b"].pos["k\n"] == Span(7, 5, 9, 1)
+    assert data["c"].pos["k"] == Span(11, 5, 13, 6)  # from the key to its value's end
+
+
 def test_locate_falls_back_to_the_nearest_parent(backend: object) -> None:
     (doc,) = load("spec:\n  containers:\n  - name: web\n    securityContext: {}\n")
     span, exact = doc.locate(("spec", "containers", 0, "securityContext", "privileged"))

@@ -139,11 +139,7 @@ class Builder:
                 if is_map and key is None:  # a key
                     start, end = event.start_mark, event.end_mark
                     key_line, key_column = start.line + 1, start.column + 1
-                    key_end_line = key_line
-                    if end.line == start.line:
-                        key_end_column = end.column + 1
-                    else:  # some parsers end a key at the next line: measure it instead
-                        key_end_column = key_column + len(text)
+                    key_end_line, key_end_column = end.line + 1, end.column + 1
                     known = (
                         plain_keys.get(text) if event.tag is None and event.implicit[0] else None
                     )
