@@ -177,17 +177,26 @@ class Tally:
     """File -> the highest severity rank among its findings that count (for the exit code,
     whose threshold each file's configuration may set)."""
 
-    def add(self, finding: Finding) -> None:
-        self.paths.add(finding.path)
-        if finding.counts:
-            self.counting[finding.severity] += 1
-            self.counting_paths.add(finding.path)
-            rank = finding.severity.rank
-            if rank > self.worst.get(finding.path, -1):
-                self.worst[finding.path] = rank
-        self.suppressed += finding.suppression is not None
-        self.unchanged += finding.baseline_state == "unchanged"
-        self.compared = self.compared or finding.baseline_state is not None
+    def add(self, findings: list[Finding]) -> None:
+        """Count findings, one loop over them with the counters in local variables."""
+        paths, counting_paths, worst = self.paths, self.counting_paths, self.worst
+        counting: dict[Severity, int] = {}
+        for finding in findings:
+            path, suppression, state = finding.path, finding.suppression, finding.baseline_state
+            paths.add(path)
+            if suppression is None and state != "unchanged":  # it counts
+                severity = finding.severity
+                counting[severity] = counting.get(severity, 0) + 1
+                counting_paths.add(path)
+                rank = severity.rank
+                if rank > worst.get(path, -1):
+                    worst[path] = rank
+            else:
+                self.suppressed += suppression is not None
+                self.unchanged += state == "unchanged"
+            if state is not None:
+                self.compared = True
+        self.counting.update(counting)
 
     @property
     def total(self) -> int:

@@ -39,8 +39,7 @@ class FindingStore:
         """Add findings (a generator is consumed in chunks, never held whole)."""
         pending = iter(findings)
         while chunk := list(islice(pending, _CHUNK)):
-            for finding in chunk:
-                self.tally.add(finding)
+            self.tally.add(chunk)
             self._findings.extend(chunk)
 
     @property
