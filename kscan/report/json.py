@@ -4,12 +4,14 @@ described by the JSON Schema ``docs/report-schema.json``."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from json.encoder import encode_basestring as encode_string
 from typing import Any
 
+from kscan.input.documents import Pointer
 from kscan.input.sources import InputError
 from kscan.model.taxonomy import Severity
 from kscan.report import ReportOptions, json_text
-from kscan.results.findings import Finding
+from kscan.results.findings import Finding, field_path
 from kscan.results.scan_result import ScanResult
 from kscan.rules.registry import Rule
 
@@ -53,22 +55,27 @@ class _FindingWriter:
     def __init__(self) -> None:
         self._rules: dict[str, str] = {}
         self._strings: dict[str | None, str] = {None: "null"}
-        self._fields: dict[tuple[object, ...], str] = {}
+        self._fields: dict[Pointer, tuple[tuple[type, ...], str]] = {}
 
     def line(self, finding: Finding) -> str:
         rule = finding.rule
         head = self._rules.get(rule.id)
         if head is None:
             head = self._rules[rule.id] = _dump(rule_fields(rule))[1:-1]
-        string = self._string
+        strings = self._strings  # each memo read inline, its method only for a new string
+        path, kind, namespace = finding.path, finding.kind, finding.namespace
+        name, container = finding.name, finding.container
         return (
-            f'{{{head}, "severity": "{finding.severity.value}", "path": {string(finding.path)}, '
+            f'{{{head}, "severity": "{_SEVERITY_TEXT[finding.severity]}", '
+            f'"path": {strings.get(path) or self._string(path)}, '
             f'"line": {finding.line}, "column": {finding.column}, "end_line": {finding.end_line}, '
-            f'"end_column": {finding.end_column}, "field": {self._field(finding)}, '
-            f'"kind": {string(finding.kind)}, "namespace": {string(finding.namespace)}, '
-            f'"name": {string(finding.name)}, "container": {string(finding.container)}, '
-            f'"message": {_dump(finding.message)}, "suppressed": {_suppression(finding)}, '
-            f'"baseline_state": {string(finding.baseline_state)}}}'
+            f'"end_column": {finding.end_column}, "field": {self._field(finding.pointer)}, '
+            f'"kind": {strings.get(kind) or self._string(kind)}, '
+            f'"namespace": {strings.get(namespace) or self._string(namespace)}, '
+            f'"name": {strings.get(name) or self._string(name)}, '
+            f'"container": {strings.get(container) or self._string(container)}, '
+            f'"message": {_text(finding.message)}, "suppressed": {_suppression(finding)}, '
+            f'"baseline_state": {self._string(finding.baseline_state)}}}'
         )
 
     def _string(self, text: str | None) -> str:
@@ -79,15 +86,28 @@ class _FindingWriter:
                 self._strings[text] = encoded
         return encoded
 
-    def _field(self, finding: Finding) -> str:
-        pointer = finding.pointer
-        key = (pointer, *map(type, pointer))  # typed: the key True is not the index 1
-        encoded = self._fields.get(key)
-        if encoded is None:
-            encoded = _dump(finding.field_path)
-            if len(self._fields) < _MEMO_SIZE:
-                self._fields[key] = encoded
+    def _field(self, pointer: Pointer) -> str:
+        """The JSON of the pointer's ``field_path``, remembered by pointer and part types (the
+        key True is not the index 1)."""
+        fields = self._fields
+        encoded = fields.get(pointer)
+        if encoded is not None and encoded[0] == tuple(map(type, pointer)):
+            return encoded[1]
+        text = _dump(field_path(pointer))
+        if len(fields) < _MEMO_SIZE:
+            fields[pointer] = (tuple(map(type, pointer)), text)
+        return text
+
+
+_SEVERITY_TEXT = {severity: severity.value for severity in Severity}
+
+
+def _text(text: str) -> str:
+    """``_dump`` of a string, without the encoder's Python-level ``encode``."""
+    encoded = encode_string(text)
+    if encoded.isascii() and "\x7f" not in encoded:
         return encoded
+    return _dump(text)
 
 
 def _dump(value: Any) -> str:

@@ -28,6 +28,11 @@ class Suppression:
     where: str
 
 
+def field_path(pointer: Pointer) -> str:
+    """The JSON pointer of a field, each key as shown (see ``shown_key``)."""
+    return "".join(_pointer_part(shown_key(part)) for part in pointer)
+
+
 class Finding(Record):
     """One problem in one place, ready to report. It holds no reference to its document, so a
     scan keeps findings, not the parsed files they came from. A named tuple: made, pickled and
@@ -70,7 +75,7 @@ class Finding(Record):
     @property
     def field_path(self) -> str:
         """The JSON pointer of the offending field inside its document (``/spec/template/...``)."""
-        return "".join(_pointer_part(shown_key(part)) for part in self.pointer)
+        return field_path(self.pointer)
 
     @property
     def subject(self) -> str:
