@@ -13,10 +13,19 @@ from kscan.input.tree import Span
 from kscan.model import inventory
 from kscan.model.taxonomy import Severity
 from kscan.results import store as finding_store
-from kscan.results.findings import Finding, Suppression, flattened, new_finding, unflattened
-from kscan.results.store import FindingStore
+from kscan.results.findings import (
+    Finding,
+    Suppression,
+    Tally,
+    flattened,
+    new_finding,
+    unflattened,
+)
+from kscan.results.store import FindingStore, sorted_run
+from kscan.rules.pickling import RuleIndex
 from kscan.rules.registry import load_rules
 from kscan.scan.engine import scan
+from kscan.support import spill
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SAMPLE = [str(rule_dir) for rule_dir in sorted(FIXTURES.iterdir())[::4]]
@@ -33,15 +42,25 @@ def fixture_findings() -> list[Finding]:
     return list(scan([str(FIXTURES)], [r for r in load_rules() if r.enabled]).findings)
 
 
+@pytest.fixture
+def to_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spilled blocks go to the temporary file at once (none held in memory)."""
+    monkeypatch.setattr(spill, "HELD_BYTES", 0)
+
+
+@pytest.mark.parametrize("on_disk", [False, True])
 def test_a_spilled_store_reads_back_in_order(
-    fixture_findings: list[Finding], monkeypatch: pytest.MonkeyPatch
+    fixture_findings: list[Finding], monkeypatch: pytest.MonkeyPatch, on_disk: bool
 ) -> None:
     monkeypatch.setattr(finding_store, "SPILL_AT", 100)
+    if on_disk:
+        monkeypatch.setattr(spill, "HELD_BYTES", 0)
     store = FindingStore()
     shuffled = fixture_findings[1::2] + fixture_findings[::2]
     for start in range(0, len(shuffled), 37):
         store.extend(shuffled[start : start + 37])
-    assert store.spilled and len(store._findings._runs) > 3  # several runs on disk
+    assert store.spilled and len(store._findings._runs) > 3  # several pickled runs
+    assert store._findings.on_disk == on_disk
     assert len(store) == len(fixture_findings)
     expected = sorted(shuffled, key=Finding.sort_key)  # ties keep the order they were added in
     assert list(store) == expected
@@ -96,6 +115,85 @@ def test_flat_findings_are_plain_tuples_and_read_back(fixture_findings: list[Fin
     assert back == fixture_findings and {type(f) for f in back} == {Finding}
 
 
+def _by_file(findings: list[Finding]) -> list[list[Finding]]:
+    """The findings of each file, in file order, each file's sorted (as a scan makes them)."""
+    files: dict[str, list[Finding]] = {}
+    for finding in sorted(findings, key=Finding.sort_key):
+        files.setdefault(finding.path, []).append(finding)
+    return list(files.values())
+
+
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_runs_from_workers_read_back_in_order(
+    fixture_findings: list[Finding], monkeypatch: pytest.MonkeyPatch, on_disk: bool
+) -> None:
+    """Runs made as a worker makes them (files in order, or not: then the run is sorted), with
+    findings added one by one between them, read back as one sorted store; equal keys keep the
+    order they were added in."""
+    if on_disk:
+        monkeypatch.setattr(spill, "HELD_BYTES", 0)
+    files = _by_file(fixture_findings)
+    assert len(files) > 20
+    rules = RuleIndex(load_rules())
+    store = FindingStore()
+    added: list[Finding] = []
+    batches = [files[0:5], files[5:9][::-1], files[12:20], files[9:12], files[20:]]
+    for number, batch in enumerate(batches):
+        # findings with the keys of findings in the next run, added before it
+        loose = [f._replace(message=f"before run {number}") for f in batch[0][:2]]
+        store.extend(loose if number % 2 else [])
+        added += loose if number % 2 else []
+        run = sorted_run(batch, rules)
+        assert run is not None and run.size == sum(map(len, batch))
+        store.add_run(run, rules)
+        added += [finding for part in batch for finding in part]
+    assert store._findings.on_disk == on_disk
+    assert len(store) == len(added)
+    expected = sorted(added, key=Finding.sort_key)
+    assert list(store) == expected
+    assert list(store) == expected  # it can be read again
+    whole = Tally()
+    whole.add(added)
+    assert store.tally == whole
+
+
+def test_runs_in_file_order_are_read_one_after_another(fixture_findings: list[Finding]) -> None:
+    """Runs whose keys do not overlap are chained, with no merge; an overlapping run or loose
+    findings that belong before the last run are merged."""
+    files = _by_file(fixture_findings)
+    rules = RuleIndex(load_rules())
+    spilled = FindingStore()
+    for start in range(0, len(files), 7):
+        run = sorted_run(files[start : start + 7], rules)
+        assert run is not None
+        spilled.add_run(run, rules)
+    assert len(spilled._findings._runs) > 3 and len(spilled._findings._sources()) == 1
+    spilled.extend(files[-1][-1:])  # sorts last: chained after the runs
+    assert len(spilled._findings._sources()) == 1
+    spilled.extend(files[0][:1])  # sorts first: merged
+    assert len(spilled._findings._sources()) == 2
+    expected = [f for part in files for f in part]
+    assert list(spilled) == sorted([*expected, files[-1][-1], files[0][0]], key=Finding.sort_key)
+
+
+def test_a_run_of_no_findings_is_none() -> None:
+    assert sorted_run([[], []], RuleIndex()) is None
+
+
+def test_tallies_add_up(fixture_findings: list[Finding]) -> None:
+    marked = [
+        f._replace(suppression=Suppression("external", "why", ".kscan.yaml")) if i % 5 == 0 else f
+        for i, f in enumerate(fixture_findings)
+    ]
+    marked = [f.with_baseline_state("unchanged") if i % 7 == 0 else f for i, f in enumerate(marked)]
+    whole, first, second = Tally(), Tally(), Tally()
+    whole.add(marked)
+    first.add(marked[::2])
+    second.add(marked[1::2])
+    first.merge(second)
+    assert first == whole and whole.suppressed and whole.unchanged and whole.compared
+
+
 def test_a_small_store_stays_in_memory(fixture_findings: list[Finding]) -> None:
     store = FindingStore(fixture_findings[:10])
     assert list(store) == sorted(fixture_findings[:10], key=Finding.sort_key)
@@ -104,6 +202,7 @@ def test_a_small_store_stays_in_memory(fixture_findings: list[Finding]) -> None:
 
 @pytest.mark.parametrize("output_format", ["json", "sarif", "text", "junit", "markdown", "github"])
 @pytest.mark.slow
+@pytest.mark.usefixtures("to_disk")
 def test_reports_are_the_same_when_findings_spill(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, output_format: str
 ) -> None:
@@ -116,6 +215,7 @@ def test_reports_are_the_same_when_findings_spill(
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("to_disk")
 def test_a_baseline_is_the_same_when_findings_spill(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -130,6 +230,7 @@ def test_a_baseline_is_the_same_when_findings_spill(
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("to_disk")
 def test_reports_are_the_same_when_facts_spill(monkeypatch: pytest.MonkeyPatch) -> None:
     """Namespace rules read the facts back namespace by namespace, from disk here."""
     args = ["--format", "json", "--enable", "all", *SAMPLE]

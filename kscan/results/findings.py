@@ -203,6 +203,19 @@ class Tally:
                 self.compared = True
         self.counting.update(counting)
 
+    def merge(self, other: Tally) -> None:
+        """Add the counts of ``other`` (findings counted elsewhere, such as in a worker)."""
+        self.counting.update(other.counting)
+        self.suppressed += other.suppressed
+        self.unchanged += other.unchanged
+        self.compared = self.compared or other.compared
+        self.paths.update(other.paths)
+        self.counting_paths.update(other.counting_paths)
+        worst = self.worst
+        for path, rank in other.worst.items():
+            if rank > worst.get(path, -1):
+                worst[path] = rank
+
     @property
     def total(self) -> int:
         """Findings that count."""

@@ -13,8 +13,9 @@ from kscan.input.sources import STDIN, STDIN_DISPLAY, InputError, display_path, 
 from kscan.model.inventory import FactStore, Inventory, ObjectFacts
 from kscan.results.findings import Finding
 from kscan.results.scan_result import ScanResult
-from kscan.results.store import FindingStore
+from kscan.results.store import FindingRun, FindingStore
 from kscan.results.suppression import Suppressor
+from kscan.rules.pickling import RuleIndex
 from kscan.rules.profiles import Profiles
 from kscan.rules.registry import Rule
 from kscan.scan.file_scan import FileResult, RulesByScope, ScanSetup, make_finding, position
@@ -88,6 +89,9 @@ class _Stores:
 
     def add_facts(self, facts: list[ObjectFacts]) -> None:
         self.facts.extend(facts)
+
+    def add_run(self, run: FindingRun, rules: RuleIndex) -> None:
+        self.findings.add_run(run, rules)
 
 
 @contextmanager

@@ -29,7 +29,9 @@ from kscan.model import InvalidField, KubeObject, Shape, extract_objects
 from kscan.model.directives import Directive
 from kscan.model.inventory import ObjectFacts
 from kscan.results.findings import Finding, new_finding
+from kscan.results.store import FindingRun
 from kscan.results.suppression import Collected, Suppressor
+from kscan.rules.pickling import RuleIndex
 from kscan.rules.profiles import Assignment
 from kscan.rules.registry import Rule
 from kscan.support.values import dataclass, field, replace
@@ -127,6 +129,9 @@ class Sink(Protocol):
     def add_findings(self, findings: list[Finding]) -> None: ...
 
     def add_facts(self, facts: list[ObjectFacts]) -> None: ...
+
+    def add_run(self, run: FindingRun, rules: RuleIndex) -> None:
+        """Findings a worker sorted and pickled with ``rules``."""
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 Files are cut into batches of consecutive paths of similar total size; workers scan a batch
 with their own ``FileScanner`` and send back its ``FileResult``s pickled, rules replaced by their
-index, so no rule is copied. Results are consumed in path order, which makes the scan's output
-the same as with one job.
+index, so no rule is copied, and the batch's findings as one sorted run of pickled blocks, which
+goes to the sink's store as it is. Results are consumed in path order, which makes the scan's
+output the same as with one job.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from kscan.input.sources import STDIN
 from kscan.model.inventory import ObjectFacts
-from kscan.results.findings import flattened, unflattened
+from kscan.results.store import FindingRun, sorted_run
 from kscan.rules.pickling import RuleIndex
 from kscan.scan.file_scan import FileResult, FileScanner, ScanSetup, Sink
 
@@ -55,7 +56,7 @@ class Workers:
         if not self._worth_workers(sizes):
             local = self._scanner()
             return (local.scan(path) for path in paths)
-        return self._in_workers(_scan_batch, _read_batch, _batches(paths, sizes, self.jobs))
+        return self._in_workers(_scan_batch, self._read_batch, _batches(paths, sizes, self.jobs))
 
     def context(self, paths: list[str]) -> Iterator[ObjectFacts | ThreatFacts]:
         """The facts of every context file, in order."""
@@ -69,6 +70,16 @@ class Workers:
             for part in self._in_workers(_context_batch, RuleIndex.loads, batches)
             for facts in part
         )
+
+    def _read_batch(self, index: RuleIndex, data: bytes) -> list[FileResult]:
+        """The results ``_scan_batch`` sent; their findings go to the sink as one run."""
+        results: list[FileResult]
+        run: FindingRun | None
+        results, run = index.loads(data)
+        if run is not None:
+            assert self.sink is not None, "a scan in workers gathers findings in a sink"
+            self.sink.add_run(run, index)
+        return results
 
     def _scanner(self) -> FileScanner:
         if self._local is None:
@@ -172,24 +183,15 @@ def _start_worker(setup: ScanSetup) -> None:
 
 
 def _scan_batch(paths: list[str]) -> bytes:
-    """The batch's results, each with its findings as plain tuples beside it (see
-    ``flattened``): a third of the time to pickle and read back."""
+    """The batch's results without their findings, and its findings as one sorted run (see
+    ``sorted_run``): the parent adds them to its store without reading them."""
     assert _worker is not None
     scanner, index = _worker
     results = [scanner.scan(path) for path in paths]
-    flat = [flattened(result.findings) for result in results]
+    run: FindingRun | None = sorted_run([result.findings for result in results], index)
     for result in results:
         result.findings = []
-    return index.dumps(list(zip(results, flat, strict=True)))
-
-
-def _read_batch(index: RuleIndex, data: bytes) -> list[FileResult]:
-    """The results ``_scan_batch`` sent."""
-    results: list[FileResult] = []
-    for result, flat in index.loads(data):
-        result.findings = unflattened(flat)
-        results.append(result)
-    return results
+    return index.dumps((results, run))
 
 
 def _context_batch(paths: list[str]) -> bytes:

@@ -1,9 +1,12 @@
 """Items added in any order and read back sorted, in bounded memory.
 
-Up to ``limit`` items are held in memory. Beyond that, they are sorted and written as a run to an
-anonymous temporary file (in the system's temporary directory; it has no name and is gone when
-closed or when kscan exits), and reading merges the runs back in order, one block at a time.
-Small inputs never touch the disk.
+Up to ``limit`` items are held in memory. Beyond that, they are sorted and pickled as a run of
+blocks; runs can also be added already pickled (``add_run``: a worker process sorts and pickles
+its own, so the process that gathers them does neither). Pickled blocks are held in memory up to
+``HELD_BYTES``, then written to an anonymous temporary file (in the system's temporary
+directory; it has no name and is gone when closed or when kscan exits). Reading merges the runs
+back in order, one block at a time; consecutive runs that do not overlap (a scan's files come in
+order) are read one after the other, with no merge. Small inputs never touch the disk.
 """
 
 from __future__ import annotations
@@ -11,20 +14,38 @@ from __future__ import annotations
 import io
 import pickle
 from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from typing import IO, Any, Generic, TypeVar
 
 T = TypeVar("T")
-_BLOCK = 1024
+BLOCK = 1024
 """Items per pickled block of a run."""
+HELD_BYTES = 32 << 20
+"""Pickled blocks held in memory, at most, before they are written to the temporary file."""
 
 
 def _pickled(items: list[Any]) -> bytes:
     return pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+class _Run:
+    """Sorted items in pickled blocks, each held (bytes) or in the file (offset, length); the
+    keys of its first and last items, and how its blocks are read."""
+
+    __slots__ = ("blocks", "first", "last", "loads")
+
+    def __init__(
+        self, blocks: list[bytes], first: Any, last: Any, loads: Callable[[bytes], list[Any]]
+    ) -> None:
+        self.blocks: list[bytes | tuple[int, int]] = list(blocks)
+        self.first = first
+        self.last = last
+        self.loads = loads
+
+
 class SortedSpill(Generic[T]):
     """Items read back sorted by ``key``; items with equal keys in the order they were added.
-    It can be read any number of times. Spilled blocks are written with ``dumps`` and read with
+    It can be read any number of times. Blocks are written with ``dumps`` and read with
     ``loads`` (pickle by default; a store of findings passes its own, see ``RuleIndex``)."""
 
     def __init__(
@@ -40,10 +61,12 @@ class SortedSpill(Generic[T]):
         self._loads = loads
         self._memory: list[T] = []
         self._sorted = True
-        self._runs: list[list[tuple[int, int]]] = []
-        """Per spilled run, its blocks as (offset, length) in ``_file``."""
+        self._runs: list[_Run] = []
+        self._held = 0
+        """Bytes of the blocks held in memory."""
         self._file: IO[bytes] | None = None
-        self._spilled = 0
+        self._count = 0
+        """Items in runs."""
 
     def extend(self, items: Iterable[T]) -> None:
         self._memory.extend(items)
@@ -51,45 +74,106 @@ class SortedSpill(Generic[T]):
         if len(self._memory) >= self.limit:
             self._spill()
 
+    def add_run(
+        self,
+        blocks: list[bytes],
+        count: int,
+        first: Any,
+        last: Any,
+        loads: Callable[[bytes], list[T]] | None = None,
+    ) -> None:
+        """Add ``count`` items already sorted and pickled in ``blocks`` (read with ``loads``, or
+        the spill's own), whose first and last keys are ``first`` and ``last``."""
+        if not count:
+            return
+        if self._memory:  # items added before the run stay before it among equal keys
+            self._spill()
+        self._runs.append(_Run(blocks, first, last, loads or self._loads))
+        self._count += count
+        self._hold(sum(map(len, blocks)))
+
     @property
     def spilled(self) -> bool:
+        """Whether some items were pickled out of memory (held as bytes, or on disk)."""
         return bool(self._runs)
 
+    @property
+    def on_disk(self) -> bool:
+        return self._file is not None
+
     def __len__(self) -> int:
-        return self._spilled + len(self._memory)
+        return self._count + len(self._memory)
 
     def __iter__(self) -> Iterator[T]:
+        if not self._runs:
+            return iter(self._sorted_memory())
+        sources = self._sources()
+        if len(sources) == 1:
+            return sources[0]
+        import heapq  # only overlapping runs need it
+
+        return heapq.merge(*sources, key=self.key)
+
+    def _sources(self) -> list[Iterator[T]]:
+        """The runs, and the items in memory, as sorted iterators: runs added one after another
+        whose keys do not overlap are chained into one."""
+        chains: list[list[_Run]] = []
+        for run in self._runs:
+            if chains and chains[-1][-1].last <= run.first:
+                chains[-1].append(run)
+            else:
+                chains.append([run])
+        sources: list[Iterator[T]] = [chain.from_iterable(map(self._read, r)) for r in chains]
+        memory = self._sorted_memory()
+        if memory:
+            if self.key(memory[0]) >= chains[-1][-1].last:
+                sources[-1] = chain(sources[-1], memory)
+            else:
+                sources.append(iter(memory))
+        return sources
+
+    def _sorted_memory(self) -> list[T]:
         if not self._sorted:
             self._memory.sort(key=self.key)
             self._sorted = True
-        if not self._runs:
-            return iter(self._memory)
-        import heapq  # only a scan that spilled needs it
-
-        runs = [self._read(blocks) for blocks in self._runs]
-        return heapq.merge(*runs, self._memory, key=self.key)
+        return self._memory
 
     def _spill(self) -> None:
-        self._memory.sort(key=self.key)
+        memory = self._memory
+        memory.sort(key=self.key)
+        dumps = self._dumps
+        blocks = [dumps(memory[start : start + BLOCK]) for start in range(0, len(memory), BLOCK)]
+        self._runs.append(_Run(blocks, self.key(memory[0]), self.key(memory[-1]), self._loads))
+        self._count += len(memory)
+        self._memory = []
+        self._sorted = True
+        self._hold(sum(map(len, blocks)))
+
+    def _hold(self, size: int) -> None:
+        """Count ``size`` more bytes held; beyond ``HELD_BYTES``, write every held block out."""
+        self._held += size
+        if self._held <= HELD_BYTES:
+            return
         if self._file is None:
             import tempfile  # only a scan that spills needs it (with shutil, random...)
 
             # lives as long as the spill; the system deletes it when it is closed or kscan exits
             self._file = tempfile.TemporaryFile(prefix="kscan-")  # noqa: SIM115
-        blocks = []
-        for start in range(0, len(self._memory), _BLOCK):
-            data = self._dumps(self._memory[start : start + _BLOCK])
-            offset = self._file.seek(0, io.SEEK_END)
-            self._file.write(data)
-            blocks.append((offset, len(data)))
-        self._runs.append(blocks)
-        self._spilled += len(self._memory)
-        self._memory = []
-        self._sorted = True
+        file = self._file
+        for run in self._runs:
+            for index, block in enumerate(run.blocks):
+                if isinstance(block, bytes):
+                    offset = file.seek(0, io.SEEK_END)
+                    file.write(block)
+                    run.blocks[index] = (offset, len(block))
+        self._held = 0
 
-    def _read(self, blocks: list[tuple[int, int]]) -> Iterator[T]:
-        assert self._file is not None
-        for offset, length in blocks:
-            self._file.seek(offset)
-            data = self._file.read(length)
-            yield from self._loads(data)
+    def _read(self, run: _Run) -> Iterator[T]:
+        loads = run.loads
+        for block in run.blocks:
+            if isinstance(block, tuple):
+                assert self._file is not None
+                offset, length = block
+                self._file.seek(offset)
+                block = self._file.read(length)
+            yield from loads(block)
