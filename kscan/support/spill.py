@@ -20,7 +20,7 @@ from typing import IO, Any, Generic, TypeVar
 T = TypeVar("T")
 BLOCK = 1024
 """Items per pickled block of a run."""
-HELD_BYTES = 32 << 20
+HELD_BYTES = 8 << 20
 """Pickled blocks held in memory, at most, before they are written to the temporary file."""
 
 
@@ -34,10 +34,8 @@ class _Run:
 
     __slots__ = ("blocks", "first", "last", "loads")
 
-    def __init__(
-        self, blocks: list[bytes], first: Any, last: Any, loads: Callable[[bytes], list[Any]]
-    ) -> None:
-        self.blocks: list[bytes | tuple[int, int]] = list(blocks)
+    def __init__(self, first: Any, last: Any, loads: Callable[[bytes], list[Any]]) -> None:
+        self.blocks: list[bytes | tuple[int, int]] = []
         self.first = first
         self.last = last
         self.loads = loads
@@ -62,8 +60,9 @@ class SortedSpill(Generic[T]):
         self._memory: list[T] = []
         self._sorted = True
         self._runs: list[_Run] = []
-        self._held = 0
-        """Bytes of the blocks held in memory."""
+        self._held: list[tuple[list[bytes | tuple[int, int]], int]] = []
+        """The blocks held in memory: each as its run's list of blocks and its place there."""
+        self._held_bytes = 0
         self._file: IO[bytes] | None = None
         self._count = 0
         """Items in runs."""
@@ -88,9 +87,11 @@ class SortedSpill(Generic[T]):
             return
         if self._memory:  # items added before the run stay before it among equal keys
             self._spill()
-        self._runs.append(_Run(blocks, first, last, loads or self._loads))
+        run = _Run(first, last, loads or self._loads)
+        self._runs.append(run)
         self._count += count
-        self._hold(sum(map(len, blocks)))
+        for block in blocks:
+            self._keep(run, block)
 
     @property
     def spilled(self) -> bool:
@@ -141,18 +142,21 @@ class SortedSpill(Generic[T]):
     def _spill(self) -> None:
         memory = self._memory
         memory.sort(key=self.key)
-        dumps = self._dumps
-        blocks = [dumps(memory[start : start + BLOCK]) for start in range(0, len(memory), BLOCK)]
-        self._runs.append(_Run(blocks, self.key(memory[0]), self.key(memory[-1]), self._loads))
+        run = _Run(self.key(memory[0]), self.key(memory[-1]), self._loads)
+        self._runs.append(run)
+        for start in range(0, len(memory), BLOCK):
+            self._keep(run, self._dumps(memory[start : start + BLOCK]))
         self._count += len(memory)
         self._memory = []
         self._sorted = True
-        self._hold(sum(map(len, blocks)))
 
-    def _hold(self, size: int) -> None:
-        """Count ``size`` more bytes held; beyond ``HELD_BYTES``, write every held block out."""
-        self._held += size
-        if self._held <= HELD_BYTES:
+    def _keep(self, run: _Run, block: bytes) -> None:
+        """Add a block to ``run``, held in memory; beyond ``HELD_BYTES`` held, the held blocks
+        are written out."""
+        self._held.append((run.blocks, len(run.blocks)))
+        run.blocks.append(block)
+        self._held_bytes += len(block)
+        if self._held_bytes <= HELD_BYTES:
             return
         if self._file is None:
             import tempfile  # only a scan that spills needs it (with shutil, random...)
@@ -160,13 +164,14 @@ class SortedSpill(Generic[T]):
             # lives as long as the spill; the system deletes it when it is closed or kscan exits
             self._file = tempfile.TemporaryFile(prefix="kscan-")  # noqa: SIM115
         file = self._file
-        for run in self._runs:
-            for index, block in enumerate(run.blocks):
-                if isinstance(block, bytes):
-                    offset = file.seek(0, io.SEEK_END)
-                    file.write(block)
-                    run.blocks[index] = (offset, len(block))
-        self._held = 0
+        offset = file.seek(0, io.SEEK_END)
+        for blocks, index in self._held:
+            data = blocks[index]
+            assert isinstance(data, bytes)
+            file.write(data)
+            blocks[index] = (offset, len(data))
+            offset += len(data)
+        self._held, self._held_bytes = [], 0
 
     def _read(self, run: _Run) -> Iterator[T]:
         loads = run.loads
