@@ -1,6 +1,8 @@
 """``python -m kscan``, and the ``kscan`` console script (``start``)."""
 
 import gc
+import os
+import sys
 
 
 def start() -> None:
@@ -12,7 +14,36 @@ def start() -> None:
 
     gc.enable()
     gc.freeze()
-    main()
+    try:
+        main()
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            leave(done.code or 0)
+        raise
+
+
+def leave(code: int) -> None:
+    """End the process with ``code`` without tearing the interpreter down: freeing every module,
+    rule and object one by one took some 6 ms (8%) of a one-file scan, and the system frees the
+    memory at once. Exit handlers run and the standard streams are flushed first; by then the
+    report is written, output files are closed and renamed, workers are reaped and temporary
+    files have no name. Where a flush fails or another thread still runs, it returns and the
+    interpreter exits as usual (and reports what it reports then)."""
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        main_thread = threading.main_thread()
+        if any(not t.daemon for t in threading.enumerate() if t is not main_thread):
+            return
+    import atexit
+
+    atexit._run_exitfuncs()
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):  # a closed pipe or stream: let the interpreter say so
+        return
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -128,3 +128,49 @@ def test_a_scan_of_standard_input_imports_no_pathlib(tmp_path: Path) -> None:
     assert scanned["code"] == 1 and scanned["built"] == 0  # findings in the piped manifest
     modules = set(scanned["modules"])  # type: ignore[call-overload]
     assert [name for name in NOT_FOR_FILE_NAMES if name in modules] == []
+
+
+def _leaving(body: str) -> subprocess.CompletedProcess[str]:
+    """Run ``body`` in a fresh interpreter, then ``kscan.__main__.leave(3)``."""
+    script = f"import sys\nfrom kscan.__main__ import leave\n{body}\nleave(3)\nprint('returned')\n"
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+
+
+def test_leaving_runs_exit_handlers_and_flushes_the_streams() -> None:
+    """The process ends with the code given, without the interpreter's tear-down (``leave``),
+    but what is buffered and what exit handlers write still come out."""
+    left = _leaving(
+        "import atexit\n"
+        "atexit.register(lambda: print('handler ran'))\n"
+        "sys.stdout.write('buffered ')\n"
+        "sys.stderr.write('to stderr')"
+    )
+    assert (left.returncode, left.stdout, left.stderr) == (3, "buffered handler ran\n", "to stderr")
+
+
+def test_leaving_waits_for_a_running_thread() -> None:
+    """With another thread still running, ``leave`` returns: the interpreter's own exit waits
+    for the thread, as it would have."""
+    left = _leaving(
+        "import threading, time\n"
+        "threading.Thread(target=lambda: (time.sleep(0.2), print('thread done'))).start()"
+    )
+    assert left.returncode == 0 and left.stdout == "returned\nthread done\n"
+
+
+def test_a_scan_process_ends_with_its_exit_code_and_whole_report(tmp_path: Path) -> None:
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(POD)
+    for args, code in (([], 1), (["--format", "json"], 1), (["--select", "KS999"], 2)):
+        done = subprocess.run(
+            [sys.executable, "-m", "kscan", *args, str(manifest)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+        )
+        assert done.returncode == code, done.stderr
+        if args == ["--format", "json"]:
+            assert json.loads(done.stdout)["summary"]["findings"] > 0
