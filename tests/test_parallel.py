@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from kscan.results.suppression import Suppressor
 from kscan.rules.profiles import Profiles
 from kscan.scan import parallel
 from kscan.scan.file_scan import ScanSetup
+from kscan.support import spill
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
@@ -153,6 +155,25 @@ def test_workers_report_what_one_process_reports(
     assert "a-team.yaml:17:27: warning: suppression of image-tag-latest" in two.stderr
 
 
+def test_files_given_out_of_order_report_as_with_one_process(
+    workers_always: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files named out of order make worker batches whose findings overlap: each batch's run
+    is sorted, the runs are merged (beyond ``FAN_IN``, into fewer runs first), and the report is
+    the one of a single process."""
+    monkeypatch.setattr(spill, "FAN_IN", 2)
+    monkeypatch.setattr(spill, "HELD_BYTES", 10_000)
+    files = sorted(str(path) for path in FIXTURES.rglob("*.yaml"))
+    shuffled = files[1::3] + files[::3] + files[2::3]
+    args = ["--format", "json", "--enable", "all", *shuffled]
+    one = run("--jobs", "1", *args)
+    two = run("--jobs", "2", *args)
+    assert workers_always == [2]
+    assert one.exit_code == two.exit_code
+    assert json.loads(one.stdout)["summary"]["findings"] > 1000
+    assert one.stdout == two.stdout
+
+
 def test_suppressions_and_cross_object_rules_work_in_workers(
     tree: Path, workers_always: list[int]
 ) -> None:
@@ -205,6 +226,28 @@ def test_batches_keep_the_order_of_files(tmp_path: Path) -> None:
     batches = parallel._batches(paths, sizes, jobs=2)
     assert [p for batch in batches for p in batch] == paths
     assert len(batches) > 1
+
+
+def test_equal_files_make_batches_of_equal_size() -> None:
+    """50 equal files in 16 batches: 16 of 3 or 4 files (cutting each batch as soon as the next
+    file would pass the target made 17, the last of 2 files, scanned while a worker idled)."""
+    sizes = [280_000] * 50
+    batches = parallel._batches([str(i) for i in range(50)], sizes, jobs=2)
+    assert len(batches) == 2 * parallel._BATCHES_PER_JOB
+    assert {len(batch) for batch in batches} == {3, 4}
+    assert [int(p) for batch in batches for p in batch] == list(range(50))
+
+
+def test_batches_stay_within_their_bound() -> None:
+    """A batch holds more than ``_MAX_BATCH_BYTES`` only as one file larger than that."""
+    sizes = [(index * 7_919) % 5_000_000 + 1 for index in range(400)]
+    sizes[17] = sizes[300] = parallel._MAX_BATCH_BYTES + 1
+    paths = [str(index) for index in range(len(sizes))]
+    batches = parallel._batches(paths, sizes, jobs=2)
+    assert [p for batch in batches for p in batch] == paths
+    for batch in batches:
+        total = sum(sizes[int(p)] for p in batch)
+        assert total <= parallel._MAX_BATCH_BYTES or len(batch) == 1
 
 
 def test_small_inputs_and_stdin_stay_in_process(

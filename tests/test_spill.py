@@ -48,13 +48,17 @@ def to_disk(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(spill, "HELD_BYTES", 0)
 
 
-@pytest.mark.parametrize("on_disk", [False, True])
+HELD = [spill.HELD_BYTES, 0, 20_000]
+"""All blocks held in memory; each written out at once; several written out together."""
+
+
+@pytest.mark.parametrize("held", HELD)
 def test_a_spilled_store_reads_back_in_order(
-    fixture_findings: list[Finding], monkeypatch: pytest.MonkeyPatch, on_disk: bool
+    fixture_findings: list[Finding], monkeypatch: pytest.MonkeyPatch, held: int
 ) -> None:
     monkeypatch.setattr(finding_store, "SPILL_AT", 100)
-    if on_disk:
-        monkeypatch.setattr(spill, "HELD_BYTES", 0)
+    on_disk = held < spill.HELD_BYTES
+    monkeypatch.setattr(spill, "HELD_BYTES", held)
     store = FindingStore()
     shuffled = fixture_findings[1::2] + fixture_findings[::2]
     for start in range(0, len(shuffled), 37):
@@ -123,15 +127,15 @@ def _by_file(findings: list[Finding]) -> list[list[Finding]]:
     return list(files.values())
 
 
-@pytest.mark.parametrize("on_disk", [False, True])
+@pytest.mark.parametrize("held", HELD)
 def test_runs_from_workers_read_back_in_order(
-    fixture_findings: list[Finding], monkeypatch: pytest.MonkeyPatch, on_disk: bool
+    fixture_findings: list[Finding], monkeypatch: pytest.MonkeyPatch, held: int
 ) -> None:
     """Runs made as a worker makes them (files in order, or not: then the run is sorted), with
     findings added one by one between them, read back as one sorted store; equal keys keep the
     order they were added in."""
-    if on_disk:
-        monkeypatch.setattr(spill, "HELD_BYTES", 0)
+    on_disk = held < spill.HELD_BYTES
+    monkeypatch.setattr(spill, "HELD_BYTES", held)
     files = _by_file(fixture_findings)
     assert len(files) > 20
     rules = RuleIndex(load_rules())
@@ -174,6 +178,57 @@ def test_runs_in_file_order_are_read_one_after_another(fixture_findings: list[Fi
     assert len(spilled._findings._sources()) == 2
     expected = [f for part in files for f in part]
     assert list(spilled) == sorted([*expected, files[-1][-1], files[0][0]], key=Finding.sort_key)
+
+
+@pytest.mark.parametrize("held", HELD)
+def test_many_overlapping_runs_are_merged_into_few_first(
+    fixture_findings: list[Finding], monkeypatch: pytest.MonkeyPatch, held: int
+) -> None:
+    """Runs of files out of order (a worker's batches of shuffled arguments) overlap, and a
+    read holds a block of each: beyond ``FAN_IN`` of them, they are merged into fewer first,
+    and the store reads back the same, again and after more is added."""
+    monkeypatch.setattr(spill, "HELD_BYTES", held)
+    monkeypatch.setattr(spill, "FAN_IN", 3)
+    files = _by_file(fixture_findings)
+    rules = RuleIndex(load_rules())
+    store = FindingStore()
+    added: list[Finding] = []
+    for start in reversed(range(20)):  # 20 runs, each of files from all over
+        batch = files[start::20]
+        run = sorted_run(batch, rules)
+        assert run is not None
+        store.add_run(run, rules)
+        added += [finding for part in batch for finding in part]
+    store.extend(files[0][:1])
+    added += files[0][:1]
+    expected = sorted(added, key=Finding.sort_key)
+    assert list(store) == expected
+    spilled = store._findings
+    assert len(spilled._runs) <= 3
+    for merged in spilled._runs:  # each knows its first and last keys, for chaining later
+        items = list(spilled._read(merged))
+        assert (merged.first, merged.last) == (items[0].sort_key(), items[-1].sort_key())
+    assert list(store) == expected
+    more = [f._replace(message="added after a read") for f in files[5]]
+    store.extend(more)
+    run = sorted_run([files[7]], rules)
+    assert run is not None
+    store.add_run(run, rules)
+    expected = sorted([*added, *more, *files[7]], key=Finding.sort_key)
+    assert list(store) == expected
+
+
+def test_two_reads_at_once_share_the_file(
+    fixture_findings: list[Finding], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(finding_store, "SPILL_AT", 100)
+    monkeypatch.setattr(spill, "HELD_BYTES", 0)
+    store = FindingStore(fixture_findings[::-1])
+    assert store._findings.on_disk
+    first, second = iter(store), iter(store)
+    pairs = list(zip(first, second, strict=True))  # the two reads take turns block by block
+    expected = sorted(fixture_findings[::-1], key=Finding.sort_key)
+    assert [a for a, _ in pairs] == [b for _, b in pairs] == expected
 
 
 def test_a_run_of_no_findings_is_none() -> None:

@@ -22,6 +22,10 @@ BLOCK = 1024
 """Items per pickled block of a run."""
 HELD_BYTES = 8 << 20
 """Pickled blocks held in memory, at most, before they are written to the temporary file."""
+FAN_IN = 16
+"""Sources merged at once, at most: a read holds a block of each. Beyond it (many runs that
+overlap, such as worker batches of files given out of order), runs are merged into fewer first,
+16 at a time, and the spill keeps the merged runs."""
 
 
 def _pickled(items: list[Any]) -> bytes:
@@ -111,20 +115,17 @@ class SortedSpill(Generic[T]):
         sources = self._sources()
         if len(sources) == 1:
             return sources[0]
-        import heapq  # only overlapping runs need it
-
-        return heapq.merge(*sources, key=self.key)
+        return _merge(sources, self.key)
 
     def _sources(self) -> list[Iterator[T]]:
-        """The runs, and the items in memory, as sorted iterators: runs added one after another
-        whose keys do not overlap are chained into one."""
-        chains: list[list[_Run]] = []
-        for run in self._runs:
-            if chains and chains[-1][-1].last <= run.first:
-                chains[-1].append(run)
-            else:
-                chains.append([run])
-        sources: list[Iterator[T]] = [chain.from_iterable(map(self._read, r)) for r in chains]
+        """The runs and the items in memory as at most ``FAN_IN`` + 1 sorted iterators, in
+        the order added: chains of runs (see ``_chains``), then the items in memory, which join
+        the last chain when they follow on from it."""
+        chains = self._chains()
+        if len(chains) > FAN_IN:  # a read holds a block per source: merge some first
+            self._compact(chains)
+            chains = self._chains()
+        sources: list[Iterator[T]] = [self._chained(runs) for runs in chains]
         memory = self._sorted_memory()
         if memory:
             if self.key(memory[0]) >= chains[-1][-1].last:
@@ -132,6 +133,48 @@ class SortedSpill(Generic[T]):
             else:
                 sources.append(iter(memory))
         return sources
+
+    def _compact(self, chains: list[list[_Run]]) -> None:
+        """Merge chains ``FAN_IN`` at a time into runs until at most ``FAN_IN`` remain."""
+        while len(chains) > FAN_IN:
+            self._runs = [self._merged(group) for group in _groups(chains, FAN_IN)]
+            chains = self._chains()
+        live = {id(run.blocks) for run in self._runs}  # blocks of replaced runs are let go
+        self._held = [(blocks, at) for blocks, at in self._held if id(blocks) in live]
+        self._held_bytes = sum(len(blocks[at]) for blocks, at in self._held)
+
+    def _chains(self) -> list[list[_Run]]:
+        """The runs in the order they were added, those whose keys follow on from the run
+        before them (a scan's files come in order) grouped together: each group reads as one
+        sorted source, with no merge."""
+        chains: list[list[_Run]] = []
+        for run in self._runs:
+            if chains and chains[-1][-1].last <= run.first:
+                chains[-1].append(run)
+            else:
+                chains.append([run])
+        return chains
+
+    def _chained(self, runs: list[_Run]) -> Iterator[T]:
+        return chain.from_iterable(map(self._read, runs))
+
+    def _merged(self, chains: list[list[_Run]]) -> _Run:
+        """One run of the items of ``chains`` (consecutive, in the order added), merged and
+        pickled again; a single chain stays as it is."""
+        if len(chains) == 1 and len(chains[0]) == 1:
+            return chains[0][0]
+        items = _merge([self._chained(runs) for runs in chains], self.key)
+        first = min(runs[0].first for runs in chains)
+        run = _Run(first, max(runs[-1].last for runs in chains), self._loads)
+        block: list[T] = []
+        for item in items:
+            block.append(item)
+            if len(block) == BLOCK:
+                self._keep(run, self._dumps(block))
+                block = []
+        if block:
+            self._keep(run, self._dumps(block))
+        return run
 
     def _sorted_memory(self) -> list[T]:
         if not self._sorted:
@@ -182,3 +225,15 @@ class SortedSpill(Generic[T]):
                 self._file.seek(offset)
                 block = self._file.read(length)
             yield from loads(block)
+
+
+def _groups(chains: list[list[_Run]], size: int) -> Iterator[list[list[_Run]]]:
+    for start in range(0, len(chains), size):
+        yield chains[start : start + size]
+
+
+def _merge(sources: list[Iterator[T]], key: Callable[[T], Any]) -> Iterator[T]:
+    """The sources merged by ``key``; equal keys in the order of the sources."""
+    import heapq  # only overlapping runs need it
+
+    return heapq.merge(*sources, key=key)
