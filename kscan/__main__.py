@@ -17,8 +17,9 @@ def start() -> None:
     try:
         main()
     except SystemExit as done:
-        if done.code is None or isinstance(done.code, int):
-            leave(done.code or 0)
+        code = 0 if done.code is None else done.code
+        if type(code) is int and 0 <= code <= 255:  # others: as the interpreter exits with them
+            leave(code)
         raise
 
 
@@ -27,8 +28,11 @@ def leave(code: int) -> None:
     rule and object one by one took some 6 ms (8%) of a one-file scan, and the system frees the
     memory at once. Exit handlers run and the standard streams are flushed first; by then the
     report is written, output files are closed and renamed, workers are reaped and temporary
-    files have no name. Where a flush fails or another thread still runs, it returns and the
-    interpreter exits as usual (and reports what it reports then)."""
+    files have no name. It returns, and the interpreter exits as usual (and reports what it
+    reports then), where a flush fails, another thread still runs, or a tracer or profiler
+    (``python -m cProfile``, ``pdb``, coverage) would write its results at exit."""
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        return
     threading = sys.modules.get("threading")
     if threading is not None:
         main_thread = threading.main_thread()

@@ -133,8 +133,14 @@ def test_a_scan_of_standard_input_imports_no_pathlib(tmp_path: Path) -> None:
 def _leaving(body: str) -> subprocess.CompletedProcess[str]:
     """Run ``body`` in a fresh interpreter, then ``kscan.__main__.leave(3)``."""
     script = f"import sys\nfrom kscan.__main__ import leave\n{body}\nleave(3)\nprint('returned')\n"
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # so flushes count
     return subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        env=buffered,
     )
 
 
@@ -158,6 +164,22 @@ def test_leaving_waits_for_a_running_thread() -> None:
         "threading.Thread(target=lambda: (time.sleep(0.2), print('thread done'))).start()"
     )
     assert left.returncode == 0 and left.stdout == "returned\nthread done\n"
+
+
+def test_leaving_lets_a_profiler_write_its_results(tmp_path: Path) -> None:
+    """Under ``python -m cProfile -o FILE``, the run ends as usual, so the profile is written."""
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(POD)
+    profile = tmp_path / "kscan.prof"
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "kscan", str(manifest)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert "memory-limit" in done.stdout  # (cProfile swallows the exit code)
+    assert profile.stat().st_size > 0
 
 
 def test_a_scan_process_ends_with_its_exit_code_and_whole_report(tmp_path: Path) -> None:
