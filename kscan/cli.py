@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from typing import Any, NoReturn
 
 import click
@@ -647,4 +648,18 @@ def main(argv: list[str] | None = None) -> Any:
     reports allocate millions of acyclic objects."""
     interrupts.install()
     with collector_paused():
-        return cli.main(args=argv, prog_name="kscan")
+        try:
+            return cli.main(args=argv, prog_name="kscan")
+        except OSError as exc:  # a command's output could not be written (a full disk)
+            _output_failed(exc)
+
+
+def _output_failed(exc: OSError) -> NoReturn:
+    """One line for an error no command handled (writing its output, mostly), and exit 2; what
+    is left in standard output's buffer is dropped, so that exiting does not fail again."""
+    where = "standard output" if exc.filename is None else printable(str(exc.filename))
+    with suppress(OSError):  # standard error may be full too
+        click.echo(f"kscan: error: {where}: {exc.strerror or exc}", err=True)
+    if sys.stdout is not None:
+        _silence_stdout()
+    sys.exit(EXIT_ERROR)

@@ -54,6 +54,24 @@ def test_closed_stdout_is_a_one_line_error() -> None:
     assert run.returncode == 2 and run.stderr.startswith("kscan: error: standard output is")
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((EXAMPLE,), "kscan: error: cannot write the report: No space left on device\n"),
+        (("rules",), "kscan: error: standard output: No space left on device\n"),
+        (("explain", "KS101"), "kscan: error: standard output: No space left on device\n"),
+    ],
+)
+def test_a_full_disk_under_standard_output_is_a_one_line_error(
+    args: tuple[str | Path, ...], message: str
+) -> None:
+    """Every command, not only the scan: no traceback, exit 2 (``rules`` ended with Python's
+    traceback and exit 120)."""
+    run = shell(">/dev/full", *args)
+    assert (run.returncode, run.stderr) == (2, message)
+
+
 def test_closed_stdout_and_stderr_exit_2_silently() -> None:
     assert shell(">&- 2>&-", EXAMPLE).returncode == 2
 
