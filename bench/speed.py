@@ -11,7 +11,8 @@ and the 10,000-document generated corpus (``--big``, default ``/tmp/big/multi``,
 input that is absent is left out with a note.
 
 Every figure is a fresh process, as a user runs it; each is the median of ``--runs`` paired
-rounds (the contenders take turns, so drift on a shared machine hits them alike):
+rounds (at least ``POD_RUNS`` on the Pod; the contenders take turns, so drift on a shared machine
+hits them alike):
 
 - kscan: ``python -m kscan scan --format json PATH`` with its default rules (what the CLI runs
   without a configuration), ``--jobs 1`` and ``--jobs 2``; wall time, and the peak resident
@@ -43,6 +44,9 @@ from processes import Measured, measure
 REPO = Path(__file__).resolve().parent.parent
 MEANINGFUL_COMPOSE = 0.01
 """Below this (one small file), kscan's time is start-up: compare it with the import line."""
+POD_RUNS = 21
+"""Paired rounds on the Pod, at least: its figures are tenths of a second, where a few
+milliseconds of noise move the ratio by a tenth (three rounds gave 1.4x and 1.6x in two runs)."""
 POD = """\
 apiVersion: v1
 kind: Pod
@@ -127,6 +131,8 @@ def measure_input(
     composes: list[float] = []
     imports: list[float] = []
     size = ""
+    if Path(path).is_file():
+        runs = max(runs, POD_RUNS)
     for _ in range(runs):
         for jobs in (1, 2):
             kscan[jobs].append(measure(kscan_command(path, jobs), cwd=REPO))
@@ -243,7 +249,11 @@ def main() -> None:
     revision = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    print(f"kscan {revision or 'unknown'}, Python {sys.version.split()[0]}, medians of {args.runs}")
+    pod_runs = max(args.runs, POD_RUNS)
+    print(
+        f"kscan {revision or 'unknown'}, Python {sys.version.split()[0]}, medians of {args.runs}"
+        f" ({pod_runs} on the Pod)"
+    )
     absent = "left out" if args.no_checkov else "not installed (pip install checkov, own venv)"
     print(f"runs; checkov: {checkov or absent}")
     print()
