@@ -250,12 +250,10 @@ def main() -> None:
         ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
     pod_runs = max(args.runs, POD_RUNS)
-    print(
-        f"kscan {revision or 'unknown'}, Python {sys.version.split()[0]}, medians of {args.runs}"
-        f" ({pod_runs} on the Pod)"
-    )
+    python = sys.version.split()[0]
+    print(f"kscan {revision or 'unknown'}, Python {python}, medians of {args.runs} runs", end="")
     absent = "left out" if args.no_checkov else "not installed (pip install checkov, own venv)"
-    print(f"runs; checkov: {checkov or absent}")
+    print(f" ({pod_runs} on the Pod); checkov: {checkov or absent}")
     print()
     print(render(rows, args.no_checkov))
     for note in notes:
