@@ -5,11 +5,12 @@ are kept as they are added."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import partial
 from itertools import islice, pairwise
 
 from kscan.results.findings import Finding, Tally, flattened, unflattened
 from kscan.rules.pickling import RuleIndex
-from kscan.support.spill import BLOCK, SortedSpill
+from kscan.support.spill import SortedSpill, pickled_blocks
 from kscan.support.values import Record
 
 SPILL_AT = 100_000
@@ -30,20 +31,16 @@ class FindingStore:
         self.extend(findings)
 
     def _dumps(self, findings: list[Finding]) -> bytes:
-        """A block of findings as plain tuples, each rule as its position: pickled by C code
-        alone, but for the first use of each rule and severity, and each suppression."""
-        return self._rules.dumps(flattened(findings))
+        return _dumps(self._rules, findings)
 
     def _loads(self, data: bytes) -> list[Finding]:
-        return unflattened(self._rules.loads(data))
+        return _loads(self._rules, data)
 
     def add_run(self, run: FindingRun, rules: RuleIndex) -> None:
         """Add the findings of ``run`` (made by ``sorted_run`` with ``rules``) as they are:
         counted by their tally, kept in their pickled blocks."""
         self.tally.merge(run.tally)
-        self._findings.add_run(
-            run.blocks, run.size, run.first, run.last, lambda data: unflattened(rules.loads(data))
-        )
+        self._findings.add_run(run.blocks, run.size, run.first, run.last, partial(_loads, rules))
 
     def extend(self, findings: Iterable[Finding]) -> None:
         """Add findings (a generator is consumed in chunks, never held whole)."""
@@ -62,6 +59,16 @@ class FindingStore:
 
     def __iter__(self) -> Iterator[Finding]:
         return iter(self._findings)
+
+
+def _dumps(rules: RuleIndex, findings: list[Finding]) -> bytes:
+    """A block of findings as plain tuples, each rule as its position: pickled by C code alone,
+    but for the first use of each rule and severity, and each suppression."""
+    return rules.dumps(flattened(findings))
+
+
+def _loads(rules: RuleIndex, data: bytes) -> list[Finding]:
+    return unflattened(rules.loads(data))
 
 
 class FindingRun(Record):
@@ -89,9 +96,6 @@ def sorted_run(parts: list[list[Finding]], rules: RuleIndex) -> FindingRun | Non
     tally.add(findings)
     if any(before[1] > after[0] for before, after in pairwise(keys)):
         findings.sort(key=Finding.sort_key)
-    blocks = [
-        rules.dumps(flattened(findings[start : start + BLOCK]))
-        for start in range(0, len(findings), BLOCK)
-    ]
+    blocks = list(pickled_blocks(findings, partial(_dumps, rules)))
     first, last = findings[0].sort_key(), findings[-1].sort_key()
     return FindingRun(blocks, len(findings), first, last, tally)

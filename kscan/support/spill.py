@@ -14,11 +14,11 @@ from __future__ import annotations
 import io
 import pickle
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain
+from itertools import chain, islice
 from typing import IO, Any, Generic, TypeVar
 
 T = TypeVar("T")
-BLOCK = 1024
+_BLOCK = 1024
 """Items per pickled block of a run."""
 HELD_BYTES = 8 << 20
 """Pickled blocks held in memory, at most, before they are written to the temporary file."""
@@ -30,6 +30,14 @@ overlap, such as worker batches of files given out of order), runs are merged in
 
 def _pickled(items: list[Any]) -> bytes:
     return pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def pickled_blocks(items: Iterable[T], dumps: Callable[[list[T]], bytes]) -> Iterator[bytes]:
+    """``items`` (a list, or an iterator consumed as it goes) in blocks of ``_BLOCK``, pickled
+    with ``dumps``."""
+    pending = iter(items)
+    while block := list(islice(pending, _BLOCK)):
+        yield dumps(block)
 
 
 class _Run:
@@ -137,7 +145,8 @@ class SortedSpill(Generic[T]):
     def _compact(self, chains: list[list[_Run]]) -> None:
         """Merge chains ``FAN_IN`` at a time into runs until at most ``FAN_IN`` remain."""
         while len(chains) > FAN_IN:
-            self._runs = [self._merged(group) for group in _groups(chains, FAN_IN)]
+            groups = _groups(chains, FAN_IN)
+            self._runs = [run for group in groups for run in self._merged(group)]
             chains = self._chains()
         live = {id(run.blocks) for run in self._runs}  # blocks of replaced runs are let go
         self._held = [(blocks, at) for blocks, at in self._held if id(blocks) in live]
@@ -158,23 +167,17 @@ class SortedSpill(Generic[T]):
     def _chained(self, runs: list[_Run]) -> Iterator[T]:
         return chain.from_iterable(map(self._read, runs))
 
-    def _merged(self, chains: list[list[_Run]]) -> _Run:
-        """One run of the items of ``chains`` (consecutive, in the order added), merged and
-        pickled again; a single chain stays as it is."""
-        if len(chains) == 1 and len(chains[0]) == 1:
-            return chains[0][0]
+    def _merged(self, chains: list[list[_Run]]) -> list[_Run]:
+        """The runs of ``chains`` (consecutive, in the order added) as one run, merged and
+        pickled again; the runs of a single chain stay as they are."""
+        if len(chains) == 1:
+            return chains[0]
         items = _merge([self._chained(runs) for runs in chains], self.key)
         first = min(runs[0].first for runs in chains)
         run = _Run(first, max(runs[-1].last for runs in chains), self._loads)
-        block: list[T] = []
-        for item in items:
-            block.append(item)
-            if len(block) == BLOCK:
-                self._keep(run, self._dumps(block))
-                block = []
-        if block:
-            self._keep(run, self._dumps(block))
-        return run
+        for block in pickled_blocks(items, self._dumps):
+            self._keep(run, block)
+        return [run]
 
     def _sorted_memory(self) -> list[T]:
         if not self._sorted:
@@ -187,8 +190,8 @@ class SortedSpill(Generic[T]):
         memory.sort(key=self.key)
         run = _Run(self.key(memory[0]), self.key(memory[-1]), self._loads)
         self._runs.append(run)
-        for start in range(0, len(memory), BLOCK):
-            self._keep(run, self._dumps(memory[start : start + BLOCK]))
+        for block in pickled_blocks(memory, self._dumps):
+            self._keep(run, block)
         self._count += len(memory)
         self._memory = []
         self._sorted = True
