@@ -141,8 +141,9 @@ def test_a_signal_ends_the_run_with_128_plus_its_number(signum: int, code: int) 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """20,000 documents in 334 files (13 MB): some 3 s of work for two processes (the 2 MB
-    this was took 0.7 s once scans got faster, and ended before the test could interrupt it)."""
+    """20,000 documents in 334 files (13 MB): enough for two workers, and a report of
+    some 60 MB whose writing lasts a few tenths of a second: the test, which looks for its
+    temporary file every 5 ms, interrupts it there."""
     out = tmp_path_factory.mktemp("corpus") / "repo"
     generator = REPO / "bench" / "gen_scale_corpus.py"
     subprocess.run(
@@ -167,20 +168,33 @@ def _temporaries(folder: Path) -> list[str]:
     return [name for name in os.listdir(folder) if name.endswith(".tmp")]
 
 
+def _waiting_for_a_writer(pid: int) -> bool:
+    """Whether the process is blocked opening a FIFO that nothing writes to."""
+    try:
+        return Path(f"/proc/{pid}/wchan").read_text() == "wait_for_partner"
+    except OSError:
+        return False
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_ctrl_c_stops_the_workers_at_once(corpus: Path, tmp_path: Path) -> None:
-    target = tmp_path / "report.json"
+    """One worker is stuck opening a FIFO no one writes to (so the scan cannot end before the
+    signal, however fast it gets), the other scans the corpus: Ctrl-C ends both at once."""
+    target = tmp_path / "out" / "report.json"
+    target.parent.mkdir()
+    fifo = tmp_path / "never-written.yaml"
+    os.mkfifo(fifo)
     proc = subprocess.Popen(
-        [*KSCAN, "--jobs", "2", "--format", "json", "-o", target, corpus],
+        [*KSCAN, "--jobs", "2", "--format", "json", "-o", target, fifo, corpus],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     try:
         _wait_until(lambda: len(_children(proc.pid)) == 2)
         workers = _children(proc.pid)
-        time.sleep(0.5)  # the workers are scanning
-        assert proc.poll() is None, "the scan ended before it could be interrupted"
+        _wait_until(lambda: any(_waiting_for_a_writer(pid) for pid in workers))
+        assert proc.poll() is None
         start = time.monotonic()
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=30)
@@ -190,7 +204,7 @@ def test_ctrl_c_stops_the_workers_at_once(corpus: Path, tmp_path: Path) -> None:
     assert (proc.returncode, stderr) == (130, b"")
     assert elapsed < 1.5, elapsed
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
-    assert os.listdir(tmp_path) == []
+    assert os.listdir(target.parent) == []
 
 
 @pytest.mark.slow
