@@ -116,14 +116,22 @@ class _DefaultToScan(click.Group):
         first = args[0] if args else None
         if first not in self.commands and first not in ("--help", "-h", "--version"):
             args = ["scan", *args]
-        return super().parse_args(ctx, args)
+        try:  # ``--version`` and ``--help`` print while their options are parsed
+            return super().parse_args(ctx, args)
+        except BrokenPipeError:
+            _closed_pipe()
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except BrokenPipeError:  # the reader of the output went away (``kscan ... | head``)
-            _silence_stdout()
-            sys.exit(interrupts.EXIT_CLOSED_PIPE)
+        except BrokenPipeError:
+            _closed_pipe()
+
+
+def _closed_pipe() -> NoReturn:
+    """The reader of the output went away (``kscan ... | head``): exit 141 without a word."""
+    _silence_stdout()
+    sys.exit(interrupts.EXIT_CLOSED_PIPE)
 
 
 @click.group(cls=_DefaultToScan, context_settings={"help_option_names": ["-h", "--help"]})
