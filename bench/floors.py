@@ -32,13 +32,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from processes import measure
-from speed import COMPOSE, compose
+from speed import COMPOSE, compose, printed_by
 
 REPO = Path(__file__).resolve().parent.parent
-EVENTS = COMPOSE.replace(
-    "for _node in yaml.compose_all(text, Loader=yaml.CSafeLoader):",
-    "for _event in yaml.parse(text, Loader=yaml.CSafeLoader):",
-)
+_COMPOSING = "for _node in yaml.compose_all(text, Loader=yaml.CSafeLoader):"
+assert _COMPOSING in COMPOSE, "speed.py's compose script changed: update EVENTS"
+EVENTS = COMPOSE.replace(_COMPOSING, "for _event in yaml.parse(text, Loader=yaml.CSafeLoader):")
 PARSE = """\
 import gc, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -84,10 +83,7 @@ start()
 
 def timed_inside(script: str, path: str) -> float:
     """Seconds a script times inside a fresh process (its first word of output)."""
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(REPO), path], capture_output=True, text=True, check=True
-    )
-    return float(done.stdout.split()[0])
+    return float(printed_by(script, path)[0])
 
 
 def scan(*args: str) -> float:

@@ -106,12 +106,18 @@ def median_run(runs: list[Measured]) -> Measured:
 def compose(path: str) -> tuple[float, str]:
     """The bare libyaml compose of the input's texts, timed inside a fresh process, and the
     input's size."""
-    done = subprocess.run(
-        [sys.executable, "-c", COMPOSE, str(REPO), path], capture_output=True, text=True, check=True
-    )
-    seconds, files, documents, size = done.stdout.split()
+    seconds, files, documents, size = printed_by(COMPOSE, path)
     megabytes = int(size) / 1e6
     return float(seconds), f"{int(files):,} files, {int(documents):,} docs, {megabytes:.2f} MB"
+
+
+def printed_by(script: str, path: str) -> list[str]:
+    """The words a script prints, run in a fresh process with the checkout and ``path`` as its
+    arguments (the scripts here time their own work, after reading the input)."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(REPO), path], capture_output=True, text=True, check=True
+    )
+    return done.stdout.split()
 
 
 def kscan_command(path: str, jobs: int) -> list[str]:

@@ -124,11 +124,16 @@ def _wait_until(condition: Callable[[], object], timeout: float = 30) -> None:
         time.sleep(0.005)
 
 
-def _reading_a_pipe(pid: int) -> bool:
+def _waiting_in(pid: int) -> str:
+    """The kernel function the process sleeps in (``/proc/PID/wchan``), or '' once it is gone."""
     try:
-        return "pipe" in Path(f"/proc/{pid}/wchan").read_text()
+        return Path(f"/proc/{pid}/wchan").read_text()
     except OSError:
-        return False
+        return ""
+
+
+def _reading_a_pipe(pid: int) -> bool:
+    return "pipe" in _waiting_in(pid)
 
 
 @pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="needs Linux /proc")
@@ -179,10 +184,7 @@ def _temporaries(folder: Path) -> list[str]:
 
 def _waiting_for_a_writer(pid: int) -> bool:
     """Whether the process is blocked opening a FIFO that nothing writes to."""
-    try:
-        return Path(f"/proc/{pid}/wchan").read_text() == "wait_for_partner"
-    except OSError:
-        return False
+    return _waiting_in(pid) == "wait_for_partner"
 
 
 @pytest.mark.slow

@@ -99,11 +99,8 @@ class SortedSpill(Generic[T]):
             return
         if self._memory:  # items added before the run stay before it among equal keys
             self._spill()
-        run = _Run(first, last, loads or self._loads)
-        self._runs.append(run)
+        self._runs.append(self._kept(first, last, blocks, loads or self._loads))
         self._count += count
-        for block in blocks:
-            self._keep(run, block)
 
     @property
     def spilled(self) -> bool:
@@ -174,10 +171,8 @@ class SortedSpill(Generic[T]):
             return chains[0]
         items = _merge([self._chained(runs) for runs in chains], self.key)
         first = min(runs[0].first for runs in chains)
-        run = _Run(first, max(runs[-1].last for runs in chains), self._loads)
-        for block in pickled_blocks(items, self._dumps):
-            self._keep(run, block)
-        return [run]
+        last = max(runs[-1].last for runs in chains)
+        return [self._kept(first, last, pickled_blocks(items, self._dumps), self._loads)]
 
     def _sorted_memory(self) -> list[T]:
         if not self._sorted:
@@ -188,13 +183,21 @@ class SortedSpill(Generic[T]):
     def _spill(self) -> None:
         memory = self._memory
         memory.sort(key=self.key)
-        run = _Run(self.key(memory[0]), self.key(memory[-1]), self._loads)
-        self._runs.append(run)
-        for block in pickled_blocks(memory, self._dumps):
-            self._keep(run, block)
+        first, last = self.key(memory[0]), self.key(memory[-1])
+        blocks = pickled_blocks(memory, self._dumps)
+        self._runs.append(self._kept(first, last, blocks, self._loads))
         self._count += len(memory)
         self._memory = []
         self._sorted = True
+
+    def _kept(
+        self, first: Any, last: Any, blocks: Iterable[bytes], loads: Callable[[bytes], list[Any]]
+    ) -> _Run:
+        """A run of ``blocks`` (consumed as they come, each kept as it is made)."""
+        run = _Run(first, last, loads)
+        for block in blocks:
+            self._keep(run, block)
+        return run
 
     def _keep(self, run: _Run, block: bytes) -> None:
         """Add a block to ``run``, held in memory; beyond ``HELD_BYTES`` held, the held blocks
